@@ -1,0 +1,649 @@
+//! Validate: every semantic rule a spec must satisfy, checked in one pass that
+//! never stops at the first problem. After this pass succeeds, lowering may
+//! rely on every rule below holding.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::diag::{Diagnostic, Diagnostics, did_you_mean, one_of_help};
+use crate::names;
+use crate::spec::{FieldType, RawField, RawResource, RawSpec, SUPPORTED_VERSIONS, Sp};
+
+/// Columns every table gets; a field may not reuse their names.
+pub const GENERATED_COLUMNS: &[&str] = &["id", "created_at", "updated_at"];
+
+pub fn validate(spec: &RawSpec, diags: &mut Diagnostics) {
+    let top = crate::diag::Loc { line: 1, col: 1 };
+    match &spec.version {
+        None => diags.push(
+            Diagnostic::new(top, "version", "missing key `version`")
+                .help("add `version: 1` at the top of the spec"),
+        ),
+        Some(v) if !SUPPORTED_VERSIONS.contains(&v.value) => diags.push(
+            v.diag(format!("unsupported spec version `{}`", v.value))
+                .help("this scaffold reads `version: 1`"),
+        ),
+        Some(_) => {}
+    }
+    match &spec.service {
+        None => diags.push(
+            Diagnostic::new(top, "service", "missing key `service`")
+                .help("add `service: <name>`, a lowercase name such as `shop`"),
+        ),
+        Some(s) if !names::is_service_name(&s.value) => diags.push(
+            s.diag(format!("invalid service name `{}`", s.value)).help(format!(
+                "use lowercase letters, digits, `-` and `_`, starting with a letter, at most 48 characters, for example `{}`",
+                suggest_service(&s.value)
+            )),
+        ),
+        Some(_) => {}
+    }
+
+    let by_name: BTreeMap<String, &RawResource> = spec
+        .resources
+        .iter()
+        .map(|r| (names::snake(&r.name.value), r))
+        .collect();
+    let known: Vec<&str> = by_name.keys().map(String::as_str).collect();
+
+    // Names that must stay distinct once converted: resource names, table
+    // names and the Rust type names we derive (struct and enum types).
+    let mut seen_resource: BTreeMap<String, &Sp<String>> = BTreeMap::new();
+    let mut seen_table: BTreeMap<String, &Sp<String>> = BTreeMap::new();
+    let mut seen_type: BTreeMap<String, &Sp<String>> = BTreeMap::new();
+
+    for r in &spec.resources {
+        resource_name(r, diags);
+        let snake = names::snake(&r.name.value);
+        if let Some(first) = seen_resource.get(&snake) {
+            diags.push(
+                r.name
+                    .diag(format!(
+                        "resource `{}` collides with `{}`: both become `{snake}`",
+                        r.name.value, first.value
+                    ))
+                    .related(first.loc, format!("`{}` defined", first.value))
+                    .help("rename one of the two resources"),
+            );
+        } else {
+            seen_resource.insert(snake.clone(), &r.name);
+        }
+        let table_src = r.plural.as_ref().unwrap_or(&r.name);
+        if let Some(p) = &r.plural
+            && !names::is_spec_ident(&p.value)
+        {
+            diags.push(
+                p.diag(format!("invalid plural `{}`", p.value))
+                    .help("use letters, digits and `_`, starting with a letter"),
+            );
+        }
+        let table = match &r.plural {
+            Some(p) => names::snake(&p.value),
+            None => names::plural(&snake),
+        };
+        if let Some(first) = seen_table.get(&table) {
+            diags.push(
+                table_src
+                    .diag(format!(
+                        "table name `{table}` of `{}` is already used by `{}`",
+                        r.name.value, first.value
+                    ))
+                    .related(first.loc, format!("`{}` defined", first.value))
+                    .help("set `plural:` on one of them to a distinct name"),
+            );
+        } else {
+            seen_table.insert(table, &r.name);
+        }
+        let type_name = names::camel(&r.name.value);
+        if let Some(first) = seen_type.get(&type_name) {
+            diags.push(
+                r.name
+                    .diag(format!(
+                        "type name `{type_name}` of resource `{}` is already used by `{}`",
+                        r.name.value, first.value
+                    ))
+                    .related(first.loc, format!("`{}` defined", first.value))
+                    .help("rename the resource or the field"),
+            );
+        } else {
+            seen_type.insert(type_name, &r.name);
+        }
+    }
+
+    for r in &spec.resources {
+        parents(r, &by_name, &known, diags);
+        let mut seen_field: BTreeMap<String, &Sp<String>> = BTreeMap::new();
+        let fk_columns: Vec<String> = r
+            .belongs_to
+            .iter()
+            .map(|p| format!("{}_id", names::snake(&p.resource.value)))
+            .collect();
+        for f in &r.fields {
+            let snake = names::snake(&f.name.value);
+            field_name(
+                f,
+                &snake,
+                &fk_columns,
+                r.timestamps.as_ref().is_none_or(|t| t.value),
+                diags,
+            );
+            if let Some(first) = seen_field.get(&snake) {
+                diags.push(
+                    f.name
+                        .diag(format!(
+                            "field `{}` collides with `{}`: both become `{snake}`",
+                            f.name.value, first.value
+                        ))
+                        .related(first.loc, format!("`{}` defined", first.value))
+                        .help("rename one of the two fields"),
+                );
+            } else {
+                seen_field.insert(snake.clone(), &f.name);
+            }
+            field_rules(f, diags);
+            if f.ty.as_ref().is_some_and(|t| t.value == FieldType::Enum) {
+                let enum_type = format!(
+                    "{}{}",
+                    names::camel(&r.name.value),
+                    names::camel(&f.name.value)
+                );
+                if let Some(first) = seen_type.get(&enum_type) {
+                    diags.push(
+                        f.name
+                            .diag(format!("the enum type `{enum_type}` generated for this field is already used by `{}`", first.value))
+                            .related(first.loc, format!("`{}` defined", first.value))
+                            .help("rename the field or the resource"),
+                    );
+                } else {
+                    seen_type.insert(enum_type, &f.name);
+                }
+            }
+        }
+        indexes(r, &seen_field, &fk_columns, diags);
+    }
+    cycles(spec, &by_name, diags);
+}
+
+fn suggest_service(s: &str) -> String {
+    let cleaned: String = names::snake(s)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let trimmed = cleaned.trim_start_matches(|c: char| !c.is_ascii_alphabetic());
+    if trimmed.is_empty() {
+        "my_service".to_string()
+    } else {
+        trimmed.chars().take(48).collect()
+    }
+}
+
+fn resource_name(r: &RawResource, diags: &mut Diagnostics) {
+    let name = &r.name;
+    if !names::is_spec_ident(&name.value) {
+        diags.push(
+            name.diag(format!("invalid resource name `{}`", name.value)).help(
+                "use letters, digits and `_`, starting with a letter, at most 48 characters, for example `order_item`",
+            ),
+        );
+        return;
+    }
+    let snake = names::snake(&name.value);
+    if names::is_rust_keyword(&snake) || names::RUST_UNRAWABLE.contains(&snake.as_str()) {
+        diags.push(
+            name.diag(format!("resource name `{}` is a Rust keyword", name.value))
+                .help(format!(
+                    "rename the resource, for example `{snake}_item` or `{snake}_entry`"
+                )),
+        );
+    }
+    if snake == "auth" {
+        diags.push(
+            name.diag("resource name `auth` is reserved for the authentication routes")
+                .help("rename the resource, for example `auth_record`"),
+        );
+    }
+}
+
+fn field_name(
+    f: &RawField,
+    snake: &str,
+    fk_columns: &[String],
+    timestamps: bool,
+    diags: &mut Diagnostics,
+) {
+    let name = &f.name;
+    if !names::is_spec_ident(&name.value) {
+        diags.push(
+            name.diag(format!("invalid field name `{}`", name.value))
+                .help("use letters, digits and `_`, starting with a letter, at most 48 characters"),
+        );
+        return;
+    }
+    if names::RUST_UNRAWABLE.contains(&snake) {
+        diags.push(
+            name.diag(format!(
+                "field name `{}` cannot be used as a Rust identifier",
+                name.value
+            ))
+            .help(format!("rename the field, for example `{snake}_ref`")),
+        );
+    }
+    let generated = if timestamps {
+        GENERATED_COLUMNS
+    } else {
+        &GENERATED_COLUMNS[..1]
+    };
+    if generated.contains(&snake) {
+        diags.push(
+            name.diag(format!("field `{}` collides with the generated column `{snake}`", name.value))
+                .help("every table already has `id`, `created_at` and `updated_at`; remove this field or rename it"),
+        );
+    }
+    if fk_columns.iter().any(|c| c == snake) {
+        diags.push(
+            name.diag(format!(
+                "field `{}` collides with the foreign key column `{snake}` from `belongs_to`",
+                name.value
+            ))
+            .help("remove the field: `belongs_to` already creates this column"),
+        );
+    }
+}
+
+fn field_rules(f: &RawField, diags: &mut Diagnostics) {
+    let Some(ty) = &f.ty else { return };
+    let t = ty.value;
+    let numeric = matches!(
+        t,
+        FieldType::I32 | FieldType::I64 | FieldType::F64 | FieldType::Decimal
+    );
+    let integer = matches!(t, FieldType::I32 | FieldType::I64);
+    let texty = matches!(
+        t,
+        FieldType::String | FieldType::Text | FieldType::Email | FieldType::Url
+    );
+    let not_for = |key: &str, for_what: &str| {
+        format!(
+            "remove `{key}`: it applies only to {for_what} fields, and `{}` is `{}`",
+            f.name.value,
+            t.as_str()
+        )
+    };
+    for c in [&f.min, &f.max].into_iter().flatten() {
+        let key = c.path.rsplit('.').next().unwrap_or_default().to_string();
+        if !numeric {
+            diags.push(
+                c.diag(format!(
+                    "`{key}` does not apply to a `{}` field",
+                    t.as_str()
+                ))
+                .help(not_for(&key, "i32, i64, f64 and decimal")),
+            );
+        } else if integer && c.value.fract() != 0.0 {
+            diags.push(
+                c.diag(format!(
+                    "`{key}` of an integer field must be a whole number, found `{}`",
+                    c.value
+                ))
+                .help(format!("write `{key}: {}`", c.value.trunc())),
+            );
+        } else if t == FieldType::I32 && (c.value < i32::MIN as f64 || c.value > i32::MAX as f64) {
+            diags.push(
+                c.diag(format!("`{key}` is outside the range of i32"))
+                    .help("use `type: i64`, or a bound between -2147483648 and 2147483647"),
+            );
+        }
+    }
+    if let (Some(min), Some(max)) = (&f.min, &f.max)
+        && min.value > max.value
+    {
+        diags.push(
+            max.diag(format!(
+                "`max` ({}) is less than `min` ({})",
+                max.value, min.value
+            ))
+            .related(min.loc, "`min` set")
+            .help("swap the two bounds"),
+        );
+    }
+    for c in [&f.min_length, &f.max_length].into_iter().flatten() {
+        let key = c.path.rsplit('.').next().unwrap_or_default().to_string();
+        if !texty {
+            diags.push(
+                c.diag(format!(
+                    "`{key}` does not apply to a `{}` field",
+                    t.as_str()
+                ))
+                .help(not_for(&key, "string, text, email and url")),
+            );
+        }
+    }
+    if let Some(max) = &f.max_length
+        && max.value == 0
+    {
+        diags.push(
+            max.diag("`max_length` must be at least 1")
+                .help("remove `max_length` or set it to a positive number"),
+        );
+    }
+    if let (Some(min), Some(max)) = (&f.min_length, &f.max_length)
+        && min.value > max.value
+    {
+        diags.push(
+            max.diag(format!(
+                "`max_length` ({}) is less than `min_length` ({})",
+                max.value, min.value
+            ))
+            .related(min.loc, "`min_length` set")
+            .help("swap the two bounds"),
+        );
+    }
+    if let Some(p) = &f.pattern {
+        if !texty {
+            diags.push(
+                p.diag(format!(
+                    "`pattern` does not apply to a `{}` field",
+                    t.as_str()
+                ))
+                .help(not_for("pattern", "string, text, email and url")),
+            );
+        } else if let Err(e) = regex::Regex::new(&p.value) {
+            let first_line = e
+                .to_string()
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            diags.push(
+                p.diag(format!(
+                    "invalid regular expression `{}`: {first_line}",
+                    p.value
+                ))
+                .help("write a pattern in Rust `regex` syntax, for example `^[a-z0-9-]+$`"),
+            );
+        }
+    }
+    match (&f.values, t) {
+        (Some(v), FieldType::Enum) => {
+            if v.value.is_empty() {
+                diags.push(
+                    v.diag("an enum needs at least one value")
+                        .help("write `values: [pending, paid]`"),
+                );
+            }
+            let mut seen: BTreeMap<String, &Sp<String>> = BTreeMap::new();
+            for val in &v.value {
+                let ok = val
+                    .value
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_lowercase())
+                    && val
+                        .value
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                    && val.value.len() <= 63;
+                if !ok {
+                    diags.push(
+                        val.diag(format!("invalid enum value `{}`", val.value))
+                            .help("use lowercase letters, digits and `_`, starting with a letter"),
+                    );
+                    continue;
+                }
+                let camel = names::camel(&val.value);
+                if let Some(first) = seen.get(&camel) {
+                    diags.push(
+                        val.diag(format!(
+                            "enum value `{}` collides with `{}`",
+                            val.value, first.value
+                        ))
+                        .related(first.loc, "first defined")
+                        .help("remove the duplicate value"),
+                    );
+                } else {
+                    seen.insert(camel, val);
+                }
+            }
+        }
+        (None, FieldType::Enum) => diags.push(
+            ty.diag("an enum field needs `values`")
+                .help("add `values: [a, b, c]` to the field"),
+        ),
+        (Some(v), _) => diags.push(
+            v.diag(format!(
+                "`values` does not apply to a `{}` field",
+                t.as_str()
+            ))
+            .help("remove `values`, or set `type: enum`"),
+        ),
+        (None, _) => {}
+    }
+    if let Some(d) = &f.default {
+        default_value(f, t, d, diags);
+    }
+}
+
+fn default_value(f: &RawField, t: FieldType, d: &Sp<String>, diags: &mut Diagnostics) {
+    let v = d.value.as_str();
+    let bad = |what: &str, example: &str| {
+        d.diag(format!("default `{v}` is not a valid {what}"))
+            .help(format!("write a {what}, for example `default: {example}`"))
+    };
+    match t {
+        FieldType::Bool => {
+            if v != "true" && v != "false" {
+                diags.push(bad("bool", "false"));
+            }
+        }
+        FieldType::I32 => {
+            if v.parse::<i32>().is_err() {
+                diags.push(bad("i32", "0"));
+            }
+        }
+        FieldType::I64 => {
+            if v.parse::<i64>().is_err() {
+                diags.push(bad("i64", "0"));
+            }
+        }
+        FieldType::F64 | FieldType::Decimal => {
+            if !v.parse::<f64>().is_ok_and(f64::is_finite) || v.contains(['e', 'E', 'i', 'n', 'N'])
+            {
+                diags.push(bad("number", "0.5"));
+            }
+        }
+        FieldType::Enum => {
+            if let Some(values) = &f.values
+                && !values.value.iter().any(|x| x.value == v)
+            {
+                let names: Vec<&str> = values.value.iter().map(|x| x.value.as_str()).collect();
+                diags.push(
+                    d.diag(format!("default `{v}` is not one of the enum's values"))
+                        .help(one_of_help(v, &names)),
+                );
+            }
+        }
+        FieldType::Uuid | FieldType::Date | FieldType::Timestamp | FieldType::Json => {
+            diags.push(
+                d.diag(format!(
+                    "a default is not supported for `{}` fields",
+                    t.as_str()
+                ))
+                .help("remove `default`, or make the field `required: false`"),
+            );
+        }
+        FieldType::String | FieldType::Text | FieldType::Email | FieldType::Url => {
+            let len = v.chars().count() as u64;
+            if f.max_length.as_ref().is_some_and(|m| len > m.value)
+                || f.min_length.as_ref().is_some_and(|m| len < m.value)
+            {
+                diags.push(
+                    d.diag(format!(
+                        "default `{v}` breaks the field's own length limits"
+                    ))
+                    .help("choose a default within `min_length` and `max_length`"),
+                );
+            }
+        }
+    }
+    if matches!(
+        t,
+        FieldType::I32 | FieldType::I64 | FieldType::F64 | FieldType::Decimal
+    ) && let Ok(x) = v.parse::<f64>()
+        && (f.min.as_ref().is_some_and(|m| x < m.value)
+            || f.max.as_ref().is_some_and(|m| x > m.value))
+    {
+        diags.push(
+            d.diag(format!(
+                "default `{v}` is outside the field's own `min`/`max`"
+            ))
+            .help("choose a default within the bounds"),
+        );
+    }
+}
+
+fn parents(
+    r: &RawResource,
+    by_name: &BTreeMap<String, &RawResource>,
+    known: &[&str],
+    diags: &mut Diagnostics,
+) {
+    let mut seen = BTreeSet::new();
+    for p in &r.belongs_to {
+        let target = names::snake(&p.resource.value);
+        if !by_name.contains_key(&target) {
+            let mut d = p.resource.diag(format!(
+                "`belongs_to` names an unknown resource `{}`",
+                p.resource.value
+            ));
+            d = match did_you_mean(&p.resource.value, known) {
+                Some(s) => d.help(format!(
+                    "did you mean `{s}`? the resources are {}",
+                    crate::spec::list(known)
+                )),
+                None => d.help(format!(
+                    "declare the resource under `resources:`, or use one of {}",
+                    crate::spec::list(known)
+                )),
+            };
+            diags.push(d);
+        } else if target == names::snake(&r.name.value) {
+            diags.push(
+                p.resource
+                    .diag(format!("resource `{}` cannot belong to itself", r.name.value))
+                    .help("self-referencing resources are not supported yet; model the hierarchy with a separate resource"),
+            );
+        }
+        if !seen.insert(target) {
+            diags.push(
+                p.resource
+                    .diag(format!(
+                        "`{}` is listed twice in `belongs_to`",
+                        p.resource.value
+                    ))
+                    .help("remove the duplicate entry"),
+            );
+        }
+    }
+}
+
+fn indexes(
+    r: &RawResource,
+    fields: &BTreeMap<String, &Sp<String>>,
+    fk_columns: &[String],
+    diags: &mut Diagnostics,
+) {
+    let timestamps = r.timestamps.as_ref().is_none_or(|t| t.value);
+    let mut columns: Vec<String> = vec!["id".into()];
+    columns.extend(fk_columns.iter().cloned());
+    columns.extend(fields.keys().cloned());
+    if timestamps {
+        columns.extend(["created_at".to_string(), "updated_at".to_string()]);
+    }
+    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let mut seen_sets: BTreeMap<Vec<(String, bool)>, crate::diag::Loc> = BTreeMap::new();
+    for ix in &r.indexes {
+        if ix.columns.is_empty() {
+            diags.push(
+                crate::diag::Diagnostic::new(
+                    ix.loc,
+                    ix.path.clone(),
+                    "an index needs at least one column",
+                )
+                .help("write `columns: [a, b desc]`"),
+            );
+            continue;
+        }
+        let mut in_index = BTreeSet::new();
+        for c in &ix.columns {
+            if !names.contains(&c.value.name.as_str()) {
+                diags.push(
+                    c.diag(format!("index on unknown column `{}`", c.value.name))
+                        .help(one_of_help(&c.value.name, &names)),
+                );
+            }
+            if !in_index.insert(c.value.name.clone()) {
+                diags.push(
+                    c.diag(format!(
+                        "column `{}` appears twice in this index",
+                        c.value.name
+                    ))
+                    .help("list each column once"),
+                );
+            }
+        }
+        let key: Vec<(String, bool)> = ix
+            .columns
+            .iter()
+            .map(|c| (c.value.name.clone(), c.value.desc))
+            .collect();
+        if let Some(first) = seen_sets.get(&key) {
+            diags.push(
+                crate::diag::Diagnostic::new(ix.loc, ix.path.clone(), "duplicate index")
+                    .related(*first, "the same index")
+                    .help("remove one of the two indexes"),
+            );
+        } else {
+            seen_sets.insert(key, ix.loc);
+        }
+    }
+}
+
+/// Parent chains must end: `a belongs_to b` and `b belongs_to a` has no table
+/// that can be created first.
+fn cycles(spec: &RawSpec, by_name: &BTreeMap<String, &RawResource>, diags: &mut Diagnostics) {
+    for r in &spec.resources {
+        let start = names::snake(&r.name.value);
+        // Depth-first walk of parents; a path that comes back to `start` is a cycle.
+        let mut stack: Vec<(String, Vec<String>)> = vec![(start.clone(), vec![start.clone()])];
+        let mut visited = BTreeSet::new();
+        while let Some((node, path)) = stack.pop() {
+            let Some(res) = by_name.get(&node) else {
+                continue;
+            };
+            for p in &res.belongs_to {
+                let next = names::snake(&p.resource.value);
+                if next == node {
+                    continue; // self-reference is reported on its own
+                }
+                if next == start {
+                    let mut chain = path.clone();
+                    chain.push(start.clone());
+                    // Report each cycle once, at its alphabetically first member.
+                    if path.iter().all(|m| *m >= start) {
+                        diags.push(
+                            r.name
+                                .diag(format!("`belongs_to` forms a cycle: {}", chain.join(" → ")))
+                                .help("remove one `belongs_to` in the cycle; a parent must exist before its children"),
+                        );
+                    }
+                    continue;
+                }
+                if visited.insert(next.clone()) {
+                    let mut np = path.clone();
+                    np.push(next.clone());
+                    stack.push((next, np));
+                }
+            }
+        }
+    }
+}
