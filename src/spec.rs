@@ -325,6 +325,10 @@ impl Parser<'_> {
     }
 
     fn scalar(&mut self, node: &Node, path: &str, what: &str) -> Option<Sp<String>> {
+        self.scalar_as(node, path, what)
+    }
+
+    fn scalar_as(&mut self, node: &Node, path: &str, what: &str) -> Option<Sp<String>> {
         match node.as_scalar() {
             Some(s) => Some(Sp {
                 value: s.as_str().to_string(),
@@ -346,8 +350,18 @@ impl Parser<'_> {
     }
 
     fn str_at(&mut self, map: &MarkedMappingNode, path: &str, key: &str) -> Option<Sp<String>> {
+        self.str_at_as(map, path, key, "a string")
+    }
+
+    fn str_at_as(
+        &mut self,
+        map: &MarkedMappingNode,
+        path: &str,
+        key: &str,
+        what: &str,
+    ) -> Option<Sp<String>> {
         let node = map.get_node(key)?;
-        self.scalar(node, &join(path, key), "a string")
+        self.scalar_as(node, &join(path, key), what)
     }
 
     fn typed<T>(
@@ -358,7 +372,7 @@ impl Parser<'_> {
         what: &str,
         conv: impl Fn(&str) -> Option<T>,
     ) -> Option<Sp<T>> {
-        let s = self.str_at(map, path, key)?;
+        let s = self.str_at_as(map, path, key, what)?;
         match conv(s.value.trim()) {
             Some(value) => Some(Sp {
                 value,

@@ -426,8 +426,11 @@ fn field_rules(f: &RawField, diags: &mut Diagnostics) {
 fn default_value(f: &RawField, t: FieldType, d: &Sp<String>, diags: &mut Diagnostics) {
     let v = d.value.as_str();
     let bad = |what: &str, example: &str| {
-        d.diag(format!("default `{v}` is not a valid {what}"))
-            .help(format!("write a {what}, for example `default: {example}`"))
+        d.diag(format!("default `{v}` is not {}", an(what)))
+            .help(format!(
+                "write {}, for example `default: {example}`",
+                an(what)
+            ))
     };
     match t {
         FieldType::Bool => {
@@ -645,5 +648,19 @@ fn cycles(spec: &RawSpec, by_name: &BTreeMap<String, &RawResource>, diags: &mut 
                 }
             }
         }
+    }
+}
+
+/// "an `i64`", "a `string`".
+fn a_type(t: FieldType) -> String {
+    an(&format!("`{}`", t.as_str()))
+}
+
+fn an(word: &str) -> String {
+    let first = word.trim_start_matches('`').chars().next().unwrap_or('x');
+    if "aeiou".contains(first) || word.starts_with("`i") {
+        format!("an {word}")
+    } else {
+        format!("a {word}")
     }
 }
