@@ -8,6 +8,7 @@ pub mod diag;
 pub mod model;
 pub mod names;
 pub mod render;
+pub mod samples;
 pub mod spec;
 pub mod validate;
 pub mod write;

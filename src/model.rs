@@ -23,6 +23,11 @@ pub struct Service {
     pub resources: Vec<Resource>,
     pub enums: Vec<EnumType>,
     pub stamp: &'static str,
+    /// Resource modules in the order rustfmt sorts `mod` items.
+    pub modules_sorted: Vec<String>,
+    /// Whether rustfmt keeps the router's `.merge(..)` chain on one line
+    /// (it does while the chain fits in `chain_width`, 60 columns).
+    pub router_inline: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +63,43 @@ pub struct Resource {
     /// foreign-key violations).
     pub constraints: Vec<ConstraintMap>,
     pub pk_constraint: String,
+    /// Enum types declared by this resource's fields.
+    pub enums: Vec<EnumType>,
+    /// The statements of the resource module, as SQL text.
+    pub sql: ResourceSql,
+    /// `let (Some(a), Some(b)) = (a, b) else {` for the required fields of a
+    /// create body; empty when nothing is required.
+    pub required_destructure: String,
+    /// The validated create struct's fields in shorthand (`email, name`) and
+    /// whether rustfmt keeps that literal on one line.
+    pub new_fields: String,
+    pub new_fields_inline: bool,
+    pub changes_fields: String,
+    pub changes_fields_inline: bool,
+    /// Whether create or PATCH validation records any error at all (otherwise
+    /// the validator is not created).
+    pub input_validates: bool,
+    pub patch_validates: bool,
+    /// `.bind(..)` arguments of the PATCH statement after the id.
+    pub patch_binds: Vec<String>,
+    pub has_patterns: bool,
+    /// Some field is `unique` (the generated tests check the 409).
+    pub has_unique: bool,
+    /// The lines between `CREATE TABLE (` and `);`, commas included.
+    pub table_lines: Vec<String>,
+    /// What the module imports from `crate::validation` (`Validator`,
+    /// `{Validator, taken_from_path}`, or nothing).
+    pub validation_import: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResourceSql {
+    pub list: String,
+    pub get: String,
+    pub insert: String,
+    pub replace: String,
+    pub patch: String,
+    pub delete: String,
 }
 
 #[derive(Debug, Clone)]
@@ -92,9 +134,6 @@ pub struct Field {
     pub default_rust: Option<String>,
     /// A foreign key to a parent resource.
     pub parent: Option<String>,
-    /// Validation calls in the generated code, each one statement on
-    /// `errors` (a `validation::Errors`) and `value` (a `&rust_type`).
-    pub checks: Vec<String>,
     /// The type is `Copy`, so a value is passed by value, not borrowed.
     pub is_copy: bool,
     pub is_enum: bool,
@@ -102,6 +141,34 @@ pub struct Field {
     pub param: usize,
     /// Human-readable type for docs.
     pub doc_type: String,
+    /// Statements validating this field in a create body (`input_*`) and a
+    /// PATCH body (`patch_*`): the `let` that binds it, then the checks.
+    pub input_let: String,
+    pub input_checks: Vec<String>,
+    pub patch_let: String,
+    pub patch_checks: Vec<String>,
+    /// The field's type in the validated PATCH struct.
+    pub changes_type: String,
+    /// `static NAME_PATTERN` holding the compiled `pattern`, if any.
+    pub pattern_static: Option<String>,
+    pub pattern_literal: String,
+    /// The spec's view of the field, for docs and for tests that build
+    /// valid request bodies from the model.
+    pub spec: FieldSpec,
+}
+
+/// The field as the spec declared it.
+#[derive(Debug, Clone, Default)]
+pub struct FieldSpec {
+    /// `None` for a foreign key column.
+    pub ty: Option<FieldType>,
+    pub unique: bool,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub min_length: Option<u64>,
+    pub max_length: Option<u64>,
+    pub pattern: Option<String>,
+    pub values: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -119,7 +186,24 @@ pub struct Parent {
     pub nested_route: String,
     pub fk_constraint: String,
     pub fk_index: String,
+    pub fk_index_q: String,
     pub on_delete_sql: &'static str,
+    /// Keyset listing of the children of one parent, and the parent's existence check.
+    pub sql_list: String,
+    pub sql_exists: String,
+    /// `list_by_user` / `create_for_user`, and the nested route's constant.
+    pub list_handler: String,
+    pub create_handler: String,
+    pub route_const: String,
+    /// The nested route below `/v1` (`/users/{user_id}/orders`).
+    pub nested_path: String,
+    /// How rustfmt lays out `.route(UNDER_X, get(list_by_x).post(create_for_x))`:
+    /// on one line, with its arguments on their own lines, or with the
+    /// method chain broken as well.
+    pub route_one_line: bool,
+    pub route_chain_one_line: bool,
+    pub sql_list_const: String,
+    pub sql_exists_const: String,
     /// The FK column is nullable (`on_delete: set_null`).
     pub nullable: bool,
 }
@@ -127,6 +211,7 @@ pub struct Parent {
 #[derive(Debug, Clone)]
 pub struct Index {
     pub name: String,
+    pub name_q: String,
     pub unique: bool,
     /// `"user_id", "created_at" DESC`
     pub columns_sql: String,
@@ -136,6 +221,8 @@ pub struct Index {
 pub struct ConstraintMap {
     pub constraint: String,
     pub field: String,
+    /// The `errors[].message` of a violation.
+    pub message: String,
     pub is_unique: bool,
 }
 
@@ -146,8 +233,9 @@ pub struct EnumType {
     /// The PostgreSQL type (`order_status`) and its quoted form.
     pub sql_name: String,
     pub sql_name_q: String,
-    /// The module of the resource that owns it.
+    /// The module of the resource that owns it, and the field.
     pub resource: String,
+    pub field: String,
     pub variants: Vec<EnumVariant>,
     /// `'pending', 'paid'`
     pub sql_values: String,
@@ -187,7 +275,17 @@ pub fn lower(spec: &RawSpec) -> Service {
         .iter()
         .map(|r| lower_resource(r, &by_name, &mut enums))
         .collect();
+    let resources: Vec<Resource> = resources;
+    let mut modules_sorted: Vec<String> = resources.iter().map(|r| r.name.clone()).collect();
+    modules_sorted.sort();
+    let chain: usize = "Router::new()".len()
+        + resources
+            .iter()
+            .map(|r| ".merge(::routes())".len() + r.name.len())
+            .sum::<usize>();
     Service {
+        modules_sorted,
+        router_inline: chain <= 60,
         crate_name: package.replace('-', "_"),
         package,
         resources,
@@ -254,7 +352,7 @@ fn table_of(r: &RawResource) -> String {
 fn lower_resource(
     r: &RawResource,
     by_name: &BTreeMap<String, &RawResource>,
-    enums: &mut Vec<EnumType>,
+    all_enums: &mut Vec<EnumType>,
 ) -> Resource {
     let name = names::snake(&r.name.value);
     let struct_name = names::camel(&r.name.value);
@@ -266,6 +364,7 @@ fn lower_resource(
     let mut fields = Vec::new();
     let mut parents = Vec::new();
     let mut constraints = Vec::new();
+    let mut enums = Vec::new();
     for p in &r.belongs_to {
         let parent_name = names::snake(&p.resource.value);
         let Some(parent) = by_name.get(&parent_name) else {
@@ -283,13 +382,18 @@ fn lower_resource(
         constraints.push(ConstraintMap {
             constraint: fk_constraint.clone(),
             field: column.clone(),
+            message: format!(
+                "must reference an existing {}",
+                parent_name.replace('_', " ")
+            ),
             is_unique: false,
         });
+        let ident = names::rust_field_ident(&column);
+        let rust_type = format!("super::{parent_name}::Id");
         fields.push(Field {
-            ident: names::rust_field_ident(&column),
+            ident: ident.clone(),
             column_q: sql_ident(&column),
-            rust_type: ppk.rust_type.to_string(),
-            row_type: wrap_option(ppk.rust_type, nullable),
+            row_type: wrap_option(&rust_type, nullable),
             sql_type: ppk.sql_type.to_string(),
             sql_modifiers: if nullable {
                 String::new()
@@ -300,21 +404,31 @@ fn lower_resource(
             required: !nullable,
             default_rust: None,
             parent: Some(parent_name.clone()),
-            checks: Vec::new(),
             is_copy: true,
             is_enum: false,
             param: 0,
             doc_type: format!("id of a {}", parent_name.replace('_', " ")),
+            spec: FieldSpec::default(),
+            input_let: input_let(&ident, &column, !nullable, None),
+            input_checks: Vec::new(),
+            patch_let: patch_let(&ident, &column, nullable),
+            patch_checks: Vec::new(),
+            changes_type: changes_type(&rust_type, nullable),
+            pattern_static: None,
+            pattern_literal: String::new(),
+            rust_type,
             name: column.clone(),
         });
+        let parent_table = table_of(parent);
         parents.push(Parent {
             struct_name: names::camel(&parent_name),
-            table_q: sql_ident(&table_of(parent)),
-            ident: names::rust_field_ident(&column),
+            table_q: sql_ident(&parent_table),
+            ident,
             column_q: sql_ident(&column),
             pk_rust_type: ppk.rust_type,
-            nested_route: format!("/v1/{}/{{{column}}}/{plural}", table_of(parent)),
+            nested_route: format!("/v1/{parent_table}/{{{column}}}/{plural}"),
             fk_index: pg_name(format!("{plural}_{column}_idx")),
+            fk_index_q: sql_ident(&pg_name(format!("{plural}_{column}_idx"))),
             on_delete_sql: match on_delete {
                 OnDelete::Cascade => "CASCADE",
                 OnDelete::Restrict => "RESTRICT",
@@ -322,16 +436,34 @@ fn lower_resource(
             },
             nullable,
             fk_constraint,
+            sql_list: String::new(),
+            sql_exists: format!(
+                "SELECT EXISTS (SELECT 1 FROM {} WHERE \"id\" = $1)",
+                sql_ident(&parent_table)
+            ),
+            list_handler: format!("list_by_{parent_name}"),
+            create_handler: format!("create_for_{parent_name}"),
+            route_const: format!("UNDER_{}", parent_name.to_uppercase()),
+            nested_path: format!("/{parent_table}/{{{column}}}/{plural}"),
+            route_one_line: {
+                let chain = 31 + 2 * parent_name.len();
+                let line = 8 + ".route(UNDER_, ".len() + parent_name.len() + chain + 1;
+                chain <= 60 && line <= 100
+            },
+            route_chain_one_line: 31 + 2 * parent_name.len() <= 60,
+            sql_list_const: format!("SQL_LIST_BY_{}", parent_name.to_uppercase()),
+            sql_exists_const: format!("SQL_{}_EXISTS", parent_name.to_uppercase()),
             column,
             resource: parent_name,
         });
     }
     for f in &r.fields {
-        let field = lower_field(&name, &struct_name, &plural, f, enums);
-        if f.unique.as_ref().is_some_and(|u| u.value) {
+        let field = lower_field(&name, &struct_name, f, &mut enums);
+        if field.spec.unique {
             constraints.push(ConstraintMap {
                 constraint: pg_name(format!("{plural}_{}_key", field.name)),
                 field: field.name.clone(),
+                message: "is already taken".to_string(),
                 is_unique: true,
             });
         }
@@ -359,17 +491,24 @@ fn lower_resource(
             })
             .collect::<Vec<_>>()
             .join(", ");
-        let name = pg_name(format!("{plural}_{}_{suffix}", cols.join("_")));
+        let index_name = pg_name(format!("{plural}_{}_{suffix}", cols.join("_")));
         if unique {
-            // A unique index reports on its first column.
+            // A composite unique index reports on its last column: the one
+            // that makes the combination a duplicate in the usual reading
+            // ("this sku already exists for this supplier").
             constraints.push(ConstraintMap {
-                constraint: name.clone(),
-                field: cols[0].clone(),
+                constraint: index_name.clone(),
+                field: cols[cols.len() - 1].clone(),
+                message: format!(
+                    "is already taken for this {}",
+                    cols[..cols.len() - 1].join(", ").replace('_', " ")
+                ),
                 is_unique: true,
             });
         }
         indexes.push(Index {
-            name,
+            name_q: sql_ident(&index_name),
+            name: index_name,
             unique,
             columns_sql,
         });
@@ -381,6 +520,7 @@ fn lower_resource(
         all_columns.push(sql_ident("created_at"));
         all_columns.push(sql_ident("updated_at"));
     }
+    let select_columns = all_columns.join(", ");
     let insert_columns = fields
         .iter()
         .map(|f| f.column_q.clone())
@@ -391,22 +531,207 @@ fn lower_resource(
         .map(|f| format!("${}", f.param))
         .collect::<Vec<_>>()
         .join(", ");
-    let mut sets: Vec<String> = fields
+    let touch = if timestamps {
+        ", \"updated_at\" = now()"
+    } else {
+        ""
+    };
+    let replace_set = fields
         .iter()
-        .map(|f| format!("{} = ${}", f.column_q, f.param))
-        .collect();
-    if timestamps {
-        sets.push(format!("{} = now()", sql_ident("updated_at")));
+        .map(|f| format!("{} = ${}", f.column_q, f.param + 1))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // PATCH: NOT NULL columns take one parameter (NULL = unchanged);
+    // nullable columns take two ("was it sent", "the value"), since NULL is a
+    // value they may be set to.
+    let mut patch_sets = Vec::new();
+    let mut patch_binds = Vec::new();
+    let mut n = 2;
+    for f in &fields {
+        if f.nullable {
+            patch_sets.push(format!(
+                "{c} = CASE WHEN ${n} THEN ${m} ELSE {c} END",
+                c = f.column_q,
+                m = n + 1
+            ));
+            patch_binds.push(format!("changes.{}.is_some()", f.ident));
+            patch_binds.push(format!("changes.{}.flatten()", f.ident));
+            n += 2;
+        } else {
+            patch_sets.push(format!("{c} = COALESCE(${n}, {c})", c = f.column_q));
+            patch_binds.push(format!("changes.{}", f.ident));
+            n += 1;
+        }
     }
+    if timestamps {
+        patch_sets.push("\"updated_at\" = now()".to_string());
+    }
+    let sql = ResourceSql {
+        list: format!(
+            "\n    SELECT {select_columns}\n    FROM {table_q}\n    WHERE \"id\" > $1\n    ORDER BY \"id\"\n    LIMIT $2"
+        ),
+        get: format!("\n    SELECT {select_columns}\n    FROM {table_q}\n    WHERE \"id\" = $1"),
+        insert: format!(
+            "\n    INSERT INTO {table_q} ({insert_columns})\n    VALUES ({insert_placeholders})\n    RETURNING {select_columns}"
+        ),
+        replace: format!(
+            "\n    UPDATE {table_q}\n    SET {replace_set}{touch}\n    WHERE \"id\" = $1\n    RETURNING {select_columns}"
+        ),
+        patch: format!(
+            "\n    UPDATE {table_q}\n    SET {}\n    WHERE \"id\" = $1\n    RETURNING {select_columns}",
+            patch_sets.join(",\n        ")
+        ),
+        delete: format!("DELETE FROM {table_q} WHERE \"id\" = $1"),
+    };
+    for p in &mut parents {
+        p.sql_list = format!(
+            "\n    SELECT {select_columns}\n    FROM {table_q}\n    WHERE {} = $1 AND \"id\" > $2\n    ORDER BY \"id\"\n    LIMIT $3",
+            p.column_q
+        );
+    }
+
+    // CREATE TABLE: columns, then named constraints. Every constraint is
+    // named so the service can map a violation back to the field.
+    let mut lines = vec![format!("\"id\" {}", pk_of(r).sql_decl)];
+    for f in &fields {
+        lines.push(
+            format!("{} {} {}", f.column_q, f.sql_type, f.sql_modifiers)
+                .trim_end()
+                .to_string(),
+        );
+    }
+    if timestamps {
+        lines.push("\"created_at\" timestamptz NOT NULL DEFAULT now()".to_string());
+        lines.push("\"updated_at\" timestamptz NOT NULL DEFAULT now()".to_string());
+    }
+    lines.push(format!(
+        "CONSTRAINT {} PRIMARY KEY (\"id\")",
+        sql_ident(&pg_name(format!("{plural}_pkey")))
+    ));
+    for p in &parents {
+        lines.push(format!(
+            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} (\"id\") ON DELETE {}",
+            sql_ident(&p.fk_constraint),
+            p.column_q,
+            p.table_q,
+            p.on_delete_sql
+        ));
+    }
+    for f in &fields {
+        let spec = &f.spec;
+        if spec.unique {
+            lines.push(format!(
+                "CONSTRAINT {} UNIQUE ({})",
+                sql_ident(&pg_name(format!("{plural}_{}_key", f.name))),
+                f.column_q
+            ));
+        }
+        let mut check = |suffix: &str, expr: String, message: String| {
+            let cname = pg_name(format!("{plural}_{}_{suffix}", f.name));
+            lines.push(format!("CONSTRAINT {} CHECK ({expr})", sql_ident(&cname)));
+            constraints.push(ConstraintMap {
+                constraint: cname,
+                field: f.name.clone(),
+                message,
+                is_unique: false,
+            });
+        };
+        let c = &f.column_q;
+        if let Some(m) = spec.min_length {
+            check(
+                "min_length",
+                format!("char_length({c}) >= {m}"),
+                format!("must be at least {m} characters"),
+            );
+        }
+        if let Some(m) = spec.max_length {
+            check(
+                "max_length",
+                format!("char_length({c}) <= {m}"),
+                format!("must be at most {m} characters"),
+            );
+        }
+        if let Some(m) = spec.min {
+            check(
+                "min",
+                format!("{c} >= {m}"),
+                format!("must be greater than or equal to {m}"),
+            );
+        }
+        if let Some(m) = spec.max {
+            check(
+                "max",
+                format!("{c} <= {m}"),
+                format!("must be less than or equal to {m}"),
+            );
+        }
+    }
+    let last = lines.len() - 1;
+    let table_lines: Vec<String> = lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| if i == last { l } else { format!("{l},") })
+        .collect();
+
+    let required: Vec<&Field> = fields.iter().filter(|f| f.required).collect();
+    let required_destructure = match required.as_slice() {
+        [] => String::new(),
+        [one] => format!("let Some({0}) = {0} else {{", one.ident),
+        many => format!(
+            "let ({}) = ({}) else {{",
+            many.iter()
+                .map(|f| format!("Some({})", f.ident))
+                .collect::<Vec<_>>()
+                .join(", "),
+            many.iter()
+                .map(|f| f.ident.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let new_fields = fields
+        .iter()
+        .map(|f| f.ident.clone())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let has_checks = |f: &Field| !f.input_checks.is_empty();
     Resource {
         label: name.replace('_', " "),
         pk: pk_of(r),
         pk_constraint: pg_name(format!("{plural}_pkey")),
-        select_columns: all_columns.join(", "),
-        update_id_param: format!("${}", fields.len() + 1),
-        update_set: sets.join(", "),
+        select_columns,
         insert_columns,
         insert_placeholders,
+        update_set: replace_set,
+        update_id_param: "$1".to_string(),
+        input_validates: !required.is_empty() || fields.iter().any(has_checks),
+        patch_validates: fields
+            .iter()
+            .any(|f| !f.nullable || !f.patch_checks.is_empty()),
+        // rustfmt keeps a struct literal on one line while its fields fit in
+        // `struct_lit_width` (18 columns).
+        new_fields_inline: new_fields.len() <= 18,
+        changes_fields_inline: new_fields.len() <= 18,
+        changes_fields: new_fields.clone(),
+        new_fields,
+        required_destructure,
+        has_patterns: fields.iter().any(|f| f.pattern_static.is_some()),
+        table_lines,
+        has_unique: fields.iter().any(|f| f.spec.unique),
+        validation_import: {
+            let validates = !required.is_empty()
+                || fields.iter().any(|f| {
+                    !f.input_checks.is_empty() || !f.nullable || !f.patch_checks.is_empty()
+                });
+            match (validates, parents.is_empty()) {
+                (true, true) => "Validator".to_string(),
+                (true, false) => "{Validator, taken_from_path}".to_string(),
+                (false, true) => String::new(),
+                (false, false) => "taken_from_path".to_string(),
+            }
+        },
+        patch_binds,
+        sql,
         name,
         struct_name,
         table_q,
@@ -417,6 +742,10 @@ fn lower_resource(
         indexes,
         constraints,
         plural,
+        enums: {
+            all_enums.extend(enums.iter().cloned());
+            enums
+        },
     }
 }
 
@@ -428,19 +757,55 @@ fn wrap_option(t: &str, nullable: bool) -> String {
     }
 }
 
+fn changes_type(t: &str, nullable: bool) -> String {
+    if nullable {
+        format!("Option<Option<{t}>>")
+    } else {
+        format!("Option<{t}>")
+    }
+}
+
+/// The `let` binding a create-body field before its checks run.
+fn input_let(ident: &str, name: &str, required: bool, default_call: Option<&str>) -> String {
+    match (required, default_call) {
+        (true, _) => format!("let {ident} = v.required(\"{name}\", self.{ident});"),
+        (false, Some(call)) => format!("let {ident} = self.{ident}.{call};"),
+        (false, None) => format!("let {ident} = self.{ident};"),
+    }
+}
+
+fn patch_let(ident: &str, name: &str, nullable: bool) -> String {
+    if nullable {
+        format!("let {ident} = self.{ident};")
+    } else {
+        format!("let {ident} = v.not_null(\"{name}\", self.{ident});")
+    }
+}
+
+/// A numeric bound as a Rust expression of the field's type.
+fn bound_literal(ty: FieldType, v: f64) -> String {
+    match ty {
+        FieldType::I32 | FieldType::I64 => format!("{}", v as i64),
+        FieldType::Decimal => {
+            let text = format!("{v}");
+            let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+            format!("rust_decimal::Decimal::new({int}{frac}, {})", frac.len())
+        }
+        _ => format!("{v:?}"),
+    }
+}
+
 fn lower_field(
     resource: &str,
     resource_struct: &str,
-    table: &str,
     f: &RawField,
     enums: &mut Vec<EnumType>,
 ) -> Field {
     let name = names::snake(&f.name.value);
+    let ident = names::rust_field_ident(&name);
     let ty = f.ty.as_ref().map(|t| t.value).unwrap_or(FieldType::String);
     let nullable = f.required.as_ref().is_some_and(|r| !r.value);
     let default = f.default.as_ref().map(|d| d.value.clone());
-    let mut checks = Vec::new();
-    let label = format!("\"{name}\"");
     let (rust_type, sql_type, is_copy, doc_type) = match ty {
         FieldType::String | FieldType::Text | FieldType::Email | FieldType::Url => (
             "String".to_string(),
@@ -503,40 +868,80 @@ fn lower_field(
                 sql_name_q: sql_ident(&sql_name),
                 sql_name: sql_name.clone(),
                 resource: resource.to_string(),
+                field: name.clone(),
                 variants,
             });
             (rust_name, sql_ident(&sql_name), true, "enum".into())
         }
     };
+    let is_str = matches!(
+        ty,
+        FieldType::String | FieldType::Text | FieldType::Email | FieldType::Url
+    );
+    let default_rust = default.as_ref().map(|d| rust_literal(ty, d, &rust_type));
+    let required = !nullable && default_rust.is_none();
+    let default_call = default_rust.as_ref().map(|d| {
+        if is_copy {
+            format!("unwrap_or({d})")
+        } else {
+            format!("unwrap_or_else(|| {d})")
+        }
+    });
+
+    // The argument each check receives: `Option<&str>` for text, `Option<T>`
+    // for numbers, built from how the local is bound in each context.
+    let input_arg = match (is_str, default_call.is_some()) {
+        (true, false) => format!("{ident}.as_deref()"),
+        (true, true) => format!("Some({ident}.as_str())"),
+        (false, false) => ident.clone(),
+        (false, true) => format!("Some({ident})"),
+    };
+    let patch_arg = match (is_str, nullable) {
+        (true, false) => format!("{ident}.as_deref()"),
+        (true, true) => format!("{ident}.as_ref().and_then(Option::as_deref)"),
+        (false, false) => ident.clone(),
+        (false, true) => format!("{ident}.flatten()"),
+    };
+    let pattern_static = f
+        .pattern
+        .as_ref()
+        .map(|_| format!("{}_PATTERN", name.to_uppercase()));
+    let mut checks: Vec<String> = Vec::new();
     match ty {
-        FieldType::Email => checks.push(format!("errors.email({label}, value);")),
-        FieldType::Url => checks.push(format!("errors.url({label}, value);")),
+        FieldType::Email => checks.push("v.email(\"{name}\", {arg});".into()),
+        FieldType::Url => checks.push("v.url(\"{name}\", {arg});".into()),
         _ => {}
     }
     if let Some(m) = &f.min_length {
-        checks.push(format!("errors.min_chars({label}, value, {});", m.value));
+        checks.push(format!("v.min_chars(\"{{name}}\", {{arg}}, {});", m.value));
     }
     if let Some(m) = &f.max_length {
-        checks.push(format!("errors.max_chars({label}, value, {});", m.value));
+        checks.push(format!("v.max_chars(\"{{name}}\", {{arg}}, {});", m.value));
     }
-    if f.pattern.is_some() {
-        let konst = format!("{}_PATTERN", name.to_uppercase());
-        checks.push(format!("errors.pattern({label}, value, &{konst});"));
+    if let Some(p) = &pattern_static {
+        checks.push(format!("v.pattern(\"{{name}}\", {{arg}}, &{p});"));
     }
-    let bound = |v: f64| match ty {
-        FieldType::I32 | FieldType::I64 => format!("{}", v as i64),
-        FieldType::Decimal => {
-            format!("rust_decimal::Decimal::from_f64_retain({v:?}).unwrap_or_default()")
-        }
-        _ => format!("{v:?}"),
-    };
     if let Some(m) = &f.min {
-        checks.push(format!("errors.min({label}, *value, {});", bound(m.value)));
+        checks.push(format!(
+            "v.min(\"{{name}}\", {{arg}}, {});",
+            bound_literal(ty, m.value)
+        ));
     }
     if let Some(m) = &f.max {
-        checks.push(format!("errors.max({label}, *value, {});", bound(m.value)));
+        checks.push(format!(
+            "v.max(\"{{name}}\", {{arg}}, {});",
+            bound_literal(ty, m.value)
+        ));
     }
-    let default_rust = default.as_ref().map(|d| rust_literal(ty, d, &rust_type));
+    let render = |arg: &str| -> Vec<String> {
+        checks
+            .iter()
+            .map(|c| c.replace("{name}", &name).replace("{arg}", arg))
+            .collect()
+    };
+    let input_checks = render(&input_arg);
+    let patch_checks = render(&patch_arg);
+
     let default_sql = default.as_ref().map(|d| sql_literal(ty, d));
     let mut modifiers = Vec::new();
     if !nullable {
@@ -545,28 +950,46 @@ fn lower_field(
     if let Some(d) = default_sql {
         modifiers.push(format!("DEFAULT {d}"));
     }
-    if f.unique.as_ref().is_some_and(|u| u.value) {
-        modifiers.push(format!(
-            "CONSTRAINT {} UNIQUE",
-            sql_ident(&pg_name(format!("{table}_{name}_key")))
-        ));
-    }
     Field {
-        ident: names::rust_field_ident(&name),
+        input_let: input_let(&ident, &name, required, default_call.as_deref()),
+        patch_let: patch_let(&ident, &name, nullable),
+        input_checks,
+        patch_checks,
+        changes_type: changes_type(&rust_type, nullable),
+        pattern_literal: f
+            .pattern
+            .as_ref()
+            .map(|p| format!("{p:?}"))
+            .unwrap_or_default(),
+        pattern_static,
         column_q: sql_ident(&name),
         row_type: wrap_option(&rust_type, nullable),
         rust_type,
         sql_type,
         sql_modifiers: modifiers.join(" "),
         nullable,
-        required: !nullable && default_rust.is_none(),
+        required,
         default_rust,
         parent: None,
-        checks,
         is_copy,
         is_enum: ty == FieldType::Enum,
         param: 0,
         doc_type,
+        spec: FieldSpec {
+            ty: Some(ty),
+            unique: f.unique.as_ref().is_some_and(|u| u.value),
+            min: f.min.as_ref().map(|m| m.value),
+            max: f.max.as_ref().map(|m| m.value),
+            min_length: f.min_length.as_ref().map(|m| m.value),
+            max_length: f.max_length.as_ref().map(|m| m.value),
+            pattern: f.pattern.as_ref().map(|p| p.value.clone()),
+            values: f
+                .values
+                .as_ref()
+                .map(|v| v.value.iter().map(|x| x.value.clone()).collect())
+                .unwrap_or_default(),
+        },
+        ident,
         name,
     }
 }
@@ -574,12 +997,10 @@ fn lower_field(
 fn rust_literal(ty: FieldType, v: &str, rust_type: &str) -> String {
     match ty {
         FieldType::String | FieldType::Text | FieldType::Email | FieldType::Url => {
-            format!("{v:?}.to_string()")
+            format!("{v:?}.to_owned()")
         }
         FieldType::Enum => format!("{rust_type}::{}", names::camel(v)),
-        FieldType::Decimal => {
-            format!("rust_decimal::Decimal::from_str_exact({v:?}).unwrap_or_default()")
-        }
+        FieldType::Decimal => bound_literal(ty, v.parse().unwrap_or_default()),
         FieldType::F64 if !v.contains('.') => format!("{v}.0"),
         _ => v.to_string(),
     }

@@ -1,10 +1,14 @@
 //! Render: the model → files in memory. One askama template per output file;
 //! templates loop over the model and print it, nothing more.
 
-use crate::model::Service;
+use askama::Template;
+use serde_json::{Value, json};
+
+use crate::model::{EnumType, Resource, Service};
+use crate::samples;
 
 /// Who owns a file: `Generated` files are rewritten by every generation;
-/// `User` files are extension points written once and then left alone.
+/// `User` files are written once and then belong to the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Owner {
     Generated,
@@ -19,13 +23,229 @@ pub struct GeneratedFile {
     pub owner: Owner,
 }
 
+/// Declares one template struct per service-wide file. They all see the same
+/// fields, taken from the [`Service`].
+macro_rules! service_templates {
+    ($($name:ident => $path:literal),* $(,)?) => {$(
+        #[derive(Template)]
+        #[template(path = $path)]
+        // Every template sees the same fields and reads only some of them.
+        #[allow(dead_code)]
+        struct $name<'a> {
+            stamp: &'a str,
+            package: &'a str,
+            crate_name: &'a str,
+            resources: &'a [Resource],
+            enums: &'a [EnumType],
+            modules_sorted: &'a [String],
+            router_inline: bool,
+        }
+
+        impl<'a> $name<'a> {
+            fn new(s: &'a Service) -> Self {
+                $name {
+                    stamp: s.stamp,
+                    package: &s.package,
+                    crate_name: &s.crate_name,
+                    resources: &s.resources,
+                    enums: &s.enums,
+                    modules_sorted: &s.modules_sorted,
+                    router_inline: s.router_inline,
+                }
+            }
+        }
+    )*};
+}
+
+service_templates! {
+    CargoToml => "service/Cargo.toml.tmpl",
+    Readme => "service/README.md",
+    EnvExample => "service/env.example",
+    Gitignore => "service/gitignore.tmpl",
+    Migration => "service/migrations/initial.sql",
+    MainRs => "service/src/main.rs",
+    LibRs => "service/src/lib.rs",
+    ConfigRs => "service/src/config.rs",
+    DbRs => "service/src/db.rs",
+    ErrorRs => "service/src/error.rs",
+    ExtractRs => "service/src/extract.rs",
+    HealthRs => "service/src/health.rs",
+    PaginationRs => "service/src/pagination.rs",
+    StateRs => "service/src/state.rs",
+    TelemetryRs => "service/src/telemetry.rs",
+    ValidationRs => "service/src/validation.rs",
+    ResourcesModRs => "service/src/resources/mod.rs",
+    TestsCommonRs => "service/tests/common/mod.rs",
+    TestsApiRs => "service/tests/api.rs",
+}
+
+#[derive(Template)]
+#[template(path = "service/src/resources/resource.rs")]
+struct ResourceRs<'a> {
+    stamp: &'a str,
+    r: &'a Resource,
+}
+
+/// The dependency part of the service's Cargo.lock; the service's own entry
+/// is added at its sorted position by [`cargo_lock`].
+const LOCK_DEPS: &str = include_str!("../templates/service/Cargo.lock.deps");
+
 pub fn render(service: &Service, spec_source: &str) -> Vec<GeneratedFile> {
-    let mut files = vec![GeneratedFile {
+    let mut files = Vec::new();
+    let mut add = |path: &str, contents: String| {
+        files.push(GeneratedFile {
+            path: path.to_string(),
+            contents,
+            owner: Owner::Generated,
+        });
+    };
+    let s = service;
+    add("Cargo.toml", render_one(CargoToml::new(s)));
+    add("Cargo.lock", cargo_lock(&s.package));
+    add("README.md", render_one(Readme::new(s)));
+    add(".env.example", render_one(EnvExample::new(s)));
+    add(".gitignore", render_one(Gitignore::new(s)));
+    add("migrations/0001_initial.sql", render_one(Migration::new(s)));
+    add("src/main.rs", render_one(MainRs::new(s)));
+    add("src/lib.rs", render_one(LibRs::new(s)));
+    add("src/config.rs", render_one(ConfigRs::new(s)));
+    add("src/db.rs", render_one(DbRs::new(s)));
+    add("src/error.rs", render_one(ErrorRs::new(s)));
+    add("src/extract.rs", render_one(ExtractRs::new(s)));
+    add("src/health.rs", render_one(HealthRs::new(s)));
+    add("src/pagination.rs", render_one(PaginationRs::new(s)));
+    add("src/state.rs", render_one(StateRs::new(s)));
+    add("src/telemetry.rs", render_one(TelemetryRs::new(s)));
+    add("src/validation.rs", render_one(ValidationRs::new(s)));
+    add("src/resources/mod.rs", render_one(ResourcesModRs::new(s)));
+    for r in &s.resources {
+        add(
+            &format!("src/resources/{}.rs", r.name),
+            render_one(ResourceRs { stamp: s.stamp, r }),
+        );
+    }
+    add("tests/common/mod.rs", render_one(TestsCommonRs::new(s)));
+    add("tests/api.rs", render_one(TestsApiRs::new(s)));
+    add("tests/fixtures.json", fixtures(s));
+    files.push(GeneratedFile {
         path: "scaffold.yaml".to_string(),
         contents: spec_source.to_string(),
         owner: Owner::User,
-    }];
-    let _ = service;
+    });
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
+}
+
+/// Renders a template. Our templates only print strings and loop over
+/// vectors, so rendering cannot fail; a failure is a bug in scaffold itself.
+fn render_one(t: impl Template) -> String {
+    let mut out = t.render().expect("templates only print model fields");
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+/// Cargo.lock for the service: the pinned dependency graph plus the
+/// service's own package, placed where cargo sorts it (by name) so that
+/// `cargo build --locked` accepts the file unchanged.
+fn cargo_lock(package: &str) -> String {
+    const SEP: &str = "\n[[package]]\n";
+    let mut blocks: Vec<String> = LOCK_DEPS.split(SEP).map(str::to_string).collect();
+    let header = blocks.remove(0);
+    let own = format!(
+        "name = \"{package}\"\nversion = \"0.1.0\"\ndependencies = [\n{}]\n",
+        SERVICE_DEPENDENCIES
+            .iter()
+            .map(|d| format!(" \"{d}\",\n"))
+            .collect::<String>()
+    );
+    let name_of = |b: &str| b.lines().next().unwrap_or_default().to_string();
+    let at = blocks.partition_point(|b| name_of(b) < format!("name = \"{package}\""));
+    blocks.insert(at, own);
+    let mut out = header;
+    for b in blocks {
+        out.push_str(SEP);
+        out.push_str(b.trim_end_matches('\n'));
+        out.push('\n');
+    }
+    out
+}
+
+/// The service's direct dependencies as Cargo.lock names them (a version is
+/// added where the graph holds two versions of one crate).
+const SERVICE_DEPENDENCIES: &[&str] = &[
+    "axum",
+    "base64 0.23.1",
+    "chrono",
+    "futures-util",
+    "http-body-util",
+    "regex",
+    "rust_decimal",
+    "serde",
+    "serde_json",
+    "serde_path_to_error",
+    "sqlx",
+    "thiserror",
+    "tokio",
+    "tower",
+    "tower-http",
+    "tracing",
+    "tracing-subscriber",
+    "url",
+    "uuid",
+];
+
+/// `tests/fixtures.json`: what the generated test suite needs to know about
+/// each resource, with valid and invalid sample values for every field.
+fn fixtures(s: &Service) -> String {
+    let resources: Vec<Value> = s
+        .resources
+        .iter()
+        .map(|r| {
+            let fields: Vec<Value> = r
+                .fields
+                .iter()
+                .map(|f| {
+                    json!({
+                        "name": f.name,
+                        "required": f.required,
+                        "nullable": f.nullable,
+                        "unique": f.spec.unique,
+                        "parent": f.parent,
+                        "samples": samples::valid(&f.name, &f.spec),
+                        "invalid": samples::invalid(&f.spec)
+                            .into_iter()
+                            .map(|(value, breaks)| json!({ "value": value, "breaks": breaks }))
+                            .collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            let parents: Vec<Value> = r
+                .parents
+                .iter()
+                .map(|p| {
+                    json!({
+                        "resource": p.resource,
+                        "column": p.column,
+                        "nested_route": p.nested_route,
+                        "on_delete": p.on_delete_sql,
+                    })
+                })
+                .collect();
+            json!({
+                "name": r.name,
+                "route": r.route,
+                "table": r.table_q,
+                "uuid_id": r.pk.is_uuid,
+                "timestamps": r.timestamps,
+                "fields": fields,
+                "parents": parents,
+            })
+        })
+        .collect();
+    let mut out = serde_json::to_string_pretty(&json!({ "resources": resources }))
+        .expect("JSON values always serialize");
+    out.push('\n');
+    out
 }

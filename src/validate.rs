@@ -272,11 +272,8 @@ fn field_rules(f: &RawField, diags: &mut Diagnostics) {
         let key = c.path.rsplit('.').next().unwrap_or_default().to_string();
         if !numeric {
             diags.push(
-                c.diag(format!(
-                    "`{key}` does not apply to a `{}` field",
-                    t.as_str()
-                ))
-                .help(not_for(&key, "i32, i64, f64 and decimal")),
+                c.diag(format!("`{key}` does not apply to {} field", a_type(t)))
+                    .help(not_for(&key, "i32, i64, f64 and decimal")),
             );
         } else if integer && c.value.fract() != 0.0 {
             diags.push(
@@ -309,11 +306,8 @@ fn field_rules(f: &RawField, diags: &mut Diagnostics) {
         let key = c.path.rsplit('.').next().unwrap_or_default().to_string();
         if !texty {
             diags.push(
-                c.diag(format!(
-                    "`{key}` does not apply to a `{}` field",
-                    t.as_str()
-                ))
-                .help(not_for(&key, "string, text, email and url")),
+                c.diag(format!("`{key}` does not apply to {} field", a_type(t)))
+                    .help(not_for(&key, "string, text, email and url")),
             );
         }
     }
@@ -340,11 +334,8 @@ fn field_rules(f: &RawField, diags: &mut Diagnostics) {
     if let Some(p) = &f.pattern {
         if !texty {
             diags.push(
-                p.diag(format!(
-                    "`pattern` does not apply to a `{}` field",
-                    t.as_str()
-                ))
-                .help(not_for("pattern", "string, text, email and url")),
+                p.diag(format!("`pattern` does not apply to {} field", a_type(t)))
+                    .help(not_for("pattern", "string, text, email and url")),
             );
         } else if let Err(e) = regex::Regex::new(&p.value) {
             let first_line = e
@@ -410,11 +401,8 @@ fn field_rules(f: &RawField, diags: &mut Diagnostics) {
                 .help("add `values: [a, b, c]` to the field"),
         ),
         (Some(v), _) => diags.push(
-            v.diag(format!(
-                "`values` does not apply to a `{}` field",
-                t.as_str()
-            ))
-            .help("remove `values`, or set `type: enum`"),
+            v.diag(format!("`values` does not apply to {} field", a_type(t)))
+                .help("remove `values`, or set `type: enum`"),
         ),
         (None, _) => {}
     }

@@ -1,0 +1,672 @@
+//! End to end, for every spec in specs/: generate into a temporary directory,
+//! check formatting and clippy, run the service's own test suite against the
+//! real PostgreSQL, then start the binary and drive it over HTTP.
+//!
+//! Needs PostgreSQL on 127.0.0.1:5432 (trust auth, user `postgres`, database
+//! `test`). Every generated service builds into one shared target directory,
+//! `target/e2e`, so their dependencies compile once per run.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use scaffold::model::{Field, Resource, Service};
+use scaffold::spec::FieldType;
+use serde_json::{Value, json};
+
+const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("SCAFFOLD_E2E_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e"))
+}
+
+/// Runs cargo in a generated service and fails the test with its output.
+fn cargo(dir: &Path, args: &[&str]) {
+    let out = Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env("DATABASE_URL", ADMIN_URL)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "`cargo {}` failed in {}:\n{}\n{}",
+        args.join(" "),
+        dir.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn psql(db: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-tAc",
+            sql,
+        ])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql `{sql}`: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running generated service; killed on drop if the test did not stop it.
+struct Running {
+    child: Child,
+    base: String,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Running {
+    fn start(bin: &Path, db: &str) -> Running {
+        let port = free_port();
+        let mut child = Command::new(bin)
+            .env(
+                "DATABASE_URL",
+                format!("postgres://postgres@127.0.0.1:5432/{db}"),
+            )
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("LOG_FORMAT", "json")
+            .env("BODY_LIMIT_BYTES", "65536")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("service starts");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let logs = logs.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    logs.lock().unwrap().push(line);
+                }
+            });
+        }
+        let running = Running {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            logs,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = http().get(format!("{}/readyz", running.base)).call()
+                && r.status() == 200
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "service did not become ready:\n{}",
+                running.logs()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        running
+    }
+
+    fn logs(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+/// A response reduced to what the assertions look at.
+#[derive(Debug)]
+struct Resp {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Value,
+}
+
+impl Resp {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts the RFC 9457 problem shape every error must have.
+    fn assert_problem(&self, status: u16, path: &str) -> &Self {
+        assert_eq!(self.status, status, "{path}: {:?}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{path}"
+        );
+        assert_eq!(self.body["status"], status, "{path}: {:?}", self.body);
+        assert!(self.body["title"].is_string(), "{path}: {:?}", self.body);
+        assert!(self.body["detail"].is_string(), "{path}: {:?}", self.body);
+        assert!(
+            self.body["timestamp"].is_string(),
+            "{path}: {:?}",
+            self.body
+        );
+        assert_eq!(
+            self.body["instance"],
+            path.split('?').next().unwrap(),
+            "{:?}",
+            self.body
+        );
+        self
+    }
+
+    fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["field"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn request(method: &str, url: &str, body: Option<(&str, Vec<u8>)>) -> Resp {
+    let builder = ureq::http::Request::builder().method(method).uri(url);
+    let agent = http();
+    let result = match body {
+        Some((content_type, bytes)) => {
+            let mut b = builder;
+            if !content_type.is_empty() {
+                b = b.header("content-type", content_type);
+            }
+            agent.run(b.body(bytes).unwrap())
+        }
+        None => agent.run(builder.body(()).unwrap()),
+    };
+    let mut resp = result.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+        .collect();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn send(method: &str, url: &str, body: &Value) -> Resp {
+    request(
+        method,
+        url,
+        Some(("application/json", serde_json::to_vec(body).unwrap())),
+    )
+}
+
+/// A valid value for `field`, distinct for each `n` so unique fields hold.
+fn sample(field: &Field, n: u64) -> Value {
+    let spec = &field.spec;
+    let Some(ty) = spec.ty else {
+        return Value::Null;
+    };
+    let clamp_int = |x: i64| {
+        let lo = spec.min.map(|m| m as i64).unwrap_or(i64::MIN);
+        let hi = spec.max.map(|m| m as i64).unwrap_or(i64::MAX);
+        let span = (hi - lo).clamp(0, 1_000_000);
+        if x < lo || x > hi {
+            lo + (x.rem_euclid(span + 1))
+        } else {
+            x
+        }
+    };
+    match ty {
+        FieldType::String | FieldType::Text => {
+            if spec.pattern.is_some() {
+                return json!(patterned(&field.name, n));
+            }
+            let mut s = format!("{} {n}", field.name);
+            if let Some(max) = spec.max_length {
+                s = s
+                    .chars()
+                    .rev()
+                    .take(max as usize)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+            }
+            while s.chars().count() < spec.min_length.unwrap_or(0) as usize {
+                s.push('x');
+            }
+            json!(s)
+        }
+        FieldType::Email => json!(format!("person{n}@example.com")),
+        FieldType::Url => json!(format!("https://example.com/items/{n}")),
+        FieldType::Bool => json!(n % 2 == 0),
+        FieldType::I32 | FieldType::I64 => json!(clamp_int(n as i64 + 1)),
+        FieldType::F64 => {
+            let x = clamp_int(n as i64) as f64 + 0.5;
+            json!(spec.max.map_or(x, |m| x.min(m)))
+        }
+        FieldType::Decimal => json!(format!("{}.25", clamp_int(n as i64))),
+        FieldType::Uuid => json!(format!("00000000-0000-4000-8000-{n:012}")),
+        FieldType::Date => json!(format!("2024-03-{:02}", n % 28 + 1)),
+        FieldType::Timestamp => json!(format!("2024-03-04T05:06:{:02}Z", n % 60)),
+        FieldType::Json => json!({ "n": n, "tags": ["a", "b"] }),
+        FieldType::Enum => json!(spec.values[n as usize % spec.values.len()]),
+    }
+}
+
+/// Values for the example specs' pattern-constrained fields.
+fn patterned(field: &str, n: u64) -> String {
+    match field {
+        "sku" => format!("ABC-{:04}", n % 10_000),
+        "handle" => format!("writer_{n}"),
+        other => {
+            panic!("no sample value for the patterned field `{other}`; add one to `patterned`")
+        }
+    }
+}
+
+fn body_for(r: &Resource, n: u64, parents: &[(String, Value)], skip_fk: Option<&str>) -> Value {
+    let mut body = serde_json::Map::new();
+    for f in &r.fields {
+        if let Some(parent) = &f.parent {
+            if skip_fk == Some(f.name.as_str()) {
+                continue;
+            }
+            let id = parents
+                .iter()
+                .find(|(p, _)| p == parent)
+                .map(|(_, id)| id.clone())
+                .unwrap();
+            body.insert(f.name.clone(), id);
+        } else {
+            body.insert(f.name.clone(), sample(f, n));
+        }
+    }
+    Value::Object(body)
+}
+
+/// Does the response echo every field that was sent?
+fn assert_echoes(sent: &Value, got: &Value, what: &str) {
+    for (k, v) in sent.as_object().unwrap() {
+        assert_eq!(&got[k], v, "{what}: field `{k}` in {got}");
+    }
+}
+
+fn id_path(id: &Value) -> String {
+    match id {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Walks every page of a list and returns the ids in the order served.
+fn all_pages(base: &str, limit: usize) -> (Vec<Value>, usize) {
+    let mut ids = Vec::new();
+    let mut pages = 0;
+    let mut url = format!("{base}?limit={limit}");
+    loop {
+        let page = request("GET", &url, None);
+        assert_eq!(page.status, 200, "{url}: {:?}", page.body);
+        pages += 1;
+        let items = page.body["items"].as_array().unwrap();
+        assert!(items.len() <= limit);
+        ids.extend(items.iter().map(|i| i["id"].clone()));
+        match page.body["next_cursor"].as_str() {
+            Some(c) => url = format!("{base}?limit={limit}&cursor={c}"),
+            None => break,
+        }
+        assert!(pages < 100, "pagination does not end");
+    }
+    (ids, pages)
+}
+
+fn id_sort_key(v: &Value) -> (i64, String) {
+    (
+        v.as_i64().unwrap_or(0),
+        v.as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// Drives every route of every resource of a running service.
+fn exercise(svc: &Running, model: &Service, db: &str) {
+    // Ids of created rows per resource, parents first.
+    let mut created: Vec<(String, Vec<Value>)> = Vec::new();
+    for r in &model.resources {
+        let parents: Vec<(String, Value)> = r
+            .parents
+            .iter()
+            .map(|p| {
+                let ids = &created.iter().find(|(n, _)| *n == p.resource).unwrap().1;
+                (p.resource.clone(), ids[0].clone())
+            })
+            .collect();
+        let collection = svc.url(&r.route);
+
+        // Create five rows: 201, Location, and the body echoes what was sent.
+        let mut ids = Vec::new();
+        for n in 0..5 {
+            let body = body_for(r, n, &parents, None);
+            let resp = send("POST", &collection, &body);
+            assert_eq!(resp.status, 201, "create {}: {:?}", r.name, resp.body);
+            assert_echoes(&body, &resp.body, &r.name);
+            let id = resp.body["id"].clone();
+            assert_eq!(
+                resp.header("location"),
+                Some(format!("{}/{}", r.route, id_path(&id)).as_str())
+            );
+            ids.push(id);
+        }
+        assert_eq!(
+            psql(db, &format!("SELECT count(*) FROM {}", r.table_q)),
+            "5",
+            "{} rows in the database",
+            r.name
+        );
+
+        // Get one, and a missing one.
+        let one = request("GET", &format!("{collection}/{}", id_path(&ids[1])), None);
+        assert_eq!(one.status, 200);
+        assert_eq!(one.body["id"], ids[1]);
+        let missing = if r.pk.is_uuid {
+            "00000000-0000-4000-8000-999999999999"
+        } else {
+            "999999999"
+        };
+        let path = format!("{}/{missing}", r.route);
+        request("GET", &svc.url(&path), None).assert_problem(404, &path);
+
+        // Every row exactly once across pages, in id order.
+        let (listed, pages) = all_pages(&collection, 2);
+        assert_eq!(pages, 3, "5 rows at 2 per page");
+        let mut expected = ids.clone();
+        expected.sort_by_key(id_sort_key);
+        assert_eq!(listed, expected, "{} list", r.name);
+        let capped = request("GET", &format!("{collection}?limit=100000"), None);
+        assert_eq!(capped.status, 200, "an over-large limit is capped");
+        assert_eq!(capped.body["items"].as_array().unwrap().len(), 5);
+        let path = format!("{}?cursor=not-a-cursor", r.route);
+        request("GET", &svc.url(&path), None).assert_problem(400, &path);
+
+        // PUT replaces, PATCH changes one field and keeps the rest.
+        let target = format!("{collection}/{}", id_path(&ids[0]));
+        let replacement = body_for(r, 50, &parents, None);
+        let put = send("PUT", &target, &replacement);
+        assert_eq!(put.status, 200, "put {}: {:?}", r.name, put.body);
+        assert_echoes(&replacement, &put.body, &r.name);
+        if let Some(f) = r.fields.iter().find(|f| f.parent.is_none()) {
+            let patch = json!({ f.name.clone(): sample(f, 77) });
+            let patched = send("PATCH", &target, &patch);
+            assert_eq!(patched.status, 200, "patch {}: {:?}", r.name, patched.body);
+            assert_echoes(&patch, &patched.body, &r.name);
+            let mut rest = replacement.clone();
+            rest.as_object_mut().unwrap().remove(&f.name);
+            assert_echoes(
+                &rest,
+                &patched.body,
+                "fields a PATCH did not name are unchanged",
+            );
+        }
+
+        // Client mistakes: every one a problem document with the right status.
+        let path = r.route.clone();
+        request(
+            "POST",
+            &collection,
+            Some(("application/json", b"{\"oops\":".to_vec())),
+        )
+        .assert_problem(400, &path);
+        request("POST", &collection, Some(("", b"{}".to_vec()))).assert_problem(415, &path);
+        request("POST", &collection, Some(("text/plain", b"{}".to_vec())))
+            .assert_problem(415, &path);
+        let mut unknown = body_for(r, 60, &parents, None);
+        unknown["id"] = json!(1);
+        unknown["not_a_field"] = json!(true);
+        let resp = send("POST", &collection, &unknown);
+        resp.assert_problem(422, &path);
+        let empty = send("POST", &collection, &json!({}));
+        empty.assert_problem(422, &path);
+        let required: Vec<String> = r
+            .fields
+            .iter()
+            .filter(|f| f.required)
+            .map(|f| f.name.clone())
+            .collect();
+        assert_eq!(
+            empty.error_fields(),
+            required,
+            "422 names every missing required field"
+        );
+        let bad_id = format!("{}/not-an-id", r.route);
+        request("GET", &svc.url(&bad_id), None).assert_problem(400, &bad_id);
+        if !r.pk.is_uuid {
+            let overflow = format!("{}/99999999999999999999", r.route);
+            request("GET", &svc.url(&overflow), None).assert_problem(400, &overflow);
+        }
+        let wrong = request("DELETE", &collection, None);
+        wrong.assert_problem(405, &path);
+        let allow = wrong.header("allow").unwrap_or_default().to_string();
+        assert!(
+            allow.contains("GET") && allow.contains("POST"),
+            "Allow: {allow}"
+        );
+        if let Some(f) = r.fields.iter().find(|f| f.spec.unique) {
+            let dup = send("POST", &collection, &body_for(r, 1, &parents, None));
+            dup.assert_problem(409, &path);
+            assert_eq!(dup.error_fields(), vec![f.name.clone()]);
+        }
+
+        // Nested routes under each parent.
+        for p in &r.parents {
+            let parent_id = parents
+                .iter()
+                .find(|(n, _)| *n == p.resource)
+                .unwrap()
+                .1
+                .clone();
+            let nested = svc.url(
+                &p.nested_route
+                    .replace(&format!("{{{}}}", p.column), &id_path(&parent_id)),
+            );
+            let (under, _) = all_pages(&nested, 2);
+            assert_eq!(under.len(), 5, "all rows belong to the first parent");
+            let body = body_for(r, 90, &parents, Some(&p.column));
+            let made = send("POST", &nested, &body);
+            assert_eq!(
+                made.status, 201,
+                "nested create {}: {:?}",
+                r.name, made.body
+            );
+            assert_eq!(made.body[&p.column], parent_id);
+            ids.push(made.body["id"].clone());
+            let ghost_parent = if p.pk_rust_type == "i64" {
+                "999999999"
+            } else {
+                "00000000-0000-4000-8000-999999999999"
+            };
+            let ghost_path = p
+                .nested_route
+                .replace(&format!("{{{}}}", p.column), ghost_parent);
+            request("GET", &svc.url(&ghost_path), None).assert_problem(404, &ghost_path);
+            send("POST", &svc.url(&ghost_path), &body).assert_problem(404, &ghost_path);
+        }
+        created.push((r.name.clone(), ids));
+    }
+
+    // Delete the last row of each resource, children first: 204, then 404.
+    for r in model.resources.iter().rev() {
+        let ids = &created.iter().find(|(n, _)| *n == r.name).unwrap().1;
+        let before: i64 = psql(db, &format!("SELECT count(*) FROM {}", r.table_q))
+            .parse()
+            .unwrap();
+        let path = format!("{}/{}", r.route, id_path(ids.last().unwrap()));
+        let gone = request("DELETE", &svc.url(&path), None);
+        assert_eq!(gone.status, 204, "{:?}", gone.body);
+        request("DELETE", &svc.url(&path), None).assert_problem(404, &path);
+        request("GET", &svc.url(&path), None).assert_problem(404, &path);
+        let after: i64 = psql(db, &format!("SELECT count(*) FROM {}", r.table_q))
+            .parse()
+            .unwrap();
+        assert_eq!(after, before - 1);
+    }
+
+    // Service-wide behaviour.
+    request("GET", &svc.url("/no/such/route"), None).assert_problem(404, "/no/such/route");
+    let first = &model.resources[0];
+    let huge = vec![b' '; 70_000];
+    request(
+        "POST",
+        &svc.url(&first.route),
+        Some(("application/json", huge)),
+    )
+    .assert_problem(413, &first.route);
+    let health = request("GET", &svc.url("/health"), None);
+    assert_eq!(health.status, 200);
+    assert_eq!(health.body["status"], "ok");
+    assert_eq!(health.body["database"], "up");
+    assert!(health.body["uptime_seconds"].is_u64());
+    assert_eq!(request("GET", &svc.url("/livez"), None).status, 200);
+    assert_eq!(request("GET", &svc.url("/readyz"), None).status, 200);
+}
+
+fn end_to_end(spec_name: &str) {
+    let source = std::fs::read_to_string(format!(
+        "{}/specs/{spec_name}.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let model = scaffold::check(&source).unwrap();
+    let files = scaffold::compile(&source).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(spec_name);
+    scaffold::write::write_new_tree(&dir, &files, |_| {}).unwrap();
+
+    cargo(&dir, &["fmt", "--check"]);
+    cargo(
+        &dir,
+        &[
+            "clippy",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    );
+    // The service's own suite, against the real database.
+    cargo(&dir, &["test", "--locked"]);
+    cargo(&dir, &["build", "--locked"]);
+
+    let db = format!("scaffold_e2e_{spec_name}_{}", std::process::id());
+    psql("test", &format!("DROP DATABASE IF EXISTS \"{db}\""));
+    psql("test", &format!("CREATE DATABASE \"{db}\""));
+    let bin = target_dir().join("debug").join(&model.package);
+    let mut svc = Running::start(&bin, &db);
+    exercise(&svc, &model, &db);
+
+    // Logs are JSON lines.
+    let logs = svc.logs();
+    let json_lines = logs
+        .lines()
+        .filter(|l| serde_json::from_str::<Value>(l).is_ok())
+        .count();
+    assert!(
+        json_lines > 0,
+        "LOG_FORMAT=json gives JSON log lines:\n{logs}"
+    );
+
+    // SIGTERM: a clean exit with status 0.
+    let pid = svc.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = svc.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "no exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit after SIGTERM:\n{}",
+        svc.logs()
+    );
+    drop(svc);
+    psql(
+        "test",
+        &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
+    );
+}
+
+#[test]
+fn shop_end_to_end() {
+    end_to_end("shop");
+}
+
+#[test]
+fn blog_end_to_end() {
+    end_to_end("blog");
+}
+
+#[test]
+fn catalog_end_to_end() {
+    end_to_end("catalog");
+}
