@@ -203,6 +203,7 @@ pub struct Parent {
     pub route_one_line: bool,
     pub route_chain_one_line: bool,
     pub sql_list_const: String,
+    pub fk_const: String,
     pub sql_exists_const: String,
     /// The FK column is nullable (`on_delete: set_null`).
     pub nullable: bool,
@@ -447,11 +448,15 @@ fn lower_resource(
             nested_path: format!("/{parent_table}/{{{column}}}/{plural}"),
             route_one_line: {
                 let chain = 31 + 2 * parent_name.len();
-                let line = 8 + ".route(UNDER_, ".len() + parent_name.len() + chain + 1;
-                chain <= 60 && line <= 100
+                // rustfmt's `fn_call_width`: the arguments of `.route(..)`
+                // must fit in 60 columns.
+                let args = "UNDER_, ".len() + parent_name.len() + chain;
+                let line = 8 + ".route()".len() + args;
+                chain <= 60 && args <= 60 && line <= 100
             },
             route_chain_one_line: 31 + 2 * parent_name.len() <= 60,
             sql_list_const: format!("SQL_LIST_BY_{}", parent_name.to_uppercase()),
+            fk_const: format!("FK_{}", parent_name.to_uppercase()),
             sql_exists_const: format!("SQL_{}_EXISTS", parent_name.to_uppercase()),
             column,
             resource: parent_name,
@@ -765,11 +770,51 @@ fn changes_type(t: &str, nullable: bool) -> String {
     }
 }
 
+/// Validation statements sit at this indentation inside `validate()`.
+const STMT_INDENT: usize = 8;
+
+/// A call statement laid out the way rustfmt lays it out: on one line while
+/// the arguments fit in `fn_call_width` (60) and the line in `max_width`
+/// (100), otherwise one argument per line. Generated code must be
+/// rustfmt-clean as emitted, and the bytes must not depend on the user's
+/// rustfmt, so the rule lives here.
+fn call_stmt(prefix: &str, callee: &str, args: &[String]) -> String {
+    let joined = args.join(", ");
+    let one = format!("{prefix}{callee}({joined});");
+    if joined.len() <= 60 && STMT_INDENT + one.len() <= 100 {
+        return one;
+    }
+    let pad = " ".repeat(STMT_INDENT + 4);
+    let mut out = format!("{prefix}{callee}(\n");
+    for a in args {
+        out.push_str(&format!("{pad}{a},\n"));
+    }
+    out.push_str(&" ".repeat(STMT_INDENT));
+    out.push_str(");");
+    out
+}
+
+/// `let x = self.x.method(arg);` with rustfmt's chain rule: one line while
+/// the chain fits in `chain_width` (60), otherwise one element per line.
+fn chain_let(ident: &str, method_call: &str) -> String {
+    let chain = format!("self.{ident}.{method_call}");
+    let one = format!("let {ident} = {chain};");
+    if chain.len() <= 60 && STMT_INDENT + one.len() <= 100 {
+        return one;
+    }
+    let pad = " ".repeat(STMT_INDENT + 4);
+    format!("let {ident} = self\n{pad}.{ident}\n{pad}.{method_call};")
+}
+
 /// The `let` binding a create-body field before its checks run.
 fn input_let(ident: &str, name: &str, required: bool, default_call: Option<&str>) -> String {
     match (required, default_call) {
-        (true, _) => format!("let {ident} = v.required(\"{name}\", self.{ident});"),
-        (false, Some(call)) => format!("let {ident} = self.{ident}.{call};"),
+        (true, _) => call_stmt(
+            &format!("let {ident} = "),
+            "v.required",
+            &[format!("\"{name}\""), format!("self.{ident}")],
+        ),
+        (false, Some(call)) => chain_let(ident, call),
         (false, None) => format!("let {ident} = self.{ident};"),
     }
 }
@@ -778,7 +823,11 @@ fn patch_let(ident: &str, name: &str, nullable: bool) -> String {
     if nullable {
         format!("let {ident} = self.{ident};")
     } else {
-        format!("let {ident} = v.not_null(\"{name}\", self.{ident});")
+        call_stmt(
+            &format!("let {ident} = "),
+            "v.not_null",
+            &[format!("\"{name}\""), format!("self.{ident}")],
+        )
     }
 }
 
@@ -906,37 +955,36 @@ fn lower_field(
         .pattern
         .as_ref()
         .map(|_| format!("{}_PATTERN", name.to_uppercase()));
-    let mut checks: Vec<String> = Vec::new();
+    // Each check: the validator method and the arguments after the value.
+    let mut checks: Vec<(&str, Option<String>)> = Vec::new();
     match ty {
-        FieldType::Email => checks.push("v.email(\"{name}\", {arg});".into()),
-        FieldType::Url => checks.push("v.url(\"{name}\", {arg});".into()),
+        FieldType::Email => checks.push(("v.email", None)),
+        FieldType::Url => checks.push(("v.url", None)),
         _ => {}
     }
     if let Some(m) = &f.min_length {
-        checks.push(format!("v.min_chars(\"{{name}}\", {{arg}}, {});", m.value));
+        checks.push(("v.min_chars", Some(m.value.to_string())));
     }
     if let Some(m) = &f.max_length {
-        checks.push(format!("v.max_chars(\"{{name}}\", {{arg}}, {});", m.value));
+        checks.push(("v.max_chars", Some(m.value.to_string())));
     }
     if let Some(p) = &pattern_static {
-        checks.push(format!("v.pattern(\"{{name}}\", {{arg}}, &{p});"));
+        checks.push(("v.pattern", Some(format!("&{p}"))));
     }
     if let Some(m) = &f.min {
-        checks.push(format!(
-            "v.min(\"{{name}}\", {{arg}}, {});",
-            bound_literal(ty, m.value)
-        ));
+        checks.push(("v.min", Some(bound_literal(ty, m.value))));
     }
     if let Some(m) = &f.max {
-        checks.push(format!(
-            "v.max(\"{{name}}\", {{arg}}, {});",
-            bound_literal(ty, m.value)
-        ));
+        checks.push(("v.max", Some(bound_literal(ty, m.value))));
     }
     let render = |arg: &str| -> Vec<String> {
         checks
             .iter()
-            .map(|c| c.replace("{name}", &name).replace("{arg}", arg))
+            .map(|(method, extra)| {
+                let mut args = vec![format!("\"{name}\""), arg.to_string()];
+                args.extend(extra.clone());
+                call_stmt("", method, &args)
+            })
             .collect()
     };
     let input_checks = render(&input_arg);
@@ -959,7 +1007,7 @@ fn lower_field(
         pattern_literal: f
             .pattern
             .as_ref()
-            .map(|p| format!("{p:?}"))
+            .map(|p| raw_string(&p.value))
             .unwrap_or_default(),
         pattern_static,
         column_q: sql_ident(&name),
@@ -992,6 +1040,16 @@ fn lower_field(
         ident,
         name,
     }
+}
+
+/// A Rust raw string literal holding `s` (regular expressions are full of
+/// backslashes).
+fn raw_string(s: &str) -> String {
+    let mut hashes = String::new();
+    while s.contains(&format!("\"{hashes}")) {
+        hashes.push('#');
+    }
+    format!("r{hashes}\"{s}\"{hashes}")
 }
 
 fn rust_literal(ty: FieldType, v: &str, rust_type: &str) -> String {

@@ -11,7 +11,7 @@ use crate::spec::FieldType;
 
 /// How many distinct valid values each field gets; enough for the tests'
 /// pages of rows with unique fields.
-pub const SAMPLES: usize = 8;
+pub const SAMPLES: usize = 12;
 
 /// `SAMPLES` distinct valid values (fewer only for an enum or bool).
 pub fn valid(name: &str, spec: &FieldSpec) -> Vec<Value> {
@@ -87,9 +87,7 @@ pub fn invalid(spec: &FieldSpec) -> Vec<(Value, String)> {
     }
     if let Some(p) = &spec.pattern
         && let Ok(re) = regex::Regex::new(p)
-        && let Some(bad) = ["", "!", "~~~~~", " a b ", "0"]
-            .into_iter()
-            .find(|c| !re.is_match(c))
+        && let Some(bad) = pattern_breaker(&re, spec)
     {
         out.push((json!(bad), "pattern".to_string()));
     }
@@ -115,6 +113,19 @@ pub fn invalid(spec: &FieldSpec) -> Vec<(Value, String)> {
         out.push((v, "max".to_string()));
     }
     out
+}
+
+/// A string that breaks `re` but keeps within the length limits, so it is
+/// refused for the pattern alone.
+fn pattern_breaker(re: &regex::Regex, spec: &FieldSpec) -> Option<String> {
+    let len = spec.min_length.unwrap_or(1).max(1) as usize;
+    if spec.max_length.is_some_and(|max| (max as usize) < len) {
+        return None;
+    }
+    ["!", "~", " ", "0", "A", "a", "-"]
+        .into_iter()
+        .map(|c| c.repeat(len))
+        .find(|c| !re.is_match(c))
 }
 
 fn text(name: &str, n: i64, spec: &FieldSpec) -> String {
@@ -163,7 +174,14 @@ fn float_in(spec: &FieldSpec, n: i64) -> f64 {
 /// Strings matching `pattern` and the length limits, from a fixed seed so
 /// every generation gives the same values.
 fn patterned(pattern: &str, spec: &FieldSpec) -> Vec<Value> {
-    let Ok(gen_re) = rand_regex::Regex::compile(pattern, 8) else {
+    // The generator does not take anchors; sample the unanchored pattern and
+    // keep what the real (anchored) pattern accepts.
+    let unanchored = pattern.strip_prefix('^').unwrap_or(pattern);
+    let unanchored = match unanchored.strip_suffix('$') {
+        Some(rest) if !rest.ends_with('\\') => rest,
+        _ => unanchored,
+    };
+    let Ok(gen_re) = rand_regex::Regex::compile(unanchored, 8) else {
         return Vec::new();
     };
     let Ok(check) = regex::Regex::new(pattern) else {

@@ -337,6 +337,11 @@ fn field_rules(f: &RawField, diags: &mut Diagnostics) {
                 p.diag(format!("`pattern` does not apply to {} field", a_type(t)))
                     .help(not_for("pattern", "string, text, email and url")),
             );
+        } else if regex::Regex::new(&p.value).is_ok() && patterned_samples(f).is_empty() {
+            diags.push(
+                p.diag(format!("found no value that matches `{}` within the field's length limits", p.value))
+                    .help("the generated tests need sample values; simplify the pattern or loosen `min_length`/`max_length`"),
+            );
         } else if let Err(e) = regex::Regex::new(&p.value) {
             let first_line = e
                 .to_string()
@@ -651,4 +656,16 @@ fn an(word: &str) -> String {
     } else {
         format!("a {word}")
     }
+}
+
+/// The sample values the generated tests would use for a patterned field.
+fn patterned_samples(f: &RawField) -> Vec<serde_json::Value> {
+    let spec = crate::model::FieldSpec {
+        ty: Some(FieldType::String),
+        pattern: f.pattern.as_ref().map(|p| p.value.clone()),
+        min_length: f.min_length.as_ref().map(|m| m.value),
+        max_length: f.max_length.as_ref().map(|m| m.value),
+        ..Default::default()
+    };
+    crate::samples::valid(&f.name.value, &spec)
 }

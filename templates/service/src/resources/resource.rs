@@ -51,8 +51,10 @@ const {{ p.route_const }}: &str = "{{ p.nested_path }}";
 {%- if let Some(s) = f.pattern_static %}
 
 /// `{{ f.name }}` must match this pattern; compiled once, on first use.
-static {{ s }}: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new({{ f.pattern_literal }}).expect("the spec's pattern is valid"));
+static {{ s }}: LazyLock<Regex> = LazyLock::new(|| {
+    let source = {{ f.pattern_literal }};
+    Regex::new(source).expect("the spec's pattern is valid")
+});
 {%- endif %}
 {%- endfor %}
 {%- for e in r.enums %}
@@ -135,12 +137,13 @@ impl Input {
         {{ c }}
 {%- endfor %}
 {%- endfor %}
-{%- if !r.required_destructure.is_empty() %}
-
-        {{ r.required_destructure }}
+{%- for f in r.fields %}
+{%- if f.required %}
+        let Some({{ f.ident }}) = {{ f.ident }} else {
             return Err(v.into_error());
         };
 {%- endif %}
+{%- endfor %}
 {%- if r.input_validates %}
         v.finish()?;
 {%- endif %}
@@ -202,6 +205,13 @@ const CONSTRAINTS: &[Constraint] = &[
 {%- endfor %}
 ];
 {%- endif %}
+
+{%- for p in r.parents %}
+
+/// The foreign key to the parent; on the nested routes its violation means
+/// the parent named in the URL does not exist.
+const {{ p.fk_const }}: &str = "{{ p.fk_constraint }}";
+{%- endfor %}
 
 fn db_error(err: sqlx::Error) -> ApiError {
     ApiError::from_db(err, CONSTRAINTS)
@@ -276,7 +286,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let new = input.validate()?;
     let row = insert(&state, new).await.map_err(db_error)?;
-    Ok(created(format!("{{ r.route }}/{}", row.id), row))
+    Ok(created(location(row.id), row))
 }
 {%- for p in r.parents %}
 
@@ -320,15 +330,20 @@ async fn {{ p.create_handler }}(
     let new = input.validate()?;
     let row = insert(&state, new).await.map_err(|err| {
         // On this route the foreign key names the URL's parent: a 404.
-        if ApiError::violates(&err, "{{ p.fk_constraint }}") {
+        if ApiError::violates(&err, {{ p.fk_const }}) {
             ApiError::not_found("{{ p.resource }}", parent)
         } else {
             db_error(err)
         }
     })?;
-    Ok(created(format!("{{ r.route }}/{}", row.id), row))
+    Ok(created(location(row.id), row))
 }
 {%- endfor %}
+
+/// Where a created row lives, for the `Location` header.
+fn location(id: Id) -> String {
+    format!("/v1{COLLECTION}/{id}")
+}
 
 /// Shared by every create route.
 async fn insert(state: &AppState, new: New) -> Result<Row, sqlx::Error> {
