@@ -1,8 +1,6 @@
 //! Every invalid spec under tests/invalid/ is rejected, and its rendered
 //! diagnostics match the snapshot in snapshots/diagnostics/.
 
-use std::path::Path;
-
 #[test]
 fn invalid_specs_render_every_problem() {
     let mut settings = insta::Settings::clone_current();
@@ -12,11 +10,7 @@ fn invalid_specs_render_every_problem() {
     settings.bind(|| {
         insta::glob!("invalid/*.yaml", |path| {
             let source = std::fs::read_to_string(path).expect("fixture is readable");
-            let name = Path::new(path)
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
             let diags = match scaffold::compile(&source) {
                 Ok(_) => panic!("{name} should be rejected"),
                 Err(d) => d,

@@ -13,8 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use scaffold::model::{Field, Resource, Service};
-use scaffold::spec::FieldType;
+use scaffold::model::Service;
 use serde_json::{Value, json};
 
 const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -252,76 +251,14 @@ fn send(method: &str, url: &str, body: &Value) -> Resp {
     )
 }
 
-/// A valid value for `field`, distinct for each `n` so unique fields hold.
-fn sample(field: &Field, n: u64) -> Value {
-    let spec = &field.spec;
-    let Some(ty) = spec.ty else {
-        return Value::Null;
-    };
-    let clamp_int = |x: i64| {
-        let lo = spec.min.map(|m| m as i64).unwrap_or(i64::MIN);
-        let hi = spec.max.map(|m| m as i64).unwrap_or(i64::MAX);
-        let span = (hi - lo).clamp(0, 1_000_000);
-        if x < lo || x > hi {
-            lo + (x.rem_euclid(span + 1))
-        } else {
-            x
-        }
-    };
-    match ty {
-        FieldType::String | FieldType::Text => {
-            if spec.pattern.is_some() {
-                return json!(patterned(&field.name, n));
-            }
-            let mut s = format!("{} {n}", field.name);
-            if let Some(max) = spec.max_length {
-                s = s
-                    .chars()
-                    .rev()
-                    .take(max as usize)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect();
-            }
-            while s.chars().count() < spec.min_length.unwrap_or(0) as usize {
-                s.push('x');
-            }
-            json!(s)
-        }
-        FieldType::Email => json!(format!("person{n}@example.com")),
-        FieldType::Url => json!(format!("https://example.com/items/{n}")),
-        FieldType::Bool => json!(n % 2 == 0),
-        FieldType::I32 | FieldType::I64 => json!(clamp_int(n as i64 + 1)),
-        FieldType::F64 => {
-            let x = clamp_int(n as i64) as f64 + 0.5;
-            json!(spec.max.map_or(x, |m| x.min(m)))
-        }
-        FieldType::Decimal => json!(format!("{}.25", clamp_int(n as i64))),
-        FieldType::Uuid => json!(format!("00000000-0000-4000-8000-{n:012}")),
-        FieldType::Date => json!(format!("2024-03-{:02}", n % 28 + 1)),
-        FieldType::Timestamp => json!(format!("2024-03-04T05:06:{:02}Z", n % 60)),
-        FieldType::Json => json!({ "n": n, "tags": ["a", "b"] }),
-        FieldType::Enum => json!(spec.values[n as usize % spec.values.len()]),
-    }
-}
-
-/// Values for the example specs' pattern-constrained fields.
-fn patterned(field: &str, n: u64) -> String {
-    match field {
-        "sku" => format!("ABC-{:04}", n % 10_000),
-        "handle" => format!("writer_{n}"),
-        other => {
-            panic!("no sample value for the patterned field `{other}`; add one to `patterned`")
-        }
-    }
-}
-
-fn body_for(r: &Resource, n: u64, parents: &[(String, Value)], skip_fk: Option<&str>) -> Value {
+/// A body for resource `r` from the generated `tests/fixtures.json`: the
+/// `n`th sample of every field, the given parent ids, and no `skip_fk`.
+fn body_for(r: &Value, n: usize, parents: &[(String, Value)], skip_fk: Option<&str>) -> Value {
     let mut body = serde_json::Map::new();
-    for f in &r.fields {
-        if let Some(parent) = &f.parent {
-            if skip_fk == Some(f.name.as_str()) {
+    for f in r["fields"].as_array().unwrap() {
+        let name = f["name"].as_str().unwrap();
+        if let Some(parent) = f["parent"].as_str() {
+            if skip_fk == Some(name) {
                 continue;
             }
             let id = parents
@@ -329,9 +266,10 @@ fn body_for(r: &Resource, n: u64, parents: &[(String, Value)], skip_fk: Option<&
                 .find(|(p, _)| p == parent)
                 .map(|(_, id)| id.clone())
                 .unwrap();
-            body.insert(f.name.clone(), id);
+            body.insert(name.to_string(), id);
         } else {
-            body.insert(f.name.clone(), sample(f, n));
+            let samples = f["samples"].as_array().unwrap();
+            body.insert(name.to_string(), samples[n % samples.len()].clone());
         }
     }
     Value::Object(body)
@@ -380,7 +318,7 @@ fn id_sort_key(v: &Value) -> (i64, String) {
 }
 
 /// Drives every route of every resource of a running service.
-fn exercise(svc: &Running, model: &Service, db: &str) {
+fn exercise(svc: &Running, model: &Service, fixtures: &Value, db: &str) {
     // Ids of created rows per resource, parents first.
     let mut created: Vec<(String, Vec<Value>)> = Vec::new();
     for r in &model.resources {
@@ -393,11 +331,17 @@ fn exercise(svc: &Running, model: &Service, db: &str) {
             })
             .collect();
         let collection = svc.url(&r.route);
+        let fx = fixtures["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == r.name.as_str())
+            .unwrap();
 
         // Create five rows: 201, Location, and the body echoes what was sent.
         let mut ids = Vec::new();
         for n in 0..5 {
-            let body = body_for(r, n, &parents, None);
+            let body = body_for(fx, n, &parents, None);
             let resp = send("POST", &collection, &body);
             assert_eq!(resp.status, 201, "create {}: {:?}", r.name, resp.body);
             assert_echoes(&body, &resp.body, &r.name);
@@ -441,12 +385,20 @@ fn exercise(svc: &Running, model: &Service, db: &str) {
 
         // PUT replaces, PATCH changes one field and keeps the rest.
         let target = format!("{collection}/{}", id_path(&ids[0]));
-        let replacement = body_for(r, 50, &parents, None);
+        let replacement = body_for(fx, 5, &parents, None);
         let put = send("PUT", &target, &replacement);
         assert_eq!(put.status, 200, "put {}: {:?}", r.name, put.body);
         assert_echoes(&replacement, &put.body, &r.name);
         if let Some(f) = r.fields.iter().find(|f| f.parent.is_none()) {
-            let patch = json!({ f.name.clone(): sample(f, 77) });
+            let samples = fx["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["name"] == f.name.as_str())
+                .unwrap()["samples"]
+                .as_array()
+                .unwrap();
+            let patch = json!({ f.name.clone(): samples[6 % samples.len()].clone() });
             let patched = send("PATCH", &target, &patch);
             assert_eq!(patched.status, 200, "patch {}: {:?}", r.name, patched.body);
             assert_echoes(&patch, &patched.body, &r.name);
@@ -470,7 +422,7 @@ fn exercise(svc: &Running, model: &Service, db: &str) {
         request("POST", &collection, Some(("", b"{}".to_vec()))).assert_problem(415, &path);
         request("POST", &collection, Some(("text/plain", b"{}".to_vec())))
             .assert_problem(415, &path);
-        let mut unknown = body_for(r, 60, &parents, None);
+        let mut unknown = body_for(fx, 7, &parents, None);
         unknown["id"] = json!(1);
         unknown["not_a_field"] = json!(true);
         let resp = send("POST", &collection, &unknown);
@@ -502,13 +454,13 @@ fn exercise(svc: &Running, model: &Service, db: &str) {
             "Allow: {allow}"
         );
         if let Some(f) = r.fields.iter().find(|f| f.spec.unique) {
-            let dup = send("POST", &collection, &body_for(r, 1, &parents, None));
+            let dup = send("POST", &collection, &body_for(fx, 1, &parents, None));
             dup.assert_problem(409, &path);
             assert_eq!(dup.error_fields(), vec![f.name.clone()]);
         }
 
         // Nested routes under each parent.
-        for p in &r.parents {
+        for (i, p) in r.parents.iter().enumerate() {
             let parent_id = parents
                 .iter()
                 .find(|(n, _)| *n == p.resource)
@@ -521,7 +473,7 @@ fn exercise(svc: &Running, model: &Service, db: &str) {
             );
             let (under, _) = all_pages(&nested, 2);
             assert_eq!(under.len(), 5, "all rows belong to the first parent");
-            let body = body_for(r, 90, &parents, Some(&p.column));
+            let body = body_for(fx, 8 + i, &parents, Some(&p.column));
             let made = send("POST", &nested, &body);
             assert_eq!(
                 made.status, 201,
@@ -539,7 +491,8 @@ fn exercise(svc: &Running, model: &Service, db: &str) {
                 .nested_route
                 .replace(&format!("{{{}}}", p.column), ghost_parent);
             request("GET", &svc.url(&ghost_path), None).assert_problem(404, &ghost_path);
-            send("POST", &svc.url(&ghost_path), &body).assert_problem(404, &ghost_path);
+            let fresh = body_for(fx, 10 + i, &parents, Some(&p.column));
+            send("POST", &svc.url(&ghost_path), &fresh).assert_problem(404, &ghost_path);
         }
         created.push((r.name.clone(), ids));
     }
@@ -613,7 +566,10 @@ fn end_to_end(spec_name: &str) {
     psql("test", &format!("CREATE DATABASE \"{db}\""));
     let bin = target_dir().join("debug").join(&model.package);
     let mut svc = Running::start(&bin, &db);
-    exercise(&svc, &model, &db);
+    let fixtures: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("tests/fixtures.json")).unwrap())
+            .unwrap();
+    exercise(&svc, &model, &fixtures, &db);
 
     // Logs are JSON lines.
     let logs = svc.logs();

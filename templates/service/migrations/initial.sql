@@ -29,6 +29,10 @@ CREATE TABLE {{ r.table_q }} (
 -- index serve the nested keyset listing.
 CREATE INDEX {{ p.fk_index_q }} ON {{ r.table_q }} ({{ p.column_q }}, "id");
 {%- endfor %}
+{%- if !r.indexes.is_empty() %}
+
+-- Declared in scaffold.yaml.
+{%- endif %}
 {%- for ix in r.indexes %}
 {%- if ix.unique %}
 CREATE UNIQUE INDEX {{ ix.name_q }} ON {{ r.table_q }} ({{ ix.columns_sql }});

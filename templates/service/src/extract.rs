@@ -49,7 +49,8 @@ where
             ));
         }
         let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(json_error)?;
+        let value = serde_path_to_error::deserialize(&mut deserializer)
+            .map_err(|err| json_error(err, &bytes))?;
         // Like serde_json::from_slice: trailing garbage makes the document invalid.
         deserializer
             .end()
@@ -92,12 +93,18 @@ fn bytes_rejection(rejection: BytesRejection) -> ApiError {
     }
 }
 
-fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+fn json_error(err: serde_path_to_error::Error<serde_json::Error>, body: &[u8]) -> ApiError {
     let path = err.path().to_string();
     let inner = err.into_inner();
     let message = message_of(&inner);
     if inner.classify() != Category::Data {
         return ApiError::BadRequest(format!("malformed JSON: {message}"));
+    }
+    // Deserialization stops at the first field it rejects, which can come
+    // before a syntax error further on. A body that is not JSON at all is a
+    // 400 whatever its fields; this second parse runs on the error path only.
+    if let Err(syntax) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+        return ApiError::BadRequest(format!("malformed JSON: {}", message_of(&syntax)));
     }
     if let Some(unknown) = unknown_field(&message) {
         // The path already ends with the unknown key, except at the top level
