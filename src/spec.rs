@@ -44,6 +44,10 @@ pub struct RawResource {
     pub belongs_to: Vec<RawParent>,
     pub fields: Vec<RawField>,
     pub indexes: Vec<RawIndex>,
+    /// Reading this resource already reported a problem, so checks that
+    /// would only repeat it (an empty field list after a misspelt
+    /// `fields:`) stay quiet.
+    pub had_errors: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -457,6 +461,7 @@ impl Parser<'_> {
 
     fn resource(&mut self, name: Sp<String>, node: &Node) -> Option<RawResource> {
         let path = name.path.clone();
+        let errors_before = self.diags.len();
         // `user: {}` and a bare `user:` both declare a resource with no fields.
         let empty = MarkedMappingNode::new_empty(node.span().clone());
         let map = match node.as_scalar() {
@@ -523,6 +528,7 @@ impl Parser<'_> {
             }
         }
         Some(RawResource {
+            had_errors: self.diags.len() > errors_before,
             name,
             plural,
             primary_key,

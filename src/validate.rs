@@ -110,6 +110,13 @@ pub fn validate(spec: &RawSpec, diags: &mut Diagnostics) {
     }
 
     for r in &spec.resources {
+        if r.fields.is_empty() && !r.had_errors {
+            diags.push(
+                r.name
+                    .diag(format!("resource `{}` has no fields", r.name.value))
+                    .help("add at least one field under `fields:`, for example `name: string`"),
+            );
+        }
         parents(r, &by_name, &known, diags);
         let mut seen_field: BTreeMap<String, &Sp<String>> = BTreeMap::new();
         let fk_columns: Vec<String> = r
