@@ -5,10 +5,12 @@
 //! its output compared byte for byte.
 
 pub mod diag;
+pub mod lock;
 pub mod model;
 pub mod names;
 pub mod render;
 pub mod samples;
+pub mod schema;
 pub mod spec;
 pub mod validate;
 pub mod write;
@@ -29,6 +31,7 @@ pub const STAMP_VERSION: &str = concat!(
 
 /// Parses and validates a spec; returns every problem found, in file order.
 pub fn check(source: &str) -> Result<model::Service, Vec<Diagnostic>> {
+    let source = &normalize(source);
     let mut diags = Diagnostics::default();
     let raw = spec::parse(source, &mut diags);
     if let Some(raw) = &raw {
@@ -40,10 +43,75 @@ pub fn check(source: &str) -> Result<model::Service, Vec<Diagnostic>> {
     }
 }
 
-/// spec text → files in memory. `source` is copied into the service as its
-/// `scaffold.yaml`, byte for byte except that line endings are normalised.
+/// spec text → the files of a new service, in memory: everything the
+/// templates produce, the first migration and `scaffold.lock`.
 pub fn compile(source: &str) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
-    let normalized = source.replace("\r\n", "\n");
+    let normalized = normalize(source);
     let service = check(&normalized)?;
-    Ok(render::render(&service, &normalized))
+    let mut files = render::render(&service, &normalized);
+    let initial = render::initial_migration(&service);
+    let migrations = vec![initial.path.clone()];
+    files.push(initial);
+    let lock = lock::Lock::new(
+        &files,
+        &Default::default(),
+        migrations,
+        schema::Schema::of(&service),
+    );
+    files.push(lock.to_file());
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+/// What regenerating an existing service produces.
+#[derive(Debug)]
+pub struct Regeneration {
+    /// Every file the spec produces now, the new migration (if the schema
+    /// changed) and the new lock. Migrations already applied are not in
+    /// here: they are kept as they are (`kept`).
+    pub files: Vec<GeneratedFile>,
+    /// Paths of earlier migrations, which are never rewritten.
+    pub kept: Vec<String>,
+    /// The new migration's path, if the schema changed.
+    pub new_migration: Option<String>,
+}
+
+/// spec text + the lock of the last generation → the files of the service
+/// now. Pure: the caller reads the lock and writes the result.
+pub fn regenerate(
+    source: &str,
+    previous: &lock::Lock,
+    options: schema::DiffOptions,
+) -> Result<Regeneration, Vec<Diagnostic>> {
+    let normalized = normalize(source);
+    let service = check(&normalized)?;
+    let mut files = render::render(&service, &normalized);
+    let now = schema::Schema::of(&service);
+    let mut migrations = previous.migrations.clone();
+    let mut new_migration = None;
+    if let Some(m) = schema::diff(&previous.schema, &now, &service, options)? {
+        let file = render::next_migration(&service, migrations.len() + 1, &m);
+        migrations.push(file.path.clone());
+        new_migration = Some(file.path.clone());
+        files.push(file);
+    }
+    let kept: std::collections::BTreeMap<String, String> = previous
+        .files
+        .iter()
+        .filter(|(path, _)| previous.migrations.contains(path))
+        .map(|(p, h)| (p.clone(), h.clone()))
+        .collect();
+    let lock = lock::Lock::new(&files, &kept, migrations, now);
+    files.push(lock.to_file());
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Regeneration {
+        files,
+        kept: previous.migrations.clone(),
+        new_migration,
+    })
+}
+
+/// Specs checked out with CRLF line endings generate the same bytes.
+fn normalize(source: &str) -> String {
+    source.replace("\r\n", "\n")
 }

@@ -29,9 +29,33 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         spec: Option<PathBuf>,
     },
+    /// Regenerate an existing service from its scaffold.yaml.
+    Generate {
+        /// The service's directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Write nothing; exit 1 with a unified diff when the files differ
+        /// from what the spec generates (for CI).
+        #[arg(long, conflicts_with = "dry_run")]
+        check: bool,
+        /// Write nothing; print what would be created, updated, removed.
+        #[arg(long)]
+        dry_run: bool,
+        /// Overwrite generated files that were edited by hand.
+        #[arg(long)]
+        force: bool,
+        /// Allow a migration that drops columns or tables (and their data).
+        #[arg(long)]
+        allow_destructive: bool,
+    },
     /// Check a spec and print every problem in it.
     Validate {
         /// The spec file to check.
+        file: PathBuf,
+    },
+    /// Print the route table a spec generates.
+    Routes {
+        /// The spec file.
         file: PathBuf,
     },
 }
@@ -59,6 +83,26 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
+        Command::Generate {
+            dir,
+            check,
+            dry_run,
+            force,
+            allow_destructive,
+        } => generate(&dir, check, dry_run, force, allow_destructive),
+        Command::Routes { file } => {
+            let source = read_spec(&file)?;
+            match scaffold::check(&source) {
+                Ok(service) => {
+                    print!("{}", routes_table(&service));
+                    Ok(Outcome::Ok)
+                }
+                Err(diags) => {
+                    eprint!("{}", diag::render(&file.display().to_string(), &diags));
+                    Ok(Outcome::Invalid)
+                }
+            }
+        }
         Command::Validate { file } => {
             let source = read_spec(&file)?;
             match scaffold::check(&source) {
@@ -120,6 +164,125 @@ fn run(cli: Cli) -> Result<Outcome> {
             Ok(Outcome::Ok)
         }
     }
+}
+
+fn generate(
+    dir: &Path,
+    check: bool,
+    dry_run: bool,
+    force: bool,
+    allow_destructive: bool,
+) -> Result<Outcome> {
+    let spec_path = dir.join("scaffold.yaml");
+    let lock_path = dir.join(scaffold::lock::LOCK_PATH);
+    let source = read_spec(&spec_path)?;
+    let lock_text = std::fs::read_to_string(&lock_path).with_context(|| {
+        format!(
+            "cannot read `{}`: is `{}` a service created by `scaffold new`?",
+            lock_path.display(),
+            dir.display()
+        )
+    })?;
+    let previous = scaffold::lock::Lock::parse(&lock_text)
+        .with_context(|| format!("`{}` is not a valid scaffold.lock", lock_path.display()))?;
+    let options = scaffold::schema::DiffOptions { allow_destructive };
+    let regen = match scaffold::regenerate(&source, &previous, options) {
+        Ok(r) => r,
+        Err(diags) => {
+            eprint!("{}", diag::render(&spec_path.display().to_string(), &diags));
+            return Ok(Outcome::Invalid);
+        }
+    };
+    let plan = write::plan(dir, &regen, &previous)?;
+    if check {
+        if plan.changes() == 0 && plan.edited.is_empty() {
+            eprintln!("{}: up to date with scaffold.yaml", dir.display());
+            return Ok(Outcome::Ok);
+        }
+        print!("{}", write::drift(dir, &regen, &plan)?);
+        anyhow::bail!(
+            "`{}` differs from what scaffold.yaml generates ({} files); run `scaffold generate`",
+            dir.display(),
+            plan.changes() + plan.edited.len()
+        );
+    }
+    if dry_run {
+        print!("{}", plan.render());
+        return Ok(Outcome::Ok);
+    }
+    if !plan.edited.is_empty() && !force {
+        let list = plan
+            .edited
+            .iter()
+            .map(|p| format!("  {p}\n"))
+            .collect::<String>();
+        anyhow::bail!(
+            "these generated files were edited by hand since the last generation:\n{list}help: move the changes into the hooks or custom routes, or pass `--force` to overwrite them"
+        );
+    }
+    let bar = progress(plan.changes());
+    write::apply(dir, &regen, &plan, force, |path| {
+        if let Some(bar) = &bar {
+            bar.set_message(path.to_string());
+            bar.inc(1);
+        }
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    eprintln!(
+        "{}: {} created, {} updated, {} removed, {} unchanged",
+        dir.display(),
+        plan.created.len(),
+        plan.updated.len(),
+        plan.removed.len(),
+        plan.unchanged.len()
+    );
+    if let Some(m) = &regen.new_migration {
+        eprintln!("new migration: {m}");
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `METHOD  PATH  OPERATION` for every route.
+fn routes_table(service: &scaffold::model::Service) -> String {
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+    for r in &service.resources {
+        rows.push(("GET".into(), r.route.clone(), "list".to_string()));
+        rows.push(("POST".into(), r.route.clone(), "create".to_string()));
+        let item = format!("{}/{{id}}", r.route);
+        for (m, op) in [
+            ("GET", "get"),
+            ("PUT", "replace"),
+            ("PATCH", "update"),
+            ("DELETE", "delete"),
+        ] {
+            rows.push((m.into(), item.clone(), op.to_string()));
+        }
+        for p in &r.parents {
+            rows.push((
+                "GET".into(),
+                p.nested_route.clone(),
+                format!("list under {}", p.resource),
+            ));
+            rows.push((
+                "POST".into(),
+                p.nested_route.clone(),
+                format!("create under {}", p.resource),
+            ));
+        }
+    }
+    for (path, op) in [
+        ("/health", "health summary"),
+        ("/livez", "liveness"),
+        ("/readyz", "readiness"),
+    ] {
+        rows.push(("GET".into(), path.into(), op.into()));
+    }
+    let width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    rows.iter()
+        .map(|(m, p, op)| format!("{m:<7} {p:<width$}  {op}\n"))
+        .collect()
 }
 
 fn read_spec(path: &Path) -> Result<String> {

@@ -87,6 +87,10 @@ pub struct Resource {
     pub has_unique: bool,
     /// The lines between `CREATE TABLE (` and `);`, commas included.
     pub table_lines: Vec<String>,
+    /// The table's columns and named constraints, as the schema state that
+    /// later migrations are computed against.
+    pub columns: Vec<ColumnDef>,
+    pub constraint_defs: Vec<NamedDef>,
     /// What the module imports from `crate::validation` (`Validator`,
     /// `{Validator, taken_from_path}`, or nothing).
     pub validation_import: String,
@@ -100,6 +104,20 @@ pub struct ResourceSql {
     pub replace: String,
     pub patch: String,
     pub delete: String,
+}
+
+/// A column: its name and everything after the name in `CREATE TABLE`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ColumnDef {
+    pub name: String,
+    pub definition: String,
+}
+
+/// A named constraint or index and its definition.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NamedDef {
+    pub name: String,
+    pub definition: String,
 }
 
 #[derive(Debug, Clone)]
@@ -169,6 +187,10 @@ pub struct FieldSpec {
     pub max_length: Option<u64>,
     pub pattern: Option<String>,
     pub values: Vec<String>,
+    pub renamed_from: Option<String>,
+    /// Where the field is declared, for diagnostics about schema changes.
+    pub loc: crate::diag::Loc,
+    pub path: String,
 }
 
 #[derive(Debug, Clone)]
@@ -596,44 +618,55 @@ fn lower_resource(
     }
 
     // CREATE TABLE: columns, then named constraints. Every constraint is
-    // named so the service can map a violation back to the field.
-    let mut lines = vec![format!("\"id\" {}", pk_of(r).sql_decl)];
+    // named so the service can map a violation back to the field, and so a
+    // later migration can drop or replace it by name.
+    let mut columns = vec![ColumnDef {
+        name: "id".to_string(),
+        definition: pk_of(r).sql_decl.to_string(),
+    }];
     for f in &fields {
-        lines.push(
-            format!("{} {} {}", f.column_q, f.sql_type, f.sql_modifiers)
+        columns.push(ColumnDef {
+            name: f.name.clone(),
+            definition: format!("{} {}", f.sql_type, f.sql_modifiers)
                 .trim_end()
                 .to_string(),
-        );
+        });
     }
     if timestamps {
-        lines.push("\"created_at\" timestamptz NOT NULL DEFAULT now()".to_string());
-        lines.push("\"updated_at\" timestamptz NOT NULL DEFAULT now()".to_string());
+        for name in ["created_at", "updated_at"] {
+            columns.push(ColumnDef {
+                name: name.to_string(),
+                definition: "timestamptz NOT NULL DEFAULT now()".to_string(),
+            });
+        }
     }
-    lines.push(format!(
-        "CONSTRAINT {} PRIMARY KEY (\"id\")",
-        sql_ident(&pg_name(format!("{plural}_pkey")))
-    ));
+    let mut constraint_defs = vec![NamedDef {
+        name: pg_name(format!("{plural}_pkey")),
+        definition: "PRIMARY KEY (\"id\")".to_string(),
+    }];
     for p in &parents {
-        lines.push(format!(
-            "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} (\"id\") ON DELETE {}",
-            sql_ident(&p.fk_constraint),
-            p.column_q,
-            p.table_q,
-            p.on_delete_sql
-        ));
+        constraint_defs.push(NamedDef {
+            name: p.fk_constraint.clone(),
+            definition: format!(
+                "FOREIGN KEY ({}) REFERENCES {} (\"id\") ON DELETE {}",
+                p.column_q, p.table_q, p.on_delete_sql
+            ),
+        });
     }
     for f in &fields {
         let spec = &f.spec;
         if spec.unique {
-            lines.push(format!(
-                "CONSTRAINT {} UNIQUE ({})",
-                sql_ident(&pg_name(format!("{plural}_{}_key", f.name))),
-                f.column_q
-            ));
+            constraint_defs.push(NamedDef {
+                name: pg_name(format!("{plural}_{}_key", f.name)),
+                definition: format!("UNIQUE ({})", f.column_q),
+            });
         }
         let mut check = |suffix: &str, expr: String, message: String| {
             let cname = pg_name(format!("{plural}_{}_{suffix}", f.name));
-            lines.push(format!("CONSTRAINT {} CHECK ({expr})", sql_ident(&cname)));
+            constraint_defs.push(NamedDef {
+                name: cname.clone(),
+                definition: format!("CHECK ({expr})"),
+            });
             constraints.push(ConstraintMap {
                 constraint: cname,
                 field: f.name.clone(),
@@ -671,6 +704,15 @@ fn lower_resource(
             );
         }
     }
+    let mut lines: Vec<String> = columns
+        .iter()
+        .map(|c| format!("{} {}", sql_ident(&c.name), c.definition))
+        .collect();
+    lines.extend(
+        constraint_defs
+            .iter()
+            .map(|c| format!("CONSTRAINT {} {}", sql_ident(&c.name), c.definition)),
+    );
     let last = lines.len() - 1;
     let table_lines: Vec<String> = lines
         .into_iter()
@@ -722,6 +764,8 @@ fn lower_resource(
         required_destructure,
         has_patterns: fields.iter().any(|f| f.pattern_static.is_some()),
         table_lines,
+        columns,
+        constraint_defs,
         has_unique: fields.iter().any(|f| f.spec.unique),
         validation_import: {
             let validates = !required.is_empty()
@@ -1036,6 +1080,9 @@ fn lower_field(
                 .as_ref()
                 .map(|v| v.value.iter().map(|x| x.value.clone()).collect())
                 .unwrap_or_default(),
+            renamed_from: f.renamed_from.as_ref().map(|r| names::snake(&r.value)),
+            loc: f.loc,
+            path: f.path.clone(),
         },
         ident,
         name,

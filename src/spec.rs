@@ -69,6 +69,9 @@ pub struct RawField {
     pub max_length: Option<Sp<u64>>,
     pub pattern: Option<Sp<String>>,
     pub values: Option<Sp<Vec<Sp<String>>>>,
+    /// The field's previous name: the next migration renames the column
+    /// instead of dropping one and adding another.
+    pub renamed_from: Option<Sp<String>>,
     pub loc: Loc,
     pub path: String,
 }
@@ -162,6 +165,7 @@ const FIELD_KEYS: &[&str] = &[
     "max_length",
     "pattern",
     "values",
+    "renamed_from",
 ];
 const INDEX_KEYS: &[&str] = &["columns", "unique"];
 
@@ -463,7 +467,7 @@ impl Parser<'_> {
         let path = name.path.clone();
         let errors_before = self.diags.len();
         // `user: {}` and a bare `user:` both declare a resource with no fields.
-        let empty = MarkedMappingNode::new_empty(node.span().clone());
+        let empty = MarkedMappingNode::new_empty(*node.span());
         let map = match node.as_scalar() {
             Some(s) if s.as_str().is_empty() => &empty,
             _ => self.mapping(
@@ -668,6 +672,7 @@ impl Parser<'_> {
             min_length: self.u64_at(map, &path, "min_length"),
             max_length: self.u64_at(map, &path, "max_length"),
             pattern: self.str_at(map, &path, "pattern"),
+            renamed_from: self.str_at(map, &path, "renamed_from"),
             values,
             loc: name.loc,
             path,
@@ -778,6 +783,7 @@ impl RawField {
             max_length: None,
             pattern: None,
             values: None,
+            renamed_from: None,
         }
     }
 }
