@@ -85,6 +85,13 @@ pub struct Resource {
     pub has_patterns: bool,
     /// Some field is `unique` (the generated tests check the 409).
     pub has_unique: bool,
+    /// `const COLLECTION`, `const ITEM` and the nested routes' consts, each
+    /// with its doc comment, laid out as rustfmt does.
+    pub route_consts: Vec<String>,
+    /// `const SQL_DELETE: &str = ...;`
+    pub sql_delete_decl: String,
+    /// rustfmt writes a one-element array of a struct literal as `&[Constraint {`.
+    pub single_constraint: bool,
     /// The lines between `CREATE TABLE (` and `);`, commas included.
     pub table_lines: Vec<String>,
     /// The table's columns and named constraints, as the schema state that
@@ -167,6 +174,14 @@ pub struct Field {
     pub patch_checks: Vec<String>,
     /// The field's type in the validated PATCH struct.
     pub changes_type: String,
+    /// `pub name: Type,` lines of the row (and validated create), create
+    /// body, PATCH body and validated PATCH structs.
+    pub row_decl: String,
+    pub input_decl: String,
+    pub patch_decl: String,
+    pub changes_decl: String,
+    /// `const NAME_DEFAULT: &str = "...";` for a text default.
+    pub default_const_decl: Option<String>,
     /// `static NAME_PATTERN` holding the compiled `pattern`, if any.
     pub pattern_static: Option<String>,
     pub pattern_literal: String,
@@ -226,6 +241,11 @@ pub struct Parent {
     pub route_chain_one_line: bool,
     pub sql_list_const: String,
     pub fk_const: String,
+    /// The declarations of `fk_const` and `sql_exists_const`.
+    pub fk_const_decl: String,
+    /// The body of the generated test of the nested routes.
+    pub nested_test_call: String,
+    pub sql_exists_decl: String,
     pub sql_exists_const: String,
     /// The FK column is nullable (`on_delete: set_null`).
     pub nullable: bool,
@@ -260,6 +280,7 @@ pub struct EnumType {
     pub resource: String,
     pub field: String,
     pub variants: Vec<EnumVariant>,
+    pub has_default: bool,
     /// `'pending', 'paid'`
     pub sql_values: String,
 }
@@ -268,6 +289,8 @@ pub struct EnumType {
 pub struct EnumVariant {
     pub rust_name: String,
     pub value: String,
+    /// The spec's `default` (the enum derives `Default` with it).
+    pub is_default: bool,
 }
 
 /// A constraint or index name PostgreSQL will keep intact: names longer than
@@ -437,8 +460,13 @@ fn lower_resource(
             patch_let: patch_let(&ident, &column, nullable),
             patch_checks: Vec::new(),
             changes_type: changes_type(&rust_type, nullable),
+            row_decl: String::new(),
+            input_decl: String::new(),
+            patch_decl: String::new(),
+            changes_decl: String::new(),
             pattern_static: None,
             pattern_literal: String::new(),
+            default_const_decl: None,
             rust_type,
             name: column.clone(),
         });
@@ -474,11 +502,23 @@ fn lower_resource(
                 // must fit in 60 columns.
                 let args = "UNDER_, ".len() + parent_name.len() + chain;
                 let line = 8 + ".route()".len() + args;
-                chain <= 60 && args <= 60 && line <= 100
+                args <= 60 && line <= 100
             },
-            route_chain_one_line: 31 + 2 * parent_name.len() <= 60,
+            // `get(..).post(..)` is a chain of one call; rustfmt keeps it on
+            // its line while the line fits.
+            route_chain_one_line: 12 + 31 + 2 * parent_name.len() + 1 <= 100,
             sql_list_const: format!("SQL_LIST_BY_{}", parent_name.to_uppercase()),
             fk_const: format!("FK_{}", parent_name.to_uppercase()),
+            fk_const_decl: String::new(),
+            nested_test_call: {
+                let args = format!("\"{name}\", \"{parent_name}\"");
+                if args.len() <= 60 && 4 + "check_nested().await;".len() + args.len() <= 100 {
+                    format!("check_nested({args}).await;")
+                } else {
+                    format!("check_nested(\n        \"{name}\",\n        \"{parent_name}\",\n    )\n    .await;")
+                }
+            },
+            sql_exists_decl: String::new(),
             sql_exists_const: format!("SQL_{}_EXISTS", parent_name.to_uppercase()),
             column,
             resource: parent_name,
@@ -498,6 +538,10 @@ fn lower_resource(
     }
     for (i, f) in fields.iter_mut().enumerate() {
         f.param = i + 1;
+        f.row_decl = struct_field(&f.ident, &f.row_type);
+        f.input_decl = struct_field(&f.ident, &format!("Option<{}>", f.rust_type));
+        f.patch_decl = struct_field(&f.ident, &format!("Option<Option<{}>>", f.rust_type));
+        f.changes_decl = struct_field(&f.ident, &f.changes_type);
     }
 
     let mut indexes = Vec::new();
@@ -611,6 +655,8 @@ fn lower_resource(
         delete: format!("DELETE FROM {table_q} WHERE \"id\" = $1"),
     };
     for p in &mut parents {
+        p.fk_const_decl = const_str(&p.fk_const, &format!("\"{}\"", p.fk_constraint));
+        p.sql_exists_decl = const_str(&p.sql_exists_const, &format!("r#\"{}\"#", p.sql_exists));
         p.sql_list = format!(
             "\n    SELECT {select_columns}\n    FROM {table_q}\n    WHERE {} = $1 AND \"id\" > $2\n    ORDER BY \"id\"\n    LIMIT $3",
             p.column_q
@@ -767,16 +813,47 @@ fn lower_resource(
         columns,
         constraint_defs,
         has_unique: fields.iter().any(|f| f.spec.unique),
+        single_constraint: constraints.len() == 1,
+        route_consts: {
+            let mut consts = vec![
+                format!(
+                    "/// The collection and item routes.\n{}",
+                    const_str("COLLECTION", &format!("\"/{plural}\""))
+                ),
+                const_str("ITEM", &format!("\"/{plural}/{{id}}\"")),
+            ];
+            for p in &parents {
+                consts.push(format!(
+                    "/// The {plural} of one {}.\n{}",
+                    p.resource,
+                    const_str(&p.route_const, &format!("\"{}\"", p.nested_path))
+                ));
+            }
+            consts
+        },
+        sql_delete_decl: const_str("SQL_DELETE", &format!("r#\"{}\"#", sql.delete)),
         validation_import: {
             let validates = !required.is_empty()
                 || fields.iter().any(|f| {
                     !f.input_checks.is_empty() || !f.nullable || !f.patch_checks.is_empty()
                 });
-            match (validates, parents.is_empty()) {
-                (true, true) => "Validator".to_string(),
-                (true, false) => "{Validator, taken_from_path}".to_string(),
-                (false, true) => String::new(),
-                (false, false) => "taken_from_path".to_string(),
+            let mut items = Vec::new();
+            if validates {
+                items.push("Validator");
+            }
+            if fields
+                .iter()
+                .any(|f| f.patch_checks.iter().any(|c| c.contains("present(&")))
+            {
+                items.push("present");
+            }
+            if !parents.is_empty() {
+                items.push("taken_from_path");
+            }
+            match items.as_slice() {
+                [] => String::new(),
+                [one] => one.to_string(),
+                many => format!("{{{}}}", many.join(", ")),
             }
         },
         patch_binds,
@@ -819,9 +896,10 @@ const STMT_INDENT: usize = 8;
 
 /// A call statement laid out the way rustfmt lays it out: on one line while
 /// the arguments fit in `fn_call_width` (60) and the line in `max_width`
-/// (100), otherwise one argument per line. Generated code must be
-/// rustfmt-clean as emitted, and the bytes must not depend on the user's
-/// rustfmt, so the rule lives here.
+/// (100); for a `let`, next on the line after the `=` if it fits there;
+/// otherwise one argument per line. Generated code must be rustfmt-clean as
+/// emitted, and the bytes must not depend on the user's rustfmt, so the
+/// rules live here (tests/rustfmt.rs holds them to rustfmt's).
 fn call_stmt(prefix: &str, callee: &str, args: &[String]) -> String {
     let joined = args.join(", ");
     let one = format!("{prefix}{callee}({joined});");
@@ -829,6 +907,10 @@ fn call_stmt(prefix: &str, callee: &str, args: &[String]) -> String {
         return one;
     }
     let pad = " ".repeat(STMT_INDENT + 4);
+    let rhs = format!("{callee}({joined});");
+    if prefix.starts_with("let ") && joined.len() <= 60 && pad.len() + rhs.len() <= 100 {
+        return format!("{}\n{pad}{rhs}", prefix.trim_end());
+    }
     let mut out = format!("{prefix}{callee}(\n");
     for a in args {
         out.push_str(&format!("{pad}{a},\n"));
@@ -838,8 +920,9 @@ fn call_stmt(prefix: &str, callee: &str, args: &[String]) -> String {
     out
 }
 
-/// `let x = self.x.method(arg);` with rustfmt's chain rule: one line while
-/// the chain fits in `chain_width` (60), otherwise one element per line.
+/// `let x = self.x.method(arg);` with rustfmt's rules: one line while the
+/// chain fits in `chain_width` (60) and the line in 100 columns, next on the
+/// line after the `=` if it fits there, otherwise one element per line.
 fn chain_let(ident: &str, method_call: &str) -> String {
     let chain = format!("self.{ident}.{method_call}");
     let one = format!("let {ident} = {chain};");
@@ -847,7 +930,44 @@ fn chain_let(ident: &str, method_call: &str) -> String {
         return one;
     }
     let pad = " ".repeat(STMT_INDENT + 4);
+    if chain.len() <= 60 && pad.len() + chain.len() + 1 <= 100 {
+        return format!("let {ident} =\n{pad}{chain};");
+    }
     format!("let {ident} = self\n{pad}.{ident}\n{pad}.{method_call};")
+}
+
+/// `pub name: Type,` in a struct, as rustfmt writes it: the type moves to
+/// the next line when the field does not fit in 100 columns.
+fn struct_field(ident: &str, ty: &str) -> String {
+    let one = format!("pub {ident}: {ty},");
+    if 4 + one.len() <= 100 {
+        one
+    } else {
+        format!("pub {ident}:\n        {ty},")
+    }
+}
+
+/// `let name = expr;` with the expression moved after the `=` when the
+/// statement does not fit.
+fn simple_let(ident: &str, expr: &str) -> String {
+    let one = format!("let {ident} = {expr};");
+    if STMT_INDENT + one.len() <= 100 {
+        one
+    } else {
+        format!("let {ident} =\n{}{expr};", " ".repeat(STMT_INDENT + 4))
+    }
+}
+
+/// `const NAME: &str = "...";` as rustfmt writes it: on one line when it
+/// fits, otherwise the literal on the next line.
+pub fn const_str(name: &str, literal: &str) -> String {
+    let one = format!("const {name}: &str = {literal};");
+    // rustfmt moves the literal only when that makes the line fit.
+    if one.len() <= 100 || 4 + literal.len() + 1 > 100 {
+        one
+    } else {
+        format!("const {name}: &str =\n    {literal};")
+    }
 }
 
 /// The `let` binding a create-body field before its checks run.
@@ -859,13 +979,13 @@ fn input_let(ident: &str, name: &str, required: bool, default_call: Option<&str>
             &[format!("\"{name}\""), format!("self.{ident}")],
         ),
         (false, Some(call)) => chain_let(ident, call),
-        (false, None) => format!("let {ident} = self.{ident};"),
+        (false, None) => simple_let(ident, &format!("self.{ident}")),
     }
 }
 
 fn patch_let(ident: &str, name: &str, nullable: bool) -> String {
     if nullable {
-        format!("let {ident} = self.{ident};")
+        simple_let(ident, &format!("self.{ident}"))
     } else {
         call_stmt(
             &format!("let {ident} = "),
@@ -937,7 +1057,7 @@ fn lower_field(
         ),
         FieldType::Enum => {
             let rust_name = format!("{resource_struct}{}", names::camel(&name));
-            let sql_name = format!("{resource}_{name}");
+            let sql_name = pg_name(format!("{resource}_{name}"));
             let variants: Vec<EnumVariant> = f
                 .values
                 .as_ref()
@@ -946,6 +1066,7 @@ fn lower_field(
                         .iter()
                         .map(|x| EnumVariant {
                             rust_name: names::camel(&x.value),
+                            is_default: default.as_deref() == Some(x.value.as_str()),
                             value: x.value.clone(),
                         })
                         .collect()
@@ -957,6 +1078,7 @@ fn lower_field(
                     .map(|v| format!("'{}'", v.value))
                     .collect::<Vec<_>>()
                     .join(", "),
+                has_default: variants.iter().any(|v| v.is_default),
                 rust_name: rust_name.clone(),
                 sql_name_q: sql_ident(&sql_name),
                 sql_name: sql_name.clone(),
@@ -973,12 +1095,17 @@ fn lower_field(
     );
     let default_rust = default.as_ref().map(|d| rust_literal(ty, d, &rust_type));
     let required = !nullable && default_rust.is_none();
-    let default_call = default_rust.as_ref().map(|d| {
-        if is_copy {
-            format!("unwrap_or({d})")
-        } else {
-            format!("unwrap_or_else(|| {d})")
-        }
+    // Defaults that would make long expressions live in a `const` or in the
+    // enum's `Default`, so the statement using them stays short.
+    let default_const = match (&default, is_str) {
+        (Some(d), true) => Some(format!("{}_DEFAULT", name.to_uppercase())).map(|c| (c, d.clone())),
+        _ => None,
+    };
+    let default_call = default_rust.as_ref().map(|d| match (&default_const, ty) {
+        (Some((c, _)), _) => format!("unwrap_or_else(|| {c}.to_owned())"),
+        (None, FieldType::Enum) => "unwrap_or_default()".to_string(),
+        (None, _) if is_copy => format!("unwrap_or({d})"),
+        (None, _) => format!("unwrap_or_else(|| {d})"),
     });
 
     // The argument each check receives: `Option<&str>` for text, `Option<T>`
@@ -991,7 +1118,7 @@ fn lower_field(
     };
     let patch_arg = match (is_str, nullable) {
         (true, false) => format!("{ident}.as_deref()"),
-        (true, true) => format!("{ident}.as_ref().and_then(Option::as_deref)"),
+        (true, true) => format!("present(&{ident})"),
         (false, false) => ident.clone(),
         (false, true) => format!("{ident}.flatten()"),
     };
@@ -1044,10 +1171,15 @@ fn lower_field(
     }
     Field {
         input_let: input_let(&ident, &name, required, default_call.as_deref()),
+        default_const_decl: default_const.map(|(c, d)| const_str(&c, &format!("{d:?}"))),
         patch_let: patch_let(&ident, &name, nullable),
         input_checks,
         patch_checks,
         changes_type: changes_type(&rust_type, nullable),
+        row_decl: String::new(),
+        input_decl: String::new(),
+        patch_decl: String::new(),
+        changes_decl: String::new(),
         pattern_literal: f
             .pattern
             .as_ref()

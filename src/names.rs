@@ -104,12 +104,14 @@ pub const SQL_RESERVED: &[&str] = &[
 /// silently merge two generated constraint names.
 pub const PG_MAX_IDENT: usize = 63;
 
-/// Is `s` an identifier a spec may use for a resource or field name?
+/// Is `s` an identifier a spec may use for a resource or field name? The
+/// length limit keeps every derived name (enum types are resource + field)
+/// within PostgreSQL's 63 bytes and generated lines readable.
 pub fn is_spec_ident(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && s.len() <= 48
+        && s.len() <= 32
 }
 
 /// Is `s` usable as a Cargo package name (and, snake-cased, a crate name)?

@@ -188,7 +188,7 @@ fn resource_name(r: &RawResource, diags: &mut Diagnostics) {
     if !names::is_spec_ident(&name.value) {
         diags.push(
             name.diag(format!("invalid resource name `{}`", name.value)).help(
-                "use letters, digits and `_`, starting with a letter, at most 48 characters, for example `order_item`",
+                "use letters, digits and `_`, starting with a letter, at most 32 characters, for example `order_item`",
             ),
         );
         return;
@@ -221,7 +221,7 @@ fn field_name(
     if !names::is_spec_ident(&name.value) {
         diags.push(
             name.diag(format!("invalid field name `{}`", name.value))
-                .help("use letters, digits and `_`, starting with a letter, at most 48 characters"),
+                .help("use letters, digits and `_`, starting with a letter, at most 32 characters"),
         );
         return;
     }

@@ -51,7 +51,8 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(addr = %config.bind_addr, "listening");
 
     let shutting_down = state.shutting_down.clone();
-    axum::serve(listener, {{ crate_name }}::app(state))
+    let app = {{ crate_name }}::app(state);
+    axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             // Fail readiness first so load balancers stop sending traffic;

@@ -29,6 +29,12 @@ impl FieldError {
     }
 }
 
+/// The text a PATCH sets a nullable field to, if it sets one: the value
+/// to check (`None` for "absent" and for `null`, which pass every check).
+pub fn present(value: &Option<Option<String>>) -> Option<&str> {
+    value.as_ref().and_then(Option::as_deref)
+}
+
 /// A nested create takes the parent id from the URL path; the same field in
 /// the body would be a second source of truth, so it is refused.
 pub fn taken_from_path(field: &str) -> ApiError {

@@ -331,7 +331,7 @@ async fn {{ r.name }}_unique() {
 
 #[tokio::test]
 async fn {{ r.name }}_under_{{ p.resource }}() {
-    check_nested("{{ r.name }}", "{{ p.resource }}").await;
+    {{ p.nested_test_call }}
 }
 {%- endfor %}
 {%- endfor %}

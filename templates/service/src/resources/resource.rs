@@ -40,14 +40,15 @@ pub type Id = {{ r.pk.rust_type }};
 /// The row type the handlers below work with.
 type Row = {{ r.struct_name }};
 
-/// The collection and item routes.
-const COLLECTION: &str = "/{{ r.plural }}";
-const ITEM: &str = "/{{ r.plural }}/{id}";
-{%- for p in r.parents %}
-/// The {{ r.plural }} of one {{ p.resource }}.
-const {{ p.route_const }}: &str = "{{ p.nested_path }}";
+{%- for c in r.route_consts %}
+{{ c }}
 {%- endfor %}
 {%- for f in r.fields %}
+{%- if let Some(d) = f.default_const_decl %}
+
+/// The default of `{{ f.name }}`.
+{{ d }}
+{%- endif %}
 {%- if let Some(s) = f.pattern_static %}
 
 /// `{{ f.name }}` must match this pattern; compiled once, on first use.
@@ -60,10 +61,18 @@ static {{ s }}: LazyLock<Regex> = LazyLock::new(|| {
 {%- for e in r.enums %}
 
 /// Values of `{{ e.field }}`, stored as the PostgreSQL enum {{ e.sql_name_q }}.
+{%- if e.has_default %}
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+{%- else %}
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+{%- endif %}
 #[sqlx(type_name = "{{ e.sql_name }}")]
 pub enum {{ e.rust_name }} {
 {%- for v in e.variants %}
+{%- if v.is_default %}
+    /// The default when a create body omits the field.
+    #[default]
+{%- endif %}
     #[serde(rename = "{{ v.value }}")]
     #[sqlx(rename = "{{ v.value }}")]
     {{ v.rust_name }},
@@ -76,7 +85,7 @@ pub enum {{ e.rust_name }} {
 pub struct {{ r.struct_name }} {
     pub id: Id,
 {%- for f in r.fields %}
-    pub {{ f.ident }}: {{ f.row_type }},
+    {{ f.row_decl }}
 {%- endfor %}
 {%- if r.timestamps %}
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -93,7 +102,7 @@ pub struct {{ r.struct_name }} {
 #[serde(deny_unknown_fields)]
 pub struct Input {
 {%- for f in r.fields %}
-    pub {{ f.ident }}: Option<{{ f.rust_type }}>,
+    {{ f.input_decl }}
 {%- endfor %}
 }
 
@@ -104,7 +113,7 @@ pub struct Input {
 pub struct Patch {
 {%- for f in r.fields %}
     #[serde(default, deserialize_with = "double_option")]
-    pub {{ f.ident }}: Option<Option<{{ f.rust_type }}>>,
+    {{ f.patch_decl }}
 {%- endfor %}
 }
 
@@ -112,7 +121,7 @@ pub struct Patch {
 #[derive(Debug)]
 pub struct New {
 {%- for f in r.fields %}
-    pub {{ f.ident }}: {{ f.row_type }},
+    {{ f.row_decl }}
 {%- endfor %}
 }
 
@@ -121,7 +130,7 @@ pub struct New {
 #[derive(Debug)]
 pub struct Changes {
 {%- for f in r.fields %}
-    pub {{ f.ident }}: {{ f.changes_type }},
+    {{ f.changes_decl }}
 {%- endfor %}
 }
 
@@ -194,6 +203,14 @@ impl Patch {
 /// Named constraints of {{ r.table_q }} and the request field each one guards.
 {%- if r.constraints.is_empty() %}
 const CONSTRAINTS: &[Constraint] = &[];
+{%- else if r.single_constraint %}
+{%- for c in r.constraints %}
+const CONSTRAINTS: &[Constraint] = &[Constraint {
+    name: "{{ c.constraint }}",
+    field: "{{ c.field }}",
+    message: "{{ c.message }}",
+}];
+{%- endfor %}
 {%- else %}
 const CONSTRAINTS: &[Constraint] = &[
 {%- for c in r.constraints %}
@@ -210,7 +227,7 @@ const CONSTRAINTS: &[Constraint] = &[
 
 /// The foreign key to the parent; on the nested routes its violation means
 /// the parent named in the URL does not exist.
-const {{ p.fk_const }}: &str = "{{ p.fk_constraint }}";
+{{ p.fk_const_decl }}
 {%- endfor %}
 
 fn db_error(err: sqlx::Error) -> ApiError {
@@ -225,7 +242,7 @@ const SQL_LIST: &str = r#"{{ r.sql.list }}"#;
 /// Served by the index on ({{ p.column_q }}, "id").
 const {{ p.sql_list_const }}: &str = r#"{{ p.sql_list }}"#;
 
-const {{ p.sql_exists_const }}: &str = r#"{{ p.sql_exists }}"#;
+{{ p.sql_exists_decl }}
 {%- endfor %}
 
 const SQL_GET: &str = r#"{{ r.sql.get }}"#;
@@ -239,7 +256,7 @@ const SQL_REPLACE: &str = r#"{{ r.sql.replace }}"#;
 /// because NULL is a legitimate value for them.
 const SQL_PATCH: &str = r#"{{ r.sql.patch }}"#;
 
-const SQL_DELETE: &str = r#"{{ r.sql.delete }}"#;
+{{ r.sql_delete_decl }}
 
 // ---------------------------------------------------------------------------
 // HTTP
