@@ -28,6 +28,10 @@ pub struct Service {
     /// Whether rustfmt keeps the router's `.merge(..)` chain on one line
     /// (it does while the chain fits in `chain_width`, 60 columns).
     pub router_inline: bool,
+    /// Some resource has a unique field / a parent: the generated tests
+    /// include the checks for them (an unused check would be dead code).
+    pub any_unique: bool,
+    pub any_parents: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -330,6 +334,8 @@ pub fn lower(spec: &RawSpec) -> Service {
             .map(|r| ".merge(::routes())".len() + r.name.len())
             .sum::<usize>();
     Service {
+        any_unique: resources.iter().any(|r| r.has_unique),
+        any_parents: resources.iter().any(|r| !r.parents.is_empty()),
         modules_sorted,
         router_inline: chain <= 60,
         crate_name: package.replace('-', "_"),
@@ -1002,7 +1008,8 @@ fn bound_literal(ty: FieldType, v: f64) -> String {
         FieldType::Decimal => {
             let text = format!("{v}");
             let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
-            format!("rust_decimal::Decimal::new({int}{frac}, {})", frac.len())
+            let mantissa: i64 = format!("{int}{frac}").parse().unwrap_or_default();
+            format!("rust_decimal::Decimal::new({mantissa}, {})", frac.len())
         }
         _ => format!("{v:?}"),
     }

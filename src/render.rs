@@ -39,6 +39,8 @@ macro_rules! service_templates {
             enums: &'a [EnumType],
             modules_sorted: &'a [String],
             router_inline: bool,
+            any_unique: bool,
+            any_parents: bool,
         }
 
         impl<'a> $name<'a> {
@@ -51,6 +53,8 @@ macro_rules! service_templates {
                     enums: &s.enums,
                     modules_sorted: &s.modules_sorted,
                     router_inline: s.router_inline,
+                    any_unique: s.any_unique,
+                    any_parents: s.any_parents,
                 }
             }
         }

@@ -138,8 +138,12 @@ async fn check_validation(resource: &str) {
             body[&field.name] = invalid.value.clone();
             let response = app.post(&r.route, body).await;
             assert_problem(&response, StatusCode::UNPROCESSABLE_ENTITY, &r.route);
+            // A value can break two rules of its field (a long value can
+            // also miss the pattern); only this field may be named.
+            let mut fields = error_fields(&response);
+            fields.dedup();
             assert_eq!(
-                error_fields(&response),
+                fields,
                 [field.name.as_str()],
                 "{} breaking {}",
                 field.name,
@@ -184,6 +188,8 @@ async fn check_not_found(resource: &str) {
     app.teardown().await;
 }
 
+{%- if any_unique %}
+
 /// A duplicate value of a unique field is a 409 naming the field.
 async fn check_unique(resource: &str) {
     let app = spawn().await;
@@ -200,6 +206,8 @@ async fn check_unique(resource: &str) {
     assert_eq!(app.count(&r.table).await, 1);
     app.teardown().await;
 }
+{%- endif %}
+{%- if any_parents %}
 
 /// The nested routes under `parent`, and what deleting the parent does.
 async fn check_nested(resource: &str, parent: &str) {
@@ -294,7 +302,7 @@ async fn check_nested(resource: &str, parent: &str) {
     }
     app.teardown().await;
 }
-
+{%- endif %}
 {%- for r in resources %}
 
 // ---------------------------------------------------------------------------

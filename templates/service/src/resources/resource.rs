@@ -39,8 +39,7 @@ pub type Id = {{ r.pk.rust_type }};
 
 /// The row type the handlers below work with.
 type Row = {{ r.struct_name }};
-
-{%- for c in r.route_consts %}
+{% for c in r.route_consts %}
 {{ c }}
 {%- endfor %}
 {%- for f in r.fields %}
