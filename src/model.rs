@@ -512,7 +512,7 @@ fn lower_resource(
             },
             // `get(..).post(..)` is a chain of one call; rustfmt keeps it on
             // its line while the line fits.
-            route_chain_one_line: 12 + 31 + 2 * parent_name.len() + 1 <= 100,
+            route_chain_one_line: 12 + 31 + 2 * parent_name.len() < 100,
             sql_list_const: format!("SQL_LIST_BY_{}", parent_name.to_uppercase()),
             fk_const: format!("FK_{}", parent_name.to_uppercase()),
             fk_const_decl: String::new(),
