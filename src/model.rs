@@ -936,7 +936,7 @@ fn chain_let(ident: &str, method_call: &str) -> String {
         return one;
     }
     let pad = " ".repeat(STMT_INDENT + 4);
-    if chain.len() <= 60 && pad.len() + chain.len() + 1 <= 100 {
+    if chain.len() <= 60 && pad.len() + format!("{chain};").len() <= 100 {
         return format!("let {ident} =\n{pad}{chain};");
     }
     format!("let {ident} = self\n{pad}.{ident}\n{pad}.{method_call};")
