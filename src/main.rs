@@ -58,6 +58,9 @@ enum Command {
         /// The spec file.
         file: PathBuf,
     },
+    /// Print the JSON Schema of the spec format (for editor validation and
+    /// completion; `scaffold new` also writes it next to scaffold.yaml).
+    Schema,
 }
 
 /// Exit codes: 0 success, 1 failure, 2 invalid spec or usage.
@@ -90,6 +93,10 @@ fn run(cli: Cli) -> Result<Outcome> {
             force,
             allow_destructive,
         } => generate(&dir, check, dry_run, force, allow_destructive),
+        Command::Schema => {
+            print!("{}", scaffold::jsonschema::spec_schema_text());
+            Ok(Outcome::Ok)
+        }
         Command::Routes { file } => {
             let source = read_spec(&file)?;
             match scaffold::check(&source) {

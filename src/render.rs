@@ -130,6 +130,10 @@ pub fn render(service: &Service, spec_source: &str) -> Vec<GeneratedFile> {
     add("tests/common/mod.rs", render_one(TestsCommonRs::new(s)));
     add("tests/api.rs", render_one(TestsApiRs::new(s)));
     add("tests/fixtures.json", fixtures(s));
+    add(
+        crate::jsonschema::SCHEMA_FILE,
+        crate::jsonschema::spec_schema_text(),
+    );
     files.push(GeneratedFile {
         path: "scaffold.yaml".to_string(),
         contents: spec_source.to_string(),

@@ -1,0 +1,111 @@
+//! A JSON Schema (draft 2020-12) of the spec format, so editors validate and
+//! complete `scaffold.yaml` (yaml-language-server reads the
+//! `# yaml-language-server: $schema=...` line). Built from the same keyword
+//! lists the parser uses, so the two cannot disagree on a spelling.
+
+use serde_json::{Value, json};
+
+use crate::spec::{FieldType, OnDelete, PkKind};
+
+/// The file name the schema is written to in a generated service.
+pub const SCHEMA_FILE: &str = "scaffold.schema.json";
+
+pub fn spec_schema() -> Value {
+    let ident = json!({ "type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]*$", "maxLength": 32 });
+    let field_type = json!({ "enum": FieldType::NAMES });
+    let field = json!({
+        "oneOf": [
+            { "enum": FieldType::NAMES, "description": "Short form: just the type." },
+            {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["type"],
+                "properties": {
+                    "type": field_type,
+                    "required": { "type": "boolean", "default": true, "description": "false: nullable, and optional on create." },
+                    "unique": { "type": "boolean", "default": false },
+                    "default": { "type": ["string", "number", "boolean"], "description": "Used when create omits the field; also the column default." },
+                    "min": { "type": "number", "description": "Inclusive lower bound (i32, i64, f64, decimal)." },
+                    "max": { "type": "number", "description": "Inclusive upper bound (i32, i64, f64, decimal)." },
+                    "min_length": { "type": "integer", "minimum": 0, "description": "In characters (string, text, email, url)." },
+                    "max_length": { "type": "integer", "minimum": 1, "description": "In characters (string, text, email, url)." },
+                    "pattern": { "type": "string", "description": "A Rust regex the value must match." },
+                    "values": { "type": "array", "items": { "type": "string", "pattern": "^[a-z][a-z0-9_]*$" }, "minItems": 1, "description": "The values of an enum." },
+                    "renamed_from": { "type": "string", "description": "The field's previous name: the next migration renames the column." }
+                }
+            }
+        ]
+    });
+    let parent = json!({
+        "oneOf": [
+            ident.clone(),
+            {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["resource"],
+                "properties": {
+                    "resource": ident.clone(),
+                    "on_delete": { "enum": OnDelete::NAMES, "default": "cascade" }
+                }
+            }
+        ]
+    });
+    let resource = json!({
+        "type": ["object", "null"],
+        "additionalProperties": false,
+        "properties": {
+            "plural": ident.clone(),
+            "primary_key": { "enum": PkKind::NAMES, "default": "bigint" },
+            "timestamps": { "type": "boolean", "default": true },
+            "belongs_to": { "oneOf": [parent.clone(), { "type": "array", "items": parent }] },
+            "fields": {
+                "type": "object",
+                "minProperties": 1,
+                "propertyNames": ident.clone(),
+                "additionalProperties": field
+            },
+            "indexes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["columns"],
+                    "properties": {
+                        "columns": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": { "type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]*( (asc|desc|ASC|DESC))?$" }
+                        },
+                        "unique": { "type": "boolean", "default": false }
+                    }
+                }
+            }
+        }
+    });
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "scaffold spec",
+        "description": "A resource spec that scaffold compiles into an axum + sqlx service.",
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["version", "service", "resources"],
+        "properties": {
+            "version": { "const": 1 },
+            "service": { "type": "string", "pattern": "^[a-z][a-z0-9_-]*$", "maxLength": 48 },
+            "resources": {
+                "type": "object",
+                "minProperties": 1,
+                "propertyNames": ident,
+                "additionalProperties": resource
+            }
+        }
+    })
+}
+
+/// The schema as written to disk and printed by `scaffold schema`.
+pub fn spec_schema_text() -> String {
+    let mut text =
+        serde_json::to_string_pretty(&spec_schema()).expect("JSON values always serialize");
+    text.push('\n');
+    text
+}
