@@ -191,7 +191,7 @@ fn unsafe_schema_changes_are_refused_with_help() {
     let err = text(&out.stderr);
     assert!(err.contains("new required field `carrier`"), "{err}");
     assert!(
-        err.contains("scaffold.yaml:15:7"),
+        err.contains("scaffold.yaml:16:7"),
         "points at the field: {err}"
     );
     assert!(err.contains("help: existing rows need a value"), "{err}");
