@@ -658,9 +658,13 @@ fn stop(mut svc: Running) {
 /// applies on top, the old rows survive, and the service's own tests pass.
 #[test]
 fn regenerated_service_migrates_an_existing_database() {
+    // The starter spec under its own package name: the other tests build a
+    // `shop` binary into the same target directory at the same time.
     let tmp = tempfile::tempdir().unwrap();
+    let spec = scaffold::STARTER_SPEC.replace("service: shop", "service: regen-shop");
+    std::fs::write(tmp.path().join("spec.yaml"), spec).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_scaffold"))
-        .args(["new", "shop"])
+        .args(["new", "shop", "--spec", "spec.yaml"])
         .current_dir(tmp.path())
         .output()
         .unwrap();
@@ -671,7 +675,7 @@ fn regenerated_service_migrates_an_existing_database() {
     );
     let dir = tmp.path().join("shop");
     cargo(&dir, &["build", "--locked"]);
-    let bin = target_dir().join("debug/shop");
+    let bin = target_dir().join("debug/regen-shop");
     let db = format!("scaffold_e2e_regen_{}", std::process::id());
     psql("test", &format!("DROP DATABASE IF EXISTS \"{db}\""));
     psql("test", &format!("CREATE DATABASE \"{db}\""));
