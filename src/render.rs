@@ -175,16 +175,20 @@ fn cargo_lock(package: &str) -> String {
 /// The service's direct dependencies as Cargo.lock names them (a version is
 /// added where the graph holds two versions of one crate).
 const SERVICE_DEPENDENCIES: &[&str] = &[
+    "argon2",
     "axum",
     "base64 0.23.1",
     "chrono",
     "futures-util",
+    "getrandom 0.4.3",
     "http-body-util",
+    "jsonwebtoken",
     "regex",
     "rust_decimal",
     "serde",
     "serde_json",
     "serde_path_to_error",
+    "sha2 0.11.1",
     "sqlx",
     "thiserror",
     "tokio",
