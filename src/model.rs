@@ -69,6 +69,8 @@ pub struct Auth {
     /// The body fields of the credentials resource (what registration takes
     /// besides the password).
     pub register_fields: Vec<Field>,
+    /// `{self, Registration, User}`, sorted the way rustfmt sorts it.
+    pub module_import: String,
 }
 
 #[derive(Debug, Clone)]
@@ -136,6 +138,9 @@ pub struct Resource {
     pub body_fields: Vec<Field>,
     /// Access control; `None` when the spec has no `auth` section.
     pub access: Option<Access>,
+    /// The resource has create routes (all but the credentials resource,
+    /// whose rows are created by registration).
+    pub creates: bool,
 }
 
 /// A resource's access rules, lowered.
@@ -207,6 +212,13 @@ pub struct Field {
     pub rust_type: String,
     /// The Rust type in the row struct (`Option<..>` when nullable).
     pub row_type: String,
+    /// The Rust type in the validated create struct: the row type, except
+    /// that a field only some callers may write stays optional (absent =
+    /// the column default on create, unchanged on a full replace).
+    pub new_type: String,
+    /// How INSERT and a full-replace UPDATE write the parameter: `$n`, or
+    /// `COALESCE($n, <default>)` / `COALESCE($n, "column")` for such fields.
+    pub insert_expr: Option<String>,
     /// The SQL column type (`text`, `bigint`, `"order_status"`).
     pub sql_type: String,
     /// The column definition after the type (`NOT NULL DEFAULT 'pending'`).
@@ -556,6 +568,11 @@ fn lower_auth(ctx: &AuthCtx, resources: &[Resource]) -> Auth {
             .map(|f| format!("new.{}", f.ident))
             .collect(),
         register_fields: r.body_fields.clone(),
+        module_import: {
+            let mut names = vec!["Registration".to_string(), r.struct_name.clone()];
+            names.sort();
+            format!("{{self, {}}}", names.join(", "))
+        },
     }
 }
 
@@ -761,6 +778,8 @@ fn lower_resource(
             pattern_static: None,
             pattern_literal: String::new(),
             writers: None,
+            new_type: wrap_option(&rust_type, nullable),
+            insert_expr: None,
             rust_type,
             name: column.clone(),
         });
@@ -905,7 +924,10 @@ fn lower_resource(
         .join(", ");
     let insert_placeholders = by_param
         .iter()
-        .map(|f| format!("${}", f.param))
+        .map(|f| match &f.insert_expr {
+            Some(default) => format!("COALESCE(${}, {default})", f.param),
+            None => format!("${}", f.param),
+        })
         .collect::<Vec<_>>()
         .join(", ");
     let touch = if timestamps {
@@ -915,7 +937,10 @@ fn lower_resource(
     };
     let replace_set = body_fields
         .iter()
-        .map(|f| format!("{} = ${}", f.column_q, f.param + 1))
+        .map(|f| match &f.writers {
+            Some(_) => format!("{c} = COALESCE(${}, {c})", f.param + 1, c = f.column_q),
+            None => format!("{} = ${}", f.column_q, f.param + 1),
+        })
         .collect::<Vec<_>>()
         .join(", ");
     // PATCH: NOT NULL columns take one parameter (NULL = unchanged);
@@ -1026,7 +1051,10 @@ fn lower_resource(
             patch_sets.join(",\n        "),
             scope(n)
         ),
-        delete: format!("DELETE FROM {table_q} WHERE \"id\" = $1{}", scope(2)),
+        delete: match &chain {
+            Some(_) => format!("\n    DELETE FROM {table_q}\n    WHERE \"id\" = $1{}", scope(2)),
+            None => format!("DELETE FROM {table_q} WHERE \"id\" = $1"),
+        },
     };
     for p in &mut parents {
         p.sql_list = format!(
@@ -1197,12 +1225,13 @@ fn lower_resource(
                 ))
             })
             .collect();
-        let mut import = vec!["Caller", "Grant", "Rule"];
+        let mut import = vec!["Caller", "Grant"];
         if !write_checks.is_empty() || rules_json.iter().any(|(_, l)| {
             l.iter().any(|x| !matches!(x.as_str(), "public" | "authenticated" | "owner"))
         }) {
             import.push("Role");
         }
+        import.push("Rule");
         if !write_checks.is_empty() {
             import.push("Writes");
         }
@@ -1222,6 +1251,7 @@ fn lower_resource(
         }
     });
     Resource {
+        creates: !is_credentials,
         body_fields: body_fields.clone(),
         access,
         label: name.replace('_', " "),
@@ -1450,8 +1480,14 @@ fn lower_field(
         ty,
         FieldType::String | FieldType::Text | FieldType::Email | FieldType::Url
     );
-    let default_rust = default.as_ref().map(|d| rust_literal(ty, d, &rust_type));
-    let required = !nullable && default_rust.is_none();
+    // A field not every caller may write takes its default from the
+    // database, so a caller who may not send it still creates a valid row.
+    let restricted = f.write.is_some();
+    let default_rust = default
+        .as_ref()
+        .filter(|_| !restricted)
+        .map(|d| rust_literal(ty, d, &rust_type));
+    let required = !nullable && default_rust.is_none() && !restricted;
     let default_call = default_rust.as_ref().map(|d| {
         if is_copy {
             format!("unwrap_or({d})")
@@ -1522,6 +1558,11 @@ fn lower_field(
         modifiers.push(format!("DEFAULT {d}"));
     }
     Field {
+        new_type: wrap_option(&rust_type, nullable || restricted),
+        insert_expr: match (restricted, default.as_ref()) {
+            (true, Some(d)) => Some(sql_literal(ty, d)),
+            _ => None,
+        },
         writers: f.write.as_ref().map(|w| {
             w.value
                 .iter()

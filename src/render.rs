@@ -4,7 +4,7 @@
 use askama::Template;
 use serde_json::{Value, json};
 
-use crate::model::{EnumType, Resource, Service};
+use crate::model::{Auth, EnumType, Resource, Service};
 use crate::samples;
 
 /// Who owns a file: `Generated` files are rewritten by every generation;
@@ -39,6 +39,7 @@ macro_rules! service_templates {
             enums: &'a [EnumType],
             modules_sorted: &'a [String],
             router_inline: bool,
+            auth: Option<&'a Auth>,
         }
 
         impl<'a> $name<'a> {
@@ -51,6 +52,7 @@ macro_rules! service_templates {
                     enums: &s.enums,
                     modules_sorted: &s.modules_sorted,
                     router_inline: s.router_inline,
+                    auth: s.auth.as_ref(),
                 }
             }
         }
@@ -77,6 +79,27 @@ service_templates! {
     ResourcesModRs => "service/src/resources/mod.rs",
     TestsCommonRs => "service/tests/common/mod.rs",
     TestsApiRs => "service/tests/api.rs",
+}
+
+/// The auth module's files, rendered only when the spec has `auth`.
+macro_rules! auth_templates {
+    ($($name:ident => $path:literal),* $(,)?) => {$(
+        #[derive(Template)]
+        #[template(path = $path)]
+        // Not every auth file prints something from the model.
+        #[allow(dead_code)]
+        struct $name<'a> {
+            stamp: &'a str,
+            a: &'a Auth,
+        }
+    )*};
+}
+
+auth_templates! {
+    AuthModRs => "service/src/auth/mod.rs",
+    AuthAccessRs => "service/src/auth/access.rs",
+    AuthPasswordRs => "service/src/auth/password.rs",
+    AuthTokenRs => "service/src/auth/token.rs",
 }
 
 #[derive(Template)]
@@ -118,6 +141,13 @@ pub fn render(service: &Service, spec_source: &str) -> Vec<GeneratedFile> {
     add("src/telemetry.rs", render_one(TelemetryRs::new(s)));
     add("src/validation.rs", render_one(ValidationRs::new(s)));
     add("src/resources/mod.rs", render_one(ResourcesModRs::new(s)));
+    if let Some(a) = &s.auth {
+        let stamp = s.stamp;
+        add("src/auth/mod.rs", render_one(AuthModRs { stamp, a }));
+        add("src/auth/access.rs", render_one(AuthAccessRs { stamp, a }));
+        add("src/auth/password.rs", render_one(AuthPasswordRs { stamp, a }));
+        add("src/auth/token.rs", render_one(AuthTokenRs { stamp, a }));
+    }
     for r in &s.resources {
         add(
             &format!("src/resources/{}.rs", r.name),
