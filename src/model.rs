@@ -32,6 +32,9 @@ pub struct Service {
     pub router_inline: bool,
     /// The `auth` section, lowered; `None` keeps every route public.
     pub auth: Option<Auth>,
+    /// Some resource has a nested route the generic nested check covers
+    /// (every parent except the owner taken from the token).
+    pub nested_checks: bool,
 }
 
 /// Authentication: the credentials resource, roles and token rules.
@@ -396,6 +399,9 @@ pub fn lower(spec: &RawSpec) -> Service {
         .map(|r| lower_resource(r, &by_name, &mut enums, ctx.as_ref()))
         .collect();
     let auth = ctx.as_ref().map(|ctx| lower_auth(ctx, &resources));
+    let nested_checks = resources
+        .iter()
+        .any(|r| r.creates && r.parents.iter().any(|p| !p.from_token));
     let mut modules_sorted: Vec<String> = resources.iter().map(|r| r.name.clone()).collect();
     modules_sorted.sort();
     let chain: usize = "Router::new()".len()
@@ -411,6 +417,7 @@ pub fn lower(spec: &RawSpec) -> Service {
         resources,
         enums,
         stamp: crate::STAMP_VERSION,
+        nested_checks,
         auth,
     }
 }
@@ -520,8 +527,15 @@ fn lower_auth(ctx: &AuthCtx, resources: &[Resource]) -> Auth {
         .chain(std::iter::once(sql_ident("password_hash")))
         .collect::<Vec<_>>()
         .join(", ");
-    let placeholders = (1..=n + 1)
-        .map(|i| format!("${i}"))
+    let placeholders = r
+        .body_fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match &f.insert_expr {
+            Some(default) => format!("COALESCE(${}, {default})", i + 1),
+            None => format!("${}", i + 1),
+        })
+        .chain(std::iter::once(format!("${}", n + 1)))
         .collect::<Vec<_>>()
         .join(", ");
     Auth {

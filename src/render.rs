@@ -40,6 +40,7 @@ macro_rules! service_templates {
             modules_sorted: &'a [String],
             router_inline: bool,
             auth: Option<&'a Auth>,
+            nested_checks: bool,
         }
 
         impl<'a> $name<'a> {
@@ -53,6 +54,7 @@ macro_rules! service_templates {
                     modules_sorted: &s.modules_sorted,
                     router_inline: s.router_inline,
                     auth: s.auth.as_ref(),
+                    nested_checks: s.nested_checks,
                 }
             }
         }
@@ -238,10 +240,10 @@ fn fixtures(s: &Service) -> String {
         .iter()
         .map(|r| {
             let fields: Vec<Value> = r
-                .fields
+                .body_fields
                 .iter()
                 .map(|f| {
-                    json!({
+                    let mut field = json!({
                         "name": f.name,
                         "required": f.required,
                         "nullable": f.nullable,
@@ -252,22 +254,30 @@ fn fixtures(s: &Service) -> String {
                             .into_iter()
                             .map(|(value, breaks)| json!({ "value": value, "breaks": breaks }))
                             .collect::<Vec<_>>(),
-                    })
+                    });
+                    if let Some(writers) = &f.writers {
+                        field["writers"] = json!(writers);
+                    }
+                    field
                 })
                 .collect();
             let parents: Vec<Value> = r
                 .parents
                 .iter()
                 .map(|p| {
-                    json!({
+                    let mut parent = json!({
                         "resource": p.resource,
                         "column": p.column,
                         "nested_route": p.nested_route,
                         "on_delete": p.on_delete_sql,
-                    })
+                    });
+                    if p.from_token {
+                        parent["from_token"] = json!(true);
+                    }
+                    parent
                 })
                 .collect();
-            json!({
+            let mut resource = json!({
                 "name": r.name,
                 "route": r.route,
                 "table": r.table_q,
@@ -275,11 +285,34 @@ fn fixtures(s: &Service) -> String {
                 "timestamps": r.timestamps,
                 "fields": fields,
                 "parents": parents,
-            })
+            });
+            if let Some(a) = &r.access {
+                let rules: serde_json::Map<String, Value> = a
+                    .rules_json
+                    .iter()
+                    .map(|(action, list)| (action.clone(), json!(list)))
+                    .collect();
+                resource["access"] = json!({
+                    "credentials": a.is_credentials,
+                    "owned": a.owned,
+                    "token_owner": a.token_owner.as_ref().map(|t| &t.column),
+                    "rules": rules,
+                });
+            }
+            resource
         })
         .collect();
-    let mut out = serde_json::to_string_pretty(&json!({ "resources": resources }))
-        .expect("JSON values always serialize");
+    let mut document = json!({ "resources": resources });
+    if let Some(a) = &s.auth {
+        document["auth"] = json!({
+            "credentials": a.module,
+            "login": a.login,
+            "default_role": a.roles.iter().find(|r| r.rust_name == a.default_role).map(|r| &r.value),
+            "admin_role": a.admin_role.as_ref().and_then(|admin| a.roles.iter().find(|r| &r.rust_name == admin)).map(|r| &r.value),
+            "password_max": a.password_max,
+        });
+    }
+    let mut out = serde_json::to_string_pretty(&document).expect("JSON values always serialize");
     out.push('\n');
     out
 }
