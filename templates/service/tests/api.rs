@@ -12,19 +12,19 @@ use std::sync::atomic::Ordering;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use serde_json::{Value, json};
-
 {%- if auth.is_some() %}
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 {%- endif %}
+use serde_json::{Value, json};
+
+{% if auth.is_some() -%}
+use common::{Account, Tokens};
+{% endif -%}
 use common::{
     TestApp, assert_echoes, assert_problem, collect_pages, error_fields, fixture, fixtures,
     sample_body, sorted_ids, spawn,
 };
-{%- if auth.is_some() %}
-use common::{Account, Tokens};
-{%- endif %}
 
 /// Create, read, replace, patch and delete one row, checking the database.
 async fn check_crud(resource: &str) {
@@ -556,7 +556,12 @@ async fn auth_register_login_me_logout() {
     assert_eq!(me.header("cache-control"), Some("no-store"));
 
     let logout = app
-        .request_as(Some(&tokens.access_token), Method::POST, "/v1/auth/logout", None)
+        .request_as(
+            Some(&tokens.access_token),
+            Method::POST,
+            "/v1/auth/logout",
+            None,
+        )
         .await;
     assert_eq!(logout.status, StatusCode::NO_CONTENT, "{}", logout.body);
     let after = app
@@ -630,7 +635,9 @@ async fn auth_rejects_forged_expired_and_foreign_tokens() {
     // The forged claims are accepted when signed properly: the rejections
     // below are about what was changed, not the claims' shape.
     let control = forge(&valid, hs256, secret);
-    let ok = app.request_as(Some(&control), Method::GET, "/v1/auth/me", None).await;
+    let ok = app
+        .request_as(Some(&control), Method::GET, "/v1/auth/me", None)
+        .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
 
     let with = |key: &str, value: Value| {
@@ -654,22 +661,48 @@ async fn auth_rejects_forged_expired_and_foreign_tokens() {
     bad_signature.push(if last == 'A' { 'B' } else { 'A' });
     let cases = [
         ("alg none", alg_none),
-        ("HS512", forge(&valid, jsonwebtoken::Algorithm::HS512, secret)),
+        (
+            "HS512",
+            forge(&valid, jsonwebtoken::Algorithm::HS512, secret),
+        ),
         ("bad signature", bad_signature),
-        ("another secret", forge(&valid, hs256, b"another-secret-of-at-least-32-bytes!")),
-        ("expired", forge(&with("exp", json!(now - 3600)), hs256, secret)),
-        ("wrong aud", forge(&with("aud", json!("someone-else")), hs256, secret)),
-        ("wrong iss", forge(&with("iss", json!("someone-else")), hs256, secret)),
+        (
+            "another secret",
+            forge(&valid, hs256, b"another-secret-of-at-least-32-bytes!"),
+        ),
+        (
+            "expired",
+            forge(&with("exp", json!(now - 3600)), hs256, secret),
+        ),
+        (
+            "wrong aud",
+            forge(&with("aud", json!("someone-else")), hs256, secret),
+        ),
+        (
+            "wrong iss",
+            forge(&with("iss", json!("someone-else")), hs256, secret),
+        ),
         ("no aud", forge(&without("aud"), hs256, secret)),
         ("no iss", forge(&without("iss"), hs256, secret)),
         ("no exp", forge(&without("exp"), hs256, secret)),
         ("garbage", "not.a.token".to_owned()),
     ];
     for (case, token) in cases {
-        let response = app.request_as(Some(&token), Method::GET, "/v1/auth/me", None).await;
-        assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{case}: {}", response.body);
+        let response = app
+            .request_as(Some(&token), Method::GET, "/v1/auth/me", None)
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::UNAUTHORIZED,
+            "{case}: {}",
+            response.body
+        );
         assert_problem(&response, StatusCode::UNAUTHORIZED, "/v1/auth/me");
-        assert_eq!(response.header("www-authenticate"), Some("Bearer"), "{case}");
+        assert_eq!(
+            response.header("www-authenticate"),
+            Some("Bearer"),
+            "{case}"
+        );
     }
     app.teardown().await;
 }
@@ -714,10 +747,20 @@ async fn auth_other_users_rows_are_404_and_untouched() {
             (alice.id.clone(), None)
         } else if access.token_owner.is_some() && access.allows("create", &role).is_some() {
             let body = app.body(&r.name, &[]);
-            let created = app.request_as(as_alice, Method::POST, &r.route, Some(body)).await;
+            let created = app
+                .request_as(as_alice, Method::POST, &r.route, Some(body))
+                .await;
             assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-            let parent = r.parents.iter().find(|p| p.from_token).expect("owner parent");
-            let under = common::nested_path(&parent.nested_route, &parent.column, &common::id_path(&alice.id));
+            let parent = r
+                .parents
+                .iter()
+                .find(|p| p.from_token)
+                .expect("owner parent");
+            let under = common::nested_path(
+                &parent.nested_route,
+                &parent.column,
+                &common::id_path(&alice.id),
+            );
             (created.body["id"].clone(), Some(under))
         } else {
             continue;
@@ -732,7 +775,9 @@ async fn auth_other_users_rows_are_404_and_untouched() {
             assert_problem(&get, StatusCode::NOT_FOUND, &item);
         }
         if owner_only("update") {
-            let patch = app.request_as(as_bob, Method::PATCH, &item, Some(json!({}))).await;
+            let patch = app
+                .request_as(as_bob, Method::PATCH, &item, Some(json!({})))
+                .await;
             assert_problem(&patch, StatusCode::NOT_FOUND, &item);
             let body = app.body(&r.name, &[]);
             let put = app.request_as(as_bob, Method::PUT, &item, Some(body)).await;
@@ -752,13 +797,20 @@ async fn auth_other_users_rows_are_404_and_untouched() {
             let list = app.request_as(as_bob, Method::GET, under, None).await;
             assert_problem(&list, StatusCode::NOT_FOUND, under);
             let body = app.body(&r.name, &[]);
-            let create = app.request_as(as_bob, Method::POST, under, Some(body)).await;
+            let create = app
+                .request_as(as_bob, Method::POST, under, Some(body))
+                .await;
             assert_problem(&create, StatusCode::NOT_FOUND, under);
         }
 
         let after = app.request_as(as_alice, Method::GET, &item, None).await;
         assert_eq!(after.body, before.body, "{} unchanged", r.name);
-        assert_eq!(app.count(&r.table).await, count, "{} rows unchanged", r.name);
+        assert_eq!(
+            app.count(&r.table).await,
+            count,
+            "{} rows unchanged",
+            r.name
+        );
     }
     app.teardown().await;
 }
@@ -776,17 +828,25 @@ async fn auth_role_escalation_through_the_body_is_422() {
     let auth = fixtures().auth();
     let target = auth.admin_role.as_ref().unwrap_or(&auth.default_role);
     let body = json!({ "role": target });
-    let escalate = app.request_as(as_alice, Method::PATCH, &item, Some(body)).await;
+    let escalate = app
+        .request_as(as_alice, Method::PATCH, &item, Some(body))
+        .await;
     assert_problem(&escalate, StatusCode::UNPROCESSABLE_ENTITY, &item);
     assert_eq!(error_fields(&escalate), ["role"]);
-    let me = app.request_as(as_alice, Method::GET, "/v1/auth/me", None).await;
+    let me = app
+        .request_as(as_alice, Method::GET, "/v1/auth/me", None)
+        .await;
     assert_eq!(me.body["role"], fixtures().auth().default_role.as_str());
 
     // Registration takes no role either.
     let mut body = app.body(&r.name, &[]);
     body["role"] = json!(target);
     let register = app.post_new(r, body).await;
-    assert_problem(&register, StatusCode::UNPROCESSABLE_ENTITY, "/v1/auth/register");
+    assert_problem(
+        &register,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "/v1/auth/register",
+    );
     assert_eq!(error_fields(&register), ["role"]);
     app.teardown().await;
 }
@@ -835,7 +895,11 @@ async fn auth_overlong_password_is_422_not_truncated() {
     let mut body = app.body(&r.name, &[]);
     body["password"] = json!("x".repeat(fixtures().auth().password_max + 1));
     let response = app.post("/v1/auth/register", body).await;
-    assert_problem(&response, StatusCode::UNPROCESSABLE_ENTITY, "/v1/auth/register");
+    assert_problem(
+        &response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "/v1/auth/register",
+    );
     assert_eq!(error_fields(&response), ["password"]);
     app.teardown().await;
 }
