@@ -304,14 +304,14 @@ impl TestApp {
 
     /// A request builder carrying the harness's credentials, if any.
     pub fn builder(&self, method: Method, uri: &str) -> axum::http::request::Builder {
-        let builder = Request::builder().method(method).uri(uri);
 {%- if auth.is_some() %}
+        let builder = Request::builder().method(method).uri(uri);
         match &self.token {
             Some(token) => builder.header(header::AUTHORIZATION, format!("Bearer {token}")),
             None => builder,
         }
 {%- else %}
-        builder
+        Request::builder().method(method).uri(uri)
 {%- endif %}
     }
 
