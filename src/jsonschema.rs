@@ -31,7 +31,11 @@ pub fn spec_schema() -> Value {
                     "max_length": { "type": "integer", "minimum": 1, "description": "In characters (string, text, email, url)." },
                     "pattern": { "type": "string", "description": "A Rust regex the value must match." },
                     "values": { "type": "array", "items": { "type": "string", "pattern": "^[a-z][a-z0-9_]*$" }, "minItems": 1, "description": "The values of an enum." },
-                    "renamed_from": { "type": "string", "description": "The field's previous name: the next migration renames the column." }
+                    "renamed_from": { "type": "string", "description": "The field's previous name: the next migration renames the column." },
+                    "write": {
+                        "oneOf": [{ "type": "string" }, { "type": "array", "items": { "type": "string" } }],
+                        "description": "The roles that may set the field, or `server` (no body may)."
+                    }
                 }
             }
         ]
@@ -50,11 +54,44 @@ pub fn spec_schema() -> Value {
             }
         ]
     });
+    let rule = json!({ "oneOf": [{ "type": "string" }, { "type": "array", "items": { "type": "string" }, "minItems": 1 }] });
+    let duration = json!({ "type": "string", "pattern": "^[0-9]+[smhd]$" });
+    let auth = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["credentials", "roles", "default_role"],
+        "description": "Accounts, sessions and access rules; see docs/auth.md.",
+        "properties": {
+            "credentials": ident.clone(),
+            "login": ident.clone(),
+            "roles": { "type": "array", "items": { "type": "string", "pattern": "^[a-z][a-z0-9_]*$" }, "minItems": 1 },
+            "default_role": { "type": "string" },
+            "admin_role": { "type": "string" },
+            "token_ttl": duration.clone(),
+            "refresh_ttl": duration,
+            "issuer": { "type": "string" },
+            "audience": { "type": "string" },
+            "password_min_length": { "type": "integer", "minimum": 8 },
+            "password_max_length": { "type": "integer", "maximum": 1024 }
+        }
+    });
     let resource = json!({
         "type": ["object", "null"],
         "additionalProperties": false,
         "properties": {
             "plural": ident.clone(),
+            "access": {
+                "type": "object",
+                "additionalProperties": false,
+                "description": "Per action: `public`, `authenticated`, `owner`, a role, or a list of them (any one suffices).",
+                "properties": {
+                    "list": rule.clone(),
+                    "get": rule.clone(),
+                    "create": rule.clone(),
+                    "update": rule.clone(),
+                    "delete": rule
+                }
+            },
             "primary_key": { "enum": PkKind::NAMES, "default": "bigint" },
             "timestamps": { "type": "boolean", "default": true },
             "belongs_to": { "oneOf": [parent.clone(), { "type": "array", "items": parent }] },
@@ -92,6 +129,7 @@ pub fn spec_schema() -> Value {
         "properties": {
             "version": { "const": 1 },
             "service": { "type": "string", "pattern": "^[a-z][a-z0-9_-]*$", "maxLength": 48 },
+            "auth": auth,
             "resources": {
                 "type": "object",
                 "minProperties": 1,

@@ -9,8 +9,12 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
+use crate::diag::Loc;
 use crate::names::{self, PG_MAX_IDENT, sql_ident};
-use crate::spec::{FieldType, OnDelete, PkKind, RawField, RawResource, RawSpec};
+use crate::spec::{
+    Action, FieldType, OnDelete, PkKind, RawAuth, RawField, RawResource, RawSpec, Sp,
+};
+use crate::validate::{SERVER_WRITE, owner_chain};
 
 #[derive(Debug, Clone)]
 pub struct Service {
@@ -32,6 +36,50 @@ pub struct Service {
     /// include the checks for them (an unused check would be dead code).
     pub any_unique: bool,
     pub any_parents: bool,
+    /// The `auth` section, lowered; `None` keeps every route public.
+    pub auth: Option<Auth>,
+    /// Some resource has a nested route the generic nested check covers
+    /// (every parent except the owner taken from the token).
+    pub nested_checks: bool,
+}
+
+/// Authentication: the credentials resource, roles and token rules.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    /// The credentials resource's module (`user`) and row struct (`User`).
+    pub module: String,
+    pub struct_name: String,
+    pub table_q: String,
+    pub route: String,
+    /// Its primary key type (`i64`), and whether that is a UUID.
+    pub id_is_uuid: bool,
+    /// The field users log in with (`email`), as JSON name and Rust ident.
+    pub login: String,
+    pub login_ident: String,
+    /// The generated role enum (`UserRole`) and its variants.
+    pub role_enum: String,
+    pub roles: Vec<EnumVariant>,
+    pub default_role: String,
+    pub admin_role: Option<String>,
+    pub token_ttl_secs: u64,
+    pub refresh_ttl_secs: u64,
+    pub issuer: String,
+    pub audience: String,
+    pub password_min: u64,
+    pub password_max: u64,
+    /// `SELECT "id", "role", "password_hash" FROM .. WHERE login = $1`.
+    pub sql_login: String,
+    pub sql_role: String,
+    pub sql_me: String,
+    /// The credentials resource's INSERT with `password_hash` as the last parameter.
+    pub sql_register: String,
+    /// `.bind(new.x)` for every body field of a registration, in parameter order.
+    pub register_binds: Vec<String>,
+    /// The body fields of the credentials resource (what registration takes
+    /// besides the password).
+    pub register_fields: Vec<Field>,
+    /// `{self, Registration, User}`, sorted the way rustfmt sorts it.
+    pub module_import: String,
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +153,52 @@ pub struct Resource {
     /// What the module imports from `crate::validation` (`Validator`,
     /// `{Validator, taken_from_path}`, or nothing).
     pub validation_import: String,
+    /// The fields a request body may carry: every field but the owner column
+    /// that is taken from the caller's token.
+    pub body_fields: Vec<Field>,
+    /// Access control; `None` when the spec has no `auth` section.
+    pub access: Option<Access>,
+    /// The resource has create routes (all but the credentials resource,
+    /// whose rows are created by registration).
+    pub creates: bool,
+}
+
+/// A resource's access rules, lowered.
+#[derive(Debug, Clone)]
+pub struct Access {
+    /// `const LIST: Rule = ...;` for each action, with the doc line above it.
+    pub rules: Vec<RuleConst>,
+    /// The resource has a `belongs_to` chain to the credentials resource, so
+    /// every statement takes an owner parameter (NULL = any row).
+    pub owned: bool,
+    /// This is the credentials resource: rows are created by registration.
+    pub is_credentials: bool,
+    /// The foreign key filled from the caller's token (`user_id`), when the
+    /// resource belongs to the credentials resource directly.
+    pub token_owner: Option<TokenOwner>,
+    /// The owner chain is longer than one step: an INSERT checks that the
+    /// parent belongs to the caller and returns no row when it does not.
+    pub insert_checked: bool,
+    /// `w.check(..)` statements for fields not every caller may write.
+    pub write_checks: Vec<String>,
+    /// What the module imports from `crate::auth`.
+    pub auth_import: String,
+    /// Which actions' rules include `owner`, by action name, for the tests.
+    pub rules_json: Vec<(String, Vec<String>)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RuleConst {
+    pub name: String,
+    pub doc: String,
+    pub decl: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenOwner {
+    pub column: String,
+    pub ident: String,
+    pub parent: String,
 }
 
 #[derive(Debug, Clone)]
@@ -152,6 +246,13 @@ pub struct Field {
     pub rust_type: String,
     /// The Rust type in the row struct (`Option<..>` when nullable).
     pub row_type: String,
+    /// The Rust type in the validated create struct: the row type, except
+    /// that a field only some callers may write stays optional (absent =
+    /// the column default on create, unchanged on a full replace).
+    pub new_type: String,
+    /// How INSERT and a full-replace UPDATE write the parameter: `$n`, or
+    /// `COALESCE($n, <default>)` / `COALESCE($n, "column")` for such fields.
+    pub insert_expr: Option<String>,
     /// The SQL column type (`text`, `bigint`, `"order_status"`).
     pub sql_type: String,
     /// The column definition after the type (`NOT NULL DEFAULT 'pending'`).
@@ -181,6 +282,7 @@ pub struct Field {
     /// `pub name: Type,` lines of the row (and validated create), create
     /// body, PATCH body and validated PATCH structs.
     pub row_decl: String,
+    pub new_decl: String,
     pub input_decl: String,
     pub patch_decl: String,
     pub changes_decl: String,
@@ -192,6 +294,8 @@ pub struct Field {
     /// The spec's view of the field, for docs and for tests that build
     /// valid request bodies from the model.
     pub spec: FieldSpec,
+    /// `write:` roles; `Some(empty)` for `write: server`.
+    pub writers: Option<Vec<String>>,
 }
 
 /// The field as the spec declared it.
@@ -253,6 +357,12 @@ pub struct Parent {
     pub sql_exists_const: String,
     /// The FK column is nullable (`on_delete: set_null`).
     pub nullable: bool,
+    /// With auth: this parent is the credentials resource and the column is
+    /// filled from the caller's token.
+    pub from_token: bool,
+    /// With auth: the parent has an owner chain, so its existence check takes
+    /// the owner parameter.
+    pub exists_scoped: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -314,18 +424,36 @@ pub fn lower(spec: &RawSpec) -> Service {
         .as_ref()
         .map(|s| s.value.clone())
         .unwrap_or_default();
-    let by_name: BTreeMap<String, &RawResource> = spec
+    let ctx = spec.auth.as_ref().map(|a| AuthCtx::new(a, &package));
+    // The credentials resource gets its `role` field here, so the rest of the
+    // lowering treats it like any declared enum field.
+    let raw_resources: Vec<RawResource> = spec
         .resources
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            if let Some(ctx) = &ctx
+                && names::snake(&r.name.value) == ctx.credentials
+            {
+                r.fields.push(ctx.role_field());
+            }
+            r
+        })
+        .collect();
+    let by_name: BTreeMap<String, &RawResource> = raw_resources
         .iter()
         .map(|r| (names::snake(&r.name.value), r))
         .collect();
-    let order = topological(spec, &by_name);
+    let order = topological(&raw_resources, &by_name);
     let mut enums = Vec::new();
-    let resources = order
+    let resources: Vec<Resource> = order
         .iter()
-        .map(|r| lower_resource(r, &by_name, &mut enums))
+        .map(|r| lower_resource(r, &by_name, &mut enums, ctx.as_ref()))
         .collect();
-    let resources: Vec<Resource> = resources;
+    let auth = ctx.as_ref().map(|ctx| lower_auth(ctx, &resources));
+    let nested_checks = resources
+        .iter()
+        .any(|r| r.creates && r.parents.iter().any(|p| !p.from_token));
     let mut modules_sorted: Vec<String> = resources.iter().map(|r| r.name.clone()).collect();
     modules_sorted.sort();
     let chain: usize = "Router::new()".len()
@@ -343,20 +471,270 @@ pub fn lower(spec: &RawSpec) -> Service {
         resources,
         enums,
         stamp: crate::STAMP_VERSION,
+        nested_checks,
+        auth,
     }
+}
+
+/// What lowering needs to know about `auth` while it lowers each resource.
+struct AuthCtx {
+    credentials: String,
+    login: String,
+    roles: Vec<String>,
+    default_role: String,
+    admin_role: Option<String>,
+    token_ttl_secs: u64,
+    refresh_ttl_secs: u64,
+    issuer: String,
+    audience: String,
+    password_min: u64,
+    password_max: u64,
+}
+
+impl AuthCtx {
+    fn new(a: &RawAuth, package: &str) -> Self {
+        let text = |v: &Option<Sp<String>>| v.as_ref().map(|x| x.value.clone());
+        AuthCtx {
+            credentials: a
+                .credentials
+                .as_ref()
+                .map(|c| names::snake(&c.value))
+                .unwrap_or_default(),
+            login: a
+                .login
+                .as_ref()
+                .map_or_else(|| "email".to_string(), |l| names::snake(&l.value)),
+            roles: a
+                .roles
+                .as_ref()
+                .map(|r| r.value.iter().map(|x| x.value.clone()).collect())
+                .unwrap_or_default(),
+            default_role: text(&a.default_role).unwrap_or_default(),
+            admin_role: text(&a.admin_role),
+            token_ttl_secs: a.token_ttl.as_ref().map_or(15 * 60, |t| t.value),
+            refresh_ttl_secs: a.refresh_ttl.as_ref().map_or(30 * 86_400, |t| t.value),
+            issuer: text(&a.issuer).unwrap_or_else(|| package.to_string()),
+            audience: text(&a.audience).unwrap_or_else(|| package.to_string()),
+            password_min: a.password_min_length.as_ref().map_or(8, |m| m.value),
+            password_max: a.password_max_length.as_ref().map_or(128, |m| m.value),
+        }
+    }
+
+    /// The `role` field auth adds to the credentials resource: an enum of the
+    /// roles, defaulting to `default_role`, written only by `admin_role`.
+    fn role_field(&self) -> RawField {
+        let sp = |value: String, path: &str| Sp {
+            value,
+            loc: Loc::default(),
+            path: path.to_string(),
+        };
+        let path = format!("resources.{}.fields.role", self.credentials);
+        let mut f = RawField {
+            name: sp("role".into(), &path),
+            ty: Some(Sp {
+                value: FieldType::Enum,
+                loc: Loc::default(),
+                path: path.clone(),
+            }),
+            required: None,
+            unique: None,
+            default: Some(sp(self.default_role.clone(), &path)),
+            min: None,
+            max: None,
+            min_length: None,
+            max_length: None,
+            pattern: None,
+            renamed_from: None,
+            values: Some(Sp {
+                value: self.roles.iter().map(|r| sp(r.clone(), &path)).collect(),
+                loc: Loc::default(),
+                path: path.clone(),
+            }),
+            write: None,
+            loc: Loc::default(),
+            path: path.clone(),
+        };
+        let writers = match &self.admin_role {
+            Some(admin) => vec![sp(admin.clone(), &path)],
+            None => vec![sp(SERVER_WRITE.to_string(), &path)],
+        };
+        f.write = Some(Sp {
+            value: writers,
+            loc: Loc::default(),
+            path,
+        });
+        f
+    }
+}
+
+fn lower_auth(ctx: &AuthCtx, resources: &[Resource]) -> Auth {
+    let r = resources
+        .iter()
+        .find(|r| r.name == ctx.credentials)
+        .expect("validation checked the credentials resource");
+    let role_enum = format!("{}Role", r.struct_name);
+    let login_q = sql_ident(&ctx.login);
+    let n = r.body_fields.len();
+    let columns = r
+        .body_fields
+        .iter()
+        .map(|f| f.column_q.clone())
+        .chain(std::iter::once(sql_ident("password_hash")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let placeholders = r
+        .body_fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match &f.insert_expr {
+            Some(default) => format!("COALESCE(${}, {default})", i + 1),
+            None => format!("${}", i + 1),
+        })
+        .chain(std::iter::once(format!("${}", n + 1)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Auth {
+        module: r.name.clone(),
+        struct_name: r.struct_name.clone(),
+        table_q: r.table_q.clone(),
+        route: r.route.clone(),
+        id_is_uuid: r.pk.is_uuid,
+        login_ident: names::rust_field_ident(&ctx.login),
+        login: ctx.login.clone(),
+        roles: ctx
+            .roles
+            .iter()
+            .map(|x| EnumVariant {
+                rust_name: names::camel(x),
+                is_default: *x == ctx.default_role,
+                value: x.clone(),
+            })
+            .collect(),
+        role_enum,
+        default_role: names::camel(&ctx.default_role),
+        admin_role: ctx.admin_role.as_deref().map(names::camel),
+        token_ttl_secs: ctx.token_ttl_secs,
+        refresh_ttl_secs: ctx.refresh_ttl_secs,
+        issuer: ctx.issuer.clone(),
+        audience: ctx.audience.clone(),
+        password_min: ctx.password_min,
+        password_max: ctx.password_max,
+        sql_login: format!(
+            "SELECT \"id\", \"role\", \"password_hash\" FROM {} WHERE {login_q} = $1",
+            r.table_q
+        ),
+        sql_role: format!("SELECT \"role\" FROM {} WHERE \"id\" = $1", r.table_q),
+        sql_me: format!(
+            "\n    SELECT {}\n    FROM {}\n    WHERE \"id\" = $1",
+            r.select_columns, r.table_q
+        ),
+        sql_register: format!(
+            "\n    INSERT INTO {} ({columns})\n    VALUES ({placeholders})\n    RETURNING {}",
+            r.table_q, r.select_columns
+        ),
+        register_binds: r
+            .body_fields
+            .iter()
+            .map(|f| format!("new.{}", f.ident))
+            .collect(),
+        register_fields: r.body_fields.clone(),
+        module_import: {
+            let mut names = vec!["Registration".to_string(), r.struct_name.clone()];
+            names.sort();
+            format!("{{self, {}}}", names.join(", "))
+        },
+    }
+}
+
+/// The condition "this row of `table_q` belongs to the user in `param`",
+/// following the owner chain; `link` is the expression holding the first
+/// foreign key (the row's own column, or a new value being written).
+fn owner_cond(
+    chain: &[(String, String)],
+    table_q: &str,
+    link: Option<&str>,
+    by_name: &BTreeMap<String, &RawResource>,
+    param: &str,
+) -> String {
+    match chain {
+        [] => format!("{table_q}.\"id\" = {param}"),
+        [(_, column)] => {
+            let first = link.map_or_else(
+                || format!("{table_q}.{}", sql_ident(column)),
+                str::to_string,
+            );
+            format!("{first} = {param}")
+        }
+        [(_, first_col), rest @ ..] => {
+            let first = link.map_or_else(
+                || format!("{table_q}.{}", sql_ident(first_col)),
+                str::to_string,
+            );
+            let mut from = String::new();
+            for (i, (res, _)) in rest.iter().enumerate() {
+                let table = sql_ident(&table_of(by_name[res]));
+                if i == 0 {
+                    from = format!("{table} AS \"o1\"");
+                } else {
+                    from.push_str(&format!(
+                        " JOIN {table} AS \"o{}\" ON \"o{}\".\"id\" = \"o{i}\".{}",
+                        i + 1,
+                        i + 1,
+                        sql_ident(&rest[i - 1].1)
+                    ));
+                }
+            }
+            let last = rest.len();
+            format!(
+                "EXISTS (SELECT 1 FROM {from} WHERE \"o1\".\"id\" = {first} AND \"o{last}\".{} = {param})",
+                sql_ident(&rest[last - 1].1)
+            )
+        }
+    }
+}
+
+/// `($n IS NULL OR <owner condition>)`: a NULL owner means the caller may
+/// see every row (a role or `authenticated` granted the action).
+fn scoped(cond: &str, param: &str) -> String {
+    format!("({param} IS NULL OR {cond})")
+}
+
+/// `const LIST: Rule = Rule(&[Grant::Owner, Grant::Role(Role::Admin)]);`
+/// laid out as rustfmt lays it out.
+fn rule_const(name: &str, rules: &[String]) -> String {
+    let grants: Vec<String> = rules
+        .iter()
+        .map(|r| match r.as_str() {
+            "public" => "Grant::Public".to_string(),
+            "authenticated" => "Grant::Authenticated".to_string(),
+            "owner" => "Grant::Owner".to_string(),
+            role => format!("Grant::Role(Role::{})", names::camel(role)),
+        })
+        .collect();
+    let joined = grants.join(", ");
+    let one = format!("const {name}: Rule = Rule(&[{joined}]);");
+    if one.len() <= 100 && joined.len() + 2 <= 60 {
+        return one;
+    }
+    let mut out = format!("const {name}: Rule = Rule(&[\n");
+    for g in &grants {
+        out.push_str(&format!("    {g},\n"));
+    }
+    out.push_str("]);");
+    out
 }
 
 /// Parents before children; ties keep the spec's order. Validation rejected
 /// cycles, so every resource is placed.
 fn topological<'a>(
-    spec: &'a RawSpec,
+    resources: &'a [RawResource],
     by_name: &BTreeMap<String, &'a RawResource>,
 ) -> Vec<&'a RawResource> {
     let mut placed: Vec<String> = Vec::new();
     let mut out = Vec::new();
-    while out.len() < spec.resources.len() {
+    while out.len() < resources.len() {
         let before = out.len();
-        for r in &spec.resources {
+        for r in resources {
             let name = names::snake(&r.name.value);
             if placed.contains(&name) {
                 continue;
@@ -405,6 +783,7 @@ fn lower_resource(
     r: &RawResource,
     by_name: &BTreeMap<String, &RawResource>,
     all_enums: &mut Vec<EnumType>,
+    ctx: Option<&AuthCtx>,
 ) -> Resource {
     let name = names::snake(&r.name.value);
     let struct_name = names::camel(&r.name.value);
@@ -412,6 +791,12 @@ fn lower_resource(
     let table_q = sql_ident(&plural);
     let route = format!("/v1/{plural}");
     let timestamps = r.timestamps.as_ref().is_none_or(|t| t.value);
+    // With auth: the path of foreign keys up to the credentials resource.
+    let chain = ctx.and_then(|c| owner_chain(&name, &c.credentials, by_name));
+    let token_column = match chain.as_deref() {
+        Some([(_, column)]) => Some(column.clone()),
+        _ => None,
+    };
 
     let mut fields = Vec::new();
     let mut parents = Vec::new();
@@ -467,12 +852,16 @@ fn lower_resource(
             patch_checks: Vec::new(),
             changes_type: changes_type(&rust_type, nullable),
             row_decl: String::new(),
+            new_decl: String::new(),
             input_decl: String::new(),
             patch_decl: String::new(),
             changes_decl: String::new(),
             pattern_static: None,
             pattern_literal: String::new(),
             default_const_decl: None,
+            writers: None,
+            new_type: wrap_option(&rust_type, nullable),
+            insert_expr: None,
             rust_type,
             name: column.clone(),
         });
@@ -494,10 +883,24 @@ fn lower_resource(
             nullable,
             fk_constraint,
             sql_list: String::new(),
-            sql_exists: format!(
-                "SELECT EXISTS (SELECT 1 FROM {} WHERE \"id\" = $1)",
-                sql_ident(&parent_table)
-            ),
+            sql_exists: match ctx.and_then(|c| owner_chain(&parent_name, &c.credentials, by_name)) {
+                Some(parent_chain) => format!(
+                    "SELECT EXISTS (SELECT 1 FROM {pt} WHERE \"id\" = $1 AND {})",
+                    scoped(
+                        &owner_cond(&parent_chain, &sql_ident(&parent_table), None, by_name, "$2"),
+                        "$2"
+                    ),
+                    pt = sql_ident(&parent_table)
+                ),
+                None => format!(
+                    "SELECT EXISTS (SELECT 1 FROM {} WHERE \"id\" = $1)",
+                    sql_ident(&parent_table)
+                ),
+            },
+            exists_scoped: ctx
+                .and_then(|c| owner_chain(&parent_name, &c.credentials, by_name))
+                .is_some(),
+            from_token: token_column.as_deref() == Some(column.as_str()),
             list_handler: format!("list_by_{parent_name}"),
             create_handler: format!("create_for_{parent_name}"),
             route_const: format!("UNDER_{}", parent_name.to_uppercase()),
@@ -542,13 +945,34 @@ fn lower_resource(
         }
         fields.push(field);
     }
-    for (i, f) in fields.iter_mut().enumerate() {
-        f.param = i + 1;
+    for f in fields.iter_mut() {
         f.row_decl = struct_field(&f.ident, &f.row_type);
+        f.new_decl = struct_field(&f.ident, &f.new_type);
         f.input_decl = struct_field(&f.ident, &format!("Option<{}>", f.rust_type));
         f.patch_decl = struct_field(&f.ident, &format!("Option<Option<{}>>", f.rust_type));
         f.changes_decl = struct_field(&f.ident, &f.changes_type);
     }
+    // Body fields take the first parameters; the owner column filled from
+    // the token comes last.
+    let mut next = 1;
+    for f in fields
+        .iter_mut()
+        .filter(|f| Some(&f.name) != token_column.as_ref())
+    {
+        f.param = next;
+        next += 1;
+    }
+    for f in fields
+        .iter_mut()
+        .filter(|f| Some(&f.name) == token_column.as_ref())
+    {
+        f.param = next;
+    }
+    let body_fields: Vec<Field> = fields
+        .iter()
+        .filter(|f| Some(&f.name) != token_column.as_ref())
+        .cloned()
+        .collect();
 
     let mut indexes = Vec::new();
     for ix in &r.indexes {
@@ -598,14 +1022,19 @@ fn lower_resource(
         all_columns.push(sql_ident("updated_at"));
     }
     let select_columns = all_columns.join(", ");
-    let insert_columns = fields
+    let mut by_param: Vec<&Field> = fields.iter().collect();
+    by_param.sort_by_key(|f| f.param);
+    let insert_columns = by_param
         .iter()
         .map(|f| f.column_q.clone())
         .collect::<Vec<_>>()
         .join(", ");
-    let insert_placeholders = fields
+    let insert_placeholders = by_param
         .iter()
-        .map(|f| format!("${}", f.param))
+        .map(|f| match &f.insert_expr {
+            Some(default) => format!("COALESCE(${}, {default})", f.param),
+            None => format!("${}", f.param),
+        })
         .collect::<Vec<_>>()
         .join(", ");
     let touch = if timestamps {
@@ -613,9 +1042,12 @@ fn lower_resource(
     } else {
         ""
     };
-    let replace_set = fields
+    let replace_set = body_fields
         .iter()
-        .map(|f| format!("{} = ${}", f.column_q, f.param + 1))
+        .map(|f| match &f.writers {
+            Some(_) => format!("{c} = COALESCE(${}, {c})", f.param + 1, c = f.column_q),
+            None => format!("{} = ${}", f.column_q, f.param + 1),
+        })
         .collect::<Vec<_>>()
         .join(", ");
     // PATCH: NOT NULL columns take one parameter (NULL = unchanged);
@@ -624,7 +1056,7 @@ fn lower_resource(
     let mut patch_sets = Vec::new();
     let mut patch_binds = Vec::new();
     let mut n = 2;
-    for f in &fields {
+    for f in &body_fields {
         if f.nullable {
             patch_sets.push(format!(
                 "{c} = CASE WHEN ${n} THEN ${m} ELSE {c} END",
@@ -643,29 +1075,113 @@ fn lower_resource(
     if timestamps {
         patch_sets.push("\"updated_at\" = now()".to_string());
     }
-    let sql = ResourceSql {
-        list: format!(
-            "\n    SELECT {select_columns}\n    FROM {table_q}\n    WHERE \"id\" > $1\n    ORDER BY \"id\"\n    LIMIT $2"
-        ),
-        get: format!("\n    SELECT {select_columns}\n    FROM {table_q}\n    WHERE \"id\" = $1"),
-        insert: format!(
+    // With an owner chain every statement takes one more parameter, the
+    // caller's id or NULL, and `AND ($n IS NULL OR <owner condition>)`.
+    let scope = |param: usize| -> String {
+        match &chain {
+            Some(chain) => {
+                let p = format!("${param}");
+                format!(
+                    " AND {}",
+                    scoped(&owner_cond(chain, &table_q, None, by_name, &p), &p)
+                )
+            }
+            None => String::new(),
+        }
+    };
+    // A chain longer than one step: a written first foreign key must lead to
+    // a row the caller owns as well.
+    let link_scope = |link: &str, param: usize| -> String {
+        match chain.as_deref() {
+            Some(c) if c.len() > 1 => {
+                let p = format!("${param}");
+                format!(
+                    " AND {}",
+                    scoped(&owner_cond(c, &table_q, Some(link), by_name, &p), &p)
+                )
+            }
+            _ => String::new(),
+        }
+    };
+    let n_body = body_fields.len();
+    let first_fk = chain
+        .as_ref()
+        .and_then(|c| c.first())
+        .and_then(|(_, column)| fields.iter().find(|f| &f.name == column));
+    let insert = match (chain.as_deref(), first_fk) {
+        (Some(c), Some(fk)) if c.len() > 1 => {
+            let owner = next;
+            format!(
+                "\n    INSERT INTO {table_q} ({insert_columns})\n    SELECT {insert_placeholders}\n    WHERE {}\n    RETURNING {select_columns}",
+                scoped(
+                    &owner_cond(
+                        c,
+                        &table_q,
+                        Some(&format!("${}", fk.param)),
+                        by_name,
+                        &format!("${owner}")
+                    ),
+                    &format!("${owner}")
+                )
+            )
+        }
+        _ => format!(
             "\n    INSERT INTO {table_q} ({insert_columns})\n    VALUES ({insert_placeholders})\n    RETURNING {select_columns}"
         ),
+    };
+    let replace_link = first_fk
+        .map(|fk| link_scope(&format!("${}", fk.param + 1), n_body + 2))
+        .unwrap_or_default();
+    let patch_link = first_fk
+        .and_then(|fk| {
+            let pos = body_fields.iter().position(|f| f.name == fk.name)?;
+            // The PATCH parameter of the key: after the id and the earlier
+            // fields (nullable fields take two).
+            let mut p = 2;
+            for f in &body_fields[..pos] {
+                p += if f.nullable { 2 } else { 1 };
+            }
+            let value = if fk.nullable { p + 1 } else { p };
+            Some(link_scope(
+                &format!("COALESCE(${value}, {table_q}.{})", fk.column_q),
+                n,
+            ))
+        })
+        .unwrap_or_default();
+    let sql = ResourceSql {
+        list: format!(
+            "\n    SELECT {select_columns}\n    FROM {table_q}\n    WHERE \"id\" > $1{}\n    ORDER BY \"id\"\n    LIMIT $2",
+            scope(3)
+        ),
+        get: format!(
+            "\n    SELECT {select_columns}\n    FROM {table_q}\n    WHERE \"id\" = $1{}",
+            scope(2)
+        ),
+        insert,
         replace: format!(
-            "\n    UPDATE {table_q}\n    SET {replace_set}{touch}\n    WHERE \"id\" = $1\n    RETURNING {select_columns}"
+            "\n    UPDATE {table_q}\n    SET {replace_set}{touch}\n    WHERE \"id\" = $1{}{replace_link}\n    RETURNING {select_columns}",
+            scope(n_body + 2)
         ),
         patch: format!(
-            "\n    UPDATE {table_q}\n    SET {}\n    WHERE \"id\" = $1\n    RETURNING {select_columns}",
-            patch_sets.join(",\n        ")
+            "\n    UPDATE {table_q}\n    SET {}\n    WHERE \"id\" = $1{}{patch_link}\n    RETURNING {select_columns}",
+            patch_sets.join(",\n        "),
+            scope(n)
         ),
-        delete: format!("DELETE FROM {table_q} WHERE \"id\" = $1"),
+        delete: match &chain {
+            Some(_) => format!(
+                "\n    DELETE FROM {table_q}\n    WHERE \"id\" = $1{}",
+                scope(2)
+            ),
+            None => format!("DELETE FROM {table_q} WHERE \"id\" = $1"),
+        },
     };
     for p in &mut parents {
         p.fk_const_decl = const_str(&p.fk_const, &format!("\"{}\"", p.fk_constraint));
         p.sql_exists_decl = const_str(&p.sql_exists_const, &format!("r#\"{}\"#", p.sql_exists));
         p.sql_list = format!(
-            "\n    SELECT {select_columns}\n    FROM {table_q}\n    WHERE {} = $1 AND \"id\" > $2\n    ORDER BY \"id\"\n    LIMIT $3",
-            p.column_q
+            "\n    SELECT {select_columns}\n    FROM {table_q}\n    WHERE {} = $1 AND \"id\" > $2{}\n    ORDER BY \"id\"\n    LIMIT $3",
+            p.column_q,
+            scope(4)
         );
     }
 
@@ -682,6 +1198,14 @@ fn lower_resource(
             definition: format!("{} {}", f.sql_type, f.sql_modifiers)
                 .trim_end()
                 .to_string(),
+        });
+    }
+    let is_credentials = ctx.is_some_and(|c| c.credentials == name);
+    if is_credentials {
+        // The PHC string of the argon2id hash; the password itself is never stored.
+        columns.push(ColumnDef {
+            name: "password_hash".to_string(),
+            definition: "text NOT NULL".to_string(),
         });
     }
     if timestamps {
@@ -772,7 +1296,7 @@ fn lower_resource(
         .map(|(i, l)| if i == last { l } else { format!("{l},") })
         .collect();
 
-    let required: Vec<&Field> = fields.iter().filter(|f| f.required).collect();
+    let required: Vec<&Field> = body_fields.iter().filter(|f| f.required).collect();
     let required_destructure = match required.as_slice() {
         [] => String::new(),
         [one] => format!("let Some({0}) = {0} else {{", one.ident),
@@ -788,13 +1312,99 @@ fn lower_resource(
                 .join(", ")
         ),
     };
-    let new_fields = fields
+    let new_fields = body_fields
         .iter()
         .map(|f| f.ident.clone())
         .collect::<Vec<_>>()
         .join(", ");
     let has_checks = |f: &Field| !f.input_checks.is_empty();
+    let access = ctx.map(|_| {
+        let mut rules = Vec::new();
+        let mut rules_json = Vec::new();
+        let routes = [
+            (Action::List, "LIST", format!("`GET {route}`")),
+            (Action::Get, "GET", format!("`GET {route}/{{id}}`")),
+            (Action::Create, "CREATE", format!("`POST {route}`")),
+            (
+                Action::Update,
+                "UPDATE",
+                format!("`PUT` and `PATCH {route}/{{id}}`"),
+            ),
+            (Action::Delete, "DELETE", format!("`DELETE {route}/{{id}}`")),
+        ];
+        for (action, konst, doc) in routes {
+            if is_credentials && action == Action::Create {
+                continue;
+            }
+            let declared = r.access.as_ref().and_then(|a| {
+                a.value
+                    .rules
+                    .iter()
+                    .find(|(x, _)| x.value == action)
+                    .map(|(_, v)| v.value.iter().map(|x| x.value.clone()).collect::<Vec<_>>())
+            });
+            // Unlisted actions need a signed-in caller: with auth on,
+            // nothing is public unless the spec says so.
+            let list = declared.unwrap_or_else(|| vec!["authenticated".to_string()]);
+            rules.push(RuleConst {
+                name: konst.to_string(),
+                doc,
+                decl: rule_const(konst, &list),
+            });
+            rules_json.push((action.as_str().to_string(), list));
+        }
+        let write_checks: Vec<String> = body_fields
+            .iter()
+            .filter_map(|f| {
+                let writers = f.writers.as_ref()?;
+                let roles = writers
+                    .iter()
+                    .map(|w| format!("Role::{}", names::camel(w)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                Some(call_stmt(
+                    "",
+                    "w.check",
+                    &[
+                        format!("\"{}\"", f.name),
+                        format!("self.{}.is_some()", f.ident),
+                        format!("&[{roles}]"),
+                    ],
+                ))
+            })
+            .collect();
+        let mut import = vec!["Caller", "Grant"];
+        if !write_checks.is_empty()
+            || rules_json.iter().any(|(_, l)| {
+                l.iter()
+                    .any(|x| !matches!(x.as_str(), "public" | "authenticated" | "owner"))
+            })
+        {
+            import.push("Role");
+        }
+        import.push("Rule");
+        if !write_checks.is_empty() {
+            import.push("Writes");
+        }
+        Access {
+            rules,
+            owned: chain.is_some(),
+            is_credentials,
+            token_owner: token_column.as_ref().map(|column| TokenOwner {
+                ident: names::rust_field_ident(column),
+                parent: column.trim_end_matches("_id").to_string(),
+                column: column.clone(),
+            }),
+            insert_checked: chain.as_ref().is_some_and(|c| c.len() > 1),
+            write_checks,
+            auth_import: format!("{{{}}}", import.join(", ")),
+            rules_json,
+        }
+    });
     Resource {
+        creates: !is_credentials,
+        body_fields: body_fields.clone(),
+        access,
         label: name.replace('_', " "),
         pk: pk_of(r),
         pk_constraint: pg_name(format!("{plural}_pkey")),
@@ -803,8 +1413,8 @@ fn lower_resource(
         insert_placeholders,
         update_set: replace_set,
         update_id_param: "$1".to_string(),
-        input_validates: !required.is_empty() || fields.iter().any(has_checks),
-        patch_validates: fields
+        input_validates: !required.is_empty() || body_fields.iter().any(has_checks),
+        patch_validates: body_fields
             .iter()
             .any(|f| !f.nullable || !f.patch_checks.is_empty()),
         // rustfmt keeps a struct literal on one line while its fields fit in
@@ -840,7 +1450,7 @@ fn lower_resource(
         sql_delete_decl: const_str("SQL_DELETE", &format!("r#\"{}\"#", sql.delete)),
         validation_import: {
             let validates = !required.is_empty()
-                || fields.iter().any(|f| {
+                || body_fields.iter().any(|f| {
                     !f.input_checks.is_empty() || !f.nullable || !f.patch_checks.is_empty()
                 });
             let mut items = Vec::new();
@@ -853,7 +1463,7 @@ fn lower_resource(
             {
                 items.push("present");
             }
-            if !parents.is_empty() {
+            if parents.iter().any(|p| !p.from_token) {
                 items.push("taken_from_path");
             }
             match items.as_slice() {
@@ -968,8 +1578,9 @@ fn simple_let(ident: &str, expr: &str) -> String {
 /// fits, otherwise the literal on the next line.
 pub fn const_str(name: &str, literal: &str) -> String {
     let one = format!("const {name}: &str = {literal};");
-    // rustfmt moves the literal only when that makes the line fit.
-    if one.len() <= 100 || 4 + literal.len() + 1 > 100 {
+    // rustfmt moves the literal only when that makes the line fit; a
+    // multi-line literal starts where it is.
+    if literal.contains('\n') || one.len() <= 100 || 4 + literal.len() + 1 > 100 {
         one
     } else {
         format!("const {name}: &str =\n    {literal};")
@@ -1100,12 +1711,18 @@ fn lower_field(
         ty,
         FieldType::String | FieldType::Text | FieldType::Email | FieldType::Url
     );
-    let default_rust = default.as_ref().map(|d| rust_literal(ty, d, &rust_type));
-    let required = !nullable && default_rust.is_none();
+    // A field not every caller may write takes its default from the
+    // database, so a caller who may not send it still creates a valid row.
+    let restricted = f.write.is_some();
+    let default_rust = default
+        .as_ref()
+        .filter(|_| !restricted)
+        .map(|d| rust_literal(ty, d, &rust_type));
+    let required = !nullable && default_rust.is_none() && !restricted;
     // Defaults that would make long expressions live in a `const` or in the
     // enum's `Default`, so the statement using them stays short.
-    let default_const = match (&default, is_str) {
-        (Some(d), true) => Some(format!("{}_DEFAULT", name.to_uppercase())).map(|c| (c, d.clone())),
+    let default_const = match (default.as_ref().filter(|_| !restricted), is_str) {
+        (Some(d), true) => Some((format!("{}_DEFAULT", name.to_uppercase()), d.clone())),
         _ => None,
     };
     let default_call = default_rust.as_ref().map(|d| match (&default_const, ty) {
@@ -1177,6 +1794,18 @@ fn lower_field(
         modifiers.push(format!("DEFAULT {d}"));
     }
     Field {
+        new_type: wrap_option(&rust_type, nullable || restricted),
+        insert_expr: match (restricted, default.as_ref()) {
+            (true, Some(d)) => Some(sql_literal(ty, d)),
+            _ => None,
+        },
+        writers: f.write.as_ref().map(|w| {
+            w.value
+                .iter()
+                .filter(|x| x.value != SERVER_WRITE)
+                .map(|x| x.value.clone())
+                .collect()
+        }),
         input_let: input_let(&ident, &name, required, default_call.as_deref()),
         default_const_decl: default_const.map(|(c, d)| const_str(&c, &format!("{d:?}"))),
         patch_let: patch_let(&ident, &name, nullable),
@@ -1184,6 +1813,7 @@ fn lower_field(
         patch_checks,
         changes_type: changes_type(&rust_type, nullable),
         row_decl: String::new(),
+        new_decl: String::new(),
         input_decl: String::new(),
         patch_decl: String::new(),
         changes_decl: String::new(),

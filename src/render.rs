@@ -4,7 +4,7 @@
 use askama::Template;
 use serde_json::{Value, json};
 
-use crate::model::{EnumType, Resource, Service};
+use crate::model::{Auth, EnumType, Resource, Service};
 use crate::samples;
 
 /// Who owns a file: `Generated` files are rewritten by every generation;
@@ -41,6 +41,8 @@ macro_rules! service_templates {
             router_inline: bool,
             any_unique: bool,
             any_parents: bool,
+            auth: Option<&'a Auth>,
+            nested_checks: bool,
         }
 
         impl<'a> $name<'a> {
@@ -55,6 +57,8 @@ macro_rules! service_templates {
                     router_inline: s.router_inline,
                     any_unique: s.any_unique,
                     any_parents: s.any_parents,
+                    auth: s.auth.as_ref(),
+                    nested_checks: s.nested_checks,
                 }
             }
         }
@@ -81,6 +85,27 @@ service_templates! {
     ResourcesModRs => "service/src/resources/mod.rs",
     TestsCommonRs => "service/tests/common/mod.rs",
     TestsApiRs => "service/tests/api.rs",
+}
+
+/// The auth module's files, rendered only when the spec has `auth`.
+macro_rules! auth_templates {
+    ($($name:ident => $path:literal),* $(,)?) => {$(
+        #[derive(Template)]
+        #[template(path = $path)]
+        // Not every auth file prints something from the model.
+        #[allow(dead_code)]
+        struct $name<'a> {
+            stamp: &'a str,
+            a: &'a Auth,
+        }
+    )*};
+}
+
+auth_templates! {
+    AuthModRs => "service/src/auth/mod.rs",
+    AuthAccessRs => "service/src/auth/access.rs",
+    AuthPasswordRs => "service/src/auth/password.rs",
+    AuthTokenRs => "service/src/auth/token.rs",
 }
 
 #[derive(Template)]
@@ -121,6 +146,16 @@ pub fn render(service: &Service, spec_source: &str) -> Vec<GeneratedFile> {
     add("src/telemetry.rs", render_one(TelemetryRs::new(s)));
     add("src/validation.rs", render_one(ValidationRs::new(s)));
     add("src/resources/mod.rs", render_one(ResourcesModRs::new(s)));
+    if let Some(a) = &s.auth {
+        let stamp = s.stamp;
+        add("src/auth/mod.rs", render_one(AuthModRs { stamp, a }));
+        add("src/auth/access.rs", render_one(AuthAccessRs { stamp, a }));
+        add(
+            "src/auth/password.rs",
+            render_one(AuthPasswordRs { stamp, a }),
+        );
+        add("src/auth/token.rs", render_one(AuthTokenRs { stamp, a }));
+    }
     for r in &s.resources {
         add(
             &format!("src/resources/{}.rs", r.name),
@@ -217,16 +252,20 @@ fn cargo_lock(package: &str) -> String {
 /// The service's direct dependencies as Cargo.lock names them (a version is
 /// added where the graph holds two versions of one crate).
 const SERVICE_DEPENDENCIES: &[&str] = &[
+    "argon2",
     "axum",
     "base64 0.23.1",
     "chrono",
     "futures-util",
+    "getrandom 0.4.3",
     "http-body-util",
+    "jsonwebtoken",
     "regex",
     "rust_decimal",
     "serde",
     "serde_json",
     "serde_path_to_error",
+    "sha2 0.11.1",
     "sqlx",
     "thiserror",
     "tokio",
@@ -246,10 +285,10 @@ fn fixtures(s: &Service) -> String {
         .iter()
         .map(|r| {
             let fields: Vec<Value> = r
-                .fields
+                .body_fields
                 .iter()
                 .map(|f| {
-                    json!({
+                    let mut field = json!({
                         "name": f.name,
                         "required": f.required,
                         "nullable": f.nullable,
@@ -260,22 +299,30 @@ fn fixtures(s: &Service) -> String {
                             .into_iter()
                             .map(|(value, breaks)| json!({ "value": value, "breaks": breaks }))
                             .collect::<Vec<_>>(),
-                    })
+                    });
+                    if let Some(writers) = &f.writers {
+                        field["writers"] = json!(writers);
+                    }
+                    field
                 })
                 .collect();
             let parents: Vec<Value> = r
                 .parents
                 .iter()
                 .map(|p| {
-                    json!({
+                    let mut parent = json!({
                         "resource": p.resource,
                         "column": p.column,
                         "nested_route": p.nested_route,
                         "on_delete": p.on_delete_sql,
-                    })
+                    });
+                    if p.from_token {
+                        parent["from_token"] = json!(true);
+                    }
+                    parent
                 })
                 .collect();
-            json!({
+            let mut resource = json!({
                 "name": r.name,
                 "route": r.route,
                 "table": r.table_q,
@@ -283,11 +330,34 @@ fn fixtures(s: &Service) -> String {
                 "timestamps": r.timestamps,
                 "fields": fields,
                 "parents": parents,
-            })
+            });
+            if let Some(a) = &r.access {
+                let rules: serde_json::Map<String, Value> = a
+                    .rules_json
+                    .iter()
+                    .map(|(action, list)| (action.clone(), json!(list)))
+                    .collect();
+                resource["access"] = json!({
+                    "credentials": a.is_credentials,
+                    "owned": a.owned,
+                    "token_owner": a.token_owner.as_ref().map(|t| &t.column),
+                    "rules": rules,
+                });
+            }
+            resource
         })
         .collect();
-    let mut out = serde_json::to_string_pretty(&json!({ "resources": resources }))
-        .expect("JSON values always serialize");
+    let mut document = json!({ "resources": resources });
+    if let Some(a) = &s.auth {
+        document["auth"] = json!({
+            "credentials": a.module,
+            "login": a.login,
+            "default_role": a.roles.iter().find(|r| r.rust_name == a.default_role).map(|r| &r.value),
+            "admin_role": a.admin_role.as_ref().and_then(|admin| a.roles.iter().find(|r| &r.rust_name == admin)).map(|r| &r.value),
+            "password_max": a.password_max,
+        });
+    }
+    let mut out = serde_json::to_string_pretty(&document).expect("JSON values always serialize");
     out.push('\n');
     out
 }

@@ -33,6 +33,32 @@ pub struct RawSpec {
     pub resources: Vec<RawResource>,
     /// Where `resources` is, for problems about the set as a whole.
     pub resources_loc: Loc,
+    pub auth: Option<RawAuth>,
+}
+
+/// The `auth` section: who logs in, with which roles, and the token rules.
+#[derive(Debug, Clone)]
+pub struct RawAuth {
+    pub credentials: Option<Sp<String>>,
+    pub login: Option<Sp<String>>,
+    pub roles: Option<Sp<Vec<Sp<String>>>>,
+    pub default_role: Option<Sp<String>>,
+    pub admin_role: Option<Sp<String>>,
+    /// Lifetimes in seconds, written as `15m`, `900s`, `12h`, `30d`.
+    pub token_ttl: Option<Sp<u64>>,
+    pub refresh_ttl: Option<Sp<u64>>,
+    pub issuer: Option<Sp<String>>,
+    pub audience: Option<Sp<String>>,
+    pub password_min_length: Option<Sp<u64>>,
+    pub password_max_length: Option<Sp<u64>>,
+    pub loc: Loc,
+}
+
+/// A resource's `access` section: the rules of each action, `None` where the
+/// action is not listed.
+#[derive(Debug, Clone, Default)]
+pub struct RawAccess {
+    pub rules: Vec<(Sp<Action>, Sp<Vec<Sp<String>>>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +74,7 @@ pub struct RawResource {
     /// would only repeat it (an empty field list after a misspelt
     /// `fields:`) stay quiet.
     pub had_errors: bool,
+    pub access: Option<Sp<RawAccess>>,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +99,8 @@ pub struct RawField {
     /// The field's previous name: the next migration renames the column
     /// instead of dropping one and adding another.
     pub renamed_from: Option<Sp<String>>,
+    /// `write:` the roles that may set the field, or `server`.
+    pub write: Option<Sp<Vec<Sp<String>>>>,
     pub loc: Loc,
     pub path: String,
 }
@@ -138,18 +167,40 @@ keyword_enum!(PkKind {
     Uuid => "uuid",
 });
 
+keyword_enum!(Action {
+    List => "list",
+    Get => "get",
+    Create => "create",
+    Update => "update",
+    Delete => "delete",
+});
+
 keyword_enum!(OnDelete {
     Cascade => "cascade",
     Restrict => "restrict",
     SetNull => "set_null",
 });
 
-const TOP_KEYS: &[&str] = &["version", "service", "resources"];
+const TOP_KEYS: &[&str] = &["version", "service", "auth", "resources"];
+const AUTH_KEYS: &[&str] = &[
+    "credentials",
+    "login",
+    "roles",
+    "default_role",
+    "admin_role",
+    "token_ttl",
+    "refresh_ttl",
+    "issuer",
+    "audience",
+    "password_min_length",
+    "password_max_length",
+];
 const RESOURCE_KEYS: &[&str] = &[
     "plural",
     "primary_key",
     "timestamps",
     "belongs_to",
+    "access",
     "fields",
     "indexes",
 ];
@@ -166,6 +217,7 @@ const FIELD_KEYS: &[&str] = &[
     "pattern",
     "values",
     "renamed_from",
+    "write",
 ];
 const INDEX_KEYS: &[&str] = &["columns", "unique"];
 
@@ -203,6 +255,7 @@ pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<RawSpec> {
     p.check_keys(top, "", TOP_KEYS);
     let version = p.u64_at(top, "", "version");
     let service = p.str_at(top, "", "service");
+    let auth = top.get_node("auth").and_then(|node| p.auth(node));
     let mut resources = Vec::new();
     let mut resources_loc = Loc::from_span(top.span());
     match top.get_node("resources") {
@@ -239,6 +292,7 @@ pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<RawSpec> {
         service,
         resources,
         resources_loc,
+        auth,
     })
 }
 
@@ -487,6 +541,9 @@ impl Parser<'_> {
             PkKind::parse,
         );
         let timestamps = self.bool_at(map, &path, "timestamps");
+        let access = map
+            .get_node("access")
+            .and_then(|node| self.access(node, &join(&path, "access")));
         let belongs_to = match map.get_node("belongs_to") {
             Some(node) => self.parents(node, &join(&path, "belongs_to")),
             None => Vec::new(),
@@ -540,6 +597,154 @@ impl Parser<'_> {
             belongs_to,
             fields,
             indexes,
+            access,
+        })
+    }
+
+    fn auth(&mut self, node: &Node) -> Option<RawAuth> {
+        let path = "auth";
+        let map = self.mapping(
+            node,
+            path,
+            "write `auth:` followed by `  credentials: user` and the other auth keys",
+        )?;
+        self.check_keys(map, path, AUTH_KEYS);
+        if map.get_node("credentials").is_none() {
+            self.missing(
+                map,
+                path,
+                "credentials",
+                "name the resource whose rows log in: `credentials: user`",
+            );
+        }
+        for key in ["roles", "default_role"] {
+            if map.get_node(key).is_none() {
+                self.missing(
+                    map,
+                    path,
+                    key,
+                    "list the roles and the one new accounts get: `roles: [user, admin]` and `default_role: user`",
+                );
+            }
+        }
+        Some(RawAuth {
+            credentials: self.str_at(map, path, "credentials"),
+            login: self.str_at(map, path, "login"),
+            roles: map.get_node("roles").and_then(|n| {
+                self.names(
+                    n,
+                    &join(path, "roles"),
+                    "a role name",
+                    "write `roles: [user, admin]`",
+                )
+            }),
+            default_role: self.str_at(map, path, "default_role"),
+            admin_role: self.str_at(map, path, "admin_role"),
+            token_ttl: self.duration_at(map, path, "token_ttl"),
+            refresh_ttl: self.duration_at(map, path, "refresh_ttl"),
+            issuer: self.str_at(map, path, "issuer"),
+            audience: self.str_at(map, path, "audience"),
+            password_min_length: self.u64_at(map, path, "password_min_length"),
+            password_max_length: self.u64_at(map, path, "password_max_length"),
+            loc: Loc::from_span(map.span()),
+        })
+    }
+
+    /// `15m`, `900s`, `12h`, `30d` as seconds.
+    fn duration_at(&mut self, map: &MarkedMappingNode, path: &str, key: &str) -> Option<Sp<u64>> {
+        self.typed(
+            map,
+            path,
+            key,
+            "a duration such as `15m`, `900s`, `12h` or `30d`",
+            parse_duration,
+        )
+    }
+
+    /// A scalar or a list of scalars, as a list.
+    fn names(
+        &mut self,
+        node: &Node,
+        path: &str,
+        what: &str,
+        help: &str,
+    ) -> Option<Sp<Vec<Sp<String>>>> {
+        let loc = Loc::from_span(node.span());
+        if let Some(s) = node.as_scalar() {
+            return Some(Sp {
+                value: vec![Sp {
+                    value: s.as_str().to_string(),
+                    loc,
+                    path: path.to_string(),
+                }],
+                loc,
+                path: path.to_string(),
+            });
+        }
+        let Some(seq) = node.as_sequence() else {
+            self.diags.push(
+                Diagnostic::new(
+                    loc,
+                    path,
+                    format!("expected {what} or a list, found a mapping"),
+                )
+                .help(help.to_string()),
+            );
+            return None;
+        };
+        let mut out = Vec::new();
+        for (i, item) in seq.iter().enumerate() {
+            if let Some(v) = self.scalar(item, &format!("{path}[{i}]"), what) {
+                out.push(v);
+            }
+        }
+        Some(Sp {
+            value: out,
+            loc,
+            path: path.to_string(),
+        })
+    }
+
+    fn access(&mut self, node: &Node, path: &str) -> Option<Sp<RawAccess>> {
+        let map = self.mapping(
+            node,
+            path,
+            "write one `action: rule` per line, for example `get: owner`",
+        )?;
+        let mut access = RawAccess::default();
+        for (key, value) in map.iter() {
+            let key = self.key(key, path);
+            let Some(action) = Action::parse(&key.value) else {
+                self.diags.push(
+                    key.diag(format!("unknown action `{}`", key.value))
+                        .help(one_of_help(&key.value, Action::NAMES)),
+                );
+                continue;
+            };
+            let help = "write `public`, `authenticated`, `owner`, a role, or a list of them";
+            if let Some(rules) = self.names(value, &key.path, "an access rule", help) {
+                if rules.value.is_empty() {
+                    self.diags.push(
+                        rules
+                            .diag(format!("`{}` has no access rule", key.value))
+                            .help(help),
+                    );
+                    continue;
+                }
+                access.rules.push((
+                    Sp {
+                        value: action,
+                        loc: key.loc,
+                        path: key.path.clone(),
+                    },
+                    rules,
+                ));
+            }
+        }
+        Some(Sp {
+            value: access,
+            loc: Loc::from_span(map.span()),
+            path: path.to_string(),
         })
     }
 
@@ -674,6 +879,14 @@ impl Parser<'_> {
             pattern: self.str_at(map, &path, "pattern"),
             renamed_from: self.str_at(map, &path, "renamed_from"),
             values,
+            write: map.get_node("write").and_then(|n| {
+                self.names(
+                    n,
+                    &join(&path, "write"),
+                    "a role name",
+                    "write `write: admin`, a list of roles, or `write: server`",
+                )
+            }),
             loc: name.loc,
             path,
             name,
@@ -784,8 +997,23 @@ impl RawField {
             pattern: None,
             values: None,
             renamed_from: None,
+            write: None,
         }
     }
+}
+
+/// `15m` → 900. A bare number is not accepted: the unit is what readers get wrong.
+pub fn parse_duration(s: &str) -> Option<u64> {
+    let unit = s.chars().last()?;
+    let n: u64 = s[..s.len() - unit.len_utf8()].parse().ok()?;
+    let scale = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(scale).filter(|v| *v > 0)
 }
 
 fn kind(node: &Node) -> &'static str {

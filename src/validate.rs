@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::{Diagnostic, Diagnostics, did_you_mean, one_of_help};
 use crate::names;
-use crate::spec::{FieldType, RawField, RawResource, RawSpec, SUPPORTED_VERSIONS, Sp};
+use crate::spec::{
+    Action, FieldType, RawAuth, RawField, RawResource, RawSpec, SUPPORTED_VERSIONS, Sp,
+};
 
 /// Columns every table gets; a field may not reuse their names.
 pub const GENERATED_COLUMNS: &[&str] = &["id", "created_at", "updated_at"];
@@ -168,6 +170,362 @@ pub fn validate(spec: &RawSpec, diags: &mut Diagnostics) {
         indexes(r, &seen_field, &fk_columns, diags);
     }
     cycles(spec, &by_name, diags);
+    match &spec.auth {
+        Some(auth) => auth_rules(spec, auth, &by_name, &known, diags),
+        None => without_auth(spec, diags),
+    }
+}
+
+/// Rule words an `access` entry may use besides the spec's roles; none of
+/// them may be a role name.
+pub const RULE_WORDS: &[&str] = &["public", "authenticated", "owner"];
+/// `write: server`: no caller may set the field.
+pub const SERVER_WRITE: &str = "server";
+/// Tables the auth routes create next to the resources' tables.
+pub const AUTH_TABLES: &[&str] = &["refresh_tokens", "revoked_tokens"];
+/// Columns auth adds to the credentials resource.
+pub const CREDENTIAL_COLUMNS: &[&str] = &["password", "password_hash", "role"];
+
+/// The belongs_to path from `resource` up to `credentials`: the
+/// (resource, foreign key column) steps, starting at `resource`. Follows the
+/// first `belongs_to` (in spec order) that leads there; empty when
+/// `resource` is `credentials`, `None` when no path exists.
+pub fn owner_chain(
+    resource: &str,
+    credentials: &str,
+    by_name: &BTreeMap<String, &RawResource>,
+) -> Option<Vec<(String, String)>> {
+    fn walk(
+        at: &str,
+        credentials: &str,
+        by_name: &BTreeMap<String, &RawResource>,
+        seen: &mut BTreeSet<String>,
+    ) -> Option<Vec<(String, String)>> {
+        if at == credentials {
+            return Some(Vec::new());
+        }
+        if !seen.insert(at.to_string()) {
+            return None;
+        }
+        let r = by_name.get(at)?;
+        for p in &r.belongs_to {
+            let parent = names::snake(&p.resource.value);
+            if let Some(mut rest) = walk(&parent, credentials, by_name, seen) {
+                rest.insert(0, (at.to_string(), format!("{parent}_id")));
+                return Some(rest);
+            }
+        }
+        None
+    }
+    walk(resource, credentials, by_name, &mut BTreeSet::new())
+}
+
+/// `access:` and `write:` mean nothing without an `auth` section.
+fn without_auth(spec: &RawSpec, diags: &mut Diagnostics) {
+    for r in &spec.resources {
+        if let Some(a) = &r.access {
+            diags.push(
+                a.diag("`access` rules need an `auth` section")
+                    .help("add `auth:` with `credentials:`, `roles:` and `default_role:` at the top of the spec, or remove `access`"),
+            );
+        }
+        for f in &r.fields {
+            if let Some(w) = &f.write {
+                diags.push(
+                    w.diag("`write` rules need an `auth` section")
+                        .help("add `auth:` with `credentials:`, `roles:` and `default_role:` at the top of the spec, or remove `write`"),
+                );
+            }
+        }
+    }
+}
+
+fn auth_rules(
+    spec: &RawSpec,
+    auth: &RawAuth,
+    by_name: &BTreeMap<String, &RawResource>,
+    known: &[&str],
+    diags: &mut Diagnostics,
+) {
+    // Roles: distinct lowercase names, none of them a rule word.
+    let mut roles: Vec<&str> = Vec::new();
+    if let Some(list) = &auth.roles {
+        if list.value.is_empty() {
+            diags.push(
+                list.diag("`roles` needs at least one role")
+                    .help("write `roles: [user, admin]`"),
+            );
+        }
+        for role in &list.value {
+            let v = role.value.as_str();
+            let valid = v.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                && v.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                && v.len() <= 48;
+            if !valid {
+                diags.push(
+                    role.diag(format!("invalid role name `{v}`"))
+                        .help("use lowercase letters, digits and `_`, starting with a letter"),
+                );
+            } else if RULE_WORDS.contains(&v) || v == SERVER_WRITE {
+                diags.push(
+                    role.diag(format!("`{v}` cannot be a role name: it is an access rule word"))
+                        .help("rename the role, for example `member`; `public`, `authenticated`, `owner` and `server` are reserved"),
+                );
+            } else if roles.contains(&v) {
+                diags.push(
+                    role.diag(format!("role `{v}` is listed twice"))
+                        .help("remove the duplicate"),
+                );
+            } else {
+                roles.push(v);
+            }
+        }
+    }
+    for (key, value) in [
+        ("default_role", &auth.default_role),
+        ("admin_role", &auth.admin_role),
+    ] {
+        if let Some(v) = value
+            && !roles.is_empty()
+            && !roles.contains(&v.value.as_str())
+        {
+            diags.push(
+                v.diag(format!("`{key}` names an unknown role `{}`", v.value))
+                    .help(one_of_help(&v.value, &roles)),
+            );
+        }
+    }
+    if let (Some(t), Some(r)) = (&auth.token_ttl, &auth.refresh_ttl)
+        && t.value >= r.value
+    {
+        diags.push(
+            r.diag("`refresh_ttl` must be longer than `token_ttl`")
+                .related(t.loc, "`token_ttl` set")
+                .help("access tokens are short-lived and renewed with the refresh token, for example `token_ttl: 15m` and `refresh_ttl: 30d`"),
+        );
+    }
+    for v in [&auth.issuer, &auth.audience].into_iter().flatten() {
+        if v.value.trim().is_empty() {
+            diags.push(
+                v.diag("an empty issuer or audience identifies nothing")
+                    .help("write a name, for example the service name"),
+            );
+        }
+    }
+    if let Some(min) = &auth.password_min_length
+        && min.value < 8
+    {
+        diags.push(
+            min.diag(format!("`password_min_length` {} is below 8", min.value))
+                .help(
+                    "OWASP asks for at least 8 characters; write `password_min_length: 8` or more",
+                ),
+        );
+    }
+    if let Some(max) = &auth.password_max_length
+        && !(auth.password_min_length.as_ref().map_or(8, |m| m.value)..=1024).contains(&max.value)
+    {
+        diags.push(
+            max.diag(format!("`password_max_length` {} is out of range", max.value))
+                .help("allow at least `password_min_length` and at most 1024 characters; 64 to 128 is usual"),
+        );
+    }
+
+    // The credentials resource and its login field.
+    let credentials = auth.credentials.as_ref().and_then(|c| {
+        let name = names::snake(&c.value);
+        match by_name.get(&name) {
+            Some(r) => Some((name, *r)),
+            None => {
+                diags.push(
+                    c.diag(format!(
+                        "`credentials` names an unknown resource `{}`",
+                        c.value
+                    ))
+                    .help(one_of_help(&c.value, known)),
+                );
+                None
+            }
+        }
+    });
+    if let Some((_, cred)) = &credentials {
+        let login = auth.login.as_ref().map_or("email", |l| l.value.as_str());
+        match cred
+            .fields
+            .iter()
+            .find(|f| names::snake(&f.name.value) == login)
+        {
+            None => {
+                let at = auth.login.as_ref().map_or(&cred.name, |l| l);
+                let fields: Vec<&str> = cred.fields.iter().map(|f| f.name.value.as_str()).collect();
+                let help = if auth.login.is_some() {
+                    one_of_help(login, &fields)
+                } else {
+                    format!(
+                        "add `email: {{ type: email, unique: true }}` to `{}`, or set `auth.login` to a unique string field",
+                        cred.name.value
+                    )
+                };
+                diags.push(
+                    at.diag(format!(
+                        "the credentials resource `{}` has no `{login}` field to log in with",
+                        cred.name.value
+                    ))
+                    .help(help),
+                );
+            }
+            Some(f) => {
+                let texty =
+                    f.ty.as_ref()
+                        .is_some_and(|t| matches!(t.value, FieldType::String | FieldType::Email));
+                let unique = f.unique.as_ref().is_some_and(|u| u.value);
+                let nullable = f.required.as_ref().is_some_and(|r| !r.value);
+                if !texty || !unique || nullable {
+                    let ty = match f.ty.as_ref().map(|t| t.value) {
+                        Some(FieldType::String) => "string",
+                        _ => "email",
+                    };
+                    diags.push(
+                        f.name
+                            .diag(format!("login field `{login}` must be a required, unique `email` or `string`"))
+                            .help(format!("write `{login}: {{ type: {ty}, unique: true }}`")),
+                    );
+                }
+            }
+        }
+        for f in &cred.fields {
+            let snake = names::snake(&f.name.value);
+            if CREDENTIAL_COLUMNS.contains(&snake.as_str()) {
+                diags.push(
+                    f.name
+                        .diag(format!("field `{}` of the credentials resource is generated by `auth`", f.name.value))
+                        .help("remove it: auth stores `password_hash` (the password is never stored or returned) and `role`"),
+                );
+            }
+        }
+        if let Some(a) = &cred.access
+            && let Some((action, _)) = a
+                .value
+                .rules
+                .iter()
+                .find(|(a, _)| a.value == Action::Create)
+        {
+            diags.push(
+                action
+                    .diag(format!("`{}` rows are created by `POST /v1/auth/register`", cred.name.value))
+                    .help("remove `create`: registration is open and gives every new account the `default_role`"),
+            );
+        }
+    }
+    for r in &spec.resources {
+        let table = match &r.plural {
+            Some(p) => names::snake(&p.value),
+            None => names::plural(&names::snake(&r.name.value)),
+        };
+        if AUTH_TABLES.contains(&table.as_str()) {
+            diags.push(
+                r.name
+                    .diag(format!("table `{table}` is used by the auth routes"))
+                    .help("rename the resource or set a different `plural:`"),
+            );
+        }
+    }
+
+    // Access rules and field write rules.
+    let mut words: Vec<&str> = RULE_WORDS.to_vec();
+    words.extend(roles.iter().copied());
+    for r in &spec.resources {
+        let name = names::snake(&r.name.value);
+        let chain = credentials
+            .as_ref()
+            .and_then(|(c, _)| owner_chain(&name, c, by_name));
+        if let Some(a) = &r.access {
+            let mut seen = BTreeSet::new();
+            for (action, rules) in &a.value.rules {
+                if !seen.insert(action.value) {
+                    diags.push(
+                        action
+                            .diag(format!(
+                                "action `{}` is listed twice",
+                                action.value.as_str()
+                            ))
+                            .help("give each action one rule or one list of rules"),
+                    );
+                }
+                for rule in &rules.value {
+                    let v = rule.value.as_str();
+                    if !words.contains(&v) {
+                        diags.push(
+                            rule.diag(format!("unknown access rule or role `{v}`"))
+                                .help(one_of_help(v, &words)),
+                        );
+                    } else if v == "owner" && chain.is_none() && credentials.is_some() {
+                        let cred = &auth
+                            .credentials
+                            .as_ref()
+                            .map(|c| c.value.clone())
+                            .unwrap_or_default();
+                        diags.push(
+                            rule.diag(format!(
+                                "`owner` needs a `belongs_to` chain from `{}` to the credentials resource `{cred}`",
+                                r.name.value
+                            ))
+                            .help(format!("add `belongs_to: {cred}` (directly or through a parent that has one), or use `authenticated` or a role")),
+                        );
+                    }
+                }
+                // The owner column is filled from the token: an anonymous
+                // caller has none to give.
+                if action.value == Action::Create
+                    && chain.as_ref().is_some_and(|c| c.len() == 1)
+                    && rules.value.iter().any(|x| x.value == "public")
+                {
+                    diags.push(
+                        action
+                            .diag(format!(
+                                "`create: public` on `{}`, whose owner is taken from the caller's token",
+                                r.name.value
+                            ))
+                            .help("use `create: authenticated` or `create: owner`"),
+                    );
+                }
+            }
+        }
+        for f in &r.fields {
+            let Some(w) = &f.write else { continue };
+            let server = w.value.iter().any(|x| x.value == SERVER_WRITE);
+            if server && w.value.len() > 1 {
+                diags.push(
+                    w.diag("`write: server` cannot be combined with roles")
+                        .help(
+                            "write `write: server` for a field no caller sets, or list only roles",
+                        ),
+                );
+            }
+            for x in &w.value {
+                let v = x.value.as_str();
+                if v != SERVER_WRITE && !roles.contains(&v) {
+                    let mut options = roles.clone();
+                    options.push(SERVER_WRITE);
+                    diags.push(
+                        x.diag(format!("`write` names an unknown role `{v}`"))
+                            .help(one_of_help(v, &options)),
+                    );
+                }
+            }
+            let nullable = f.required.as_ref().is_some_and(|r| !r.value);
+            if f.default.is_none() && !nullable {
+                diags.push(
+                    w.diag(format!(
+                        "field `{}` may not be written by every caller, so it needs a value without one",
+                        f.name.value
+                    ))
+                    .help("add a `default:` or make the field `required: false`"),
+                );
+            }
+        }
+    }
 }
 
 fn suggest_service(s: &str) -> String {

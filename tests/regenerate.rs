@@ -190,8 +190,10 @@ fn unsafe_schema_changes_are_refused_with_help() {
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("new required field `carrier`"), "{err}");
+    let spec = std::fs::read_to_string(dir.join("scaffold.yaml")).unwrap();
+    let line = spec.lines().position(|l| l.contains("carrier:")).unwrap() + 1;
     assert!(
-        err.contains("scaffold.yaml:16:7"),
+        err.contains(&format!("scaffold.yaml:{line}:7")),
         "points at the field: {err}"
     );
     assert!(err.contains("help: existing rows need a value"), "{err}");

@@ -41,3 +41,31 @@ CREATE INDEX {{ ix.name_q }} ON {{ r.table_q }} ({{ ix.columns_sql }});
 {%- endif %}
 {%- endfor %}
 {%- endfor %}
+{%- if let Some(a) = auth %}
+
+-- Sessions. A refresh token is stored only as its SHA-256 hash; tokens of
+-- one login share a "family", revoked whole when a used token comes back.
+CREATE TABLE "refresh_tokens" (
+    "token_hash" bytea NOT NULL,
+    "family" uuid NOT NULL,
+    "user_id" {% if a.id_is_uuid %}uuid{% else %}bigint{% endif %} NOT NULL,
+    "expires_at" timestamptz NOT NULL,
+    "used_at" timestamptz,
+    "revoked_at" timestamptz,
+    "created_at" timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT "refresh_tokens_pkey" PRIMARY KEY ("token_hash"),
+    CONSTRAINT "refresh_tokens_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES {{ a.table_q }} ("id") ON DELETE CASCADE
+);
+
+-- Every authenticated request asks whether its session was revoked.
+CREATE INDEX "refresh_tokens_family_idx" ON "refresh_tokens" ("family");
+CREATE INDEX "refresh_tokens_user_id_idx" ON "refresh_tokens" ("user_id");
+
+-- Access tokens revoked before they expire (logout), by their "jti"; a row
+-- is useless once "expires_at" has passed.
+CREATE TABLE "revoked_tokens" (
+    "jti" uuid NOT NULL,
+    "expires_at" timestamptz NOT NULL,
+    CONSTRAINT "revoked_tokens_pkey" PRIMARY KEY ("jti")
+);
+{%- endif %}

@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use url::Url;
 
+{% if auth.is_some() -%}
+use crate::auth::token::MIN_SECRET_BYTES;
+{% endif -%}
 use crate::state::HttpLimits;
 
 /// How log lines are written to stdout.
@@ -31,6 +34,10 @@ pub struct Config {
     pub request_timeout: Duration,
     pub body_limit_bytes: usize,
     pub log_format: LogFormat,
+{%- if auth.is_some() %}
+    /// `JWT_SECRET`: the HS256 key access tokens are signed with.
+    pub jwt_secret: String,
+{%- endif %}
 }
 
 /// All configuration problems found, so an operator fixes them in one go
@@ -123,6 +130,25 @@ impl Config {
                 LogFormat::Text
             }
         };
+{%- if auth.is_some() %}
+
+        let jwt_secret = match get("JWT_SECRET") {
+            Some(secret) if secret.len() >= MIN_SECRET_BYTES => secret,
+            Some(secret) => {
+                problems.push(format!(
+                    "JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes, got {}; generate one with `openssl rand -base64 48`",
+                    secret.len()
+                ));
+                String::new()
+            }
+            None => {
+                problems.push(format!(
+                    "JWT_SECRET is required: at least {MIN_SECRET_BYTES} random bytes, e.g. `openssl rand -base64 48`"
+                ));
+                String::new()
+            }
+        };
+{%- endif %}
 
         // Zero would either deadlock the pool or disable a safety limit by
         // accident; a deliberate "no limit" is not offered.
@@ -153,6 +179,9 @@ impl Config {
             request_timeout: Duration::from_secs(request_timeout_secs),
             body_limit_bytes,
             log_format,
+{%- if auth.is_some() %}
+            jwt_secret,
+{%- endif %}
         })
     }
 
@@ -208,6 +237,9 @@ impl fmt::Debug for Config {
             .field("request_timeout", &self.request_timeout)
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("log_format", &self.log_format)
+{%- if auth.is_some() %}
+            .field("jwt_secret", &"<redacted>")
+{%- endif %}
             .finish()
     }
 }
@@ -229,6 +261,10 @@ fn redact_password(database_url: &str) -> String {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+{%- if auth.is_some() %}
+
+    const SECRET: &str = "a-test-secret-that-is-long-enough-for-hs256";
+{%- endif %}
 
     fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = vars
@@ -240,8 +276,16 @@ mod tests {
 
     #[test]
     fn defaults_apply_when_only_database_url_is_set() {
+{%- if auth.is_some() %}
+        let config = Config::from_lookup(lookup(&[
+            ("DATABASE_URL", "postgres://u@h/db"),
+            ("JWT_SECRET", SECRET),
+        ]))
+        .expect("valid config");
+{%- else %}
         let config = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u@h/db")]))
             .expect("valid config");
+{%- endif %}
         assert_eq!(config.bind_addr, SocketAddr::from(([0, 0, 0, 0], 8080)));
         assert_eq!(config.database_max_connections, 10);
         assert_eq!(config.database_acquire_timeout, Duration::from_millis(2000));
@@ -261,6 +305,9 @@ mod tests {
             ("DATABASE_MAX_CONNECTIONS", "0"),
             ("REQUEST_TIMEOUT_SECS", "-1"),
             ("LOG_FORMAT", "xml"),
+{%- if auth.is_some() %}
+            ("JWT_SECRET", "too short"),
+{%- endif %}
         ]))
         .expect_err("invalid config");
         let text = err.to_string();
@@ -270,17 +317,38 @@ mod tests {
             "DATABASE_MAX_CONNECTIONS",
             "REQUEST_TIMEOUT_SECS",
             "LOG_FORMAT",
+{%- if auth.is_some() %}
+            "JWT_SECRET",
+{%- endif %}
         ] {
             assert!(text.contains(name), "{name} missing from: {text}");
         }
+{%- if auth.is_some() %}
+        assert_eq!(err.problems.len(), 6, "{text}");
+        assert!(
+            !text.contains("too short"),
+            "the secret is never echoed: {text}"
+        );
+{%- else %}
         assert_eq!(err.problems.len(), 5, "{text}");
+{%- endif %}
     }
 
     #[test]
     fn debug_output_hides_the_password() {
+{%- if auth.is_some() %}
+        let config = Config::from_lookup(lookup(&[
+            ("DATABASE_URL", "postgres://u:hunter2@h/db"),
+            ("JWT_SECRET", SECRET),
+        ]))
+        .expect("valid config");
+        let debug = format!("{config:?}");
+        assert!(!debug.contains(SECRET), "{debug}");
+{%- else %}
         let config = Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://u:hunter2@h/db")]))
             .expect("valid config");
         let debug = format!("{config:?}");
+{%- endif %}
         assert!(!debug.contains("hunter2"), "{debug}");
         assert!(debug.contains("redacted"), "{debug}");
     }

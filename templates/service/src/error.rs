@@ -28,6 +28,14 @@ pub enum ApiError {
     /// 400: the request is malformed (bad JSON, bad path or query parameter).
     #[error("{0}")]
     BadRequest(String),
+{%- if auth.is_some() %}
+    /// 401: no valid credentials; answered with `WWW-Authenticate: Bearer`.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: the caller is known but their role does not allow the action.
+    #[error("{0}")]
+    Forbidden(String),
+{%- endif %}
     /// 404: the addressed resource does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -138,6 +146,18 @@ impl ApiError {
     pub fn violates(err: &sqlx::Error, constraint: &str) -> bool {
         matches!(err, sqlx::Error::Database(db_err) if db_err.constraint() == Some(constraint))
     }
+{%- if auth.is_some() %}
+
+    /// A request that needs a signed-in caller came without a token.
+    pub fn missing_token() -> Self {
+        Self::Unauthorized("this request needs an access token".to_owned())
+    }
+
+    /// A token that is malformed, forged, expired, revoked or not ours.
+    pub fn invalid_token() -> Self {
+        Self::Unauthorized("the access token is invalid or expired".to_owned())
+    }
+{%- endif %}
 
     fn database_unavailable() -> Self {
         Self::Unavailable("the database is temporarily unavailable".to_owned())
@@ -146,6 +166,10 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+{%- if auth.is_some() %}
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+{%- endif %}
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -179,6 +203,14 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
+{%- if auth.is_some() %}
+        // RFC 6750 §3: a 401 names the scheme the client should use.
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+{%- endif %}
         response.extensions_mut().insert(Problem { detail, errors });
         response
     }

@@ -14,6 +14,9 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+{% if auth.is_some() -%}
+pub mod auth;
+{% endif -%}
 pub mod config;
 pub mod db;
 pub mod error;
@@ -54,6 +57,9 @@ pub fn app(state: AppState) -> Router {
                 ),
         )
         .layer(PropagateRequestIdLayer::new(request_id))
+{%- if auth.is_some() %}
+        .layer(middleware::from_fn(auth::no_store))
+{%- endif %}
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
@@ -63,7 +69,11 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(limits.body_limit_bytes));
 
     Router::new()
+{%- if auth.is_some() %}
+        .nest("/v1", resources::router().merge(auth::routes()))
+{%- else %}
         .nest("/v1", resources::router())
+{%- endif %}
         .merge(health::routes())
         // The limit above is the only one; axum's built-in 2 MiB default
         // would otherwise silently cap a larger configured limit.

@@ -7,6 +7,9 @@ use std::sync::atomic::Ordering;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
+{% if auth.is_some() -%}
+use {{ crate_name }}::auth::AuthState;
+{% endif -%}
 use {{ crate_name }}::config::Config;
 use {{ crate_name }}::db::{self, PoolSettings};
 use {{ crate_name }}::state::AppState;
@@ -37,8 +40,12 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(?config, "starting");
     let pool = db::connect(&config.database_url, &PoolSettings::from(&config)).await?;
     db::MIGRATOR.run(&pool).await?;
-
+{% if auth.is_some() %}
+    let auth = AuthState::new(config.jwt_secret.as_bytes())?;
+    let state = AppState::new(pool.clone(), config.http_limits(), auth);
+{%- else %}
     let state = AppState::new(pool.clone(), config.http_limits());
+{%- endif %}
     let listener = TcpListener::bind(config.bind_addr)
         .await?
         // Responses are small and written at once; Nagle's algorithm would

@@ -6,6 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
+{%- if auth.is_some() %}
+
+use crate::auth::AuthState;
+{%- endif %}
 
 /// Limits the router enforces on every request.
 #[derive(Clone, Copy, Debug)]
@@ -25,7 +29,8 @@ impl Default for HttpLimits {
     }
 }
 
-/// Cheap to clone: the pool and the flag are reference-counted.
+/// Cheap to clone: the pool and the flag are reference-counted{% if auth.is_some() %}, and so
+/// are the auth keys and the hasher's semaphore{% endif %}.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub pool: PgPool,
@@ -34,9 +39,23 @@ pub struct AppState {
     /// routing new traffic while in-flight requests drain.
     pub shutting_down: Arc<AtomicBool>,
     pub limits: HttpLimits,
+{%- if auth.is_some() %}
+    pub auth: AuthState,
+{%- endif %}
 }
 
 impl AppState {
+{%- if auth.is_some() %}
+    pub fn new(pool: PgPool, limits: HttpLimits, auth: AuthState) -> Self {
+        Self {
+            pool,
+            started_at: Instant::now(),
+            shutting_down: Arc::new(AtomicBool::new(false)),
+            limits,
+            auth,
+        }
+    }
+{%- else %}
     pub fn new(pool: PgPool, limits: HttpLimits) -> Self {
         Self {
             pool,
@@ -45,6 +64,7 @@ impl AppState {
             limits,
         }
     }
+{%- endif %}
 
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::Relaxed)

@@ -11,9 +11,16 @@ mod common;
 use std::sync::atomic::Ordering;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{Method, Request, StatusCode, header};
+{%- if auth.is_some() %}
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+{%- endif %}
 use serde_json::{Value, json};
 
+{% if auth.is_some() -%}
+use common::{Account, Tokens};
+{% endif -%}
 use common::{
     TestApp, assert_echoes, assert_problem, collect_pages, error_fields, fixture, fixtures,
     sample_body, sorted_ids, spawn,
@@ -24,14 +31,15 @@ async fn check_crud(resource: &str) {
     let app = spawn().await;
     let r = fixture(resource);
     let parents = app.create_parents(resource).await;
+    let before = app.count(&r.table).await;
     let body = app.body(resource, &parents);
-    let created = app.post(&r.route, body.clone()).await;
+    let created = app.post_new(r, body.clone()).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_echoes(&body, &created.body);
     let id = created.body["id"].clone();
     let item = r.item(&id);
     assert_eq!(created.header("location"), Some(item.as_str()));
-    assert_eq!(app.count(&r.table).await, 1);
+    assert_eq!(app.count(&r.table).await, before + 1);
 
     let fetched = app.get(&item).await;
     assert_eq!(fetched.status, StatusCode::OK);
@@ -69,7 +77,7 @@ async fn check_crud(resource: &str) {
     assert_eq!(deleted.body, Value::Null);
     assert_problem(&app.get(&item).await, StatusCode::NOT_FOUND, &item);
     assert_problem(&app.delete(&item).await, StatusCode::NOT_FOUND, &item);
-    assert_eq!(app.count(&r.table).await, 0);
+    assert_eq!(app.count(&r.table).await, before);
     app.teardown().await;
 }
 
@@ -78,7 +86,9 @@ async fn check_pagination(resource: &str) {
     let app = spawn().await;
     let r = fixture(resource);
     let parents = app.create_parents(resource).await;
-    let mut ids = Vec::new();
+    // Rows that exist already (the harness's own account, say) are listed too.
+    let mut ids = collect_pages(&app, &r.route, 100).await;
+    let existing = ids.len();
     for _ in 0..5 {
         ids.push(app.create_under(resource, &parents).await["id"].clone());
     }
@@ -90,7 +100,10 @@ async fn check_pagination(resource: &str) {
         StatusCode::OK,
         "an over-large limit is capped"
     );
-    assert_eq!(capped.body["items"].as_array().map(Vec::len), Some(5));
+    assert_eq!(
+        capped.body["items"].as_array().map(Vec::len),
+        Some(existing + 5)
+    );
     for query in [
         "limit=0",
         "limit=-1",
@@ -110,7 +123,7 @@ async fn check_validation(resource: &str) {
     let r = fixture(resource);
     let parents = app.create_parents(resource).await;
 
-    let empty = app.post(&r.route, json!({})).await;
+    let empty = app.post_new(r, json!({})).await;
     let mut required: Vec<String> = r
         .fields
         .iter()
@@ -121,7 +134,7 @@ async fn check_validation(resource: &str) {
     if required.is_empty() {
         assert_eq!(empty.status, StatusCode::CREATED, "{}", empty.body);
     } else {
-        assert_problem(&empty, StatusCode::UNPROCESSABLE_ENTITY, &r.route);
+        assert_problem(&empty, StatusCode::UNPROCESSABLE_ENTITY, &create_path(r));
         assert_eq!(
             error_fields(&empty),
             required,
@@ -136,8 +149,8 @@ async fn check_validation(resource: &str) {
         for invalid in &field.invalid {
             let mut body = app.body(resource, &parents);
             body[&field.name] = invalid.value.clone();
-            let response = app.post(&r.route, body).await;
-            assert_problem(&response, StatusCode::UNPROCESSABLE_ENTITY, &r.route);
+            let response = app.post_new(r, body).await;
+            assert_problem(&response, StatusCode::UNPROCESSABLE_ENTITY, &create_path(r));
             // A value can break two rules of its field (a long value can
             // also miss the pattern); only this field may be named.
             let mut fields = error_fields(&response);
@@ -161,8 +174,8 @@ async fn check_validation(resource: &str) {
     for extra in ["id", "created_at", "not_a_field"] {
         let mut body = app.body(resource, &parents);
         body[extra] = json!(1);
-        let response = app.post(&r.route, body).await;
-        assert_problem(&response, StatusCode::UNPROCESSABLE_ENTITY, &r.route);
+        let response = app.post_new(r, body).await;
+        assert_problem(&response, StatusCode::UNPROCESSABLE_ENTITY, &create_path(r));
         assert_eq!(error_fields(&response), [extra]);
     }
     app.teardown().await;
@@ -196,18 +209,19 @@ async fn check_unique(resource: &str) {
     let r = fixture(resource);
     let parents = app.create_parents(resource).await;
     let first = app.create_under(resource, &parents).await;
+    let count = app.count(&r.table).await;
     for field in r.fields.iter().filter(|f| f.unique) {
         let mut body = app.body(resource, &parents);
         body[&field.name] = first[&field.name].clone();
-        let response = app.post(&r.route, body).await;
-        assert_problem(&response, StatusCode::CONFLICT, &r.route);
+        let response = app.post_new(r, body).await;
+        assert_problem(&response, StatusCode::CONFLICT, &create_path(r));
         assert_eq!(error_fields(&response), [field.name.as_str()]);
     }
-    assert_eq!(app.count(&r.table).await, 1);
+    assert_eq!(app.count(&r.table).await, count);
     app.teardown().await;
 }
 {%- endif %}
-{%- if any_parents %}
+{%- if nested_checks %}
 
 /// The nested routes under `parent`, and what deleting the parent does.
 async fn check_nested(resource: &str, parent: &str) {
@@ -336,11 +350,13 @@ async fn {{ r.name }}_unique() {
 }
 {%- endif %}
 {%- for p in r.parents %}
+{%- if !p.from_token && r.creates %}
 
 #[tokio::test]
 async fn {{ r.name }}_under_{{ p.resource }}() {
     {{ p.nested_test_call }}
 }
+{%- endif %}
 {%- endfor %}
 {%- endfor %}
 
@@ -348,9 +364,22 @@ async fn {{ r.name }}_under_{{ p.resource }}() {
 // Service-wide behaviour, on the first resource
 // ---------------------------------------------------------------------------
 
-/// The first resource's collection route, and a valid body for it.
+/// Where a resource's rows are created.
+fn create_path(r: &common::ResourceFixture) -> String {
+    if r.is_credentials() {
+        "/v1/auth/register".to_owned()
+    } else {
+        r.route.clone()
+    }
+}
+
+/// The first resource with its own create route, and a valid body for it.
 async fn first_resource(app: &TestApp) -> (String, Value) {
-    let r = &fixtures().resources[0];
+    let r = fixtures()
+        .resources
+        .iter()
+        .find(|r| !r.is_credentials())
+        .expect("a resource with a create route");
     let parents = app.create_parents(&r.name).await;
     (r.route.clone(), sample_body(r, 0, &parents))
 }
@@ -360,7 +389,8 @@ async fn malformed_json_is_400() {
     let app = spawn().await;
     let (route, _) = first_resource(&app).await;
     for body in ["{", "not json", "{} trailing", ""] {
-        let request = Request::post(&route)
+        let request = app
+            .builder(Method::POST, &route)
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(body))
             .expect("request");
@@ -381,7 +411,7 @@ async fn missing_or_wrong_content_type_is_415() {
         Some("text/plain"),
         Some("application/x-www-form-urlencoded"),
     ] {
-        let mut builder = Request::post(&route);
+        let mut builder = app.builder(Method::POST, &route);
         if let Some(content_type) = content_type {
             builder = builder.header(header::CONTENT_TYPE, content_type);
         }
@@ -389,7 +419,8 @@ async fn missing_or_wrong_content_type_is_415() {
         let response = app.send(request).await;
         assert_problem(&response, StatusCode::UNSUPPORTED_MEDIA_TYPE, &route);
     }
-    let with_charset = Request::post(&route)
+    let with_charset = app
+        .builder(Method::POST, &route)
         .header(header::CONTENT_TYPE, "application/json; charset=utf-8")
         .body(Body::from(body.to_string()))
         .expect("request");
@@ -411,7 +442,8 @@ async fn oversized_body_is_413() {
         Ok(filler),
         Ok("\"}".to_owned()),
     ];
-    let streamed = Request::post(&route)
+    let streamed = app
+        .builder(Method::POST, &route)
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from_stream(futures_util::stream::iter(chunks)))
         .expect("request");
@@ -483,7 +515,7 @@ async fn health_endpoints_report_status() {
 #[tokio::test]
 async fn database_outage_is_503_and_degraded_health() {
     let app = spawn().await;
-    let route = fixtures().resources[0].route.clone();
+    let (route, _) = first_resource(&app).await;
     // A closed pool behaves like an unreachable database.
     app.pool.close().await;
 
@@ -501,3 +533,381 @@ async fn database_outage_is_503_and_degraded_health() {
     assert_problem(&ready, StatusCode::SERVICE_UNAVAILABLE, "/readyz");
     app.teardown().await;
 }
+{%- if let Some(a) = auth %}
+
+// ---------------------------------------------------------------------------
+// Authentication and access control
+// ---------------------------------------------------------------------------
+
+/// Signs up a fresh account (default role) and logs it in.
+async fn sign_up(app: &TestApp) -> (Account, Tokens) {
+    let account = app.register().await;
+    let tokens = app.login(&account).await;
+    (account, tokens)
+}
+
+#[tokio::test]
+async fn auth_register_login_me_logout() {
+    let app = spawn().await;
+    let (account, tokens) = sign_up(&app).await;
+    assert_eq!(tokens.token_type, "Bearer");
+    assert_eq!(tokens.expires_in, {{ a.token_ttl_secs }});
+
+    let me = app
+        .request_as(Some(&tokens.access_token), Method::GET, "/v1/auth/me", None)
+        .await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    assert_eq!(me.body["id"], account.id);
+    assert_eq!(me.body["role"], fixtures().auth().default_role.as_str());
+    assert!(me.body.get("password").is_none() && me.body.get("password_hash").is_none());
+    assert_eq!(me.header("cache-control"), Some("no-store"));
+
+    let logout = app
+        .request_as(
+            Some(&tokens.access_token),
+            Method::POST,
+            "/v1/auth/logout",
+            None,
+        )
+        .await;
+    assert_eq!(logout.status, StatusCode::NO_CONTENT, "{}", logout.body);
+    let after = app
+        .request_as(Some(&tokens.access_token), Method::GET, "/v1/auth/me", None)
+        .await;
+    assert_problem(&after, StatusCode::UNAUTHORIZED, "/v1/auth/me");
+    assert_eq!(after.header("www-authenticate"), Some("Bearer"));
+    // The session's refresh token went with it.
+    let refresh = app
+        .request_as(
+            None,
+            Method::POST,
+            "/v1/auth/refresh",
+            Some(json!({ "refresh_token": tokens.refresh_token })),
+        )
+        .await;
+    assert_problem(&refresh, StatusCode::UNAUTHORIZED, "/v1/auth/refresh");
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn auth_refresh_rotates_and_reuse_revokes_the_family() {
+    let app = spawn().await;
+    let (_, first) = sign_up(&app).await;
+    let refresh = |token: &str| {
+        let body = json!({ "refresh_token": token });
+        app.request_as(None, Method::POST, "/v1/auth/refresh", Some(body))
+    };
+    let rotated = refresh(&first.refresh_token).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
+    let second: Tokens = serde_json::from_value(rotated.body).expect("tokens");
+    assert_ne!(second.refresh_token, first.refresh_token);
+
+    // The first token again: a replay. The whole family is revoked, the
+    // newest refresh token and its access token included.
+    let reused = refresh(&first.refresh_token).await;
+    assert_problem(&reused, StatusCode::UNAUTHORIZED, "/v1/auth/refresh");
+    let newest = refresh(&second.refresh_token).await;
+    assert_problem(&newest, StatusCode::UNAUTHORIZED, "/v1/auth/refresh");
+    let me = app
+        .request_as(Some(&second.access_token), Method::GET, "/v1/auth/me", None)
+        .await;
+    assert_problem(&me, StatusCode::UNAUTHORIZED, "/v1/auth/me");
+    app.teardown().await;
+}
+
+/// Signs `claims` with `algorithm` and `secret`.
+fn forge(claims: &Value, algorithm: jsonwebtoken::Algorithm, secret: &[u8]) -> String {
+    let header = jsonwebtoken::Header::new(algorithm);
+    let key = jsonwebtoken::EncodingKey::from_secret(secret);
+    jsonwebtoken::encode(&header, claims, &key).expect("sign")
+}
+
+#[tokio::test]
+async fn auth_rejects_forged_expired_and_foreign_tokens() {
+    let app = spawn().await;
+    let (account, tokens) = sign_up(&app).await;
+    let now = jsonwebtoken::get_current_timestamp();
+    let valid = json!({
+        "sub": common::id_path(&account.id),
+        "role": fixtures().auth().default_role,
+        "iss": "{{ a.issuer }}",
+        "aud": "{{ a.audience }}",
+        "iat": now,
+        "exp": now + 600,
+        "jti": uuid::Uuid::new_v4(),
+        "sid": uuid::Uuid::new_v4(),
+    });
+    let secret = common::TEST_SECRET.as_bytes();
+    let hs256 = jsonwebtoken::Algorithm::HS256;
+    // The forged claims are accepted when signed properly: the rejections
+    // below are about what was changed, not the claims' shape.
+    let control = forge(&valid, hs256, secret);
+    let ok = app
+        .request_as(Some(&control), Method::GET, "/v1/auth/me", None)
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+
+    let with = |key: &str, value: Value| {
+        let mut claims = valid.clone();
+        claims[key] = value;
+        claims
+    };
+    let without = |key: &str| {
+        let mut claims = valid.clone();
+        claims.as_object_mut().expect("object").remove(key);
+        claims
+    };
+    let encode = |part: &Value| URL_SAFE_NO_PAD.encode(part.to_string());
+    let alg_none = format!(
+        "{}.{}.",
+        encode(&json!({ "alg": "none", "typ": "JWT" })),
+        encode(&valid)
+    );
+    let mut bad_signature = tokens.access_token.clone();
+    let last = bad_signature.pop().expect("a signature");
+    bad_signature.push(if last == 'A' { 'B' } else { 'A' });
+    let cases = [
+        ("alg none", alg_none),
+        (
+            "HS512",
+            forge(&valid, jsonwebtoken::Algorithm::HS512, secret),
+        ),
+        ("bad signature", bad_signature),
+        (
+            "another secret",
+            forge(&valid, hs256, b"another-secret-of-at-least-32-bytes!"),
+        ),
+        (
+            "expired",
+            forge(&with("exp", json!(now - 3600)), hs256, secret),
+        ),
+        (
+            "wrong aud",
+            forge(&with("aud", json!("someone-else")), hs256, secret),
+        ),
+        (
+            "wrong iss",
+            forge(&with("iss", json!("someone-else")), hs256, secret),
+        ),
+        ("no aud", forge(&without("aud"), hs256, secret)),
+        ("no iss", forge(&without("iss"), hs256, secret)),
+        ("no exp", forge(&without("exp"), hs256, secret)),
+        ("garbage", "not.a.token".to_owned()),
+    ];
+    for (case, token) in cases {
+        let response = app
+            .request_as(Some(&token), Method::GET, "/v1/auth/me", None)
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::UNAUTHORIZED,
+            "{case}: {}",
+            response.body
+        );
+        assert_problem(&response, StatusCode::UNAUTHORIZED, "/v1/auth/me");
+        assert_eq!(
+            response.header("www-authenticate"),
+            Some("Bearer"),
+            "{case}"
+        );
+    }
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn auth_no_token_is_401_and_a_role_not_granted_is_403() {
+    let app = spawn().await;
+    let (_, customer) = sign_up(&app).await;
+    let role = &fixtures().auth().default_role;
+    for r in &fixtures().resources {
+        let rules = &r.access().rules["list"];
+        if !rules.iter().any(|x| x == "public") {
+            let anonymous = app.request_as(None, Method::GET, &r.route, None).await;
+            assert_problem(&anonymous, StatusCode::UNAUTHORIZED, &r.route);
+            assert_eq!(anonymous.header("www-authenticate"), Some("Bearer"));
+        }
+        if r.access().allows("list", role).is_none() {
+            let denied = app
+                .request_as(Some(&customer.access_token), Method::GET, &r.route, None)
+                .await;
+            assert_problem(&denied, StatusCode::FORBIDDEN, &r.route);
+        }
+    }
+    app.teardown().await;
+}
+
+/// Bob must not see, change or delete Alice's rows, on the item routes or
+/// the nested ones, and the database must not change when he tries.
+#[tokio::test]
+async fn auth_other_users_rows_are_404_and_untouched() {
+    let app = spawn().await;
+    let (alice, alice_tokens) = sign_up(&app).await;
+    let (_, bob_tokens) = sign_up(&app).await;
+    let role = fixtures().auth().default_role.clone();
+    let as_alice = Some(alice_tokens.access_token.as_str());
+    let as_bob = Some(bob_tokens.access_token.as_str());
+    for r in &fixtures().resources {
+        let access = r.access();
+        let owner_only = |action: &str| access.allows(action, &role) == Some(common::Scope::Own);
+        // Alice's row: her account, or a row she creates (owned through the token).
+        let (row, nested) = if access.credentials {
+            (alice.id.clone(), None)
+        } else if access.token_owner.is_some() && access.allows("create", &role).is_some() {
+            let body = app.body(&r.name, &[]);
+            let created = app
+                .request_as(as_alice, Method::POST, &r.route, Some(body))
+                .await;
+            assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+            let parent = r
+                .parents
+                .iter()
+                .find(|p| p.from_token)
+                .expect("owner parent");
+            let under = common::nested_path(
+                &parent.nested_route,
+                &parent.column,
+                &common::id_path(&alice.id),
+            );
+            (created.body["id"].clone(), Some(under))
+        } else {
+            continue;
+        };
+        let item = r.item(&row);
+        let before = app.request_as(as_alice, Method::GET, &item, None).await;
+        assert_eq!(before.status, StatusCode::OK, "{}", before.body);
+        let count = app.count(&r.table).await;
+
+        if owner_only("get") {
+            let get = app.request_as(as_bob, Method::GET, &item, None).await;
+            assert_problem(&get, StatusCode::NOT_FOUND, &item);
+        }
+        if owner_only("update") {
+            let patch = app
+                .request_as(as_bob, Method::PATCH, &item, Some(json!({})))
+                .await;
+            assert_problem(&patch, StatusCode::NOT_FOUND, &item);
+            let body = app.body(&r.name, &[]);
+            let put = app.request_as(as_bob, Method::PUT, &item, Some(body)).await;
+            assert_problem(&put, StatusCode::NOT_FOUND, &item);
+        }
+        if owner_only("delete") {
+            let delete = app.request_as(as_bob, Method::DELETE, &item, None).await;
+            assert_problem(&delete, StatusCode::NOT_FOUND, &item);
+        }
+        if owner_only("list") {
+            let list = app.request_as(as_bob, Method::GET, &r.route, None).await;
+            assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+            let items = list.body["items"].as_array().expect("items");
+            assert!(items.iter().all(|i| i["id"] != row), "{}", list.body);
+        }
+        if let Some(under) = &nested {
+            let list = app.request_as(as_bob, Method::GET, under, None).await;
+            assert_problem(&list, StatusCode::NOT_FOUND, under);
+            let body = app.body(&r.name, &[]);
+            let create = app
+                .request_as(as_bob, Method::POST, under, Some(body))
+                .await;
+            assert_problem(&create, StatusCode::NOT_FOUND, under);
+        }
+
+        let after = app.request_as(as_alice, Method::GET, &item, None).await;
+        assert_eq!(after.body, before.body, "{} unchanged", r.name);
+        assert_eq!(
+            app.count(&r.table).await,
+            count,
+            "{} rows unchanged",
+            r.name
+        );
+    }
+    app.teardown().await;
+}
+
+/// A body may not set a field the caller's role may not write: a user
+/// cannot make themselves an admin.
+#[tokio::test]
+async fn auth_role_escalation_through_the_body_is_422() {
+    let app = spawn().await;
+    let (alice, tokens) = sign_up(&app).await;
+    let as_alice = Some(tokens.access_token.as_str());
+    let r = fixture(&fixtures().auth().credentials);
+    let item = r.item(&alice.id);
+    // Without an admin role nobody may write `role`, so any value is refused.
+    let auth = fixtures().auth();
+    let target = auth.admin_role.as_ref().unwrap_or(&auth.default_role);
+    let body = json!({ "role": target });
+    let escalate = app
+        .request_as(as_alice, Method::PATCH, &item, Some(body))
+        .await;
+    assert_problem(&escalate, StatusCode::UNPROCESSABLE_ENTITY, &item);
+    assert_eq!(error_fields(&escalate), ["role"]);
+    let me = app
+        .request_as(as_alice, Method::GET, "/v1/auth/me", None)
+        .await;
+    assert_eq!(me.body["role"], fixtures().auth().default_role.as_str());
+
+    // Registration takes no role either.
+    let mut body = app.body(&r.name, &[]);
+    body["role"] = json!(target);
+    let register = app.post_new(r, body).await;
+    assert_problem(
+        &register,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "/v1/auth/register",
+    );
+    assert_eq!(error_fields(&register), ["role"]);
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn auth_unknown_account_and_wrong_password_look_alike() {
+    let app = spawn().await;
+    let (alice, _) = sign_up(&app).await;
+    let ghost = Account {
+        id: json!(0),
+        login: "nobody@example.com".to_owned(),
+    };
+    let shared = &app;
+    let attempt = |account: &Account| {
+        let body = shared.credentials(account, "not the password");
+        async move {
+            let started = std::time::Instant::now();
+            let response = shared
+                .request_as(None, Method::POST, "/v1/auth/login", Some(body))
+                .await;
+            (response, started.elapsed())
+        }
+    };
+    let (wrong, wrong_time) = attempt(&alice).await;
+    let (unknown, unknown_time) = attempt(&ghost).await;
+    assert_problem(&wrong, StatusCode::UNAUTHORIZED, "/v1/auth/login");
+    assert_eq!(wrong.status, unknown.status);
+    let strip = |body: &Value| {
+        let mut body = body.clone();
+        body.as_object_mut().expect("object").remove("timestamp");
+        body
+    };
+    assert_eq!(strip(&wrong.body), strip(&unknown.body));
+    // Both verify a password hash; an unknown account is not answered early.
+    assert!(
+        unknown_time * 4 > wrong_time,
+        "unknown account {unknown_time:?}, wrong password {wrong_time:?}"
+    );
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn auth_overlong_password_is_422_not_truncated() {
+    let app = spawn().await;
+    let r = fixture(&fixtures().auth().credentials);
+    let mut body = app.body(&r.name, &[]);
+    body["password"] = json!("x".repeat(fixtures().auth().password_max + 1));
+    let response = app.post("/v1/auth/register", body).await;
+    assert_problem(
+        &response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "/v1/auth/register",
+    );
+    assert_eq!(error_fields(&response), ["password"]);
+    app.teardown().await;
+}
+{%- endif %}

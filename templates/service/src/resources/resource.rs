@@ -14,17 +14,24 @@ use std::sync::LazyLock;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
+{%- if r.creates %}
 use axum::response::Response;
+{%- endif %}
 use axum::routing::get;
 {%- if r.has_patterns %}
 use regex::Regex;
 {%- endif %}
 use serde::{Deserialize, Serialize};
 
+{% if let Some(a) = r.access -%}
+use crate::auth::{{ a.auth_import }};
+{% endif -%}
 use crate::error::{ApiError, Constraint};
 use crate::extract::{Json, Path, double_option};
 use crate::pagination::{Page, PageRequest};
+{%- if r.creates %}
 use crate::resources::created;
+{%- endif %}
 use crate::state::AppState;
 {%- if !r.validation_import.is_empty() %}
 use crate::validation::{{ r.validation_import }};
@@ -100,7 +107,7 @@ pub struct {{ r.struct_name }} {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-{%- for f in r.fields %}
+{%- for f in r.body_fields %}
     {{ f.input_decl }}
 {%- endfor %}
 }
@@ -110,7 +117,7 @@ pub struct Input {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Patch {
-{%- for f in r.fields %}
+{%- for f in r.body_fields %}
     #[serde(default, deserialize_with = "double_option")]
     {{ f.patch_decl }}
 {%- endfor %}
@@ -119,8 +126,8 @@ pub struct Patch {
 /// A validated [`Input`].
 #[derive(Debug)]
 pub struct New {
-{%- for f in r.fields %}
-    {{ f.row_decl }}
+{%- for f in r.body_fields %}
+    {{ f.new_decl }}
 {%- endfor %}
 }
 
@@ -128,7 +135,7 @@ pub struct New {
 /// columns `Some(None)` = set NULL.
 #[derive(Debug)]
 pub struct Changes {
-{%- for f in r.fields %}
+{%- for f in r.body_fields %}
     {{ f.changes_decl }}
 {%- endfor %}
 }
@@ -139,13 +146,13 @@ impl Input {
 {%- if r.input_validates %}
         let mut v = Validator::new();
 {%- endif %}
-{%- for f in r.fields %}
+{%- for f in r.body_fields %}
         {{ f.input_let }}
 {%- for c in f.input_checks %}
         {{ c }}
 {%- endfor %}
 {%- endfor %}
-{%- for f in r.fields %}
+{%- for f in r.body_fields %}
 {%- if f.required %}
         let Some({{ f.ident }}) = {{ f.ident }} else {
             return Err(v.into_error());
@@ -159,7 +166,7 @@ impl Input {
         Ok(New { {{ r.new_fields }} })
 {%- else %}
         Ok(New {
-{%- for f in r.fields %}
+{%- for f in r.body_fields %}
             {{ f.ident }},
 {%- endfor %}
         })
@@ -173,7 +180,7 @@ impl Patch {
 {%- if r.patch_validates %}
         let mut v = Validator::new();
 {%- endif %}
-{%- for f in r.fields %}
+{%- for f in r.body_fields %}
         {{ f.patch_let }}
 {%- for c in f.patch_checks %}
         {{ c }}
@@ -187,13 +194,73 @@ impl Patch {
         Ok(Changes { {{ r.changes_fields }} })
 {%- else %}
         Ok(Changes {
-{%- for f in r.fields %}
+{%- for f in r.body_fields %}
             {{ f.ident }},
 {%- endfor %}
         })
 {%- endif %}
     }
 }
+
+{%- if let Some(a) = r.access %}
+{%- if !a.write_checks.is_empty() %}
+
+impl Input {
+    /// Fields the caller's role may not write are refused (422), never
+    /// silently dropped or applied.
+    pub fn check_writers(&self, caller: Option<&Caller>) -> Result<(), ApiError> {
+        let mut w = Writes::new(caller);
+{%- for c in a.write_checks %}
+        {{ c }}
+{%- endfor %}
+        w.finish()
+    }
+}
+
+impl Patch {
+    /// Like [`Input::check_writers`].
+    pub fn check_writers(&self, caller: Option<&Caller>) -> Result<(), ApiError> {
+        let mut w = Writes::new(caller);
+{%- for c in a.write_checks %}
+        {{ c }}
+{%- endfor %}
+        w.finish()
+    }
+}
+{%- endif %}
+{%- if a.is_credentials %}
+
+/// Body of `POST /v1/auth/register`: the fields of [`Input`] and the
+/// password, which is only ever stored as a hash.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    pub password: Option<String>,
+{%- for f in r.body_fields %}
+    pub {{ f.ident }}: Option<{{ f.rust_type }}>,
+{%- endfor %}
+}
+
+impl Registration {
+    /// The account fields and the password, validated separately.
+    pub fn split(self) -> (Input, Option<String>) {
+        let input = Input {
+{%- for f in r.body_fields %}
+            {{ f.ident }}: self.{{ f.ident }},
+{%- endfor %}
+        };
+        (input, self.password)
+    }
+}
+{%- endif %}
+
+// Who may call each route: `access` in scaffold.yaml.
+{%- for rule in a.rules %}
+
+/// {{ rule.doc }}
+{{ rule.decl }}
+{%- endfor %}
+{%- endif %}
 
 // ---------------------------------------------------------------------------
 // Database
@@ -223,13 +290,15 @@ const CONSTRAINTS: &[Constraint] = &[
 {%- endif %}
 
 {%- for p in r.parents %}
+{%- if r.creates && !p.from_token %}
 
 /// The foreign key to the parent; on the nested routes its violation means
 /// the parent named in the URL does not exist.
 {{ p.fk_const_decl }}
+{%- endif %}
 {%- endfor %}
 
-fn db_error(err: sqlx::Error) -> ApiError {
+{% if let Some(a) = r.access %}{% if a.is_credentials %}pub(crate) {% endif %}{% endif %}fn db_error(err: sqlx::Error) -> ApiError {
     ApiError::from_db(err, CONSTRAINTS)
 }
 
@@ -245,8 +314,10 @@ const {{ p.sql_list_const }}: &str = r#"{{ p.sql_list }}"#;
 {%- endfor %}
 
 const SQL_GET: &str = r#"{{ r.sql.get }}"#;
+{%- if r.creates %}
 
 const SQL_INSERT: &str = r#"{{ r.sql.insert }}"#;
+{%- endif %}
 
 const SQL_REPLACE: &str = r#"{{ r.sql.replace }}"#;
 
@@ -260,6 +331,365 @@ const SQL_PATCH: &str = r#"{{ r.sql.patch }}"#;
 // ---------------------------------------------------------------------------
 // HTTP
 // ---------------------------------------------------------------------------
+{%- if let Some(a) = r.access %}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+{%- if a.is_credentials %}
+        // Accounts are created by `POST /v1/auth/register`.
+        .route(COLLECTION, get(list))
+{%- else %}
+        .route(COLLECTION, get(list).post(create))
+{%- endif %}
+        .route(ITEM, get(fetch).put(replace).patch(update).delete(remove))
+{%- for p in r.parents %}
+{%- if a.is_credentials %}
+        .route({{ p.route_const }}, get({{ p.list_handler }}))
+{%- else if p.route_one_line %}
+        .route({{ p.route_const }}, get({{ p.list_handler }}).post({{ p.create_handler }}))
+{%- else if p.route_chain_one_line %}
+        .route(
+            {{ p.route_const }},
+            get({{ p.list_handler }}).post({{ p.create_handler }}),
+        )
+{%- else %}
+        .route(
+            {{ p.route_const }},
+            get({{ p.list_handler }})
+                .post({{ p.create_handler }}),
+        )
+{%- endif %}
+{%- endfor %}
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    page: PageRequest<Id>,
+) -> Result<Json<Page<Row>>, ApiError> {
+{%- if a.owned %}
+    let owner = LIST.check(caller.as_ref())?;
+{%- else %}
+    LIST.check(caller.as_ref())?;
+{%- endif %}
+    let rows = sqlx::query_as::<_, Row>(SQL_LIST)
+        .bind(page.after)
+        .bind(page.fetch_limit())
+{%- if a.owned %}
+        .bind(owner)
+{%- endif %}
+        .fetch_all(&state.pool)
+        .await
+        .map_err(db_error)?;
+    Ok(Json(page.into_page(rows, |row| row.id)))
+}
+{%- if !a.is_credentials %}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Json(input): Json<Input>,
+) -> Result<Response, ApiError> {
+{%- if a.token_owner.is_some() %}
+    CREATE.check(caller.as_ref())?;
+    // The row belongs to the caller, whichever grant admitted them.
+    let owner = caller.as_ref().map(|caller| caller.id);
+    let owner = owner.ok_or_else(ApiError::missing_token)?;
+{%- else if a.insert_checked %}
+    let owner = CREATE.check(caller.as_ref())?;
+{%- else %}
+    CREATE.check(caller.as_ref())?;
+{%- endif %}
+{%- if !a.write_checks.is_empty() %}
+    input.check_writers(caller.as_ref())?;
+{%- endif %}
+    let new = input.validate()?;
+{%- if a.token_owner.is_some() %}
+    let row = insert(&state, new, owner).await.map_err(db_error)?;
+{%- else if a.insert_checked %}
+    let row = insert(&state, new, owner)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(not_owned)?;
+{%- else %}
+    let row = insert(&state, new).await.map_err(db_error)?;
+{%- endif %}
+    Ok(created(location(row.id), row))
+}
+{%- endif %}
+{%- for p in r.parents %}
+
+async fn {{ p.list_handler }}(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Path(parent): Path<super::{{ p.resource }}::Id>,
+    page: PageRequest<Id>,
+) -> Result<Json<Page<Row>>, ApiError> {
+{%- if a.owned %}
+    let owner = LIST.check(caller.as_ref())?;
+{%- else %}
+    LIST.check(caller.as_ref())?;
+{%- endif %}
+    let rows = sqlx::query_as::<_, Row>({{ p.sql_list_const }})
+        .bind(parent)
+        .bind(page.after)
+        .bind(page.fetch_limit())
+{%- if a.owned %}
+        .bind(owner)
+{%- endif %}
+        .fetch_all(&state.pool)
+        .await
+        .map_err(db_error)?;
+    // A non-empty page proves the parent exists (foreign key), so the extra
+    // query is only paid to tell "no {{ r.plural }}" from "no such {{ p.resource }}"
+    // (or one the caller may not see, which is the same 404).
+    if rows.is_empty() {
+        let exists: bool = sqlx::query_scalar({{ p.sql_exists_const }})
+            .bind(parent)
+{%- if p.exists_scoped %}
+            .bind(owner)
+{%- endif %}
+            .fetch_one(&state.pool)
+            .await
+            .map_err(db_error)?;
+        if !exists {
+            return Err(ApiError::not_found("{{ p.resource }}", parent));
+        }
+    }
+    Ok(Json(page.into_page(rows, |row| row.id)))
+}
+{%- if !a.is_credentials %}
+{%- if p.from_token %}
+
+/// Rows are created for the caller: a path naming anyone else is a 404, as
+/// if that {{ p.resource }} did not exist.
+async fn {{ p.create_handler }}(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Path(parent): Path<super::{{ p.resource }}::Id>,
+    Json(input): Json<Input>,
+) -> Result<Response, ApiError> {
+    CREATE.check(caller.as_ref())?;
+    if caller.as_ref().is_none_or(|caller| caller.id != parent) {
+        return Err(ApiError::not_found("{{ p.resource }}", parent));
+    }
+{%- if !a.write_checks.is_empty() %}
+    input.check_writers(caller.as_ref())?;
+{%- endif %}
+    let new = input.validate()?;
+    let row = insert(&state, new, parent).await.map_err(db_error)?;
+    Ok(created(location(row.id), row))
+}
+{%- else %}
+
+/// The parent id comes from the path; the same field in the body is a 422.
+async fn {{ p.create_handler }}(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Path(parent): Path<super::{{ p.resource }}::Id>,
+    Json(mut input): Json<Input>,
+) -> Result<Response, ApiError> {
+{%- if a.insert_checked %}
+    let owner = CREATE.check(caller.as_ref())?;
+{%- else if a.token_owner.is_some() %}
+    CREATE.check(caller.as_ref())?;
+    let owner = caller.as_ref().map(|caller| caller.id);
+    let owner = owner.ok_or_else(ApiError::missing_token)?;
+{%- else %}
+    CREATE.check(caller.as_ref())?;
+{%- endif %}
+    if input.{{ p.ident }}.is_some() {
+        return Err(taken_from_path("{{ p.column }}"));
+    }
+    input.{{ p.ident }} = Some(parent);
+{%- if !a.write_checks.is_empty() %}
+    input.check_writers(caller.as_ref())?;
+{%- endif %}
+    let new = input.validate()?;
+{%- if a.insert_checked || a.token_owner.is_some() %}
+    let row = insert(&state, new, owner).await.map_err(|err| {
+{%- else %}
+    let row = insert(&state, new).await.map_err(|err| {
+{%- endif %}
+        // On this route the foreign key names the URL's parent: a 404.
+        if ApiError::violates(&err, {{ p.fk_const }}) {
+            ApiError::not_found("{{ p.resource }}", parent)
+        } else {
+            db_error(err)
+        }
+    })?;
+{%- if a.insert_checked %}
+    let row = row.ok_or_else(not_owned)?;
+{%- endif %}
+    Ok(created(location(row.id), row))
+}
+{%- endif %}
+{%- endif %}
+{%- endfor %}
+{%- if !a.is_credentials %}
+
+/// Where a created row lives, for the `Location` header.
+fn location(id: Id) -> String {
+    format!("/v1{COLLECTION}/{id}")
+}
+{%- if let Some(t) = a.token_owner %}
+
+/// Shared by every create route; `owner` fills {{ t.column }}.
+async fn insert(state: &AppState, new: New, owner: super::{{ t.parent }}::Id) -> Result<Row, sqlx::Error> {
+    sqlx::query_as::<_, Row>(SQL_INSERT)
+{%- for f in r.body_fields %}
+        .bind(new.{{ f.ident }})
+{%- endfor %}
+        .bind(owner)
+        .fetch_one(&state.pool)
+        .await
+}
+{%- else if a.insert_checked %}
+
+/// Shared by every create route. With an owner, no row is inserted (and
+/// `None` returned) unless the parent belongs to them.
+async fn insert(
+    state: &AppState,
+    new: New,
+    owner: Option<crate::auth::UserId>,
+) -> Result<Option<Row>, sqlx::Error> {
+    sqlx::query_as::<_, Row>(SQL_INSERT)
+{%- for f in r.body_fields %}
+        .bind(new.{{ f.ident }})
+{%- endfor %}
+        .bind(owner)
+        .fetch_optional(&state.pool)
+        .await
+}
+
+/// The parent named in the body is not the caller's: reported like a
+/// parent that does not exist, so other users' rows stay invisible.
+fn not_owned() -> ApiError {
+    ApiError::validation(vec![crate::validation::FieldError::new(
+        "{{ r.body_fields[0].name }}",
+        "must reference an existing row",
+    )])
+}
+{%- else %}
+
+/// Shared by every create route.
+async fn insert(state: &AppState, new: New) -> Result<Row, sqlx::Error> {
+    sqlx::query_as::<_, Row>(SQL_INSERT)
+{%- for f in r.body_fields %}
+        .bind(new.{{ f.ident }})
+{%- endfor %}
+        .fetch_one(&state.pool)
+        .await
+}
+{%- endif %}
+{%- endif %}
+
+async fn fetch(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Path(id): Path<Id>,
+) -> Result<Json<Row>, ApiError> {
+{%- if a.owned %}
+    let owner = GET.check(caller.as_ref())?;
+{%- else %}
+    GET.check(caller.as_ref())?;
+{%- endif %}
+    sqlx::query_as::<_, Row>(SQL_GET)
+        .bind(id)
+{%- if a.owned %}
+        .bind(owner)
+{%- endif %}
+        .fetch_optional(&state.pool)
+        .await
+        .map_err(db_error)?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))
+}
+
+async fn replace(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Path(id): Path<Id>,
+    Json(input): Json<Input>,
+) -> Result<Json<Row>, ApiError> {
+{%- if a.owned %}
+    let owner = UPDATE.check(caller.as_ref())?;
+{%- else %}
+    UPDATE.check(caller.as_ref())?;
+{%- endif %}
+{%- if !a.write_checks.is_empty() %}
+    input.check_writers(caller.as_ref())?;
+{%- endif %}
+    let new = input.validate()?;
+    sqlx::query_as::<_, Row>(SQL_REPLACE)
+        .bind(id)
+{%- for f in r.body_fields %}
+        .bind(new.{{ f.ident }})
+{%- endfor %}
+{%- if a.owned %}
+        .bind(owner)
+{%- endif %}
+        .fetch_optional(&state.pool)
+        .await
+        .map_err(db_error)?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Path(id): Path<Id>,
+    Json(patch): Json<Patch>,
+) -> Result<Json<Row>, ApiError> {
+{%- if a.owned %}
+    let owner = UPDATE.check(caller.as_ref())?;
+{%- else %}
+    UPDATE.check(caller.as_ref())?;
+{%- endif %}
+{%- if !a.write_checks.is_empty() %}
+    patch.check_writers(caller.as_ref())?;
+{%- endif %}
+    let changes = patch.validate()?;
+    sqlx::query_as::<_, Row>(SQL_PATCH)
+        .bind(id)
+{%- for b in r.patch_binds %}
+        .bind({{ b }})
+{%- endfor %}
+{%- if a.owned %}
+        .bind(owner)
+{%- endif %}
+        .fetch_optional(&state.pool)
+        .await
+        .map_err(db_error)?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Path(id): Path<Id>,
+) -> Result<StatusCode, ApiError> {
+{%- if a.owned %}
+    let owner = DELETE.check(caller.as_ref())?;
+{%- else %}
+    DELETE.check(caller.as_ref())?;
+{%- endif %}
+    let result = sqlx::query(SQL_DELETE)
+        .bind(id)
+{%- if a.owned %}
+        .bind(owner)
+{%- endif %}
+        .execute(&state.pool)
+        .await
+        .map_err(db_error)?;
+    if result.rows_affected() == 0 {
+        return Err(ApiError::not_found("{{ r.name }}", id));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+{%- else %}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -364,7 +794,7 @@ fn location(id: Id) -> String {
 /// Shared by every create route.
 async fn insert(state: &AppState, new: New) -> Result<Row, sqlx::Error> {
     sqlx::query_as::<_, Row>(SQL_INSERT)
-{%- for f in r.fields %}
+{%- for f in r.body_fields %}
         .bind(new.{{ f.ident }})
 {%- endfor %}
         .fetch_one(&state.pool)
@@ -389,7 +819,7 @@ async fn replace(
     let new = input.validate()?;
     sqlx::query_as::<_, Row>(SQL_REPLACE)
         .bind(id)
-{%- for f in r.fields %}
+{%- for f in r.body_fields %}
         .bind(new.{{ f.ident }})
 {%- endfor %}
         .fetch_optional(&state.pool)
@@ -428,3 +858,4 @@ async fn remove(State(state): State<AppState>, Path(id): Path<Id>) -> Result<Sta
     }
     Ok(StatusCode::NO_CONTENT)
 }
+{%- endif %}

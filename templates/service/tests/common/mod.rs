@@ -18,8 +18,19 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
 use tower::ServiceExt;
 use url::Url;
 
+{% if auth.is_some() -%}
+use {{ crate_name }}::auth::AuthState;
+{% endif -%}
 use {{ crate_name }}::db::{self, PoolSettings};
 use {{ crate_name }}::state::{AppState, HttpLimits};
+{%- if auth.is_some() %}
+
+/// The `JWT_SECRET` of every test app.
+pub const TEST_SECRET: &str = "an-hs256-test-secret-of-at-least-32-bytes";
+
+/// The password of every account the tests register.
+pub const PASSWORD: &str = "correct horse battery staple";
+{%- endif %}
 
 pub struct TestApp {
     pub router: Router,
@@ -28,6 +39,11 @@ pub struct TestApp {
     pub state: AppState,
     admin_url: String,
     db_name: String,
+{%- if auth.is_some() %}
+    /// Sent as `Authorization: Bearer` with every request; the harness signs
+    /// in as an account with the admin role, so generic checks may do anything.
+    pub token: Option<String>,
+{%- endif %}
 }
 
 pub struct TestResponse {
@@ -71,6 +87,25 @@ pub async fn spawn() -> TestApp {
         .expect("connect to test database");
     db::MIGRATOR.run(&pool).await.expect("run migrations");
 
+{%- if auth.is_some() %}
+    let auth = AuthState::new(TEST_SECRET.as_bytes()).expect("auth state");
+    let state = AppState::new(pool.clone(), HttpLimits::default(), auth);
+    let mut app = TestApp {
+        router: {{ crate_name }}::app(state.clone()),
+        counters: Mutex::new(HashMap::new()),
+        pool,
+        state,
+        admin_url,
+        db_name,
+        token: None,
+    };
+    let admin = app.register().await;
+    if let Some(role) = &fixtures().auth().admin_role {
+        app.set_role(&admin, role).await;
+    }
+    app.token = Some(app.login(&admin).await.access_token);
+    app
+{%- else %}
     let state = AppState::new(pool.clone(), HttpLimits::default());
     TestApp {
         router: {{ crate_name }}::app(state.clone()),
@@ -80,7 +115,105 @@ pub async fn spawn() -> TestApp {
         admin_url,
         db_name,
     }
+{%- endif %}
 }
+{%- if auth.is_some() %}
+
+/// An account the tests registered: its id and login.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub id: Value,
+    pub login: String,
+}
+
+/// What login and refresh return.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Tokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+}
+
+impl TestApp {
+    /// Registers a fresh account (default role) through the API.
+    pub async fn register(&self) -> Account {
+        let r = fixture(&fixtures().auth().credentials);
+        let body = self.body(&r.name, &[]);
+        let response = self.post_new(r, body).await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+        Account {
+            id: response.body["id"].clone(),
+            login: response.body[&fixtures().auth().login]
+                .as_str()
+                .expect("login field")
+                .to_owned(),
+        }
+    }
+
+    /// Logs in with the shared test password.
+    pub async fn login(&self, account: &Account) -> Tokens {
+        let response = self
+            .request_as(
+                None,
+                Method::POST,
+                "/v1/auth/login",
+                Some(self.credentials(account, PASSWORD)),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+        serde_json::from_value(response.body).expect("tokens")
+    }
+
+    /// A login body.
+    pub fn credentials(&self, account: &Account, password: &str) -> Value {
+        let mut body = serde_json::Map::new();
+        body.insert(
+            fixtures().auth().login.clone(),
+            Value::from(account.login.clone()),
+        );
+        body.insert("password".to_owned(), Value::from(password));
+        Value::Object(body)
+    }
+
+    /// Sets an account's role directly in the database.
+    pub async fn set_role(&self, account: &Account, role: &str) {
+        let r = fixture(&fixtures().auth().credentials);
+        let sql = format!(
+            r#"UPDATE {} SET "role" = $1::text::"{}_role" WHERE "id"::text = $2"#,
+            r.table, r.name
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(role)
+            .bind(id_path(&account.id))
+            .execute(&self.pool)
+            .await
+            .expect("set role");
+    }
+
+    /// A request with an explicit token (or none) instead of the harness's.
+    pub async fn request_as(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+    ) -> TestResponse {
+        let mut builder = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => builder
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string())),
+            None => builder.body(Body::empty()),
+        }
+        .expect("valid request");
+        self.send(request).await
+    }
+}
+{%- endif %}
 
 impl TestApp {
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
@@ -117,6 +250,21 @@ impl TestApp {
 
     /// A request with an optional JSON body (sent with the JSON content type).
     pub async fn request(&self, method: Method, uri: &str, body: Option<Value>) -> TestResponse {
+{%- if auth.is_some() %}
+        self.request_as(self.token.as_deref(), method, uri, body)
+            .await
+    }
+
+    /// Creates a row through the resource's create route (registration for
+    /// the credentials resource, which also needs a password).
+    pub async fn post_new(&self, r: &ResourceFixture, mut body: Value) -> TestResponse {
+        if r.is_credentials() {
+            body["password"] = Value::from(PASSWORD);
+            return self.post("/v1/auth/register", body).await;
+        }
+        self.post(&r.route, body).await
+    }
+{%- else %}
         let builder = Request::builder().method(method).uri(uri);
         let request = match body {
             Some(body) => builder
@@ -127,6 +275,12 @@ impl TestApp {
         .expect("valid request");
         self.send(request).await
     }
+
+    /// Creates a row through the resource's create route.
+    pub async fn post_new(&self, r: &ResourceFixture, body: Value) -> TestResponse {
+        self.post(&r.route, body).await
+    }
+{%- endif %}
 
     pub async fn get(&self, uri: &str) -> TestResponse {
         self.request(Method::GET, uri, None).await
@@ -148,6 +302,19 @@ impl TestApp {
         self.request(Method::DELETE, uri, None).await
     }
 
+    /// A request builder carrying the harness's credentials, if any.
+    pub fn builder(&self, method: Method, uri: &str) -> axum::http::request::Builder {
+{%- if auth.is_some() %}
+        let builder = Request::builder().method(method).uri(uri);
+        match &self.token {
+            Some(token) => builder.header(header::AUTHORIZATION, format!("Bearer {token}")),
+            None => builder,
+        }
+{%- else %}
+        Request::builder().method(method).uri(uri)
+{%- endif %}
+    }
+
     /// Creates one row of `resource` through the API, creating a fresh parent
     /// for each `belongs_to` first, and returns the created body.
     pub async fn create(&self, resource: &str) -> Value {
@@ -159,6 +326,10 @@ impl TestApp {
     pub async fn create_parents(&self, resource: &str) -> Vec<(String, Value)> {
         let mut parents = Vec::new();
         for parent in &fixture(resource).parents {
+            // The owner column is the caller, never a body field.
+            if parent.from_token {
+                continue;
+            }
             let row = Box::pin(self.create(&parent.resource)).await;
             parents.push((parent.column.clone(), row["id"].clone()));
         }
@@ -169,7 +340,7 @@ impl TestApp {
     pub async fn create_under(&self, resource: &str, parents: &[(String, Value)]) -> Value {
         let r = fixture(resource);
         let body = self.body(resource, parents);
-        let response = self.post(&r.route, body).await;
+        let response = self.post_new(r, body).await;
         assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
         response.body
     }
@@ -256,6 +427,57 @@ pub fn error_fields(response: &TestResponse) -> Vec<String> {
 #[derive(Debug, Deserialize)]
 pub struct Fixtures {
     pub resources: Vec<ResourceFixture>,
+{%- if auth.is_some() %}
+    auth: Option<AuthFixture>,
+}
+
+/// The `auth` section: who logs in, and the roles.
+#[derive(Debug, Deserialize)]
+pub struct AuthFixture {
+    pub credentials: String,
+    pub login: String,
+    pub default_role: String,
+    pub admin_role: Option<String>,
+    pub password_max: usize,
+}
+
+impl Fixtures {
+    pub fn auth(&self) -> &AuthFixture {
+        self.auth.as_ref().expect("the spec has auth")
+    }
+}
+
+/// A resource's access rules.
+#[derive(Debug, Deserialize)]
+pub struct AccessFixture {
+    pub credentials: bool,
+    pub owned: bool,
+    pub token_owner: Option<String>,
+    pub rules: HashMap<String, Vec<String>>,
+}
+
+impl AccessFixture {
+    /// Whether a caller with `role` may do `action`, and on which rows.
+    pub fn allows(&self, action: &str, role: &str) -> Option<Scope> {
+        let rules = self.rules.get(action)?;
+        if rules
+            .iter()
+            .any(|r| r == "public" || r == "authenticated" || r == role)
+        {
+            Some(Scope::All)
+        } else if rules.iter().any(|r| r == "owner") {
+            Some(Scope::Own)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Own,
+{%- endif %}
 }
 
 #[derive(Debug, Deserialize)]
@@ -267,6 +489,9 @@ pub struct ResourceFixture {
     pub timestamps: bool,
     pub fields: Vec<FieldFixture>,
     pub parents: Vec<ParentFixture>,
+{%- if auth.is_some() %}
+    pub access: Option<AccessFixture>,
+{%- endif %}
 }
 
 #[derive(Debug, Deserialize)]
@@ -278,6 +503,12 @@ pub struct FieldFixture {
     pub parent: Option<String>,
     pub samples: Vec<Value>,
     pub invalid: Vec<InvalidValue>,
+{%- if auth.is_some() %}
+    /// Roles that may write the field (empty: the server); absent when
+    /// anyone who may write the row may write it.
+    #[serde(default)]
+    pub writers: Option<Vec<String>>,
+{%- endif %}
 }
 
 #[derive(Debug, Deserialize)]
@@ -293,6 +524,9 @@ pub struct ParentFixture {
     pub column: String,
     pub nested_route: String,
     pub on_delete: String,
+    /// The column is filled from the caller's token.
+    #[serde(default)]
+    pub from_token: bool,
 }
 
 static FIXTURES: LazyLock<Fixtures> = LazyLock::new(|| {
@@ -330,6 +564,23 @@ impl ResourceFixture {
     pub fn own_fields(&self) -> impl Iterator<Item = &FieldFixture> {
         self.fields.iter().filter(|f| f.parent.is_none())
     }
+{%- if auth.is_some() %}
+
+    pub fn access(&self) -> &AccessFixture {
+        self.access.as_ref().expect("the spec has auth")
+    }
+
+    /// Rows are created by registration.
+    pub fn is_credentials(&self) -> bool {
+        self.access().credentials
+    }
+{%- else %}
+
+    /// Every resource has its own create route.
+    pub fn is_credentials(&self) -> bool {
+        false
+    }
+{%- endif %}
 }
 
 /// A body with the `n`th sample of every field and the given parent ids.
@@ -340,6 +591,8 @@ pub fn sample_body(r: &ResourceFixture, n: usize, parents: &[(String, Value)]) -
             if let Some((_, id)) = parents.iter().find(|(column, _)| *column == field.name) {
                 body.insert(field.name.clone(), id.clone());
             }
+        } else if field_is_restricted(field) {
+            // Not every caller may write it: left to its default.
         } else if !field.samples.is_empty() {
             let value = field.samples[n % field.samples.len()].clone();
             body.insert(field.name.clone(), value);
@@ -347,6 +600,16 @@ pub fn sample_body(r: &ResourceFixture, n: usize, parents: &[(String, Value)]) -
     }
     Value::Object(body)
 }
+
+{%- if auth.is_some() %}
+fn field_is_restricted(field: &FieldFixture) -> bool {
+    field.writers.is_some()
+}
+{%- else %}
+fn field_is_restricted(_field: &FieldFixture) -> bool {
+    false
+}
+{%- endif %}
 
 /// `nested_route` with its `{column}` placeholder replaced by `id`.
 pub fn nested_path(nested_route: &str, column: &str, id: &str) -> String {
