@@ -54,11 +54,14 @@ pub struct RawAuth {
     pub loc: Loc,
 }
 
+/// The grants of one action: `owner`, `public`, role names, ...
+pub type Grants = Sp<Vec<Sp<String>>>;
+
 /// A resource's `access` section: the rules of each action, `None` where the
 /// action is not listed.
 #[derive(Debug, Clone, Default)]
 pub struct RawAccess {
-    pub rules: Vec<(Sp<Action>, Sp<Vec<Sp<String>>>)>,
+    pub rules: Vec<(Sp<Action>, Grants)>,
 }
 
 #[derive(Debug, Clone)]
