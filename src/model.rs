@@ -639,7 +639,7 @@ fn lower_auth(ctx: &AuthCtx, resources: &[Resource]) -> Auth {
             .collect(),
         register_fields: r.body_fields.clone(),
         module_import: {
-            let mut names = vec!["Registration".to_string(), r.struct_name.clone()];
+            let mut names = ["Registration".to_string(), r.struct_name.clone()];
             names.sort();
             format!("{{self, {}}}", names.join(", "))
         },
