@@ -7,6 +7,7 @@
 pub mod diag;
 pub mod model;
 pub mod names;
+pub mod openapi;
 pub mod render;
 pub mod samples;
 pub mod spec;

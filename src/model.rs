@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 use crate::names::{self, PG_MAX_IDENT, sql_ident};
-use crate::spec::{FieldType, OnDelete, PkKind, RawField, RawResource, RawSpec};
+use crate::spec::{
+    Action, FieldType, OnDelete, PkKind, RawField, RawRateLimit, RawResource, RawSpec,
+};
 
 #[derive(Debug, Clone)]
 pub struct Service {
@@ -28,7 +30,60 @@ pub struct Service {
     /// Whether rustfmt keeps the router's `.merge(..)` chain on one line
     /// (it does while the chain fits in `chain_width`, 60 columns).
     pub router_inline: bool,
+    /// Rust raw string literals of the patterns the service checks `email`
+    /// and `url` fields against; the OpenAPI document states the same ones.
+    pub email_pattern: String,
+    pub url_pattern: String,
+    pub rate_limits: RateLimits,
 }
+
+/// Token buckets per client, from the spec's `rate_limit` keys (or defaults).
+#[derive(Debug, Clone)]
+pub struct RateLimits {
+    /// Every API request of a client draws from this bucket.
+    pub global: Bucket,
+    /// For a login route: a much smaller bucket, so password guessing is slow.
+    pub login: Bucket,
+    /// Routes with a bucket of their own (resource or action level), in
+    /// route order; every other API route draws from `global` only.
+    pub routes: Vec<RouteLimit>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    pub capacity: u64,
+    pub refill_per_second: f64,
+    /// `Policy::new(100, 50.0)`, as the service's `rate_limit.rs` writes it.
+    pub rust: String,
+}
+
+impl Bucket {
+    fn new(capacity: u64, refill_per_second: f64) -> Self {
+        Bucket {
+            capacity,
+            refill_per_second,
+            rust: format!("Policy::new({capacity}, {refill_per_second:?})"),
+        }
+    }
+}
+
+/// The bucket of one route (method and axum route template).
+#[derive(Debug, Clone)]
+pub struct RouteLimit {
+    pub method: &'static str,
+    pub route: String,
+    /// The bucket's name: `order` for a resource-wide bucket shared by its
+    /// routes, `order.create` for an action's own.
+    pub scope: String,
+    pub bucket: Bucket,
+}
+
+/// Used when the spec sets no service-wide `rate_limit`: generous for one
+/// client, yet a flood from one address is cut off within a second.
+pub const DEFAULT_RATE_LIMIT: (u64, f64) = (100, 50.0);
+/// Used when the spec sets no `rate_limit.login`: a burst of 5 attempts, then
+/// one every 10 seconds.
+pub const DEFAULT_LOGIN_RATE_LIMIT: (u64, f64) = (5, 0.1);
 
 #[derive(Debug, Clone)]
 pub struct Resource {
@@ -149,6 +204,11 @@ pub struct Field {
     pub patch_checks: Vec<String>,
     /// The field's type in the validated PATCH struct.
     pub changes_type: String,
+    /// The `#[serde(..)]` attribute of the field in the create body, when
+    /// serde's own impl is too lenient (decimals: strings of one shape only).
+    pub input_serde: Option<String>,
+    /// The `deserialize_with` function of the field in the PATCH body.
+    pub patch_with: &'static str,
     /// `static NAME_PATTERN` holding the compiled `pattern`, if any.
     pub pattern_static: Option<String>,
     pub pattern_literal: String,
@@ -284,7 +344,11 @@ pub fn lower(spec: &RawSpec) -> Service {
             .iter()
             .map(|r| ".merge(::routes())".len() + r.name.len())
             .sum::<usize>();
+    let rate_limits = lower_rate_limits(spec, &resources);
     Service {
+        rate_limits,
+        email_pattern: raw_string(crate::openapi::EMAIL_PATTERN),
+        url_pattern: raw_string(crate::openapi::URL_PATTERN),
         modules_sorted,
         router_inline: chain <= 60,
         crate_name: package.replace('-', "_"),
@@ -292,6 +356,78 @@ pub fn lower(spec: &RawSpec) -> Service {
         resources,
         enums,
         stamp: crate::STAMP_VERSION,
+    }
+}
+
+fn bucket_of(limit: Option<&RawRateLimit>, default: (u64, f64)) -> Bucket {
+    match limit.and_then(|l| Some((l.capacity.as_ref()?.value, l.refill_per_second.as_ref()?.value))) {
+        Some((capacity, refill)) => Bucket::new(capacity, refill),
+        None => Bucket::new(default.0, default.1),
+    }
+}
+
+fn lower_rate_limits(spec: &RawSpec, resources: &[Resource]) -> RateLimits {
+    let service = spec.rate_limit.as_ref();
+    let mut routes = Vec::new();
+    for raw in &spec.resources {
+        let Some(limit) = &raw.rate_limit else {
+            continue;
+        };
+        let name = names::snake(&raw.name.value);
+        let Some(r) = resources.iter().find(|r| r.name == name) else {
+            continue;
+        };
+        let shared = match (&limit.capacity, &limit.refill_per_second) {
+            (Some(c), Some(f)) => Some(Bucket::new(c.value, f.value)),
+            _ => None,
+        };
+        let item = format!("{}/{{id}}", r.route);
+        let nested = |method| {
+            r.parents
+                .iter()
+                .map(move |p| (method, p.nested_route.clone()))
+        };
+        let by_action: Vec<(Action, Vec<(&'static str, String)>)> = vec![
+            (
+                Action::List,
+                std::iter::once(("GET", r.route.clone())).chain(nested("GET")).collect(),
+            ),
+            (
+                Action::Create,
+                std::iter::once(("POST", r.route.clone())).chain(nested("POST")).collect(),
+            ),
+            (Action::Get, vec![("GET", item.clone())]),
+            (Action::Replace, vec![("PUT", item.clone())]),
+            (Action::Update, vec![("PATCH", item.clone())]),
+            (Action::Delete, vec![("DELETE", item)]),
+        ];
+        for (action, methods) in by_action {
+            let own = limit.actions.iter().find(|(a, _)| a.value == action);
+            let (scope, bucket) = match (own, &shared) {
+                (Some((_, l)), _) => (
+                    format!("{name}.{}", action.as_str()),
+                    bucket_of(Some(l), DEFAULT_RATE_LIMIT),
+                ),
+                (None, Some(b)) => (name.clone(), b.clone()),
+                (None, None) => continue,
+            };
+            for (method, route) in methods {
+                routes.push(RouteLimit {
+                    method,
+                    route,
+                    scope: scope.clone(),
+                    bucket: bucket.clone(),
+                });
+            }
+        }
+    }
+    RateLimits {
+        global: bucket_of(service, DEFAULT_RATE_LIMIT),
+        login: bucket_of(
+            service.and_then(|l| l.login.as_deref()),
+            DEFAULT_LOGIN_RATE_LIMIT,
+        ),
+        routes,
     }
 }
 
@@ -415,6 +551,12 @@ fn lower_resource(
             patch_let: patch_let(&ident, &column, nullable),
             patch_checks: Vec::new(),
             changes_type: changes_type(&rust_type, nullable),
+            input_serde: (!ppk.is_uuid).then(|| INTEGER_SERDE.to_string()),
+            patch_with: if ppk.is_uuid {
+                "double_option"
+            } else {
+                "crate::extract::integer_patch"
+            },
             pattern_static: None,
             pattern_literal: String::new(),
             rust_type,
@@ -754,6 +896,12 @@ fn lower_resource(
     }
 }
 
+/// Create-body attributes of fields whose serde impl is not what the OpenAPI
+/// document promises: JSON Schema counts `3.0` as an integer, and decimals
+/// travel as strings of one documented shape.
+const INTEGER_SERDE: &str = "#[serde(default, deserialize_with = \"crate::extract::integer\")]";
+const DECIMAL_SERDE: &str = "#[serde(default, deserialize_with = \"crate::extract::decimal\")]";
+
 fn wrap_option(t: &str, nullable: bool) -> String {
     if nullable {
         format!("Option<{t}>")
@@ -1004,6 +1152,16 @@ fn lower_field(
         input_checks,
         patch_checks,
         changes_type: changes_type(&rust_type, nullable),
+        input_serde: match ty {
+            FieldType::Decimal => Some(DECIMAL_SERDE.to_string()),
+            FieldType::I32 | FieldType::I64 => Some(INTEGER_SERDE.to_string()),
+            _ => None,
+        },
+        patch_with: match ty {
+            FieldType::Decimal => "crate::extract::decimal_patch",
+            FieldType::I32 | FieldType::I64 => "crate::extract::integer_patch",
+            _ => "double_option",
+        },
         pattern_literal: f
             .pattern
             .as_ref()

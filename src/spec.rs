@@ -33,6 +33,21 @@ pub struct RawSpec {
     pub resources: Vec<RawResource>,
     /// Where `resources` is, for problems about the set as a whole.
     pub resources_loc: Loc,
+    /// The service-wide `rate_limit` (per client, every API request).
+    pub rate_limit: Option<RawRateLimit>,
+}
+
+/// A `rate_limit` mapping: a token bucket (`capacity`, `refill_per_second`)
+/// and, depending on where it stands, a `login` bucket (service level) or
+/// per-action buckets (resource level).
+#[derive(Debug, Clone)]
+pub struct RawRateLimit {
+    pub capacity: Option<Sp<u64>>,
+    pub refill_per_second: Option<Sp<f64>>,
+    pub login: Option<Box<RawRateLimit>>,
+    pub actions: Vec<(Sp<Action>, RawRateLimit)>,
+    pub loc: Loc,
+    pub path: String,
 }
 
 #[derive(Debug, Clone)]
@@ -44,6 +59,7 @@ pub struct RawResource {
     pub belongs_to: Vec<RawParent>,
     pub fields: Vec<RawField>,
     pub indexes: Vec<RawIndex>,
+    pub rate_limit: Option<RawRateLimit>,
 }
 
 #[derive(Debug, Clone)]
@@ -137,7 +153,16 @@ keyword_enum!(OnDelete {
     SetNull => "set_null",
 });
 
-const TOP_KEYS: &[&str] = &["version", "service", "resources"];
+keyword_enum!(Action {
+    List => "list",
+    Get => "get",
+    Create => "create",
+    Replace => "replace",
+    Update => "update",
+    Delete => "delete",
+});
+
+const TOP_KEYS: &[&str] = &["version", "service", "resources", "rate_limit"];
 const RESOURCE_KEYS: &[&str] = &[
     "plural",
     "primary_key",
@@ -145,7 +170,11 @@ const RESOURCE_KEYS: &[&str] = &[
     "belongs_to",
     "fields",
     "indexes",
+    "rate_limit",
 ];
+const SERVICE_RATE_LIMIT_KEYS: &[&str] = &["capacity", "refill_per_second", "login"];
+const RESOURCE_RATE_LIMIT_KEYS: &[&str] = &["capacity", "refill_per_second", "actions"];
+const BUCKET_KEYS: &[&str] = &["capacity", "refill_per_second"];
 const PARENT_KEYS: &[&str] = &["resource", "on_delete"];
 const FIELD_KEYS: &[&str] = &[
     "type",
@@ -226,11 +255,15 @@ pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<RawSpec> {
             }
         }
     }
+    let rate_limit = top
+        .get_node("rate_limit")
+        .and_then(|node| p.rate_limit(node, "rate_limit", SERVICE_RATE_LIMIT_KEYS));
     Some(RawSpec {
         version,
         service,
         resources,
         resources_loc,
+        rate_limit,
     })
 }
 
@@ -522,6 +555,9 @@ impl Parser<'_> {
                 ),
             }
         }
+        let rate_limit = map.get_node("rate_limit").and_then(|node| {
+            self.rate_limit(node, &join(&path, "rate_limit"), RESOURCE_RATE_LIMIT_KEYS)
+        });
         Some(RawResource {
             name,
             plural,
@@ -530,6 +566,62 @@ impl Parser<'_> {
             belongs_to,
             fields,
             indexes,
+            rate_limit,
+        })
+    }
+
+    /// A `rate_limit` mapping with the keys `allowed` (which decide whether
+    /// `login` or `actions` may appear).
+    fn rate_limit(&mut self, node: &Node, path: &str, allowed: &[&str]) -> Option<RawRateLimit> {
+        let map = self.mapping(
+            node,
+            path,
+            "write `rate_limit: { capacity: 100, refill_per_second: 50 }`",
+        )?;
+        self.check_keys(map, path, allowed);
+        let login = match map.get_node("login") {
+            Some(node) if allowed.contains(&"login") => self
+                .rate_limit(node, &join(path, "login"), BUCKET_KEYS)
+                .map(Box::new),
+            _ => None,
+        };
+        let mut actions = Vec::new();
+        if let Some(node) = map.get_node("actions")
+            && allowed.contains(&"actions")
+        {
+            let apath = join(path, "actions");
+            if let Some(amap) = self.mapping(
+                node,
+                &apath,
+                "write one `create: { capacity: 5, refill_per_second: 1 }` entry per action",
+            ) {
+                for (key, value) in amap.iter() {
+                    let name = self.key(key, &apath);
+                    let Some(action) = Action::parse(&name.value) else {
+                        self.diags.push(
+                            name.diag(format!("unknown action `{}`", name.value))
+                                .help(one_of_help(&name.value, Action::NAMES)),
+                        );
+                        continue;
+                    };
+                    if let Some(limit) = self.rate_limit(value, &name.path, BUCKET_KEYS) {
+                        let action = Sp {
+                            value: action,
+                            loc: name.loc,
+                            path: name.path,
+                        };
+                        actions.push((action, limit));
+                    }
+                }
+            }
+        }
+        Some(RawRateLimit {
+            capacity: self.u64_at(map, path, "capacity"),
+            refill_per_second: self.f64_at(map, path, "refill_per_second"),
+            login,
+            actions,
+            loc: Loc::from_span(map.span()),
+            path: path.to_string(),
         })
     }
 

@@ -6,8 +6,10 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use axum::http::HeaderValue;
 use url::Url;
 
+use crate::rate_limit::{IpNet, RateLimitSettings};
 use crate::state::HttpLimits;
 
 /// How log lines are written to stdout.
@@ -17,6 +19,20 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line, for log shippers.
     Json,
+}
+
+/// Which browser origins may call the API (CORS).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum CorsSettings {
+    /// No CORS headers: browsers refuse cross-origin calls.
+    #[default]
+    Off,
+    /// `*`: any origin, without credentials.
+    Any,
+    Origins {
+        origins: Vec<HeaderValue>,
+        allow_credentials: bool,
+    },
 }
 
 /// Everything the service needs to start. `RUST_LOG` is not stored here: it
@@ -31,6 +47,9 @@ pub struct Config {
     pub request_timeout: Duration,
     pub body_limit_bytes: usize,
     pub log_format: LogFormat,
+    pub rate_limit_enabled: bool,
+    pub trusted_proxies: Vec<IpNet>,
+    pub cors: CorsSettings,
 }
 
 /// All configuration problems found, so an operator fixes them in one go
@@ -124,6 +143,38 @@ impl Config {
             }
         };
 
+        let rate_limit_enabled = parse_or(
+            &get,
+            &mut problems,
+            "RATE_LIMIT_ENABLED",
+            true,
+            "`true` or `false`",
+        );
+        let mut trusted_proxies = Vec::new();
+        for item in get("TRUSTED_PROXIES")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+        {
+            match item.parse() {
+                Ok(net) => trusted_proxies.push(net),
+                Err(problem) => problems.push(format!("TRUSTED_PROXIES: {problem}")),
+            }
+        }
+        let allow_credentials = parse_or(
+            &get,
+            &mut problems,
+            "CORS_ALLOW_CREDENTIALS",
+            false,
+            "`true` or `false`",
+        );
+        let cors = cors_settings(
+            get("CORS_ALLOWED_ORIGINS").as_deref(),
+            allow_credentials,
+            &mut problems,
+        );
+
         // Zero would either deadlock the pool or disable a safety limit by
         // accident; a deliberate "no limit" is not offered.
         for (name, value) in [
@@ -153,7 +204,17 @@ impl Config {
             request_timeout: Duration::from_secs(request_timeout_secs),
             body_limit_bytes,
             log_format,
+            rate_limit_enabled,
+            trusted_proxies,
+            cors,
         })
+    }
+
+    pub fn rate_limit_settings(&self) -> RateLimitSettings {
+        RateLimitSettings {
+            enabled: self.rate_limit_enabled,
+            trusted_proxies: self.trusted_proxies.clone(),
+        }
     }
 
     /// The HTTP-level limits the router enforces.
@@ -183,6 +244,52 @@ fn parse_or<T: FromStr>(
     }
 }
 
+/// `CORS_ALLOWED_ORIGINS`: unset (off), `*`, or a comma-separated list of
+/// origins such as `https://app.example.com`.
+fn cors_settings(
+    origins: Option<&str>,
+    allow_credentials: bool,
+    problems: &mut Vec<String>,
+) -> CorsSettings {
+    let Some(origins) = origins.map(str::trim) else {
+        if allow_credentials {
+            problems.push("CORS_ALLOW_CREDENTIALS needs CORS_ALLOWED_ORIGINS".to_owned());
+        }
+        return CorsSettings::Off;
+    };
+    if origins == "*" {
+        if allow_credentials {
+            // Browsers refuse the combination, and honouring it would let any
+            // site make requests with the user's credentials.
+            problems.push(
+                "CORS_ALLOWED_ORIGINS `*` cannot be combined with CORS_ALLOW_CREDENTIALS=true; \
+                 list the allowed origins instead"
+                    .to_owned(),
+            );
+        }
+        return CorsSettings::Any;
+    }
+    let mut list = Vec::new();
+    for origin in origins.split(',').map(str::trim) {
+        let valid = Url::parse(origin).is_ok_and(|url| {
+            matches!(url.scheme(), "http" | "https")
+                && url.has_host()
+                && url.path() == "/"
+                && !origin.ends_with('/')
+        });
+        match HeaderValue::from_str(origin) {
+            Ok(value) if valid => list.push(value),
+            _ => problems.push(format!(
+                "CORS_ALLOWED_ORIGINS: `{origin}` is not an origin such as https://app.example.com"
+            )),
+        }
+    }
+    CorsSettings::Origins {
+        origins: list,
+        allow_credentials,
+    }
+}
+
 fn check_database_url(value: &str) -> Result<(), String> {
     let url = Url::parse(value).map_err(|err| format!("is not a valid URL: {err}"))?;
     match url.scheme() {
@@ -208,6 +315,9 @@ impl fmt::Debug for Config {
             .field("request_timeout", &self.request_timeout)
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("log_format", &self.log_format)
+            .field("rate_limit_enabled", &self.rate_limit_enabled)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("cors", &self.cors)
             .finish()
     }
 }
@@ -274,6 +384,44 @@ mod tests {
             assert!(text.contains(name), "{name} missing from: {text}");
         }
         assert_eq!(err.problems.len(), 5, "{text}");
+    }
+
+    #[test]
+    fn cors_is_off_by_default_and_a_wildcard_with_credentials_is_refused() {
+        let base = [("DATABASE_URL", "postgres://u@h/db")];
+        let config = Config::from_lookup(lookup(&base)).expect("valid config");
+        assert_eq!(config.cors, CorsSettings::Off);
+        assert!(config.rate_limit_enabled);
+
+        let err = Config::from_lookup(lookup(&[
+            base[0],
+            ("CORS_ALLOWED_ORIGINS", "*"),
+            ("CORS_ALLOW_CREDENTIALS", "true"),
+        ]))
+        .expect_err("wildcard with credentials");
+        assert!(err.to_string().contains("CORS_ALLOW_CREDENTIALS"), "{err}");
+
+        let config = Config::from_lookup(lookup(&[
+            base[0],
+            (
+                "CORS_ALLOWED_ORIGINS",
+                "https://a.example,http://[::1]:3000",
+            ),
+            ("CORS_ALLOW_CREDENTIALS", "true"),
+        ]))
+        .expect("explicit origins with credentials");
+        assert!(matches!(
+            config.cors,
+            CorsSettings::Origins { ref origins, allow_credentials: true } if origins.len() == 2
+        ));
+
+        let err = Config::from_lookup(lookup(&[
+            base[0],
+            ("CORS_ALLOWED_ORIGINS", "https://a.example/path"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, nope"),
+        ]))
+        .expect_err("bad origin and proxy");
+        assert_eq!(err.problems.len(), 2, "{err}");
     }
 
     #[test]

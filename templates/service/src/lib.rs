@@ -19,8 +19,12 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod metrics;
+pub mod openapi;
 pub mod pagination;
+pub mod rate_limit;
 pub mod resources;
+pub mod security;
 pub mod state;
 pub mod telemetry;
 pub mod validation;
@@ -38,9 +42,17 @@ pub fn app(state: AppState) -> Router {
 
     // Listed outermost first.
     let middleware = ServiceBuilder::new()
+        // Answers CORS preflights before anything else runs; absent unless
+        // CORS_ALLOWED_ORIGINS is set.
+        .option_layer(security::cors(&state.cors))
         // Sees every response, including those produced by the layers below
         // and by axum itself (404, 405), and renders errors as problem+json.
         .layer(middleware::from_fn(error::render_problems))
+        .layer(middleware::from_fn(security::headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         // The id must exist before the trace span is created so it is part
         // of every log line of the request.
         .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
@@ -54,6 +66,11 @@ pub fn app(state: AppState) -> Router {
                 ),
         )
         .layer(PropagateRequestIdLayer::new(request_id))
+        // Before the body is read: a refused request costs next to nothing.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::enforce,
+        ))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
@@ -65,6 +82,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .nest("/v1", resources::router())
         .merge(health::routes())
+        .merge(metrics::routes())
+        .merge(openapi::routes())
         // The limit above is the only one; axum's built-in 2 MiB default
         // would otherwise silently cap a larger configured limit.
         .layer(axum::extract::DefaultBodyLimit::disable())

@@ -7,6 +7,10 @@ use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 
+use crate::config::CorsSettings;
+use crate::metrics::Metrics;
+use crate::rate_limit::{RateLimitSettings, RateLimiter};
+
 /// Limits the router enforces on every request.
 #[derive(Clone, Copy, Debug)]
 pub struct HttpLimits {
@@ -34,6 +38,9 @@ pub struct AppState {
     /// routing new traffic while in-flight requests drain.
     pub shutting_down: Arc<AtomicBool>,
     pub limits: HttpLimits,
+    pub rate_limiter: Arc<RateLimiter>,
+    pub metrics: Arc<Metrics>,
+    pub cors: CorsSettings,
 }
 
 impl AppState {
@@ -43,7 +50,21 @@ impl AppState {
             started_at: Instant::now(),
             shutting_down: Arc::new(AtomicBool::new(false)),
             limits,
+            rate_limiter: Arc::new(RateLimiter::new(RateLimitSettings::default())),
+            metrics: Arc::new(Metrics::default()),
+            cors: CorsSettings::Off,
         }
+    }
+
+    /// Replaces the default rate limiter (on, no trusted proxies).
+    pub fn with_rate_limits(mut self, settings: RateLimitSettings) -> Self {
+        self.rate_limiter = Arc::new(RateLimiter::new(settings));
+        self
+    }
+
+    pub fn with_cors(mut self, cors: CorsSettings) -> Self {
+        self.cors = cors;
+        self
     }
 
     pub fn is_shutting_down(&self) -> bool {

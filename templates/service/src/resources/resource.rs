@@ -93,6 +93,9 @@ pub struct {{ r.struct_name }} {
 #[serde(deny_unknown_fields)]
 pub struct Input {
 {%- for f in r.fields %}
+{%- if let Some(a) = f.input_serde %}
+    {{ a }}
+{%- endif %}
     pub {{ f.ident }}: Option<{{ f.rust_type }}>,
 {%- endfor %}
 }
@@ -103,7 +106,7 @@ pub struct Input {
 #[serde(deny_unknown_fields)]
 pub struct Patch {
 {%- for f in r.fields %}
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "{{ f.patch_with }}")]
     pub {{ f.ident }}: Option<Option<{{ f.rust_type }}>>,
 {%- endfor %}
 }
