@@ -49,6 +49,34 @@ pub fn document(s: &Service) -> String {
     }
     add_operational(&mut paths);
     schemas.insert("Problem".into(), problem_schema());
+    if s.resources.iter().any(|r| {
+        r.fields
+            .iter()
+            .any(|f| f.spec.ty == Some(FieldType::Json))
+    }) {
+        // Any JSON but U+0000, which PostgreSQL jsonb cannot store (the
+        // service refuses it); the definition recurses into arrays and objects.
+        schemas.insert(
+            "JsonValue".into(),
+            json!({
+                "description": "Any JSON value except null; no string or key may contain U+0000.",
+                "anyOf": [
+                    { "type": ["boolean", "number"] },
+                    { "type": "string", "pattern": NO_NUL },
+                    { "type": "array", "items": reference("schemas", "JsonOrNull") },
+                    {
+                        "type": "object",
+                        "propertyNames": { "pattern": NO_NUL },
+                        "additionalProperties": reference("schemas", "JsonOrNull"),
+                    },
+                ],
+            }),
+        );
+        schemas.insert(
+            "JsonOrNull".into(),
+            json!({ "anyOf": [{ "type": "null" }, reference("schemas", "JsonValue")] }),
+        );
+    }
     schemas.insert(
         "FieldError".into(),
         json!({
@@ -144,7 +172,9 @@ fn or_null(mut schema: Value) -> Value {
                 .expect("enum is a list")
                 .push(Value::Null);
         }
-        // `{}` already admits null.
+        None if schema.get("$ref") == Some(&json!("#/components/schemas/JsonValue")) => {
+            return reference("schemas", "JsonOrNull");
+        }
         None => {}
     }
     schema
@@ -244,7 +274,7 @@ fn value_schema(s: &Service, f: &Field) -> Value {
             set("type", json!("string"));
             set("format", json!("date-time"));
         }
-        FieldType::Json => {}
+        FieldType::Json => return reference("schemas", "JsonValue"),
         FieldType::Enum => {
             set("type", json!("string"));
             set("enum", json!(spec.values));
