@@ -46,6 +46,9 @@ pub struct RawRateLimit {
     pub refill_per_second: Option<Sp<f64>>,
     pub login: Option<Box<RawRateLimit>>,
     pub actions: Vec<(Sp<Action>, RawRateLimit)>,
+    /// Which bucket keys are written at all (a value may be present but
+    /// unreadable, which is reported once, by the parser).
+    pub written: (bool, bool),
     pub loc: Loc,
     pub path: String,
 }
@@ -620,6 +623,10 @@ impl Parser<'_> {
             refill_per_second: self.f64_at(map, path, "refill_per_second"),
             login,
             actions,
+            written: (
+                map.get_node("capacity").is_some(),
+                map.get_node("refill_per_second").is_some(),
+            ),
             loc: Loc::from_span(map.span()),
             path: path.to_string(),
         })

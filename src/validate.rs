@@ -189,16 +189,16 @@ fn bucket(limit: &RawRateLimit, required: bool, diags: &mut Diagnostics) {
     let pair_help = "a bucket needs both `capacity` (the burst a client may send at once) \
                      and `refill_per_second` (its sustained rate), e.g. \
                      `{ capacity: 100, refill_per_second: 50 }`";
-    match (&limit.capacity, &limit.refill_per_second) {
-        (None, None) if required => diags.push(
+    match limit.written {
+        (false, false) if required => diags.push(
             Diagnostic::new(limit.loc, limit.path.clone(), "missing keys `capacity` and `refill_per_second`")
                 .help(pair_help),
         ),
-        (Some(_), None) => diags.push(
+        (true, false) => diags.push(
             Diagnostic::new(limit.loc, limit.path.clone(), "missing key `refill_per_second`")
                 .help(pair_help),
         ),
-        (None, Some(_)) => diags.push(
+        (false, true) => diags.push(
             Diagnostic::new(limit.loc, limit.path.clone(), "missing key `capacity`")
                 .help(pair_help),
         ),
