@@ -360,7 +360,12 @@ pub fn lower(spec: &RawSpec) -> Service {
 }
 
 fn bucket_of(limit: Option<&RawRateLimit>, default: (u64, f64)) -> Bucket {
-    match limit.and_then(|l| Some((l.capacity.as_ref()?.value, l.refill_per_second.as_ref()?.value))) {
+    match limit.and_then(|l| {
+        Some((
+            l.capacity.as_ref()?.value,
+            l.refill_per_second.as_ref()?.value,
+        ))
+    }) {
         Some((capacity, refill)) => Bucket::new(capacity, refill),
         None => Bucket::new(default.0, default.1),
     }
@@ -390,11 +395,15 @@ fn lower_rate_limits(spec: &RawSpec, resources: &[Resource]) -> RateLimits {
         let by_action: Vec<(Action, Vec<(&'static str, String)>)> = vec![
             (
                 Action::List,
-                std::iter::once(("GET", r.route.clone())).chain(nested("GET")).collect(),
+                std::iter::once(("GET", r.route.clone()))
+                    .chain(nested("GET"))
+                    .collect(),
             ),
             (
                 Action::Create,
-                std::iter::once(("POST", r.route.clone())).chain(nested("POST")).collect(),
+                std::iter::once(("POST", r.route.clone()))
+                    .chain(nested("POST"))
+                    .collect(),
             ),
             (Action::Get, vec![("GET", item.clone())]),
             (Action::Replace, vec![("PUT", item.clone())]),

@@ -49,11 +49,10 @@ pub fn document(s: &Service) -> String {
     }
     add_operational(&mut paths);
     schemas.insert("Problem".into(), problem_schema());
-    if s.resources.iter().any(|r| {
-        r.fields
-            .iter()
-            .any(|f| f.spec.ty == Some(FieldType::Json))
-    }) {
+    if s.resources
+        .iter()
+        .any(|r| r.fields.iter().any(|f| f.spec.ty == Some(FieldType::Json)))
+    {
         // Any JSON but U+0000, which PostgreSQL jsonb cannot store (the
         // service refuses it); the definition recurses into arrays and objects.
         schemas.insert(
@@ -222,8 +221,14 @@ fn value_schema(s: &Service, f: &Field) -> Value {
         FieldType::I32 => {
             set("type", json!("integer"));
             set("format", json!("int32"));
-            set("minimum", json!(spec.min.map_or(i32::MIN as i64, |m| m as i64)));
-            set("maximum", json!(spec.max.map_or(i32::MAX as i64, |m| m as i64)));
+            set(
+                "minimum",
+                json!(spec.min.map_or(i32::MIN as i64, |m| m as i64)),
+            );
+            set(
+                "maximum",
+                json!(spec.max.map_or(i32::MAX as i64, |m| m as i64)),
+            );
         }
         FieldType::I64 => {
             set("type", json!("integer"));
@@ -298,15 +303,15 @@ fn row_schema(s: &Service, r: &Resource) -> Value {
     props.insert("id".into(), id_schema(r.pk.is_uuid));
     for f in &r.fields {
         let v = value_schema(s, f);
-        props.insert(
-            f.name.clone(),
-            if f.nullable { or_null(v) } else { v },
-        );
+        props.insert(f.name.clone(), if f.nullable { or_null(v) } else { v });
         required.push(json!(f.name));
     }
     if r.timestamps {
         for name in ["created_at", "updated_at"] {
-            props.insert(name.into(), json!({ "type": "string", "format": "date-time" }));
+            props.insert(
+                name.into(),
+                json!({ "type": "string", "format": "date-time" }),
+            );
             required.push(json!(name));
         }
     }
@@ -351,10 +356,7 @@ fn patch_schema(s: &Service, r: &Resource) -> Value {
     let mut props = Map::new();
     for f in &r.fields {
         let v = value_schema(s, f);
-        props.insert(
-            f.name.clone(),
-            if f.nullable { or_null(v) } else { v },
-        );
+        props.insert(f.name.clone(), if f.nullable { or_null(v) } else { v });
     }
     json!({
         "type": "object",
@@ -401,14 +403,42 @@ fn problem_schema() -> Value {
 
 /// Error responses, by status. Each is `application/problem+json`.
 const ERRORS: &[(&str, &str, &str)] = &[
-    ("400", "BadRequest", "Malformed JSON, path or query parameter."),
+    (
+        "400",
+        "BadRequest",
+        "Malformed JSON, path or query parameter.",
+    ),
     ("404", "NotFound", "No such resource."),
-    ("409", "Conflict", "A unique value is taken, or the row is still referenced."),
-    ("413", "PayloadTooLarge", "The request body exceeds the configured limit."),
-    ("415", "UnsupportedMediaType", "The body is not declared as JSON."),
-    ("422", "Unprocessable", "The body failed validation; `errors` names the fields."),
-    ("429", "TooManyRequests", "The client's rate limit is exhausted; retry after `Retry-After` seconds."),
-    ("503", "Unavailable", "The database is unavailable; retry after `Retry-After` seconds."),
+    (
+        "409",
+        "Conflict",
+        "A unique value is taken, or the row is still referenced.",
+    ),
+    (
+        "413",
+        "PayloadTooLarge",
+        "The request body exceeds the configured limit.",
+    ),
+    (
+        "415",
+        "UnsupportedMediaType",
+        "The body is not declared as JSON.",
+    ),
+    (
+        "422",
+        "Unprocessable",
+        "The body failed validation; `errors` names the fields.",
+    ),
+    (
+        "429",
+        "TooManyRequests",
+        "The client's rate limit is exhausted; retry after `Retry-After` seconds.",
+    ),
+    (
+        "503",
+        "Unavailable",
+        "The database is unavailable; retry after `Retry-After` seconds.",
+    ),
 ];
 
 fn shared_responses() -> Value {

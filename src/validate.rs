@@ -191,12 +191,20 @@ fn bucket(limit: &RawRateLimit, required: bool, diags: &mut Diagnostics) {
                      `{ capacity: 100, refill_per_second: 50 }`";
     match limit.written {
         (false, false) if required => diags.push(
-            Diagnostic::new(limit.loc, limit.path.clone(), "missing keys `capacity` and `refill_per_second`")
-                .help(pair_help),
+            Diagnostic::new(
+                limit.loc,
+                limit.path.clone(),
+                "missing keys `capacity` and `refill_per_second`",
+            )
+            .help(pair_help),
         ),
         (true, false) => diags.push(
-            Diagnostic::new(limit.loc, limit.path.clone(), "missing key `refill_per_second`")
-                .help(pair_help),
+            Diagnostic::new(
+                limit.loc,
+                limit.path.clone(),
+                "missing key `refill_per_second`",
+            )
+            .help(pair_help),
         ),
         (false, true) => diags.push(
             Diagnostic::new(limit.loc, limit.path.clone(), "missing key `capacity`")
@@ -209,7 +217,9 @@ fn bucket(limit: &RawRateLimit, required: bool, diags: &mut Diagnostics) {
     {
         diags.push(
             c.diag(format!("`capacity` {} is out of range", c.value))
-                .help(format!("use a whole number of requests between 1 and {MAX_CAPACITY}")),
+                .help(format!(
+                    "use a whole number of requests between 1 and {MAX_CAPACITY}"
+                )),
         );
     }
     if let Some(r) = &limit.refill_per_second
