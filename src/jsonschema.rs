@@ -54,6 +54,25 @@ pub fn spec_schema() -> Value {
             }
         ]
     });
+    let bucket = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "capacity": { "type": "integer", "minimum": 1, "maximum": 1000000, "description": "The burst a client may send at once." },
+            "refill_per_second": { "type": "number", "exclusiveMinimum": 0, "maximum": 1000000, "description": "The sustained rate; `0.1` is one request every 10 seconds." }
+        }
+    });
+    let mut service_limit = bucket.clone();
+    service_limit["properties"]["login"] = bucket.clone();
+    let mut resource_limit = bucket.clone();
+    resource_limit["properties"]["actions"] = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "list": bucket.clone(), "get": bucket.clone(), "create": bucket.clone(),
+            "replace": bucket.clone(), "update": bucket.clone(), "delete": bucket.clone()
+        }
+    });
     let rule = json!({ "oneOf": [{ "type": "string" }, { "type": "array", "items": { "type": "string" }, "minItems": 1 }] });
     let duration = json!({ "type": "string", "pattern": "^[0-9]+[smhd]$" });
     let auth = json!({
@@ -80,6 +99,7 @@ pub fn spec_schema() -> Value {
         "additionalProperties": false,
         "properties": {
             "plural": ident.clone(),
+            "rate_limit": resource_limit,
             "access": {
                 "type": "object",
                 "additionalProperties": false,
@@ -130,6 +150,7 @@ pub fn spec_schema() -> Value {
             "version": { "const": 1 },
             "service": { "type": "string", "pattern": "^[a-z][a-z0-9_-]*$", "maxLength": 48 },
             "auth": auth,
+            "rate_limit": service_limit,
             "resources": {
                 "type": "object",
                 "minProperties": 1,

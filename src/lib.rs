@@ -9,6 +9,7 @@ pub mod jsonschema;
 pub mod lock;
 pub mod model;
 pub mod names;
+pub mod openapi;
 pub mod render;
 pub mod samples;
 pub mod schema;

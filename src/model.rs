@@ -12,7 +12,8 @@ use sha2::{Digest, Sha256};
 use crate::diag::Loc;
 use crate::names::{self, PG_MAX_IDENT, sql_ident};
 use crate::spec::{
-    Action, FieldType, OnDelete, PkKind, RawAuth, RawField, RawResource, RawSpec, Sp,
+    Action, FieldType, OnDelete, PkKind, RateAction, RawAuth, RawField, RawRateLimit, RawResource,
+    RawSpec, Sp,
 };
 use crate::validate::{SERVER_WRITE, owner_chain};
 
@@ -41,6 +42,11 @@ pub struct Service {
     /// Some resource has a nested route the generic nested check covers
     /// (every parent except the owner taken from the token).
     pub nested_checks: bool,
+    /// Rust raw string literals of the patterns the service checks `email`
+    /// and `url` fields against; the OpenAPI document states the same ones.
+    pub email_pattern: String,
+    pub url_pattern: String,
+    pub rate_limits: RateLimits,
 }
 
 /// Authentication: the credentials resource, roles and token rules.
@@ -81,6 +87,54 @@ pub struct Auth {
     /// `{self, Registration, User}`, sorted the way rustfmt sorts it.
     pub module_import: String,
 }
+
+/// Token buckets per client, from the spec's `rate_limit` keys (or defaults).
+#[derive(Debug, Clone)]
+pub struct RateLimits {
+    /// Every API request of a client draws from this bucket.
+    pub global: Bucket,
+    /// For a login route: a much smaller bucket, so password guessing is slow.
+    pub login: Bucket,
+    /// Routes with a bucket of their own (resource or action level), in
+    /// route order; every other API route draws from `global` only.
+    pub routes: Vec<RouteLimit>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    pub capacity: u64,
+    pub refill_per_second: f64,
+    /// `Policy::new(100, 50.0)`, as the service's `rate_limit.rs` writes it.
+    pub rust: String,
+}
+
+impl Bucket {
+    fn new(capacity: u64, refill_per_second: f64) -> Self {
+        Bucket {
+            capacity,
+            refill_per_second,
+            rust: format!("Policy::new({capacity}, {refill_per_second:?})"),
+        }
+    }
+}
+
+/// The bucket of one route (method and axum route template).
+#[derive(Debug, Clone)]
+pub struct RouteLimit {
+    pub method: &'static str,
+    pub route: String,
+    /// The bucket's name: `order` for a resource-wide bucket shared by its
+    /// routes, `order.create` for an action's own.
+    pub scope: String,
+    pub bucket: Bucket,
+}
+
+/// Used when the spec sets no service-wide `rate_limit`: generous for one
+/// client, yet a flood from one address is cut off within a second.
+pub const DEFAULT_RATE_LIMIT: (u64, f64) = (100, 50.0);
+/// Used when the spec sets no `rate_limit.login`: a burst of 5 attempts, then
+/// one every 10 seconds.
+pub const DEFAULT_LOGIN_RATE_LIMIT: (u64, f64) = (5, 0.1);
 
 #[derive(Debug, Clone)]
 pub struct Resource {
@@ -288,6 +342,11 @@ pub struct Field {
     pub changes_decl: String,
     /// `const NAME_DEFAULT: &str = "...";` for a text default.
     pub default_const_decl: Option<String>,
+    /// The `#[serde(..)]` attribute of the field in the create body, when
+    /// serde's own impl is too lenient (decimals: strings of one shape only).
+    pub input_serde: Option<String>,
+    /// The `deserialize_with` function of the field in the PATCH body.
+    pub patch_with: &'static str,
     /// `static NAME_PATTERN` holding the compiled `pattern`, if any.
     pub pattern_static: Option<String>,
     pub pattern_literal: String,
@@ -461,9 +520,13 @@ pub fn lower(spec: &RawSpec) -> Service {
             .iter()
             .map(|r| ".merge(::routes())".len() + r.name.len())
             .sum::<usize>();
+    let rate_limits = lower_rate_limits(spec, &resources);
     Service {
         any_unique: resources.iter().any(|r| r.has_unique),
         any_parents: resources.iter().any(|r| !r.parents.is_empty()),
+        rate_limits,
+        email_pattern: raw_string(crate::openapi::EMAIL_PATTERN),
+        url_pattern: raw_string(crate::openapi::URL_PATTERN),
         modules_sorted,
         router_inline: chain <= 60,
         crate_name: package.replace('-', "_"),
@@ -724,6 +787,87 @@ fn rule_const(name: &str, rules: &[String]) -> String {
     out
 }
 
+fn bucket_of(limit: Option<&RawRateLimit>, default: (u64, f64)) -> Bucket {
+    match limit.and_then(|l| {
+        Some((
+            l.capacity.as_ref()?.value,
+            l.refill_per_second.as_ref()?.value,
+        ))
+    }) {
+        Some((capacity, refill)) => Bucket::new(capacity, refill),
+        None => Bucket::new(default.0, default.1),
+    }
+}
+
+fn lower_rate_limits(spec: &RawSpec, resources: &[Resource]) -> RateLimits {
+    let service = spec.rate_limit.as_ref();
+    let mut routes = Vec::new();
+    for raw in &spec.resources {
+        let Some(limit) = &raw.rate_limit else {
+            continue;
+        };
+        let name = names::snake(&raw.name.value);
+        let Some(r) = resources.iter().find(|r| r.name == name) else {
+            continue;
+        };
+        let shared = match (&limit.capacity, &limit.refill_per_second) {
+            (Some(c), Some(f)) => Some(Bucket::new(c.value, f.value)),
+            _ => None,
+        };
+        let item = format!("{}/{{id}}", r.route);
+        let nested = |method| {
+            r.parents
+                .iter()
+                .map(move |p| (method, p.nested_route.clone()))
+        };
+        let by_action: Vec<(RateAction, Vec<(&'static str, String)>)> = vec![
+            (
+                RateAction::List,
+                std::iter::once(("GET", r.route.clone()))
+                    .chain(nested("GET"))
+                    .collect(),
+            ),
+            (
+                RateAction::Create,
+                std::iter::once(("POST", r.route.clone()))
+                    .chain(nested("POST"))
+                    .collect(),
+            ),
+            (RateAction::Get, vec![("GET", item.clone())]),
+            (RateAction::Replace, vec![("PUT", item.clone())]),
+            (RateAction::Update, vec![("PATCH", item.clone())]),
+            (RateAction::Delete, vec![("DELETE", item)]),
+        ];
+        for (action, methods) in by_action {
+            let own = limit.actions.iter().find(|(a, _)| a.value == action);
+            let (scope, bucket) = match (own, &shared) {
+                (Some((_, l)), _) => (
+                    format!("{name}.{}", action.as_str()),
+                    bucket_of(Some(l), DEFAULT_RATE_LIMIT),
+                ),
+                (None, Some(b)) => (name.clone(), b.clone()),
+                (None, None) => continue,
+            };
+            for (method, route) in methods {
+                routes.push(RouteLimit {
+                    method,
+                    route,
+                    scope: scope.clone(),
+                    bucket: bucket.clone(),
+                });
+            }
+        }
+    }
+    RateLimits {
+        global: bucket_of(service, DEFAULT_RATE_LIMIT),
+        login: bucket_of(
+            service.and_then(|l| l.login.as_deref()),
+            DEFAULT_LOGIN_RATE_LIMIT,
+        ),
+        routes,
+    }
+}
+
 /// Parents before children; ties keep the spec's order. Validation rejected
 /// cycles, so every resource is placed.
 fn topological<'a>(
@@ -856,6 +1000,12 @@ fn lower_resource(
             input_decl: String::new(),
             patch_decl: String::new(),
             changes_decl: String::new(),
+            input_serde: (!ppk.is_uuid).then(|| INTEGER_SERDE.to_string()),
+            patch_with: if ppk.is_uuid {
+                "double_option"
+            } else {
+                "crate::extract::integer_patch"
+            },
             pattern_static: None,
             pattern_literal: String::new(),
             default_const_decl: None,
@@ -1491,6 +1641,12 @@ fn lower_resource(
     }
 }
 
+/// Create-body attributes of fields whose serde impl is not what the OpenAPI
+/// document promises: JSON Schema counts `3.0` as an integer, and decimals
+/// travel as strings of one documented shape.
+const INTEGER_SERDE: &str = "#[serde(default, deserialize_with = \"crate::extract::integer\")]";
+const DECIMAL_SERDE: &str = "#[serde(default, deserialize_with = \"crate::extract::decimal\")]";
+
 fn wrap_option(t: &str, nullable: bool) -> String {
     if nullable {
         format!("Option<{t}>")
@@ -1817,6 +1973,16 @@ fn lower_field(
         input_decl: String::new(),
         patch_decl: String::new(),
         changes_decl: String::new(),
+        input_serde: match ty {
+            FieldType::Decimal => Some(DECIMAL_SERDE.to_string()),
+            FieldType::I32 | FieldType::I64 => Some(INTEGER_SERDE.to_string()),
+            _ => None,
+        },
+        patch_with: match ty {
+            FieldType::Decimal => "crate::extract::decimal_patch",
+            FieldType::I32 | FieldType::I64 => "crate::extract::integer_patch",
+            _ => "double_option",
+        },
         pattern_literal: f
             .pattern
             .as_ref()

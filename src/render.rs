@@ -43,6 +43,9 @@ macro_rules! service_templates {
             any_parents: bool,
             auth: Option<&'a Auth>,
             nested_checks: bool,
+            email_pattern: &'a str,
+            url_pattern: &'a str,
+            rate_limits: &'a crate::model::RateLimits,
         }
 
         impl<'a> $name<'a> {
@@ -59,6 +62,9 @@ macro_rules! service_templates {
                     any_parents: s.any_parents,
                     auth: s.auth.as_ref(),
                     nested_checks: s.nested_checks,
+                    email_pattern: &s.email_pattern,
+                    url_pattern: &s.url_pattern,
+                    rate_limits: &s.rate_limits,
                 }
             }
         }
@@ -78,6 +84,10 @@ service_templates! {
     ErrorRs => "service/src/error.rs",
     ExtractRs => "service/src/extract.rs",
     HealthRs => "service/src/health.rs",
+    OpenapiRs => "service/src/openapi.rs",
+    MetricsRs => "service/src/metrics.rs",
+    RateLimitRs => "service/src/rate_limit.rs",
+    SecurityRs => "service/src/security.rs",
     PaginationRs => "service/src/pagination.rs",
     StateRs => "service/src/state.rs",
     TelemetryRs => "service/src/telemetry.rs",
@@ -141,6 +151,11 @@ pub fn render(service: &Service, spec_source: &str) -> Vec<GeneratedFile> {
     add("src/error.rs", render_one(ErrorRs::new(s)));
     add("src/extract.rs", render_one(ExtractRs::new(s)));
     add("src/health.rs", render_one(HealthRs::new(s)));
+    add("src/openapi.rs", render_one(OpenapiRs::new(s)));
+    add("src/metrics.rs", render_one(MetricsRs::new(s)));
+    add("src/rate_limit.rs", render_one(RateLimitRs::new(s)));
+    add("src/security.rs", render_one(SecurityRs::new(s)));
+    add("openapi.json", crate::openapi::document(s));
     add("src/pagination.rs", render_one(PaginationRs::new(s)));
     add("src/state.rs", render_one(StateRs::new(s)));
     add("src/telemetry.rs", render_one(TelemetryRs::new(s)));
@@ -260,6 +275,7 @@ const SERVICE_DEPENDENCIES: &[&str] = &[
     "getrandom 0.4.3",
     "http-body-util",
     "jsonwebtoken",
+    "prometheus-client",
     "regex",
     "rust_decimal",
     "serde",

@@ -34,6 +34,8 @@ pub struct RawSpec {
     /// Where `resources` is, for problems about the set as a whole.
     pub resources_loc: Loc,
     pub auth: Option<RawAuth>,
+    /// The service-wide `rate_limit` (per client, every API request).
+    pub rate_limit: Option<RawRateLimit>,
 }
 
 /// The `auth` section: who logs in, with which roles, and the token rules.
@@ -64,6 +66,22 @@ pub struct RawAccess {
     pub rules: Vec<(Sp<Action>, Grants)>,
 }
 
+/// A `rate_limit` mapping: a token bucket (`capacity`, `refill_per_second`)
+/// and, depending on where it stands, a `login` bucket (service level) or
+/// per-action buckets (resource level).
+#[derive(Debug, Clone)]
+pub struct RawRateLimit {
+    pub capacity: Option<Sp<u64>>,
+    pub refill_per_second: Option<Sp<f64>>,
+    pub login: Option<Box<RawRateLimit>>,
+    pub actions: Vec<(Sp<RateAction>, RawRateLimit)>,
+    /// Which bucket keys are written at all (a value may be present but
+    /// unreadable, which is reported once, by the parser).
+    pub written: (bool, bool),
+    pub loc: Loc,
+    pub path: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct RawResource {
     pub name: Sp<String>,
@@ -78,6 +96,7 @@ pub struct RawResource {
     /// `fields:`) stay quiet.
     pub had_errors: bool,
     pub access: Option<Sp<RawAccess>>,
+    pub rate_limit: Option<RawRateLimit>,
 }
 
 #[derive(Debug, Clone)]
@@ -184,7 +203,7 @@ keyword_enum!(OnDelete {
     SetNull => "set_null",
 });
 
-const TOP_KEYS: &[&str] = &["version", "service", "auth", "resources"];
+const TOP_KEYS: &[&str] = &["version", "service", "auth", "resources", "rate_limit"];
 const AUTH_KEYS: &[&str] = &[
     "credentials",
     "login",
@@ -198,6 +217,17 @@ const AUTH_KEYS: &[&str] = &[
     "password_min_length",
     "password_max_length",
 ];
+// Rate limits tell PUT (`replace`) from PATCH (`update`); access rules
+// treat both as `update`.
+keyword_enum!(RateAction {
+    List => "list",
+    Get => "get",
+    Create => "create",
+    Replace => "replace",
+    Update => "update",
+    Delete => "delete",
+});
+
 const RESOURCE_KEYS: &[&str] = &[
     "plural",
     "primary_key",
@@ -206,7 +236,11 @@ const RESOURCE_KEYS: &[&str] = &[
     "access",
     "fields",
     "indexes",
+    "rate_limit",
 ];
+const SERVICE_RATE_LIMIT_KEYS: &[&str] = &["capacity", "refill_per_second", "login"];
+const RESOURCE_RATE_LIMIT_KEYS: &[&str] = &["capacity", "refill_per_second", "actions"];
+const BUCKET_KEYS: &[&str] = &["capacity", "refill_per_second"];
 const PARENT_KEYS: &[&str] = &["resource", "on_delete"];
 const FIELD_KEYS: &[&str] = &[
     "type",
@@ -290,12 +324,16 @@ pub fn parse(source: &str, diags: &mut Diagnostics) -> Option<RawSpec> {
             }
         }
     }
+    let rate_limit = top
+        .get_node("rate_limit")
+        .and_then(|node| p.rate_limit(node, "rate_limit", SERVICE_RATE_LIMIT_KEYS));
     Some(RawSpec {
         version,
         service,
         resources,
         resources_loc,
         auth,
+        rate_limit,
     })
 }
 
@@ -591,6 +629,9 @@ impl Parser<'_> {
                 ),
             }
         }
+        let rate_limit = map.get_node("rate_limit").and_then(|node| {
+            self.rate_limit(node, &join(&path, "rate_limit"), RESOURCE_RATE_LIMIT_KEYS)
+        });
         Some(RawResource {
             had_errors: self.diags.len() > errors_before,
             name,
@@ -601,6 +642,7 @@ impl Parser<'_> {
             fields,
             indexes,
             access,
+            rate_limit,
         })
     }
 
@@ -746,6 +788,65 @@ impl Parser<'_> {
         }
         Some(Sp {
             value: access,
+            loc: Loc::from_span(map.span()),
+            path: path.to_string(),
+        })
+    }
+
+    /// A `rate_limit` mapping with the keys `allowed` (which decide whether
+    /// `login` or `actions` may appear).
+    fn rate_limit(&mut self, node: &Node, path: &str, allowed: &[&str]) -> Option<RawRateLimit> {
+        let map = self.mapping(
+            node,
+            path,
+            "write `rate_limit: { capacity: 100, refill_per_second: 50 }`",
+        )?;
+        self.check_keys(map, path, allowed);
+        let login = match map.get_node("login") {
+            Some(node) if allowed.contains(&"login") => self
+                .rate_limit(node, &join(path, "login"), BUCKET_KEYS)
+                .map(Box::new),
+            _ => None,
+        };
+        let mut actions = Vec::new();
+        if let Some(node) = map.get_node("actions")
+            && allowed.contains(&"actions")
+        {
+            let apath = join(path, "actions");
+            if let Some(amap) = self.mapping(
+                node,
+                &apath,
+                "write one `create: { capacity: 5, refill_per_second: 1 }` entry per action",
+            ) {
+                for (key, value) in amap.iter() {
+                    let name = self.key(key, &apath);
+                    let Some(action) = RateAction::parse(&name.value) else {
+                        self.diags.push(
+                            name.diag(format!("unknown action `{}`", name.value))
+                                .help(one_of_help(&name.value, RateAction::NAMES)),
+                        );
+                        continue;
+                    };
+                    if let Some(limit) = self.rate_limit(value, &name.path, BUCKET_KEYS) {
+                        let action = Sp {
+                            value: action,
+                            loc: name.loc,
+                            path: name.path,
+                        };
+                        actions.push((action, limit));
+                    }
+                }
+            }
+        }
+        Some(RawRateLimit {
+            capacity: self.u64_at(map, path, "capacity"),
+            refill_per_second: self.f64_at(map, path, "refill_per_second"),
+            login,
+            actions,
+            written: (
+                map.get_node("capacity").is_some(),
+                map.get_node("refill_per_second").is_some(),
+            ),
             loc: Loc::from_span(map.span()),
             path: path.to_string(),
         })

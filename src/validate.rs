@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::diag::{Diagnostic, Diagnostics, did_you_mean, one_of_help};
 use crate::names;
 use crate::spec::{
-    Action, FieldType, RawAuth, RawField, RawResource, RawSpec, SUPPORTED_VERSIONS, Sp,
+    Action, FieldType, RawAuth, RawField, RawRateLimit, RawResource, RawSpec, SUPPORTED_VERSIONS,
+    Sp,
 };
 
 /// Columns every table gets; a field may not reuse their names.
@@ -168,11 +169,80 @@ pub fn validate(spec: &RawSpec, diags: &mut Diagnostics) {
             }
         }
         indexes(r, &seen_field, &fk_columns, diags);
+        if let Some(limit) = &r.rate_limit {
+            // A resource may set only per-action buckets.
+            bucket(limit, limit.actions.is_empty(), diags);
+            for (_, action) in &limit.actions {
+                bucket(action, true, diags);
+            }
+        }
     }
     cycles(spec, &by_name, diags);
+    if let Some(limit) = &spec.rate_limit {
+        bucket(limit, true, diags);
+        if let Some(login) = &limit.login {
+            bucket(login, true, diags);
+        }
+    }
     match &spec.auth {
         Some(auth) => auth_rules(spec, auth, &by_name, &known, diags),
         None => without_auth(spec, diags),
+    }
+}
+
+/// Upper bounds that keep a bucket's arithmetic exact and a typo (an extra
+/// zero or three) from switching a limit off in effect.
+const MAX_CAPACITY: u64 = 1_000_000;
+const MAX_REFILL: f64 = 1_000_000.0;
+
+/// One token bucket: `capacity` and `refill_per_second` come as a pair
+/// (`required`: the pair must be there), each within its range.
+fn bucket(limit: &RawRateLimit, required: bool, diags: &mut Diagnostics) {
+    let pair_help = "a bucket needs both `capacity` (the burst a client may send at once) \
+                     and `refill_per_second` (its sustained rate), e.g. \
+                     `{ capacity: 100, refill_per_second: 50 }`";
+    match limit.written {
+        (false, false) if required => diags.push(
+            Diagnostic::new(
+                limit.loc,
+                limit.path.clone(),
+                "missing keys `capacity` and `refill_per_second`",
+            )
+            .help(pair_help),
+        ),
+        (true, false) => diags.push(
+            Diagnostic::new(
+                limit.loc,
+                limit.path.clone(),
+                "missing key `refill_per_second`",
+            )
+            .help(pair_help),
+        ),
+        (false, true) => diags.push(
+            Diagnostic::new(limit.loc, limit.path.clone(), "missing key `capacity`")
+                .help(pair_help),
+        ),
+        _ => {}
+    }
+    if let Some(c) = &limit.capacity
+        && !(1..=MAX_CAPACITY).contains(&c.value)
+    {
+        diags.push(
+            c.diag(format!("`capacity` {} is out of range", c.value))
+                .help(format!(
+                    "use a whole number of requests between 1 and {MAX_CAPACITY}"
+                )),
+        );
+    }
+    if let Some(r) = &limit.refill_per_second
+        && !(r.value > 0.0 && r.value <= MAX_REFILL)
+    {
+        diags.push(
+            r.diag(format!("`refill_per_second` {} is out of range", r.value))
+                .help(format!(
+                    "use a rate greater than 0 and at most {MAX_REFILL}; `0.1` is one request every 10 seconds"
+                )),
+        );
     }
 }
 

@@ -103,6 +103,10 @@ impl Running {
             .env("BODY_LIMIT_BYTES", "65536")
             // Read by services with `auth`; at least 32 bytes.
             .env("JWT_SECRET", "e2e-secret-that-is-long-enough-for-hs256")
+            // The walk below sends hundreds of requests from one address in a
+            // burst; the limiter itself is covered by the service's own tests
+            // and by the schemathesis stage of CI.
+            .env("RATE_LIMIT_ENABLED", "false")
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -545,6 +549,27 @@ fn exercise(svc: &Running, model: &Service, fixtures: &Value, db: &str) {
     assert!(health.body["uptime_seconds"].is_u64());
     assert_eq!(request("GET", &svc.url("/livez"), None).status, 200);
     assert_eq!(request("GET", &svc.url("/readyz"), None).status, 200);
+    assert_eq!(health.header("x-content-type-options"), Some("nosniff"));
+
+    // The document served is the one generated, and it lists every route.
+    let openapi = request("GET", &svc.url("/openapi.json"), None);
+    assert_eq!(openapi.status, 200);
+    assert_eq!(openapi.body["openapi"], "3.1.0");
+    for r in &model.resources {
+        assert!(openapi.body["paths"][&r.route].is_object(), "{}", r.route);
+    }
+
+    // Metrics saw the traffic above, by route template.
+    let metrics = request("GET", &svc.url("/metrics"), None);
+    assert_eq!(metrics.status, 200);
+    let text = metrics.body.as_str().unwrap_or_default();
+    let first_route = format!("route=\"{}\"", model.resources[0].route);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("http_requests_total{") && l.contains(&first_route)),
+        "{text}"
+    );
+    assert!(text.contains("db_pool_connections "), "{text}");
 }
 
 fn end_to_end(spec_name: &str) {
@@ -598,6 +623,15 @@ fn end_to_end(spec_name: &str) {
     assert!(
         json_lines > 0,
         "LOG_FORMAT=json gives JSON log lines:\n{logs}"
+    );
+    // Each request's closing line carries its status and latency.
+    assert!(
+        logs.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .any(|l| l["status"].is_u64()
+                && l["latency"].is_string()
+                && l["span"]["route"].is_string()),
+        "request log lines with status, latency and route:\n{logs}"
     );
 
     // SIGTERM: a clean exit with status 0.

@@ -6,11 +6,13 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use axum::http::HeaderValue;
 use url::Url;
 
 {% if auth.is_some() -%}
 use crate::auth::token::MIN_SECRET_BYTES;
 {% endif -%}
+use crate::rate_limit::{IpNet, RateLimitSettings};
 use crate::state::HttpLimits;
 
 /// How log lines are written to stdout.
@@ -20,6 +22,20 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line, for log shippers.
     Json,
+}
+
+/// Which browser origins may call the API (CORS).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum CorsSettings {
+    /// No CORS headers: browsers refuse cross-origin calls.
+    #[default]
+    Off,
+    /// `*`: any origin, without credentials.
+    Any,
+    Origins {
+        origins: Vec<HeaderValue>,
+        allow_credentials: bool,
+    },
 }
 
 /// Everything the service needs to start. `RUST_LOG` is not stored here: it
@@ -38,6 +54,9 @@ pub struct Config {
     /// `JWT_SECRET`: the HS256 key access tokens are signed with.
     pub jwt_secret: String,
 {%- endif %}
+    pub rate_limit_enabled: bool,
+    pub trusted_proxies: Vec<IpNet>,
+    pub cors: CorsSettings,
 }
 
 /// All configuration problems found, so an operator fixes them in one go
@@ -150,6 +169,38 @@ impl Config {
         };
 {%- endif %}
 
+        let rate_limit_enabled = parse_or(
+            &get,
+            &mut problems,
+            "RATE_LIMIT_ENABLED",
+            true,
+            "`true` or `false`",
+        );
+        let mut trusted_proxies = Vec::new();
+        for item in get("TRUSTED_PROXIES")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+        {
+            match item.parse() {
+                Ok(net) => trusted_proxies.push(net),
+                Err(problem) => problems.push(format!("TRUSTED_PROXIES: {problem}")),
+            }
+        }
+        let allow_credentials = parse_or(
+            &get,
+            &mut problems,
+            "CORS_ALLOW_CREDENTIALS",
+            false,
+            "`true` or `false`",
+        );
+        let cors = cors_settings(
+            get("CORS_ALLOWED_ORIGINS").as_deref(),
+            allow_credentials,
+            &mut problems,
+        );
+
         // Zero would either deadlock the pool or disable a safety limit by
         // accident; a deliberate "no limit" is not offered.
         for (name, value) in [
@@ -182,7 +233,17 @@ impl Config {
 {%- if auth.is_some() %}
             jwt_secret,
 {%- endif %}
+            rate_limit_enabled,
+            trusted_proxies,
+            cors,
         })
+    }
+
+    pub fn rate_limit_settings(&self) -> RateLimitSettings {
+        RateLimitSettings {
+            enabled: self.rate_limit_enabled,
+            trusted_proxies: self.trusted_proxies.clone(),
+        }
     }
 
     /// The HTTP-level limits the router enforces.
@@ -209,6 +270,52 @@ fn parse_or<T: FromStr>(
             problems.push(format!("{name} must be {expected}, got `{raw}`"));
             default
         }),
+    }
+}
+
+/// `CORS_ALLOWED_ORIGINS`: unset (off), `*`, or a comma-separated list of
+/// origins such as `https://app.example.com`.
+fn cors_settings(
+    origins: Option<&str>,
+    allow_credentials: bool,
+    problems: &mut Vec<String>,
+) -> CorsSettings {
+    let Some(origins) = origins.map(str::trim) else {
+        if allow_credentials {
+            problems.push("CORS_ALLOW_CREDENTIALS needs CORS_ALLOWED_ORIGINS".to_owned());
+        }
+        return CorsSettings::Off;
+    };
+    if origins == "*" {
+        if allow_credentials {
+            // Browsers refuse the combination, and honouring it would let any
+            // site make requests with the user's credentials.
+            problems.push(
+                "CORS_ALLOWED_ORIGINS `*` cannot be combined with CORS_ALLOW_CREDENTIALS=true; \
+                 list the allowed origins instead"
+                    .to_owned(),
+            );
+        }
+        return CorsSettings::Any;
+    }
+    let mut list = Vec::new();
+    for origin in origins.split(',').map(str::trim) {
+        let valid = Url::parse(origin).is_ok_and(|url| {
+            matches!(url.scheme(), "http" | "https")
+                && url.has_host()
+                && url.path() == "/"
+                && !origin.ends_with('/')
+        });
+        match HeaderValue::from_str(origin) {
+            Ok(value) if valid => list.push(value),
+            _ => problems.push(format!(
+                "CORS_ALLOWED_ORIGINS: `{origin}` is not an origin such as https://app.example.com"
+            )),
+        }
+    }
+    CorsSettings::Origins {
+        origins: list,
+        allow_credentials,
     }
 }
 
@@ -240,6 +347,9 @@ impl fmt::Debug for Config {
 {%- if auth.is_some() %}
             .field("jwt_secret", &"<redacted>")
 {%- endif %}
+            .field("rate_limit_enabled", &self.rate_limit_enabled)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("cors", &self.cors)
             .finish()
     }
 }
@@ -332,6 +442,49 @@ mod tests {
 {%- else %}
         assert_eq!(err.problems.len(), 5, "{text}");
 {%- endif %}
+    }
+
+    #[test]
+    fn cors_is_off_by_default_and_a_wildcard_with_credentials_is_refused() {
+{%- if auth.is_some() %}
+        let base = [
+            ("DATABASE_URL", "postgres://u@h/db"),
+            ("JWT_SECRET", SECRET),
+        ];
+{%- else %}
+        let base = [("DATABASE_URL", "postgres://u@h/db")];
+{%- endif %}
+        let with = |extra: &[(&'static str, &'static str)]| [&base[..], extra].concat();
+        let config = Config::from_lookup(lookup(&base)).expect("valid config");
+        assert_eq!(config.cors, CorsSettings::Off);
+        assert!(config.rate_limit_enabled);
+
+        let err = Config::from_lookup(lookup(&with(&[
+            ("CORS_ALLOWED_ORIGINS", "*"),
+            ("CORS_ALLOW_CREDENTIALS", "true"),
+        ])))
+        .expect_err("wildcard with credentials");
+        assert!(err.to_string().contains("CORS_ALLOW_CREDENTIALS"), "{err}");
+
+        let config = Config::from_lookup(lookup(&with(&[
+            (
+                "CORS_ALLOWED_ORIGINS",
+                "https://a.example,http://[::1]:3000",
+            ),
+            ("CORS_ALLOW_CREDENTIALS", "true"),
+        ])))
+        .expect("explicit origins with credentials");
+        assert!(matches!(
+            config.cors,
+            CorsSettings::Origins { ref origins, allow_credentials: true } if origins.len() == 2
+        ));
+
+        let err = Config::from_lookup(lookup(&with(&[
+            ("CORS_ALLOWED_ORIGINS", "https://a.example/path"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, nope"),
+        ])))
+        .expect_err("bad origin and proxy");
+        assert_eq!(err.problems.len(), 2, "{err}");
     }
 
     #[test]

@@ -39,7 +39,8 @@ pub enum ApiError {
     /// 404: the addressed resource does not exist.
     #[error("{0}")]
     NotFound(String),
-    /// 409: the request conflicts with existing data (unique constraints).
+    /// 409: the request conflicts with existing data (unique constraints,
+    /// references to rows that do not exist, rows still referenced).
     #[error("{detail}")]
     Conflict {
         detail: String,
@@ -57,6 +58,9 @@ pub enum ApiError {
         detail: String,
         errors: Vec<FieldError>,
     },
+    /// 429: the client's rate limit is exhausted (see `rate_limit.rs`).
+    #[error("too many requests; retry after {retry_after_secs} seconds")]
+    TooManyRequests { retry_after_secs: u64 },
     /// 503: a dependency (the database) is unavailable or overloaded; the
     /// client may retry shortly.
     #[error("{0}")]
@@ -111,7 +115,16 @@ impl ApiError {
                                 errors,
                             };
                         }
-                        ErrorKind::ForeignKeyViolation | ErrorKind::CheckViolation => {
+                        // The body is well-formed; what it references does not
+                        // exist (any more). That is a conflict with the stored
+                        // state, which the client may resolve, not a bad body.
+                        ErrorKind::ForeignKeyViolation => {
+                            return Self::Conflict {
+                                detail: "a referenced resource does not exist".to_owned(),
+                                errors,
+                            };
+                        }
+                        ErrorKind::CheckViolation => {
                             return Self::validation(errors);
                         }
                         _ => {}
@@ -175,6 +188,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -193,11 +207,20 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let detail = self.to_string();
+        let retry_after = match &self {
+            Self::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         let errors = match self {
             Self::Conflict { errors, .. } | Self::Unprocessable { errors, .. } => errors,
             _ => Vec::new(),
         };
         let mut response = status.into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()

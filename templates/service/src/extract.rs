@@ -21,7 +21,7 @@ use crate::validation::FieldError;
 /// Rejections: missing/non-JSON `Content-Type` -> 415, body over the limit ->
 /// 413, syntactically invalid JSON -> 400, valid JSON of the wrong shape
 /// (type mismatch, unknown enum variant, unknown field) -> 422 naming the
-/// field path.
+/// field path, a U+0000 character anywhere -> 422.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
 
@@ -55,6 +55,14 @@ where
         deserializer
             .end()
             .map_err(|err| ApiError::BadRequest(format!("malformed JSON: {}", message_of(&err))))?;
+        // PostgreSQL text and jsonb cannot hold U+0000; refusing it here
+        // gives a 422 instead of a failed statement.
+        if has_nul_escape(&bytes) {
+            return Err(ApiError::Unprocessable {
+                detail: "the request body must not contain the character U+0000".to_owned(),
+                errors: Vec::new(),
+            });
+        }
         Ok(Self(value))
     }
 }
@@ -80,6 +88,24 @@ fn has_json_content_type(headers: &HeaderMap) -> bool {
     };
     kind.eq_ignore_ascii_case("application")
         && (subtype.eq_ignore_ascii_case("json") || subtype.to_ascii_lowercase().ends_with("+json"))
+}
+
+/// Whether a (syntactically valid) JSON document contains the escape
+/// `\u0000`, the only way JSON can carry U+0000. An escape starts at a
+/// backslash preceded by an even number of backslashes.
+fn has_nul_escape(json: &[u8]) -> bool {
+    const ESCAPE: &[u8] = b"\\u0000";
+    json.windows(ESCAPE.len())
+        .enumerate()
+        .filter(|(_, window)| *window == ESCAPE)
+        .any(|(at, _)| {
+            let backslashes = json[..at]
+                .iter()
+                .rev()
+                .take_while(|byte| **byte == b'\\')
+                .count();
+            backslashes % 2 == 0
+        })
 }
 
 fn bytes_rejection(rejection: BytesRejection) -> ApiError {
@@ -199,6 +225,118 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// `deserialize_with` for decimal fields of create bodies: a JSON string of
+/// the documented shape (`-?digits{1,18}(.digits{1,9})?`), nothing else. The
+/// default impl also takes numbers, whose binary floating point would
+/// silently change the value.
+pub fn decimal<'de, D>(deserializer: D) -> Result<Option<rust_decimal::Decimal>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Option::<StrictDecimal>::deserialize(deserializer).map(|value| value.map(|d| d.0))
+}
+
+/// [`decimal`] for PATCH bodies, with [`double_option`]'s meaning of null.
+pub fn decimal_patch<'de, D>(
+    deserializer: D,
+) -> Result<Option<Option<rust_decimal::Decimal>>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    decimal(deserializer).map(Some)
+}
+
+struct StrictDecimal(rust_decimal::Decimal);
+
+/// `deserialize_with` for integer fields of create bodies. JSON Schema (and
+/// so the OpenAPI document) counts `3.0` as the integer 3, and clients that
+/// only have floating point numbers send it that way; serde would refuse it.
+pub fn integer<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    match Option::<JsonInteger>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(JsonInteger(value)) => T::try_from(value)
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("integer {value} is out of range"))),
+    }
+}
+
+/// [`integer`] for PATCH bodies, with [`double_option`]'s meaning of null.
+pub fn integer_patch<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    integer(deserializer).map(Some)
+}
+
+struct JsonInteger(i64);
+
+impl<'de> Deserialize<'de> for JsonInteger {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(JsonIntegerVisitor)
+    }
+}
+
+struct JsonIntegerVisitor;
+
+impl serde::de::Visitor<'_> for JsonIntegerVisitor {
+    type Value = JsonInteger;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an integer")
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<JsonInteger, E> {
+        Ok(JsonInteger(value))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<JsonInteger, E> {
+        i64::try_from(value)
+            .map(JsonInteger)
+            .map_err(|_| E::custom(format!("integer {value} is out of range")))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<JsonInteger, E> {
+        // -2^63 and 2^63 are exact in f64; the cast is exact in between.
+        const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+        if value.fract() == 0.0 && (-LIMIT..LIMIT).contains(&value) {
+            Ok(JsonInteger(value as i64))
+        } else {
+            Err(E::invalid_type(serde::de::Unexpected::Float(value), &self))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StrictDecimal {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if !is_decimal_text(&text) {
+            return Err(serde::de::Error::custom(
+                "expected a decimal number as a string, such as \"12.50\"",
+            ));
+        }
+        text.parse()
+            .map(Self)
+            .map_err(|_| serde::de::Error::custom("decimal number out of range"))
+    }
+}
+
+/// `^-?[0-9]{1,18}(\.[0-9]{1,9})?$`, the pattern `openapi.json` states.
+fn is_decimal_text(text: &str) -> bool {
+    let digits = |part: &str, max: usize| {
+        !part.is_empty() && part.len() <= max && part.bytes().all(|b| b.is_ascii_digit())
+    };
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    match unsigned.split_once('.') {
+        Some((int, frac)) => digits(int, 18) && digits(frac, 9),
+        None => digits(unsigned, 18),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +354,39 @@ mod tests {
         assert!(!check("text/plain"));
         assert!(!check("application/jsonx"));
         assert!(!has_json_content_type(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn nul_escapes_are_found_but_escaped_backslashes_are_not() {
+        assert!(has_nul_escape(br#"{"a":"x\u0000"}"#));
+        assert!(has_nul_escape(br#"{"a":"\\\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"a":"\\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"a":"u0000"}"#));
+    }
+
+    #[test]
+    fn integers_may_be_written_as_integral_floats() {
+        let parse = |json: &str| {
+            let mut deserializer = serde_json::Deserializer::from_str(json);
+            integer::<_, i32>(&mut deserializer).ok().flatten()
+        };
+        assert_eq!(parse("7"), Some(7));
+        assert_eq!(parse("7.0"), Some(7));
+        assert_eq!(parse("-2147483648"), Some(i32::MIN));
+        assert_eq!(parse("7.5"), None);
+        assert_eq!(parse("2147483648"), None);
+        assert_eq!(parse("\"7\""), None);
+    }
+
+    #[test]
+    fn decimal_text_has_one_shape() {
+        for good in ["0", "-1", "12.50", "123456789012345678.123456789"] {
+            assert!(is_decimal_text(good), "{good}");
+        }
+        let too_long = "1234567890123456789";
+        for bad in ["", "-", "1.", ".5", "+1", "1e5", "1 ", too_long] {
+            assert!(!is_decimal_text(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -22,8 +22,12 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod metrics;
+pub mod openapi;
 pub mod pagination;
+pub mod rate_limit;
 pub mod resources;
+pub mod security;
 pub mod state;
 pub mod telemetry;
 pub mod validation;
@@ -41,9 +45,17 @@ pub fn app(state: AppState) -> Router {
 
     // Listed outermost first.
     let middleware = ServiceBuilder::new()
+        // Answers CORS preflights before anything else runs; absent unless
+        // CORS_ALLOWED_ORIGINS is set.
+        .option_layer(security::cors(&state.cors))
         // Sees every response, including those produced by the layers below
         // and by axum itself (404, 405), and renders errors as problem+json.
         .layer(middleware::from_fn(error::render_problems))
+        .layer(middleware::from_fn(security::headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         // The id must exist before the trace span is created so it is part
         // of every log line of the request.
         .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
@@ -60,6 +72,11 @@ pub fn app(state: AppState) -> Router {
 {%- if auth.is_some() %}
         .layer(middleware::from_fn(auth::no_store))
 {%- endif %}
+        // Before the body is read: a refused request costs next to nothing.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::enforce,
+        ))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
@@ -75,6 +92,8 @@ pub fn app(state: AppState) -> Router {
         .nest("/v1", resources::router())
 {%- endif %}
         .merge(health::routes())
+        .merge(metrics::routes())
+        .merge(openapi::routes())
         // The limit above is the only one; axum's built-in 2 MiB default
         // would otherwise silently cap a larger configured limit.
         .layer(axum::extract::DefaultBodyLimit::disable())

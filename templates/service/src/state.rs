@@ -11,6 +11,10 @@ use sqlx::PgPool;
 use crate::auth::AuthState;
 {%- endif %}
 
+use crate::config::CorsSettings;
+use crate::metrics::Metrics;
+use crate::rate_limit::{RateLimitSettings, RateLimiter};
+
 /// Limits the router enforces on every request.
 #[derive(Clone, Copy, Debug)]
 pub struct HttpLimits {
@@ -42,6 +46,9 @@ pub struct AppState {
 {%- if auth.is_some() %}
     pub auth: AuthState,
 {%- endif %}
+    pub rate_limiter: Arc<RateLimiter>,
+    pub metrics: Arc<Metrics>,
+    pub cors: CorsSettings,
 }
 
 impl AppState {
@@ -53,6 +60,9 @@ impl AppState {
             shutting_down: Arc::new(AtomicBool::new(false)),
             limits,
             auth,
+            rate_limiter: Arc::new(RateLimiter::new(RateLimitSettings::default())),
+            metrics: Arc::new(Metrics::default()),
+            cors: CorsSettings::Off,
         }
     }
 {%- else %}
@@ -62,9 +72,23 @@ impl AppState {
             started_at: Instant::now(),
             shutting_down: Arc::new(AtomicBool::new(false)),
             limits,
+            rate_limiter: Arc::new(RateLimiter::new(RateLimitSettings::default())),
+            metrics: Arc::new(Metrics::default()),
+            cors: CorsSettings::Off,
         }
     }
 {%- endif %}
+
+    /// Replaces the default rate limiter (on, no trusted proxies).
+    pub fn with_rate_limits(mut self, settings: RateLimitSettings) -> Self {
+        self.rate_limiter = Arc::new(RateLimiter::new(settings));
+        self
+    }
+
+    pub fn with_cors(mut self, cors: CorsSettings) -> Self {
+        self.cors = cors;
+        self
+    }
 
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::Relaxed)

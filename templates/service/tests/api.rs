@@ -23,8 +23,10 @@ use common::{Account, Tokens};
 {% endif -%}
 use common::{
     TestApp, assert_echoes, assert_problem, collect_pages, error_fields, fixture, fixtures,
-    sample_body, sorted_ids, spawn,
+    metric_value, sample_body, sorted_ids, spawn,
 };
+
+use {{ crate_name }}::AppState;
 
 /// Create, read, replace, patch and delete one row, checking the database.
 async fn check_crud(resource: &str) {
@@ -273,7 +275,7 @@ async fn check_nested(resource: &str, parent: &str) {
     assert_problem(&both, StatusCode::UNPROCESSABLE_ENTITY, &under(&first));
     assert_eq!(error_fields(&both), [p.column.as_str()]);
 
-    // A parent that does not exist: 404 on the nested routes, 422 on the flat one.
+    // A parent that does not exist: 404 on the nested routes, 409 on the flat one.
     let ghost_id = fixture(parent).missing_id();
     let ghost = common::nested_path(&p.nested_route, &p.column, ghost_id);
     assert_problem(&app.get(&ghost).await, StatusCode::NOT_FOUND, &ghost);
@@ -288,7 +290,7 @@ async fn check_nested(resource: &str, parent: &str) {
     })
     .expect("id");
     let response = app.post(&r.route, flat).await;
-    assert_problem(&response, StatusCode::UNPROCESSABLE_ENTITY, &r.route);
+    assert_problem(&response, StatusCode::CONFLICT, &r.route);
     assert_eq!(error_fields(&response), [p.column.as_str()]);
 
     // Deleting the parent follows the spec's `on_delete`.
@@ -911,3 +913,167 @@ async fn auth_overlong_password_is_422_not_truncated() {
     app.teardown().await;
 }
 {%- endif %}
+
+// ---------------------------------------------------------------------------
+// Observability, rate limiting and HTTP policy
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn openapi_document_is_served() {
+    let app = spawn().await;
+    let document = app.get("/openapi.json").await;
+    assert_eq!(document.status, StatusCode::OK);
+    assert_eq!(document.header("content-type"), Some("application/json"));
+    assert_eq!(document.body["openapi"], "3.1.0");
+    for r in &fixtures().resources {
+        assert!(
+            document.body["paths"][&r.route].is_object(),
+            "{} is documented",
+            r.route
+        );
+    }
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn metrics_parse_and_count_requests_by_route() {
+    let app = spawn().await;
+    let route = fixtures().resources[0].route.clone();
+    let scrape = || async {
+        let request = Request::get("/metrics")
+            .body(Body::empty())
+            .expect("request");
+        let (status, headers, text) = app.send_text(request).await;
+        assert_eq!(status, StatusCode::OK);
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default();
+        assert!(content_type.starts_with("application/openmetrics-text"));
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        text
+    };
+    let labels = [
+        ("method", "GET"),
+        ("route", route.as_str()),
+        ("status", "200"),
+    ];
+    let before = metric_value(&scrape().await, "http_requests_total", &labels).unwrap_or(0.0);
+    for _ in 0..3 {
+        assert_eq!(app.get(&route).await.status, StatusCode::OK);
+    }
+    let text = scrape().await;
+    let after = metric_value(&text, "http_requests_total", &labels).expect("counted");
+    assert_eq!(after - before, 3.0, "{text}");
+    let timed = metric_value(&text, "http_request_duration_seconds_count", &labels);
+    assert_eq!(timed, Some(after), "{text}");
+    let pool = metric_value(&text, "db_pool_connections", &[]).expect("pool size");
+    assert!(pool >= 1.0, "{text}");
+    assert!(metric_value(&text, "db_pool_idle_connections", &[]).is_some());
+    app.teardown().await;
+}
+
+/// Empties the client's global bucket directly, so the next request finds
+/// it empty without sending hundreds of requests first.
+async fn drain(state: &AppState, client: std::net::IpAddr) {
+    use {{ crate_name }}::rate_limit::GLOBAL;
+    for _ in 0..=GLOBAL.capacity {
+        state.rate_limiter.take("global", client, GLOBAL).await;
+    }
+}
+
+#[tokio::test]
+async fn rate_limit_refuses_an_empty_bucket_and_recovers_after_refill() {
+    let app = spawn().await;
+    let route = fixtures().resources[0].route.clone();
+    // Requests driven in-process have no peer address: one client.
+    drain(&app.state, std::net::Ipv4Addr::UNSPECIFIED.into()).await;
+    let refused = app.get(&route).await;
+    assert_problem(&refused, StatusCode::TOO_MANY_REQUESTS, &route);
+    let retry_after: u64 = refused
+        .header("retry-after")
+        .and_then(|value| value.parse().ok())
+        .expect("Retry-After");
+    assert!(retry_after >= 1);
+    assert_eq!(refused.header("ratelimit-remaining"), Some("0"));
+    assert!(refused.header("ratelimit-limit").is_some());
+    assert!(refused.header("ratelimit-reset").is_some());
+
+    // Operational routes are never limited.
+    assert_eq!(app.get("/livez").await.status, StatusCode::OK);
+    let request = Request::get("/metrics")
+        .body(Body::empty())
+        .expect("request");
+    let (_, _, metrics) = app.send_text(request).await;
+    let rejected = metric_value(
+        &metrics,
+        "rate_limited_requests_total",
+        &[("bucket", "global")],
+    );
+    assert_eq!(rejected, Some(1.0), "{metrics}");
+
+    tokio::time::sleep(std::time::Duration::from_secs(retry_after)).await;
+    let recovered = app.get(&route).await;
+    assert_eq!(recovered.status, StatusCode::OK, "{}", recovered.body);
+    assert!(recovered.header("ratelimit-remaining").is_some());
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+    use {{ crate_name }}::rate_limit::RateLimitSettings;
+    let app = spawn().await;
+    let route = fixtures().resources[0].route.clone();
+    let proxy: std::net::SocketAddr = ([127, 0, 0, 1], 40000).into();
+    let forwarded = || {
+        let mut request = app
+            .builder(Method::GET, &route)
+            .header("x-forwarded-for", "203.0.113.9")
+            .body(Body::empty())
+            .expect("request");
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(proxy));
+        request
+    };
+    drain(&app.state, proxy.ip()).await;
+    // Untrusted peer: a made-up X-Forwarded-For does not buy a fresh bucket.
+    let refused = app.send(forwarded()).await;
+    assert_problem(&refused, StatusCode::TOO_MANY_REQUESTS, &route);
+
+    let settings = RateLimitSettings {
+        enabled: true,
+        trusted_proxies: vec!["127.0.0.1".parse().expect("address")],
+    };
+    let state = app.state.clone().with_rate_limits(settings);
+    drain(&state, proxy.ip()).await;
+    let router = {{ crate_name }}::app(state);
+    let response = tower::ServiceExt::oneshot(router, forwarded())
+        .await
+        .expect("the router is infallible");
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "the client behind the proxy"
+    );
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn security_headers_are_set_and_cors_is_off_by_default() {
+    let app = spawn().await;
+    let route = fixtures().resources[0].route.clone();
+    for response in [app.get(&route).await, app.get("/no/such/route").await] {
+        assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(response.header("x-frame-options"), Some("DENY"));
+        assert_eq!(response.header("referrer-policy"), Some("no-referrer"));
+    }
+    let preflight = Request::options(&route)
+        .header("origin", "https://elsewhere.example")
+        .header("access-control-request-method", "POST")
+        .body(Body::empty())
+        .expect("request");
+    let (_, headers, _) = app.send_text(preflight).await;
+    assert!(headers.get("access-control-allow-origin").is_none());
+    app.teardown().await;
+}

@@ -108,6 +108,9 @@ pub struct {{ r.struct_name }} {
 #[serde(deny_unknown_fields)]
 pub struct Input {
 {%- for f in r.body_fields %}
+{%- if let Some(a) = f.input_serde %}
+    {{ a }}
+{%- endif %}
     {{ f.input_decl }}
 {%- endfor %}
 }
@@ -118,7 +121,7 @@ pub struct Input {
 #[serde(deny_unknown_fields)]
 pub struct Patch {
 {%- for f in r.body_fields %}
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "{{ f.patch_with }}")]
     {{ f.patch_decl }}
 {%- endfor %}
 }

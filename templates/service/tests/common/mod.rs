@@ -248,6 +248,26 @@ impl TestApp {
         }
     }
 
+    /// Sends a request whose response is not JSON; returns the body as text.
+    pub async fn send_text(&self, request: Request<Body>) -> (StatusCode, HeaderMap, String) {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router is infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("read response body")
+            .to_bytes();
+        let text = String::from_utf8(bytes.to_vec()).expect("a UTF-8 body");
+        (status, headers, text)
+    }
+
     /// A request with an optional JSON body (sent with the JSON content type).
     pub async fn request(&self, method: Method, uri: &str, body: Option<Value>) -> TestResponse {
 {%- if auth.is_some() %}
@@ -610,6 +630,25 @@ fn field_is_restricted(_field: &FieldFixture) -> bool {
     false
 }
 {%- endif %}
+/// The value of the sample in Prometheus text `exposition` whose name is
+/// `name` and whose labels include every `label="value"` pair of `labels`.
+pub fn metric_value(exposition: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    exposition.lines().find_map(|line| {
+        let rest = line.strip_prefix(name)?;
+        let (label_text, value) = match rest.strip_prefix('{') {
+            Some(rest) => rest.split_once("} ")?,
+            None => ("", rest.strip_prefix(' ')?),
+        };
+        let matches = labels
+            .iter()
+            .all(|(k, v)| label_text.contains(&format!("{k}=\"{v}\"")));
+        if matches {
+            value.trim().parse().ok()
+        } else {
+            None
+        }
+    })
+}
 
 /// `nested_route` with its `{column}` placeholder replaced by `id`.
 pub fn nested_path(nested_route: &str, column: &str, id: &str) -> String {
