@@ -73,6 +73,8 @@ macro_rules! service_templates {
 
 service_templates! {
     CargoToml => "service/Cargo.toml.tmpl",
+    HooksModRs => "service/src/hooks/mod.rs",
+    CustomRs => "service/src/custom.rs",
     Readme => "service/README.md",
     EnvExample => "service/env.example",
     Gitignore => "service/gitignore.tmpl",
@@ -119,6 +121,12 @@ auth_templates! {
 }
 
 #[derive(Template)]
+#[template(path = "service/src/hooks/resource.rs")]
+struct HooksRs<'a> {
+    r: &'a Resource,
+}
+
+#[derive(Template)]
 #[template(path = "service/src/resources/resource.rs")]
 struct ResourceRs<'a> {
     stamp: &'a str,
@@ -161,6 +169,7 @@ pub fn render(service: &Service, spec_source: &str) -> Vec<GeneratedFile> {
     add("src/telemetry.rs", render_one(TelemetryRs::new(s)));
     add("src/validation.rs", render_one(ValidationRs::new(s)));
     add("src/resources/mod.rs", render_one(ResourcesModRs::new(s)));
+    add("src/hooks/mod.rs", render_one(HooksModRs::new(s)));
     if let Some(a) = &s.auth {
         let stamp = s.stamp;
         add("src/auth/mod.rs", render_one(AuthModRs { stamp, a }));
@@ -184,6 +193,19 @@ pub fn render(service: &Service, spec_source: &str) -> Vec<GeneratedFile> {
         crate::jsonschema::SCHEMA_FILE,
         crate::jsonschema::spec_schema_text(),
     );
+    // Extension points: written once, then the user's.
+    for r in &s.resources {
+        files.push(GeneratedFile {
+            path: format!("src/hooks/{}.rs", r.name),
+            contents: render_one(HooksRs { r }),
+            owner: Owner::User,
+        });
+    }
+    files.push(GeneratedFile {
+        path: "src/custom.rs".to_string(),
+        contents: render_one(CustomRs::new(s)),
+        owner: Owner::User,
+    });
     files.push(GeneratedFile {
         path: "scaffold.yaml".to_string(),
         contents: spec_source.to_string(),

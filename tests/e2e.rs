@@ -767,8 +767,30 @@ fn regenerated_service_migrates_an_existing_database() {
     assert_eq!(order.status, 201, "{:?}", order.body);
     stop(svc);
 
-    // A user-owned edit: the spec itself. Then add a field, rename one, add an
-    // index and a resource.
+    // User-owned code: a hook that fills in a note, and a route of our own.
+    // Regeneration must keep both, and the regenerated service must call them.
+    let hooks = dir.join("src/hooks/order.rs");
+    let hook_code = std::fs::read_to_string(&hooks).unwrap().replace(
+        "pub async fn before_create(_state: &AppState, _new: &mut New) -> Result<(), ApiError> {\n    Ok(())",
+        "pub async fn before_create(_state: &AppState, new: &mut New) -> Result<(), ApiError> {\n    new.note.get_or_insert_with(|| \"added by a hook\".to_owned());\n    Ok(())",
+    );
+    assert!(
+        hook_code.contains("added by a hook"),
+        "the hook template changed"
+    );
+    std::fs::write(&hooks, &hook_code).unwrap();
+    let custom = dir.join("src/custom.rs");
+    let custom_code = std::fs::read_to_string(&custom).unwrap().replace(
+        "pub fn routes() -> Router<AppState> {\n    Router::new()\n}",
+        "pub fn routes() -> Router<AppState> {\n    Router::new().route(\"/v1/ping\", axum::routing::get(|| async { \"pong\" }))\n}",
+    );
+    assert!(
+        custom_code.contains("/v1/ping"),
+        "the custom routes template changed"
+    );
+    std::fs::write(&custom, &custom_code).unwrap();
+
+    // The spec: add a field, rename one, add an index and a resource.
     let spec_path = dir.join("scaffold.yaml");
     let spec = std::fs::read_to_string(&spec_path).unwrap()
         .replace("      note: { type: text, required: false }", "      note: { type: text, required: false }\n      gift: { type: bool, default: false }")
@@ -815,6 +837,25 @@ fn regenerated_service_migrates_an_existing_database() {
     let order = request("GET", &svc.url("/v1/orders/1"), None);
     assert_eq!(order.body["gift"], false, "the new column took its default");
     assert_eq!(order.body["total_cents"], 1250);
+    let hooked = send(
+        "POST",
+        &svc.url("/v1/users/1/orders"),
+        &json!({"total_cents": 5}),
+    );
+    assert_eq!(hooked.status, 201, "{:?}", hooked.body);
+    assert_eq!(hooked.body["note"], "added by a hook", "the kept hook runs");
+    let ping = request("GET", &svc.url("/v1/ping"), None);
+    assert_eq!(
+        (ping.status, ping.body.clone()),
+        (200, json!("pong")),
+        "the kept route is served"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&hooks).unwrap(),
+        hook_code,
+        "regeneration kept the hook"
+    );
+    assert_eq!(std::fs::read_to_string(&custom).unwrap(), custom_code);
     let coupon = send("POST", &svc.url("/v1/coupons"), &json!({"code": "WELCOME"}));
     assert_eq!(coupon.status, 201, "{:?}", coupon.body);
     assert_eq!(psql(&db, "SELECT count(*) FROM _sqlx_migrations"), "2");

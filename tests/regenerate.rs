@@ -238,6 +238,38 @@ fn files_no_longer_generated_are_removed_and_user_files_kept() {
 }
 
 #[test]
+fn hooks_and_custom_routes_are_written_once_and_kept() {
+    let (_tmp, dir) = new_shop();
+    let hooks = dir.join("src/hooks/order.rs");
+    let custom = dir.join("src/custom.rs");
+    assert!(hooks.is_file() && custom.is_file());
+    std::fs::write(&hooks, "// mine\n").unwrap();
+    std::fs::write(&custom, "// mine too\n").unwrap();
+    // A user file that is edited is not drift, and survives regeneration.
+    let check = scaffold(&["generate", "--check"], &dir);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stdout));
+    edit_spec(
+        &dir,
+        "name: { type: string, max_length: 100 }",
+        "name: { type: string, max_length: 120 }",
+    );
+    assert_eq!(scaffold(&["generate"], &dir).status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&hooks).unwrap(), "// mine\n");
+    assert_eq!(std::fs::read_to_string(&custom).unwrap(), "// mine too\n");
+    // A deleted hook file comes back; a new resource gets its own.
+    std::fs::remove_file(&hooks).unwrap();
+    let spec = std::fs::read_to_string(dir.join("scaffold.yaml")).unwrap();
+    std::fs::write(
+        dir.join("scaffold.yaml"),
+        format!("{spec}  coupon:\n    fields:\n      code: string\n"),
+    )
+    .unwrap();
+    assert_eq!(scaffold(&["generate"], &dir).status.code(), Some(0));
+    assert!(hooks.is_file());
+    assert!(dir.join("src/hooks/coupon.rs").is_file());
+}
+
+#[test]
 fn generate_outside_a_service_fails_clearly() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("scaffold.yaml"), scaffold::STARTER_SPEC).unwrap();

@@ -18,10 +18,12 @@ use tracing::Level;
 pub mod auth;
 {% endif -%}
 pub mod config;
+pub mod custom;
 pub mod db;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod hooks;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
@@ -94,6 +96,8 @@ pub fn app(state: AppState) -> Router {
         .merge(health::routes())
         .merge(metrics::routes())
         .merge(openapi::routes())
+        // Your own routes (src/custom.rs), behind the same middleware.
+        .merge(custom::routes())
         // The limit above is the only one; axum's built-in 2 MiB default
         // would otherwise silently cap a larger configured limit.
         .layer(axum::extract::DefaultBodyLimit::disable())

@@ -28,6 +28,7 @@ use crate::auth::{{ a.auth_import }};
 {% endif -%}
 use crate::error::{ApiError, Constraint};
 use crate::extract::{Json, Path, double_option};
+use crate::hooks::{{ r.name }} as hooks;
 use crate::pagination::{Page, PageRequest};
 {%- if r.creates %}
 use crate::resources::created;
@@ -45,7 +46,7 @@ use crate::validation::{{ r.validation_import }};
 pub type Id = {{ r.pk.rust_type }};
 
 /// The row type the handlers below work with.
-type Row = {{ r.struct_name }};
+pub type Row = {{ r.struct_name }};
 {% for c in r.route_consts %}
 {{ c }}
 {%- endfor %}
@@ -406,7 +407,8 @@ async fn create(
 {%- if !a.write_checks.is_empty() %}
     input.check_writers(caller.as_ref())?;
 {%- endif %}
-    let new = input.validate()?;
+    let mut new = input.validate()?;
+    hooks::before_create(&state, &mut new).await?;
 {%- if a.token_owner.is_some() %}
     let row = insert(&state, new, owner).await.map_err(db_error)?;
 {%- else if a.insert_checked %}
@@ -417,6 +419,7 @@ async fn create(
 {%- else %}
     let row = insert(&state, new).await.map_err(db_error)?;
 {%- endif %}
+    hooks::after_create(&state, &row).await;
     Ok(created(location(row.id), row))
 }
 {%- endif %}
@@ -479,8 +482,10 @@ async fn {{ p.create_handler }}(
 {%- if !a.write_checks.is_empty() %}
     input.check_writers(caller.as_ref())?;
 {%- endif %}
-    let new = input.validate()?;
+    let mut new = input.validate()?;
+    hooks::before_create(&state, &mut new).await?;
     let row = insert(&state, new, parent).await.map_err(db_error)?;
+    hooks::after_create(&state, &row).await;
     Ok(created(location(row.id), row))
 }
 {%- else %}
@@ -508,7 +513,8 @@ async fn {{ p.create_handler }}(
 {%- if !a.write_checks.is_empty() %}
     input.check_writers(caller.as_ref())?;
 {%- endif %}
-    let new = input.validate()?;
+    let mut new = input.validate()?;
+    hooks::before_create(&state, &mut new).await?;
 {%- if a.insert_checked || a.token_owner.is_some() %}
     let row = insert(&state, new, owner).await.map_err(|err| {
 {%- else %}
@@ -524,6 +530,7 @@ async fn {{ p.create_handler }}(
 {%- if a.insert_checked %}
     let row = row.ok_or_else(not_owned)?;
 {%- endif %}
+    hooks::after_create(&state, &row).await;
     Ok(created(location(row.id), row))
 }
 {%- endif %}
@@ -623,8 +630,9 @@ async fn replace(
 {%- if !a.write_checks.is_empty() %}
     input.check_writers(caller.as_ref())?;
 {%- endif %}
-    let new = input.validate()?;
-    sqlx::query_as::<_, Row>(SQL_REPLACE)
+    let mut new = input.validate()?;
+    hooks::before_replace(&state, id, &mut new).await?;
+    let row = sqlx::query_as::<_, Row>(SQL_REPLACE)
         .bind(id)
 {%- for f in r.body_fields %}
         .bind(new.{{ f.ident }})
@@ -635,8 +643,9 @@ async fn replace(
         .fetch_optional(&state.pool)
         .await
         .map_err(db_error)?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))
+        .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
+    hooks::after_update(&state, &row).await;
+    Ok(Json(row))
 }
 
 async fn update(
@@ -653,8 +662,9 @@ async fn update(
 {%- if !a.write_checks.is_empty() %}
     patch.check_writers(caller.as_ref())?;
 {%- endif %}
-    let changes = patch.validate()?;
-    sqlx::query_as::<_, Row>(SQL_PATCH)
+    let mut changes = patch.validate()?;
+    hooks::before_update(&state, id, &mut changes).await?;
+    let row = sqlx::query_as::<_, Row>(SQL_PATCH)
         .bind(id)
 {%- for b in r.patch_binds %}
         .bind({{ b }})
@@ -665,8 +675,9 @@ async fn update(
         .fetch_optional(&state.pool)
         .await
         .map_err(db_error)?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))
+        .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
+    hooks::after_update(&state, &row).await;
+    Ok(Json(row))
 }
 
 async fn remove(
@@ -679,6 +690,7 @@ async fn remove(
 {%- else %}
     DELETE.check(caller.as_ref())?;
 {%- endif %}
+    hooks::before_delete(&state, id).await?;
     let result = sqlx::query(SQL_DELETE)
         .bind(id)
 {%- if a.owned %}
@@ -690,6 +702,7 @@ async fn remove(
     if result.rows_affected() == 0 {
         return Err(ApiError::not_found("{{ r.name }}", id));
     }
+    hooks::after_delete(&state, id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 {%- else %}
@@ -733,8 +746,10 @@ async fn create(
     State(state): State<AppState>,
     Json(input): Json<Input>,
 ) -> Result<Response, ApiError> {
-    let new = input.validate()?;
+    let mut new = input.validate()?;
+    hooks::before_create(&state, &mut new).await?;
     let row = insert(&state, new).await.map_err(db_error)?;
+    hooks::after_create(&state, &row).await;
     Ok(created(location(row.id), row))
 }
 {%- for p in r.parents %}
@@ -776,7 +791,8 @@ async fn {{ p.create_handler }}(
         return Err(taken_from_path("{{ p.column }}"));
     }
     input.{{ p.ident }} = Some(parent);
-    let new = input.validate()?;
+    let mut new = input.validate()?;
+    hooks::before_create(&state, &mut new).await?;
     let row = insert(&state, new).await.map_err(|err| {
         // On this route the foreign key names the URL's parent: a 404.
         if ApiError::violates(&err, {{ p.fk_const }}) {
@@ -785,6 +801,7 @@ async fn {{ p.create_handler }}(
             db_error(err)
         }
     })?;
+    hooks::after_create(&state, &row).await;
     Ok(created(location(row.id), row))
 }
 {%- endfor %}
@@ -819,8 +836,9 @@ async fn replace(
     Path(id): Path<Id>,
     Json(input): Json<Input>,
 ) -> Result<Json<Row>, ApiError> {
-    let new = input.validate()?;
-    sqlx::query_as::<_, Row>(SQL_REPLACE)
+    let mut new = input.validate()?;
+    hooks::before_replace(&state, id, &mut new).await?;
+    let row = sqlx::query_as::<_, Row>(SQL_REPLACE)
         .bind(id)
 {%- for f in r.body_fields %}
         .bind(new.{{ f.ident }})
@@ -828,8 +846,9 @@ async fn replace(
         .fetch_optional(&state.pool)
         .await
         .map_err(db_error)?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))
+        .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
+    hooks::after_update(&state, &row).await;
+    Ok(Json(row))
 }
 
 async fn update(
@@ -837,8 +856,9 @@ async fn update(
     Path(id): Path<Id>,
     Json(patch): Json<Patch>,
 ) -> Result<Json<Row>, ApiError> {
-    let changes = patch.validate()?;
-    sqlx::query_as::<_, Row>(SQL_PATCH)
+    let mut changes = patch.validate()?;
+    hooks::before_update(&state, id, &mut changes).await?;
+    let row = sqlx::query_as::<_, Row>(SQL_PATCH)
         .bind(id)
 {%- for b in r.patch_binds %}
         .bind({{ b }})
@@ -846,11 +866,13 @@ async fn update(
         .fetch_optional(&state.pool)
         .await
         .map_err(db_error)?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))
+        .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
+    hooks::after_update(&state, &row).await;
+    Ok(Json(row))
 }
 
 async fn remove(State(state): State<AppState>, Path(id): Path<Id>) -> Result<StatusCode, ApiError> {
+    hooks::before_delete(&state, id).await?;
     let result = sqlx::query(SQL_DELETE)
         .bind(id)
         .execute(&state.pool)
@@ -859,6 +881,7 @@ async fn remove(State(state): State<AppState>, Path(id): Path<Id>) -> Result<Sta
     if result.rows_affected() == 0 {
         return Err(ApiError::not_found("{{ r.name }}", id));
     }
+    hooks::after_delete(&state, id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 {%- endif %}
