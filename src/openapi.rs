@@ -47,6 +47,9 @@ pub fn document(s: &Service) -> String {
         });
         add_resource(s, r, restricted_by_children, &mut paths, &mut schemas);
     }
+    if let Some(auth) = &s.auth {
+        add_auth(s, auth, &mut paths, &mut schemas);
+    }
     add_operational(&mut paths);
     schemas.insert("Problem".into(), problem_schema());
     if s.resources
@@ -102,6 +105,9 @@ pub fn document(s: &Service) -> String {
         "components": {
             "schemas": schemas,
             "responses": shared_responses(),
+            "securitySchemes": {
+                "bearerAuth": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
+            },
             "parameters": {
                 "limit": {
                     "name": "limit",
@@ -328,7 +334,7 @@ fn row_schema(s: &Service, r: &Resource) -> Value {
 fn input_schema(s: &Service, r: &Resource, nested_under: Option<&str>) -> Value {
     let mut props = Map::new();
     let mut required = Vec::new();
-    for f in &r.fields {
+    for f in &r.body_fields {
         if nested_under == Some(f.name.as_str()) {
             continue;
         }
@@ -354,7 +360,7 @@ fn input_schema(s: &Service, r: &Resource, nested_under: Option<&str>) -> Value 
 /// PATCH bodies: every field optional; `null` only where the column is nullable.
 fn patch_schema(s: &Service, r: &Resource) -> Value {
     let mut props = Map::new();
-    for f in &r.fields {
+    for f in &r.body_fields {
         let v = value_schema(s, f);
         props.insert(f.name.clone(), if f.nullable { or_null(v) } else { v });
     }
@@ -408,6 +414,16 @@ const ERRORS: &[(&str, &str, &str)] = &[
         "BadRequest",
         "Malformed JSON, path or query parameter.",
     ),
+    (
+        "401",
+        "Unauthorized",
+        "No valid access token; `WWW-Authenticate: Bearer` says how to authenticate.",
+    ),
+    (
+        "403",
+        "Forbidden",
+        "The caller's role is not granted this action.",
+    ),
     ("404", "NotFound", "No such resource."),
     (
         "409",
@@ -456,6 +472,15 @@ fn shared_responses() -> Value {
                     "description": "Seconds to wait before retrying.",
                     "required": true,
                     "schema": { "type": "integer", "minimum": 0 },
+                },
+            });
+        }
+        if *status == "401" {
+            response["headers"] = json!({
+                "WWW-Authenticate": {
+                    "description": "The authentication scheme: `Bearer`.",
+                    "required": true,
+                    "schema": { "type": "string" },
                 },
             });
         }
@@ -670,6 +695,182 @@ fn add_resource(
                 },
             }),
         );
+    }
+    if let Some(access) = &r.access {
+        let mut routes = vec![r.route.clone(), format!("{}/{{{id_param}}}", r.route)];
+        routes.extend(r.parents.iter().map(|p| p.nested_route.clone()));
+        for route in routes {
+            let Some(item) = paths.get_mut(&route).and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let is_item = route.ends_with(&format!("{{{id_param}}}"));
+            if access.is_credentials && !is_item {
+                // Accounts are created by registration, not by this route.
+                item.remove("post");
+            }
+            for (method, op) in item.iter_mut() {
+                let action = match (method.as_str(), is_item) {
+                    ("get", false) => "list",
+                    ("post", false) => "create",
+                    ("get", true) => "get",
+                    ("put" | "patch", true) => "update",
+                    ("delete", true) => "delete",
+                    _ => continue,
+                };
+                let grants = access
+                    .rules_json
+                    .iter()
+                    .find(|(a, _)| a == action)
+                    .map(|(_, g)| g.as_slice())
+                    .unwrap_or_default();
+                secure(op, grants);
+            }
+        }
+    }
+}
+
+/// The account routes of a spec with `auth`.
+fn add_auth(
+    s: &Service,
+    a: &crate::model::Auth,
+    paths: &mut Map<String, Value>,
+    schemas: &mut Map<String, Value>,
+) {
+    let tag = json!(["auth"]);
+    let account = &a.struct_name;
+    // Registration: the account's fields any caller may write, and a password.
+    let mut props = Map::new();
+    let mut required = vec![json!("password")];
+    for f in a.register_fields.iter().filter(|f| f.writers.is_none()) {
+        let v = value_schema(s, f);
+        if f.required {
+            required.push(json!(f.name));
+            props.insert(f.name.clone(), v);
+        } else {
+            props.insert(f.name.clone(), or_null(v));
+        }
+    }
+    props.insert(
+        "password".into(),
+        json!({ "type": "string", "minLength": a.password_min, "maxLength": a.password_max }),
+    );
+    schemas.insert(
+        "Registration".into(),
+        json!({ "type": "object", "properties": props, "required": required, "additionalProperties": false }),
+    );
+    schemas.insert(
+        "Login".into(),
+        json!({
+            "type": "object",
+            "properties": { a.login.clone(): { "type": "string" }, "password": { "type": "string" } },
+            "required": [a.login, "password"],
+            "additionalProperties": false,
+        }),
+    );
+    schemas.insert(
+        "Refresh".into(),
+        json!({
+            "type": "object",
+            "properties": { "refresh_token": { "type": "string" } },
+            "required": ["refresh_token"],
+            "additionalProperties": false,
+        }),
+    );
+    schemas.insert(
+        "Tokens".into(),
+        json!({
+            "type": "object",
+            "properties": {
+                "access_token": { "type": "string" },
+                "token_type": { "const": "Bearer" },
+                "expires_in": { "type": "integer", "minimum": 0 },
+                "refresh_token": { "type": "string" },
+            },
+            "required": ["access_token", "token_type", "expires_in", "refresh_token"],
+            "additionalProperties": false,
+        }),
+    );
+    let tokens = || json!({ "description": "A new session.", "content": json_content(reference("schemas", "Tokens")) });
+    let body_errors = ["400", "401", "413", "415", "422", "429", "503"];
+    paths.insert(
+        "/v1/auth/register".into(),
+        json!({ "post": {
+            "operationId": "register",
+            "summary": "Create an account",
+            "tags": tag,
+            "requestBody": body("Registration"),
+            "responses": responses(
+                ("201", json!({
+                    "description": "The new account.",
+                    "headers": { "Location": { "description": "The account's path.", "required": true, "schema": { "type": "string" } } },
+                    "content": json_content(reference("schemas", account)),
+                })),
+                &["400", "409", "413", "415", "422", "429", "503"],
+            ),
+        }}),
+    );
+    paths.insert(
+        "/v1/auth/login".into(),
+        json!({ "post": {
+            "operationId": "login",
+            "summary": "Exchange a login and password for tokens",
+            "tags": tag,
+            "requestBody": body("Login"),
+            "responses": responses(("200", tokens()), &body_errors),
+        }}),
+    );
+    paths.insert(
+        "/v1/auth/refresh".into(),
+        json!({ "post": {
+            "operationId": "refresh",
+            "summary": "Rotate a refresh token",
+            "tags": tag,
+            "requestBody": body("Refresh"),
+            "responses": responses(("200", tokens()), &body_errors),
+        }}),
+    );
+    paths.insert(
+        "/v1/auth/logout".into(),
+        json!({ "post": {
+            "operationId": "logout",
+            "summary": "Revoke the access token and its session",
+            "tags": tag,
+            "security": [{ "bearerAuth": [] }],
+            "responses": responses(("204", json!({ "description": "Logged out." })), &["401", "429", "503"]),
+        }}),
+    );
+    paths.insert(
+        "/v1/auth/me".into(),
+        json!({ "get": {
+            "operationId": "me",
+            "summary": "The caller's account",
+            "tags": tag,
+            "security": [{ "bearerAuth": [] }],
+            "responses": responses(
+                ("200", json!({ "description": "The account.", "content": json_content(reference("schemas", account)) })),
+                &["401", "429", "503"],
+            ),
+        }}),
+    );
+}
+
+/// Adds the bearer requirement and its errors to an operation its rule does
+/// not make public: 401 without a valid token, 403 when only roles are
+/// granted (an `owner` or `authenticated` grant admits every signed-in caller;
+/// another user's row is then a 404).
+fn secure(op: &mut Value, grants: &[String]) {
+    if grants.iter().any(|g| g == "public") {
+        return;
+    }
+    op["security"] = json!([{ "bearerAuth": [] }]);
+    let mut errors = vec!["401"];
+    if !grants.iter().any(|g| g == "authenticated" || g == "owner") {
+        errors.push("403");
+    }
+    let responses = op["responses"].as_object_mut().expect("responses");
+    for status in errors {
+        let (_, name, _) = ERRORS.iter().find(|(s, _, _)| *s == status).expect("known");
+        responses.insert(status.to_string(), reference("responses", name));
     }
 }
 

@@ -276,7 +276,8 @@ async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<{{ a.s
         .await
         .map_err(db_error)?
         .map(Json)
-        .ok_or_else(|| ApiError::not_found("{{ a.module }}", caller.id))
+        // A valid token whose account was deleted identifies nobody.
+        .ok_or_else(ApiError::invalid_token)
 }
 
 /// Stores a new refresh token of `family` and signs an access token.
