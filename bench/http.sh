@@ -28,13 +28,22 @@ psql -h 127.0.0.1 -U postgres -d test -qc "DROP DATABASE IF EXISTS $DB WITH (FOR
 psql -h 127.0.0.1 -U postgres -d test -qc "CREATE DATABASE $DB"
 
 DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" BIND_ADDR="127.0.0.1:$PORT" \
-  DATABASE_MAX_CONNECTIONS=$CLIENTS RUST_LOG=warn "$bin" >"$work/service.log" 2>&1 &
+  DATABASE_MAX_CONNECTIONS=$CLIENTS RUST_LOG=warn RATE_LIMIT_ENABLED=false \
+  JWT_SECRET="bench-secret-that-is-long-enough-for-hs256" "$bin" >"$work/service.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do curl -sf "127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
 
-# 1,000 users, read back at random.
+# 1,000 users, read back at random by an admin (the starter spec has auth:
+# every request carries a token that is verified, and checked for
+# revocation, on the way in).
+curl -sf -X POST "127.0.0.1:$PORT/v1/auth/register" -H 'content-type: application/json' \
+  -d '{"email": "bench@example.com", "name": "Bench", "password": "bench password 123"}' >/dev/null
+psql -h 127.0.0.1 -U postgres -d "$DB" -qc "UPDATE users SET role = 'admin'"
+token=$(curl -sf -X POST "127.0.0.1:$PORT/v1/auth/login" -H 'content-type: application/json' \
+  -d '{"email": "bench@example.com", "password": "bench password 123"}' |
+  sed 's/.*"access_token":"\([^"]*\)".*/\1/')
 psql -h 127.0.0.1 -U postgres -d "$DB" -qc \
-  "INSERT INTO users (email, name) SELECT 'u' || g || '@example.com', 'User ' || g FROM generate_series(1, 1000) g"
+  "INSERT INTO users (email, name, password_hash) SELECT 'u' || g || '@example.com', 'User ' || g, 'x' FROM generate_series(2, 1000) g"
 cat >"$work/get.lua" <<'EOF'
 math.randomseed(42)
 request = function()
@@ -44,9 +53,15 @@ EOF
 
 rps() { awk '/Requests\/sec/ {print $2}'; }
 echo "== GET /v1/users/{id} (wrk -t$THREADS -c$CLIENTS -d${SECONDS_PER_RUN}s)"
-get=$(wrk -t$THREADS -c$CLIENTS -d"${SECONDS_PER_RUN}s" -s "$work/get.lua" "http://127.0.0.1:$PORT" | tee /dev/stderr | rps)
+wrk -t$THREADS -c$CLIENTS -d"${SECONDS_PER_RUN}s" -s "$work/get.lua" -H "authorization: Bearer $token" \
+  "http://127.0.0.1:$PORT" >"$work/get.txt"
+cat "$work/get.txt"
+if grep -q "Non-2xx" "$work/get.txt"; then echo "GET by id answered errors; see above" >&2; exit 1; fi
+get=$(rps <"$work/get.txt")
 echo "== GET /livez"
-livez=$(wrk -t$THREADS -c$CLIENTS -d"${SECONDS_PER_RUN}s" "http://127.0.0.1:$PORT/livez" | tee /dev/stderr | rps)
+wrk -t$THREADS -c$CLIENTS -d"${SECONDS_PER_RUN}s" "http://127.0.0.1:$PORT/livez" >"$work/livez.txt"
+cat "$work/livez.txt"
+livez=$(rps <"$work/livez.txt")
 rss_kib=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 kill "$pid"; wait "$pid" 2>/dev/null || true
 
