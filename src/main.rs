@@ -148,16 +148,9 @@ fn run(cli: Cli) -> Result<Outcome> {
                     return Ok(Outcome::Invalid);
                 }
             };
-            let bar = progress(files.len());
-            write::write_new_tree(&dir, &files, |path| {
-                if let Some(bar) = &bar {
-                    bar.set_message(path.to_string());
-                    bar.inc(1);
-                }
+            with_progress(files.len(), |step| {
+                write::write_new_tree(&dir, &files, step)
             })?;
-            if let Some(bar) = bar {
-                bar.finish_and_clear();
-            }
             eprintln!(
                 "created `{}` ({} files) from {shown}",
                 dir.display(),
@@ -227,16 +220,9 @@ fn generate(
             "these generated files were edited by hand since the last generation:\n{list}help: move the changes into the hooks or custom routes, or pass `--force` to overwrite them"
         );
     }
-    let bar = progress(plan.changes());
-    write::apply(dir, &regen, &plan, force, |path| {
-        if let Some(bar) = &bar {
-            bar.set_message(path.to_string());
-            bar.inc(1);
-        }
+    with_progress(plan.changes(), |step| {
+        write::apply(dir, &regen, &plan, force, step)
     })?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
     eprintln!(
         "{}: {} created, {} updated, {} removed, {} unchanged",
         dir.display(),
@@ -300,6 +286,22 @@ fn service_db_name(dir: &Path) -> String {
     dir.file_name()
         .map(|n| n.to_string_lossy().replace('-', "_"))
         .unwrap_or_else(|| "app".to_string())
+}
+
+/// Runs `work`, which reports each file it writes, behind a progress bar.
+fn with_progress<T>(len: usize, work: impl FnOnce(&mut dyn FnMut(&str)) -> Result<T>) -> Result<T> {
+    let bar = progress(len);
+    let mut step = |path: &str| {
+        if let Some(bar) = &bar {
+            bar.set_message(path.to_string());
+            bar.inc(1);
+        }
+    };
+    let out = work(&mut step);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    out
 }
 
 /// A progress bar on stderr, only when stderr is a terminal: CI logs and

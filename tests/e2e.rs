@@ -44,6 +44,25 @@ fn cargo(dir: &Path, args: &[&str]) {
     );
 }
 
+/// rustfmt-clean and clippy-clean as emitted, the service's own test suite
+/// green against the real database, and the binary built.
+fn check_and_build(dir: &Path) {
+    cargo(dir, &["fmt", "--check"]);
+    cargo(
+        dir,
+        &[
+            "clippy",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    );
+    cargo(dir, &["test", "--locked"]);
+    cargo(dir, &["build", "--locked"]);
+}
+
 fn psql(db: &str, sql: &str) -> String {
     let out = Command::new("psql")
         .args([
@@ -584,21 +603,7 @@ fn end_to_end(spec_name: &str) {
     let dir = tmp.path().join(spec_name);
     scaffold::write::write_new_tree(&dir, &files, |_| {}).unwrap();
 
-    cargo(&dir, &["fmt", "--check"]);
-    cargo(
-        &dir,
-        &[
-            "clippy",
-            "--all-targets",
-            "--locked",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    );
-    // The service's own suite, against the real database.
-    cargo(&dir, &["test", "--locked"]);
-    cargo(&dir, &["build", "--locked"]);
+    check_and_build(&dir);
 
     let db = format!("scaffold_e2e_{spec_name}_{}", std::process::id());
     psql("test", &format!("DROP DATABASE IF EXISTS \"{db}\""));
@@ -812,20 +817,7 @@ fn regenerated_service_migrates_an_existing_database() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    cargo(&dir, &["fmt", "--check"]);
-    cargo(
-        &dir,
-        &[
-            "clippy",
-            "--all-targets",
-            "--locked",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    );
-    cargo(&dir, &["test", "--locked"]);
-    cargo(&dir, &["build", "--locked"]);
+    check_and_build(&dir);
 
     let svc = Running::start(&bin, &db);
     let user = request("GET", &svc.url("/v1/users/1"), None);
