@@ -36,6 +36,8 @@ pub struct Service {
     /// Some resource has a unique field / a parent: the generated tests
     /// include the checks for them (an unused check would be dead code).
     pub any_unique: bool,
+    /// Some resource has `cache`.
+    pub any_cache: bool,
     pub any_parents: bool,
     /// The `auth` section, lowered; `None` keeps every route public.
     pub auth: Option<Auth>,
@@ -536,6 +538,7 @@ pub fn lower(spec: &RawSpec) -> Service {
     let rate_limits = lower_rate_limits(spec, &resources);
     Service {
         any_unique: resources.iter().any(|r| r.has_unique),
+        any_cache: resources.iter().any(|r| r.cache.is_some()),
         any_parents: resources.iter().any(|r| !r.parents.is_empty()),
         rate_limits,
         email_pattern: raw_string(crate::openapi::EMAIL_PATTERN),
