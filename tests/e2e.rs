@@ -1221,6 +1221,60 @@ fn shop_cache_survives_a_redis_outage() {
         assert!(Instant::now() < deadline, "the cache fills again");
         assert_eq!(get().status, 200);
     }
+
+    // Redis paused (SIGSTOP): calls time out. A PATCH made meanwhile cannot
+    // delete its key; the DEL is kept and sent before Redis is read again,
+    // so the entry it should have removed is never served afterwards.
+    let signal = |sig: &str| {
+        let pid = redis.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args([sig, &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    signal("-STOP");
+    let patched = send_as(
+        &token,
+        "PATCH",
+        &item,
+        &json!({ "name": "patched during the pause" }),
+    );
+    assert_eq!(patched.status, 200, "{:?}", patched.body);
+    for _ in 0..4 {
+        let r = get();
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.body["name"], "patched during the pause");
+    }
+    assert_eq!(breaker(&svc), "open");
+    signal("-CONT");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = get();
+        assert_eq!(
+            r.body["name"], "patched during the pause",
+            "never the old entry"
+        );
+        if breaker(&svc) == "closed" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the breaker closes again:\n{}",
+            svc.logs()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let r = get();
+    assert_eq!(r.body["name"], "patched during the pause");
+    assert!(
+        redis
+            .cli(&["GET", &key])
+            .contains("patched during the pause")
+    );
+
     stop(svc);
     drop(redis);
     psql(

@@ -6,14 +6,18 @@
 //!   in-process cache (moka) that runs one loader per missing key.
 //! - Entries are the serialized row; their TTL is jittered by ±10% so keys
 //!   filled together do not expire together.
-//! - Writers invalidate after their statement has committed; a reader that
-//!   raced the write can refill the old row, which the TTL bounds.
+//! - Writers invalidate after their statement has committed (deleting
+//!   first would let any reader refill the old row); a reader that loaded
+//!   before the commit can still store the old row, which the TTL bounds.
+//!   A DEL that cannot reach Redis is kept and sent before Redis is read
+//!   again.
 //! - A cache failure never fails a request: every Redis call has a short
 //!   timeout and sits behind a circuit breaker (closed → open after
 //!   [`BREAKER_THRESHOLD`] consecutive failures → one probe after
 //!   [`BREAKER_COOLDOWN`] → closed); while it is open Redis is not called and
 //!   reads go to the database.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -117,6 +121,10 @@ enum NotStored {
 pub struct Cache {
     backend: Backend,
     breaker: Mutex<Breaker>,
+    /// Keys whose DEL did not reach Redis (an outage, an open breaker). They
+    /// are deleted before Redis is read again, so a write made during an
+    /// outage is not hidden by the entry it should have removed.
+    unsent: Mutex<HashSet<String>>,
     pub stats: CacheStats,
 }
 
@@ -161,6 +169,7 @@ impl Cache {
         Self {
             backend,
             breaker: Mutex::new(Breaker::Closed { failures: 0 }),
+            unsent: Mutex::new(HashSet::new()),
             stats: CacheStats::default(),
         }
     }
@@ -274,6 +283,11 @@ impl Cache {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<Option<T>, ApiError>>,
     {
+        if !self.flush_unsent(conn).await {
+            // Redis may hold rows this replica could not invalidate.
+            self.stats.misses.inc();
+            return load().await;
+        }
         let mut get = redis::cmd("GET");
         get.arg(&key);
         let cached: Option<Option<Vec<u8>>> = self.call(conn, get).await;
@@ -303,9 +317,34 @@ impl Cache {
             Backend::Redis(conn) => {
                 let mut del = redis::cmd("DEL");
                 del.arg(key);
-                let _: Option<()> = self.call(conn, del).await;
+                if self.call::<()>(conn, del).await.is_none() {
+                    let mut unsent = self.unsent.lock().expect("unsent lock");
+                    unsent.insert(key.to_owned());
+                }
             }
         }
+    }
+
+    /// Deletes the keys earlier invalidations could not; true when none is
+    /// left.
+    async fn flush_unsent(&self, conn: &redis::aio::ConnectionManager) -> bool {
+        let keys: Vec<String> = {
+            let unsent = self.unsent.lock().expect("unsent lock");
+            if unsent.is_empty() {
+                return true;
+            }
+            unsent.iter().cloned().collect()
+        };
+        let mut del = redis::cmd("DEL");
+        del.arg(&keys);
+        if self.call::<()>(conn, del).await.is_none() {
+            return false;
+        }
+        let mut unsent = self.unsent.lock().expect("unsent lock");
+        for key in &keys {
+            unsent.remove(key);
+        }
+        unsent.is_empty()
     }
 
     /// Runs one Redis command through the breaker and the timeout; `None`

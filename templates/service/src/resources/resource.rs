@@ -717,7 +717,8 @@ async fn replace(
         .map_err(db_error)?
         .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
 {%- if r.cache.is_some() %}
-    // After the statement has committed, so no reader refills the old row.
+    // Only after the statement has committed: deleting first would let a
+    // concurrent reader refill the old row.
     state.cache.invalidate(&cache_key(id)).await;
 {%- endif %}
     hooks::after_update(&state, &row).await;
@@ -753,7 +754,8 @@ async fn update(
         .map_err(db_error)?
         .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
 {%- if r.cache.is_some() %}
-    // After the statement has committed, so no reader refills the old row.
+    // Only after the statement has committed: deleting first would let a
+    // concurrent reader refill the old row.
     state.cache.invalidate(&cache_key(id)).await;
 {%- endif %}
     hooks::after_update(&state, &row).await;
@@ -783,7 +785,8 @@ async fn remove(
         return Err(ApiError::not_found("{{ r.name }}", id));
     }
 {%- if r.cache.is_some() %}
-    // After the statement has committed, so no reader refills the old row.
+    // Only after the statement has committed: deleting first would let a
+    // concurrent reader refill the old row.
     state.cache.invalidate(&cache_key(id)).await;
 {%- endif %}
     hooks::after_delete(&state, id).await;
@@ -963,7 +966,8 @@ async fn replace(
         .map_err(db_error)?
         .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
 {%- if r.cache.is_some() %}
-    // After the statement has committed, so no reader refills the old row.
+    // Only after the statement has committed: deleting first would let a
+    // concurrent reader refill the old row.
     state.cache.invalidate(&cache_key(id)).await;
 {%- endif %}
     hooks::after_update(&state, &row).await;
@@ -987,7 +991,8 @@ async fn update(
         .map_err(db_error)?
         .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
 {%- if r.cache.is_some() %}
-    // After the statement has committed, so no reader refills the old row.
+    // Only after the statement has committed: deleting first would let a
+    // concurrent reader refill the old row.
     state.cache.invalidate(&cache_key(id)).await;
 {%- endif %}
     hooks::after_update(&state, &row).await;
@@ -1005,7 +1010,8 @@ async fn remove(State(state): State<AppState>, Path(id): Path<Id>) -> Result<Sta
         return Err(ApiError::not_found("{{ r.name }}", id));
     }
 {%- if r.cache.is_some() %}
-    // After the statement has committed, so no reader refills the old row.
+    // Only after the statement has committed: deleting first would let a
+    // concurrent reader refill the old row.
     state.cache.invalidate(&cache_key(id)).await;
 {%- endif %}
     hooks::after_delete(&state, id).await;
