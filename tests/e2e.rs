@@ -1222,9 +1222,10 @@ fn shop_cache_survives_a_redis_outage() {
         assert_eq!(get().status, 200);
     }
 
-    // Redis paused (SIGSTOP): calls time out. A PATCH made meanwhile cannot
-    // delete its key; the DEL is kept and sent before Redis is read again,
-    // so the entry it should have removed is never served afterwards.
+    // Redis paused (SIGSTOP): calls time out (commands already sent stay
+    // queued in the socket and run on resume) and the breaker opens. A PATCH
+    // made while it is open cannot delete its key; the DEL is kept and sent
+    // before Redis is read again, so the old entry is never served after.
     let signal = |sig: &str| {
         let pid = redis.child.id().to_string();
         assert!(
@@ -1236,6 +1237,14 @@ fn shop_cache_survives_a_redis_outage() {
         );
     };
     signal("-STOP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while breaker(&svc) != "open" {
+        assert_eq!(get().status, 200);
+        assert!(
+            Instant::now() < deadline,
+            "the breaker opens while Redis is paused"
+        );
+    }
     let patched = send_as(
         &token,
         "PATCH",
