@@ -87,7 +87,7 @@ pub fn spec_schema() -> Value {
             "default_role": { "type": "string" },
             "admin_role": { "type": "string" },
             "token_ttl": duration.clone(),
-            "refresh_ttl": duration,
+            "refresh_ttl": duration.clone(),
             "issuer": { "type": "string" },
             "audience": { "type": "string" },
             "password_min_length": { "type": "integer", "minimum": 8 },
@@ -100,6 +100,13 @@ pub fn spec_schema() -> Value {
         "properties": {
             "plural": ident.clone(),
             "rate_limit": resource_limit,
+            "cache": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["ttl"],
+                "description": "GET by id through the cache (Redis when REDIS_URL is set, in-process otherwise); entries live `ttl` (±10%).",
+                "properties": { "ttl": duration }
+            },
             "access": {
                 "type": "object",
                 "additionalProperties": false,

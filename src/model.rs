@@ -36,6 +36,8 @@ pub struct Service {
     /// Some resource has a unique field / a parent: the generated tests
     /// include the checks for them (an unused check would be dead code).
     pub any_unique: bool,
+    /// Some resource has `cache`.
+    pub any_cache: bool,
     pub any_parents: bool,
     /// The `auth` section, lowered; `None` keeps every route public.
     pub auth: Option<Auth>,
@@ -212,6 +214,8 @@ pub struct Resource {
     pub body_fields: Vec<Field>,
     /// Access control; `None` when the spec has no `auth` section.
     pub access: Option<Access>,
+    /// `cache:` in the spec: GET by id goes through the service's cache.
+    pub cache: Option<ResourceCache>,
     /// The resource has create routes (all but the credentials resource,
     /// whose rows are created by registration).
     pub creates: bool,
@@ -239,6 +243,17 @@ pub struct Access {
     pub auth_import: String,
     /// Which actions' rules include `owner`, by action name, for the tests.
     pub rules_json: Vec<(String, Vec<String>)>,
+}
+
+/// Cache-aside for GET by id. Entries are keyed by id alone and hold the
+/// whole row; a hit is checked against the caller like the SQL would.
+#[derive(Debug, Clone)]
+pub struct ResourceCache {
+    /// `const CACHE_TTL: Duration = Duration::from_secs(300);`
+    pub ttl_decl: String,
+    /// For owned resources, the owner of a cached `row` (`row.user_id`; the
+    /// credentials resource owns itself: `row.id`).
+    pub owner_of_row: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -523,6 +538,7 @@ pub fn lower(spec: &RawSpec) -> Service {
     let rate_limits = lower_rate_limits(spec, &resources);
     Service {
         any_unique: resources.iter().any(|r| r.has_unique),
+        any_cache: resources.iter().any(|r| r.cache.is_some()),
         any_parents: resources.iter().any(|r| !r.parents.is_empty()),
         rate_limits,
         email_pattern: raw_string(crate::openapi::EMAIL_PATTERN),
@@ -1551,7 +1567,19 @@ fn lower_resource(
             rules_json,
         }
     });
+    let cache = r.cache.as_ref().map(|c| ResourceCache {
+        ttl_decl: format!(
+            "const CACHE_TTL: Duration = Duration::from_secs({});",
+            c.ttl.as_ref().map_or(300, |t| t.value)
+        ),
+        owner_of_row: match (chain.as_deref(), token_column.as_deref()) {
+            (Some([]), _) => Some("row.id".to_string()),
+            (_, Some(column)) => Some(format!("row.{}", names::rust_field_ident(column))),
+            _ => None,
+        },
+    });
     Resource {
+        cache,
         creates: !is_credentials,
         body_fields: body_fields.clone(),
         access,

@@ -653,6 +653,36 @@ fn add_resource(
             },
         }),
     );
+    if r.cache.is_some() {
+        // Cached resources answer GET by id with an ETag and honour
+        // If-None-Match with a 304.
+        let path = format!("{}/{{{id_param}}}", r.route);
+        let get = &mut paths[&path]["get"];
+        get["parameters"] = json!([{
+            "name": "If-None-Match",
+            "in": "header",
+            "required": false,
+            "description": "An ETag from an earlier read: 304 while the row is unchanged.",
+            "schema": { "type": "string" },
+        }]);
+        get["responses"]["200"]["headers"] = json!({
+            "ETag": {
+                "description": "A hash of the row as served.",
+                "required": true,
+                "schema": { "type": "string" },
+            },
+        });
+        get["responses"]["304"] = json!({
+            "description": "Not modified: the row still has the ETag named in If-None-Match.",
+            "headers": {
+                "ETag": {
+                    "description": "The row's current ETag.",
+                    "required": true,
+                    "schema": { "type": "string" },
+                },
+            },
+        });
+    }
 
     for p in &r.parents {
         let parent_uuid = s
@@ -898,11 +928,23 @@ fn add_operational(paths: &mut Map<String, Value>) {
     );
     let health = json!({
         "type": "object",
-        "required": ["status", "uptime_seconds", "database"],
+        "required": ["status", "uptime_seconds", "database", "cache"],
         "properties": {
             "status": { "type": "string", "enum": ["ok", "degraded"] },
             "uptime_seconds": { "type": "integer", "minimum": 0 },
             "database": { "type": "string", "enum": ["up", "down"] },
+            "cache": {
+                "type": "object",
+                "required": ["backend", "breaker", "hits", "misses", "errors"],
+                "properties": {
+                    "backend": { "type": "string", "enum": ["memory", "redis"] },
+                    "breaker": { "type": "string", "enum": ["closed", "open", "half_open"] },
+                    "hits": { "type": "integer", "minimum": 0 },
+                    "misses": { "type": "integer", "minimum": 0 },
+                    "errors": { "type": "integer", "minimum": 0 },
+                },
+                "additionalProperties": false,
+            },
         },
         "additionalProperties": false,
     });

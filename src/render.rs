@@ -40,6 +40,7 @@ macro_rules! service_templates {
             modules_sorted: &'a [String],
             router_inline: bool,
             any_unique: bool,
+            any_cache: bool,
             any_parents: bool,
             auth: Option<&'a Auth>,
             nested_checks: bool,
@@ -59,6 +60,7 @@ macro_rules! service_templates {
                     modules_sorted: &s.modules_sorted,
                     router_inline: s.router_inline,
                     any_unique: s.any_unique,
+                    any_cache: s.any_cache,
                     any_parents: s.any_parents,
                     auth: s.auth.as_ref(),
                     nested_checks: s.nested_checks,
@@ -85,6 +87,7 @@ service_templates! {
     DbRs => "service/src/db.rs",
     ErrorRs => "service/src/error.rs",
     ExtractRs => "service/src/extract.rs",
+    CacheRs => "service/src/cache.rs",
     HealthRs => "service/src/health.rs",
     OpenapiRs => "service/src/openapi.rs",
     MetricsRs => "service/src/metrics.rs",
@@ -158,6 +161,7 @@ pub fn render(service: &Service, spec_source: &str) -> Vec<GeneratedFile> {
     add("src/db.rs", render_one(DbRs::new(s)));
     add("src/error.rs", render_one(ErrorRs::new(s)));
     add("src/extract.rs", render_one(ExtractRs::new(s)));
+    add("src/cache.rs", render_one(CacheRs::new(s)));
     add("src/health.rs", render_one(HealthRs::new(s)));
     add("src/openapi.rs", render_one(OpenapiRs::new(s)));
     add("src/metrics.rs", render_one(MetricsRs::new(s)));
@@ -297,7 +301,9 @@ const SERVICE_DEPENDENCIES: &[&str] = &[
     "getrandom 0.4.3",
     "http-body-util",
     "jsonwebtoken",
+    "moka",
     "prometheus-client",
+    "redis",
     "regex",
     "rust_decimal",
     "serde",

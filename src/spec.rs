@@ -97,6 +97,17 @@ pub struct RawResource {
     pub had_errors: bool,
     pub access: Option<Sp<RawAccess>>,
     pub rate_limit: Option<RawRateLimit>,
+    /// `cache: { ttl: 5m }`: GET by id through cache-aside; off when absent.
+    pub cache: Option<RawCache>,
+}
+
+/// A resource's `cache` mapping.
+#[derive(Debug, Clone)]
+pub struct RawCache {
+    /// How long an entry lives, in seconds (jittered by ±10% at run time).
+    pub ttl: Option<Sp<u64>>,
+    pub loc: Loc,
+    pub path: String,
 }
 
 #[derive(Debug, Clone)]
@@ -237,7 +248,9 @@ const RESOURCE_KEYS: &[&str] = &[
     "fields",
     "indexes",
     "rate_limit",
+    "cache",
 ];
+const CACHE_KEYS: &[&str] = &["ttl"];
 const SERVICE_RATE_LIMIT_KEYS: &[&str] = &["capacity", "refill_per_second", "login"];
 const RESOURCE_RATE_LIMIT_KEYS: &[&str] = &["capacity", "refill_per_second", "actions"];
 const BUCKET_KEYS: &[&str] = &["capacity", "refill_per_second"];
@@ -632,6 +645,9 @@ impl Parser<'_> {
         let rate_limit = map.get_node("rate_limit").and_then(|node| {
             self.rate_limit(node, &join(&path, "rate_limit"), RESOURCE_RATE_LIMIT_KEYS)
         });
+        let cache = map
+            .get_node("cache")
+            .and_then(|node| self.cache(node, &join(&path, "cache")));
         Some(RawResource {
             had_errors: self.diags.len() > errors_before,
             name,
@@ -643,6 +659,26 @@ impl Parser<'_> {
             indexes,
             access,
             rate_limit,
+            cache,
+        })
+    }
+
+    /// `cache: { ttl: 5m }`.
+    fn cache(&mut self, node: &Node, path: &str) -> Option<RawCache> {
+        let map = self.mapping(node, path, "write `cache: { ttl: 5m }`")?;
+        self.check_keys(map, path, CACHE_KEYS);
+        if map.get_node("ttl").is_none() {
+            self.missing(
+                map,
+                path,
+                "ttl",
+                "say how long a cached row lives: `cache: { ttl: 5m }`",
+            );
+        }
+        Some(RawCache {
+            ttl: self.duration_at(map, path, "ttl"),
+            loc: Loc::from_span(map.span()),
+            path: path.to_string(),
         })
     }
 

@@ -510,6 +510,19 @@ fn auth_rules(
         let chain = credentials
             .as_ref()
             .and_then(|(c, _)| owner_chain(&name, c, by_name));
+        // A cache hit is checked against the owner column of the cached
+        // row; further up the chain the owner is not on the row.
+        if let (Some(c), Some(chain)) = (&r.cache, &chain)
+            && chain.len() > 1
+        {
+            diags.push(
+                Diagnostic::new(c.loc, c.path.clone(), format!(
+                    "`cache` on `{}`, whose owner is not a column of its rows (it is reached through `{}`)",
+                    r.name.value, chain[1].0
+                ))
+                .help("cache the resources that belong to the credentials resource directly (or the credentials resource itself), or remove `cache`"),
+            );
+        }
         if let Some(a) = &r.access {
             let mut seen = BTreeSet::new();
             for (action, rules) in &a.value.rules {

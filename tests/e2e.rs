@@ -111,8 +111,14 @@ impl Drop for Running {
 
 impl Running {
     fn start(bin: &Path, db: &str) -> Running {
+        Running::start_with(bin, db, &[])
+    }
+
+    /// Like [`Running::start`], with extra environment variables.
+    fn start_with(bin: &Path, db: &str, env: &[(&str, &str)]) -> Running {
         let port = free_port();
         let mut child = Command::new(bin)
+            .envs(env.iter().copied())
             .env(
                 "DATABASE_URL",
                 format!("postgres://postgres@127.0.0.1:5432/{db}"),
@@ -1023,4 +1029,257 @@ fn exercise_auth(svc: &Running, fixtures: &Value, db: &str) {
     let health = request("GET", &svc.url("/health"), None);
     assert_eq!(health.status, 200);
     assert_eq!(health.body["database"], "up");
+}
+
+/// A private `redis-server` on `port` (no persistence); killed on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start(port: u16) -> Redis {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        let redis = Redis { child, port };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while redis.cli(&["PING"]) != "PONG" {
+            assert!(Instant::now() < deadline, "redis-server on {port} answers");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        redis
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The value of an unlabelled metric in a `/metrics` scrape.
+fn metric(svc: &Running, name: &str) -> f64 {
+    let scrape = request("GET", &svc.url("/metrics"), None);
+    let text = scrape.body.as_str().unwrap_or_default().to_string();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} in /metrics:\n{text}"))
+        .parse()
+        .unwrap()
+}
+
+fn breaker(svc: &Running) -> String {
+    let health = request("GET", &svc.url("/health"), None);
+    assert_eq!(
+        health.status, 200,
+        "the cache never fails health: {:?}",
+        health.body
+    );
+    health.body["cache"]["breaker"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The starter spec with `REDIS_URL` pointing at a private redis-server:
+/// GET by id is served from Redis (a change behind the service's back is not
+/// seen); then Redis is killed mid-test and requests keep succeeding from
+/// the database while the breaker opens; Redis comes back on the same port
+/// and the breaker closes again.
+#[test]
+fn shop_cache_survives_a_redis_outage() {
+    // Its own package name: other tests build `shop` into the same target.
+    let source = std::fs::read_to_string(format!("{}/specs/shop.yaml", env!("CARGO_MANIFEST_DIR")))
+        .unwrap()
+        .replace("service: shop", "service: cache-shop");
+    let model = scaffold::check(&source).unwrap();
+    let files = scaffold::compile(&source).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cache-shop");
+    scaffold::write::write_new_tree(&dir, &files, |_| {}).unwrap();
+    cargo(&dir, &["build", "--locked"]);
+    let fixtures: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("tests/fixtures.json")).unwrap())
+            .unwrap();
+    let credentials = fixtures["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["access"]["credentials"] == true)
+        .unwrap()
+        .clone();
+
+    let db = format!("scaffold_e2e_cache_{}", std::process::id());
+    psql("test", &format!("DROP DATABASE IF EXISTS \"{db}\""));
+    psql("test", &format!("CREATE DATABASE \"{db}\""));
+    let port = free_port();
+    let redis = Redis::start(port);
+    let url = format!("redis://127.0.0.1:{port}");
+    let bin = target_dir().join("debug").join(&model.package);
+    let svc = Running::start_with(&bin, &db, &[("REDIS_URL", &url)]);
+    let health = request("GET", &svc.url("/health"), None);
+    assert_eq!(
+        health.body["cache"]["backend"], "redis",
+        "{:?}",
+        health.body
+    );
+    assert_eq!(breaker(&svc), "closed");
+
+    let (alice, token) = sign_up(&svc, &credentials, 0);
+    let id = id_path(&alice);
+    let item = svc.url(&format!("/v1/users/{id}"));
+    let get = || request_as(Some(&token), "GET", &item, None);
+    let first = get();
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let key = format!("cache-shop:/users/{id}");
+    assert_eq!(
+        redis.cli(&["EXISTS", &key]),
+        "1",
+        "the row is cached in Redis"
+    );
+    let ttl: u64 = redis.cli(&["TTL", &key]).parse().unwrap();
+    assert!((265..=330).contains(&ttl), "5m ± 10%: {ttl} s");
+
+    // Behind the service's back: Redis still serves the cached row.
+    psql(
+        &db,
+        &format!("UPDATE users SET name = 'changed behind its back' WHERE id = {id}"),
+    );
+    let hits = metric(&svc, "cache_hits_total");
+    let cached = get();
+    assert_eq!(cached.status, 200);
+    assert_eq!(cached.body, first.body, "served from Redis");
+    assert_eq!(metric(&svc, "cache_hits_total"), hits + 1.0);
+
+    // Redis dies: every request still succeeds, from the database.
+    drop(redis);
+    for _ in 0..6 {
+        let r = get();
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.body["name"], "changed behind its back");
+    }
+    assert_eq!(breaker(&svc), "open");
+    assert_eq!(metric(&svc, "cache_breaker_state"), 1.0);
+    assert!(metric(&svc, "cache_errors_total") >= 3.0);
+    // While open, no Redis call is made: requests do not wait for timeouts.
+    let errors = metric(&svc, "cache_errors_total");
+    let started = Instant::now();
+    for _ in 0..5 {
+        assert_eq!(get().status, 200);
+    }
+    assert_eq!(
+        metric(&svc, "cache_errors_total"),
+        errors,
+        "no call while open"
+    );
+    eprintln!("5 GETs with the breaker open: {:?}", started.elapsed());
+
+    // Redis is back on the same port: after the cooldown a probe succeeds
+    // and the breaker closes; the cache fills again.
+    let redis = Redis::start(port);
+    let restarted = Instant::now();
+    let deadline = restarted + Duration::from_secs(20);
+    loop {
+        assert_eq!(get().status, 200);
+        if breaker(&svc) == "closed" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the breaker closes again:\n{}",
+            svc.logs()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    eprintln!("breaker closed {:?} after the restart", restarted.elapsed());
+    assert_eq!(metric(&svc, "cache_breaker_state"), 0.0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while redis.cli(&["EXISTS", &key]) != "1" {
+        assert!(Instant::now() < deadline, "the cache fills again");
+        assert_eq!(get().status, 200);
+    }
+
+    // Redis paused (SIGSTOP): calls time out (commands already sent stay
+    // queued in the socket and run on resume) and the breaker opens. A PATCH
+    // made while it is open cannot delete its key; the DEL is kept and sent
+    // before Redis is read again, so the old entry is never served after.
+    let signal = |sig: &str| {
+        let pid = redis.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args([sig, &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    signal("-STOP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while breaker(&svc) != "open" {
+        assert_eq!(get().status, 200);
+        assert!(
+            Instant::now() < deadline,
+            "the breaker opens while Redis is paused"
+        );
+    }
+    let patched = send_as(
+        &token,
+        "PATCH",
+        &item,
+        &json!({ "name": "patched during the pause" }),
+    );
+    assert_eq!(patched.status, 200, "{:?}", patched.body);
+    for _ in 0..4 {
+        let r = get();
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.body["name"], "patched during the pause");
+    }
+    assert_eq!(breaker(&svc), "open");
+    signal("-CONT");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = get();
+        assert_eq!(
+            r.body["name"], "patched during the pause",
+            "never the old entry"
+        );
+        if breaker(&svc) == "closed" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the breaker closes again:\n{}",
+            svc.logs()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let r = get();
+    assert_eq!(r.body["name"], "patched during the pause");
+    assert!(
+        redis
+            .cli(&["GET", &key])
+            .contains("patched during the pause")
+    );
+
+    stop(svc);
+    drop(redis);
+    psql(
+        "test",
+        &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
+    );
 }

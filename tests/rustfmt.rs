@@ -29,6 +29,7 @@ resources:
       human_readable_zone_label: { type: string, min_length: 3, max_length: 120, pattern: "^[A-Z][A-Za-z0-9 ]+$", unique: true }
   warehouse_inventory_item:
     primary_key: uuid
+    cache: { ttl: 90s }
     belongs_to:
       - { resource: warehouse_location_zone, on_delete: restrict }
     fields:
@@ -41,9 +42,37 @@ resources:
       unit_price_including_all_taxes: { type: decimal, min: 0.01, max: 99999999.99 }
   stock_movement_record:
     belongs_to: [warehouse_inventory_item, warehouse_location_zone]
+    cache: { ttl: 1h }
     fields:
       quantity_moved_in_units: { type: i32, min: -100000, max: 100000 }
       movement_reason_code: { type: string, max_length: 16, required: false }
+"#,
+    ),
+    (
+        "auth_cached",
+        r#"version: 1
+service: auth-cached
+auth:
+  credentials: user
+  roles: [member, admin]
+  default_role: member
+resources:
+  user:
+    cache: { ttl: 1h }
+    access: { get: [owner, admin], update: [owner, admin], delete: [owner, admin] }
+    fields:
+      email: { type: email, unique: true }
+  renewal_reminder_note:
+    belongs_to: user
+    cache: { ttl: 30s }
+    access: { list: [owner, admin], get: [owner, admin], create: [owner, admin], update: [owner, admin], delete: [owner, admin] }
+    fields:
+      body: text
+  x:
+    cache: { ttl: 1s }
+    access: { get: public }
+    fields:
+      y: string
 "#,
     ),
     (
@@ -83,7 +112,7 @@ fn name_lengths_spec() -> String {
         if let Some(parent) = &previous {
             spec.push_str(&format!("    belongs_to: {parent}\n"));
         }
-        spec.push_str("    fields:\n");
+        spec.push_str("    cache: { ttl: 5m }\n    fields:\n");
         for (j, flen) in [4usize, 9, 12, 16, 19, 22, 24, 27, 29, 31, 32]
             .into_iter()
             .enumerate()

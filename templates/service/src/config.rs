@@ -57,6 +57,8 @@ pub struct Config {
     pub rate_limit_enabled: bool,
     pub trusted_proxies: Vec<IpNet>,
     pub cors: CorsSettings,
+    /// `REDIS_URL`: the shared cache; unset = an in-process cache.
+    pub redis_url: Option<String>,
 }
 
 /// All configuration problems found, so an operator fixes them in one go
@@ -236,6 +238,7 @@ impl Config {
             rate_limit_enabled,
             trusted_proxies,
             cors,
+            redis_url: get("REDIS_URL"),
         })
     }
 
@@ -348,6 +351,7 @@ impl fmt::Debug for Config {
             .field("jwt_secret", &"<redacted>")
 {%- endif %}
             .field("rate_limit_enabled", &self.rate_limit_enabled)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_password))
             .field("trusted_proxies", &self.trusted_proxies)
             .field("cors", &self.cors)
             .finish()

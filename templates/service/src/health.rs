@@ -36,6 +36,18 @@ struct Health {
     status: &'static str,
     uptime_seconds: u64,
     database: &'static str,
+    cache: CacheHealth,
+}
+
+/// The cache never makes the service unhealthy: reads fall back to the
+/// database while it is down.
+#[derive(Serialize)]
+struct CacheHealth {
+    backend: &'static str,
+    breaker: &'static str,
+    hits: u64,
+    misses: u64,
+    errors: u64,
 }
 
 async fn health(State(state): State<AppState>) -> Response {
@@ -44,6 +56,13 @@ async fn health(State(state): State<AppState>) -> Response {
         status: if database_up { "ok" } else { "degraded" },
         uptime_seconds: state.started_at.elapsed().as_secs(),
         database: if database_up { "up" } else { "down" },
+        cache: CacheHealth {
+            backend: state.cache.backend_name(),
+            breaker: state.cache.breaker_state().as_str(),
+            hits: state.cache.stats.hits.get(),
+            misses: state.cache.stats.misses.get(),
+            errors: state.cache.stats.errors.get(),
+        },
     };
     let status = if database_up {
         StatusCode::OK

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 {% if auth.is_some() -%}
 use {{ crate_name }}::auth::AuthState;
 {% endif -%}
+use {{ crate_name }}::cache::Cache;
 use {{ crate_name }}::config::Config;
 use {{ crate_name }}::db::{self, PoolSettings};
 use {{ crate_name }}::state::AppState;
@@ -43,13 +44,19 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     db::MIGRATOR.run(&pool).await?;
 {% if auth.is_some() %}
     let auth = AuthState::new(config.jwt_secret.as_bytes())?;
-    let state = AppState::new(pool.clone(), config.http_limits(), auth)
+    let mut state = AppState::new(pool.clone(), config.http_limits(), auth)
         .with_rate_limits(config.rate_limit_settings())
         .with_cors(config.cors.clone());
+    if let Some(url) = &config.redis_url {
+        state = state.with_cache(Cache::redis(url)?);
+    }
 {%- else %}
-    let state = AppState::new(pool.clone(), config.http_limits())
+    let mut state = AppState::new(pool.clone(), config.http_limits())
         .with_rate_limits(config.rate_limit_settings())
         .with_cors(config.cors.clone());
+    if let Some(url) = &config.redis_url {
+        state = state.with_cache(Cache::redis(url)?);
+    }
 {%- endif %}
     let listener = TcpListener::bind(config.bind_addr)
         .await?

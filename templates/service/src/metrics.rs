@@ -5,7 +5,9 @@
 //!   route template (never the raw path: ids would explode the series count)
 //!   and status;
 //! - `db_pool_connections` and `db_pool_idle_connections`, read at scrape time;
-//! - `rate_limited_requests_total`, by bucket.
+//! - `rate_limited_requests_total`, by bucket;
+//! - `cache_hits_total`, `cache_misses_total`, `cache_errors_total` and
+//!   `cache_breaker_state` (0 closed, 1 open, 2 half-open).
 
 use std::time::Instant;
 
@@ -22,6 +24,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::cache::CacheStats;
 use crate::state::AppState;
 
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -52,10 +55,12 @@ pub struct Metrics {
     pool_connections: Gauge,
     pool_idle: Gauge,
     rate_limited: Family<BucketLabels, Counter>,
+    cache_breaker: Gauge,
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
+impl Metrics {
+    /// The service's metrics, with the cache's counters registered.
+    pub fn new(cache: &CacheStats) -> Self {
         let requests = Family::default();
         let latency: Family<RequestLabels, Histogram> =
             Family::new_with_constructor(latency_histogram);
@@ -84,6 +89,27 @@ impl Default for Metrics {
             "Requests refused with 429, by bucket",
             rate_limited.clone(),
         );
+        registry.register(
+            "cache_hits",
+            "GET by id served from the cache",
+            cache.hits.clone(),
+        );
+        registry.register(
+            "cache_misses",
+            "GET by id read from the database",
+            cache.misses.clone(),
+        );
+        registry.register(
+            "cache_errors",
+            "Failed or timed-out cache calls",
+            cache.errors.clone(),
+        );
+        let cache_breaker = Gauge::default();
+        registry.register(
+            "cache_breaker_state",
+            "Cache circuit breaker: 0 closed, 1 open, 2 half-open",
+            cache_breaker.clone(),
+        );
         Self {
             registry,
             requests,
@@ -91,6 +117,7 @@ impl Default for Metrics {
             pool_connections,
             pool_idle,
             rate_limited,
+            cache_breaker,
         }
     }
 }
@@ -142,6 +169,9 @@ async fn scrape(State(state): State<AppState>) -> Response {
     metrics
         .pool_idle
         .set(i64::try_from(state.pool.num_idle()).unwrap_or(i64::MAX));
+    metrics
+        .cache_breaker
+        .set(state.cache.breaker_state().as_gauge());
     let mut body = String::new();
     if let Err(err) = prometheus_client::encoding::text::encode(&mut body, &metrics.registry) {
         tracing::error!(error = %err, "failed to encode metrics");

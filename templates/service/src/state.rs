@@ -11,6 +11,7 @@ use sqlx::PgPool;
 use crate::auth::AuthState;
 {%- endif %}
 
+use crate::cache::Cache;
 use crate::config::CorsSettings;
 use crate::metrics::Metrics;
 use crate::rate_limit::{RateLimitSettings, RateLimiter};
@@ -49,11 +50,14 @@ pub struct AppState {
     pub rate_limiter: Arc<RateLimiter>,
     pub metrics: Arc<Metrics>,
     pub cors: CorsSettings,
+    /// GET by id of the resources with `cache`; in-process unless replaced.
+    pub cache: Arc<Cache>,
 }
 
 impl AppState {
 {%- if auth.is_some() %}
     pub fn new(pool: PgPool, limits: HttpLimits, auth: AuthState) -> Self {
+        let cache = Arc::new(Cache::default());
         Self {
             pool,
             started_at: Instant::now(),
@@ -61,20 +65,23 @@ impl AppState {
             limits,
             auth,
             rate_limiter: Arc::new(RateLimiter::new(RateLimitSettings::default())),
-            metrics: Arc::new(Metrics::default()),
+            metrics: Arc::new(Metrics::new(&cache.stats)),
             cors: CorsSettings::Off,
+            cache,
         }
     }
 {%- else %}
     pub fn new(pool: PgPool, limits: HttpLimits) -> Self {
+        let cache = Arc::new(Cache::default());
         Self {
             pool,
             started_at: Instant::now(),
             shutting_down: Arc::new(AtomicBool::new(false)),
             limits,
             rate_limiter: Arc::new(RateLimiter::new(RateLimitSettings::default())),
-            metrics: Arc::new(Metrics::default()),
+            metrics: Arc::new(Metrics::new(&cache.stats)),
             cors: CorsSettings::Off,
+            cache,
         }
     }
 {%- endif %}
@@ -82,6 +89,14 @@ impl AppState {
     /// Replaces the default rate limiter (on, no trusted proxies).
     pub fn with_rate_limits(mut self, settings: RateLimitSettings) -> Self {
         self.rate_limiter = Arc::new(RateLimiter::new(settings));
+        self
+    }
+
+    /// Replaces the in-process cache (with Redis); the metrics are
+    /// rebuilt so they count the new cache.
+    pub fn with_cache(mut self, cache: Cache) -> Self {
+        self.metrics = Arc::new(Metrics::new(&cache.stats));
+        self.cache = Arc::new(cache);
         self
     }
 

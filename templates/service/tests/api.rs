@@ -83,6 +83,82 @@ async fn check_crud(resource: &str) {
     app.teardown().await;
 }
 
+{%- if any_cache %}
+
+/// GET by id goes through the cache: a second read is a hit; a change made
+/// behind the service's back is not seen until a write through the API
+/// invalidates the entry; ETag and `If-None-Match` give 304 without a body.
+async fn check_cache(resource: &str) {
+    let app = spawn().await;
+    let r = fixture(resource);
+    let parents = app.create_parents(resource).await;
+    let created = app.create_under(resource, &parents).await;
+    let item = r.item(&created["id"]);
+    let stats = &app.state.cache.stats;
+
+    let first = app.get(&item).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.body, created);
+    let (hits, misses) = (stats.hits.get(), stats.misses.get());
+    let second = app.get(&item).await;
+    assert_eq!(second.body, first.body);
+    assert_eq!(stats.hits.get(), hits + 1, "the second read is a hit");
+    assert_eq!(stats.misses.get(), misses);
+
+    // Behind the service's back: the cached row is still served.
+    if r.timestamps {
+        let sql = format!(
+            r#"UPDATE {} SET "updated_at" = "updated_at" - interval '1 day' WHERE "id"::text = $1"#,
+            r.table
+        );
+        let changed = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(common::id_path(&created["id"]))
+            .execute(&app.pool)
+            .await
+            .expect("change the row in the database");
+        assert_eq!(changed.rows_affected(), 1);
+        let stale = app.get(&item).await;
+        assert_eq!(stale.body, first.body, "served from the cache");
+    }
+
+    // ETag: the same row gives the same tag, and naming it gives a 304.
+    let etag = second.header("etag").expect("an ETag").to_owned();
+    assert_eq!(first.header("etag"), Some(etag.as_str()));
+    let conditional = app
+        .builder(Method::GET, &item)
+        .header(header::IF_NONE_MATCH, &etag)
+        .body(Body::empty())
+        .expect("valid request");
+    let not_modified = app.send(conditional).await;
+    assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(not_modified.body, Value::Null);
+    assert_eq!(not_modified.header("etag"), Some(etag.as_str()));
+
+    // PATCH invalidates after it commits: the next read is the new row.
+    let patched = app.patch(&item, json!({})).await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    let fresh = app.get(&item).await;
+    assert_eq!(fresh.body, patched.body);
+    if r.timestamps {
+        assert_ne!(fresh.body, first.body, "not the cached row");
+        assert_ne!(fresh.header("etag"), Some(etag.as_str()));
+    }
+
+    // So does PUT.
+    let replacement = app.body(resource, &parents);
+    let replaced = app.put(&item, replacement.clone()).await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
+    let fresh = app.get(&item).await;
+    assert_eq!(fresh.body, replaced.body);
+    assert_echoes(&replacement, &fresh.body);
+
+    // And DELETE: the row is gone, not served from the cache.
+    assert_eq!(app.delete(&item).await.status, StatusCode::NO_CONTENT);
+    assert_problem(&app.get(&item).await, StatusCode::NOT_FOUND, &item);
+    app.teardown().await;
+}
+{%- endif %}
+
 /// Every row exactly once across pages, in id order; limits and cursors checked.
 async fn check_pagination(resource: &str) {
     let app = spawn().await;
@@ -344,6 +420,14 @@ async fn {{ r.name }}_validation() {
 async fn {{ r.name }}_not_found() {
     check_not_found("{{ r.name }}").await;
 }
+{%- if r.cache.is_some() %}
+
+#[tokio::test]
+async fn {{ r.name }}_cache() {
+    check_cache("{{ r.name }}").await;
+}
+
+{%- endif %}
 {%- if r.has_unique %}
 
 #[tokio::test]
@@ -365,6 +449,30 @@ async fn {{ r.name }}_under_{{ p.resource }}() {
 // ---------------------------------------------------------------------------
 // Service-wide behaviour, on the first resource
 // ---------------------------------------------------------------------------
+{%- if any_cache %}
+
+/// One loader per key: concurrent misses of one key run one load; the
+/// other readers wait for it and count as hits.
+#[tokio::test]
+async fn cache_runs_one_loader_per_key() {
+    let cache = {{ crate_name }}::cache::Cache::in_process();
+    let loads = std::sync::atomic::AtomicUsize::new(0);
+    let load = || async {
+        loads.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        Ok::<_, {{ crate_name }}::error::ApiError>(Some(json!({ "id": 1 })))
+    };
+    let ttl = std::time::Duration::from_secs(60);
+    let read = || cache.get_or_load("key".to_owned(), ttl, load);
+    let (a, b, c, d) = tokio::join!(read(), read(), read(), read());
+    for row in [a, b, c, d] {
+        assert_eq!(row.expect("loaded"), Some(json!({ "id": 1 })));
+    }
+    assert_eq!(loads.load(Ordering::SeqCst), 1);
+    assert_eq!(cache.stats.misses.get(), 1);
+    assert_eq!(cache.stats.hits.get(), 3);
+}
+{%- endif %}
 
 /// Where a resource's rows are created.
 fn create_path(r: &common::ResourceFixture) -> String {

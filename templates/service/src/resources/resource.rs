@@ -6,15 +6,23 @@
 //!
 //! Handlers are written against the [`Row`] and [`Id`] aliases, so every
 //! resource module of the service has the same shape.
-{%- if r.has_patterns %}
-
+{%- if r.has_patterns || r.cache.is_some() %}
+{% if r.has_patterns %}
 use std::sync::LazyLock;
+{%- endif %}
+{%- if r.cache.is_some() %}
+use std::time::Duration;
+{%- endif %}
 {%- endif %}
 
 use axum::Router;
 use axum::extract::State;
+{%- if r.cache.is_some() %}
+use axum::http::{HeaderMap, StatusCode};
+{%- else %}
 use axum::http::StatusCode;
-{%- if r.creates %}
+{%- endif %}
+{%- if r.creates || r.cache.is_some() %}
 use axum::response::Response;
 {%- endif %}
 use axum::routing::get;
@@ -25,6 +33,9 @@ use serde::{Deserialize, Serialize};
 
 {% if let Some(a) = r.access -%}
 use crate::auth::{{ a.auth_import }};
+{% endif -%}
+{% if r.cache.is_some() -%}
+use crate::cache::conditional;
 {% endif -%}
 use crate::error::{ApiError, Constraint};
 use crate::extract::{Json, Path, double_option};
@@ -88,7 +99,11 @@ pub enum {{ e.rust_name }} {
 {%- endfor %}
 
 /// A row of {{ r.table_q }}, as stored and as returned by the API.
+{%- if r.cache.is_some() %}
+#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow)]
+{%- else %}
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+{%- endif %}
 pub struct {{ r.struct_name }} {
     pub id: Id,
 {%- for f in r.fields %}
@@ -318,6 +333,11 @@ const {{ p.sql_list_const }}: &str = r#"{{ p.sql_list }}"#;
 {%- endfor %}
 
 const SQL_GET: &str = r#"{{ r.sql.get }}"#;
+{%- if let Some(c) = r.cache %}
+
+/// How long a row stays in the cache (±10% jitter).
+{{ c.ttl_decl }}
+{%- endif %}
 {%- if r.creates %}
 
 const SQL_INSERT: &str = r#"{{ r.sql.insert }}"#;
@@ -594,6 +614,57 @@ async fn insert(state: &AppState, new: New) -> Result<Row, sqlx::Error> {
 {%- endif %}
 {%- endif %}
 
+{%- if let Some(c) = r.cache %}
+
+/// Cache-aside: the cache holds whole rows keyed by id alone, so the owner
+/// check SQL_GET makes is made here on the row, for hits and misses alike.
+async fn fetch(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    Path(id): Path<Id>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+{%- if a.owned %}
+    let owner = GET.check(caller.as_ref())?;
+{%- else %}
+    GET.check(caller.as_ref())?;
+{%- endif %}
+    let load = || read(&state, id);
+    let cache = &state.cache;
+    let row = cache.get_or_load(cache_key(id), CACHE_TTL, load).await?;
+{%- if a.owned %}
+    let row = row.filter(|row| visible(row, owner));
+{%- endif %}
+    let row = row.ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
+    conditional(&headers, &row)
+}
+
+/// The row with this id, whoever owns it: what the cache holds.
+async fn read(state: &AppState, id: Id) -> Result<Option<Row>, ApiError> {
+    sqlx::query_as::<_, Row>(SQL_GET)
+        .bind(id)
+{%- if a.owned %}
+        .bind(None::<crate::auth::UserId>)
+{%- endif %}
+        .fetch_optional(&state.pool)
+        .await
+        .map_err(db_error)
+}
+{%- if let Some(o) = c.owner_of_row %}
+
+/// The condition SQL_GET puts on the owner: the rule grants every row
+/// (`owner` is `None`), or the row is the caller's.
+fn visible(row: &Row, owner: Option<crate::auth::UserId>) -> bool {
+    owner.is_none_or(|owner| owner == {{ o }})
+}
+{%- endif %}
+
+/// A row's cache key: the service, the collection and the id.
+fn cache_key(id: Id) -> String {
+    format!("{}:{COLLECTION}/{id}", env!("CARGO_PKG_NAME"))
+}
+{%- else %}
+
 async fn fetch(
     State(state): State<AppState>,
     caller: Option<Caller>,
@@ -615,6 +686,7 @@ async fn fetch(
         .map(Json)
         .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))
 }
+{%- endif %}
 
 async fn replace(
     State(state): State<AppState>,
@@ -644,6 +716,11 @@ async fn replace(
         .await
         .map_err(db_error)?
         .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
+{%- if r.cache.is_some() %}
+    // Only after the statement has committed: deleting first would let a
+    // concurrent reader refill the old row.
+    state.cache.invalidate(&cache_key(id)).await;
+{%- endif %}
     hooks::after_update(&state, &row).await;
     Ok(Json(row))
 }
@@ -676,6 +753,11 @@ async fn update(
         .await
         .map_err(db_error)?
         .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
+{%- if r.cache.is_some() %}
+    // Only after the statement has committed: deleting first would let a
+    // concurrent reader refill the old row.
+    state.cache.invalidate(&cache_key(id)).await;
+{%- endif %}
     hooks::after_update(&state, &row).await;
     Ok(Json(row))
 }
@@ -702,6 +784,11 @@ async fn remove(
     if result.rows_affected() == 0 {
         return Err(ApiError::not_found("{{ r.name }}", id));
     }
+{%- if r.cache.is_some() %}
+    // Only after the statement has committed: deleting first would let a
+    // concurrent reader refill the old row.
+    state.cache.invalidate(&cache_key(id)).await;
+{%- endif %}
     hooks::after_delete(&state, id).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -821,6 +908,36 @@ async fn insert(state: &AppState, new: New) -> Result<Row, sqlx::Error> {
         .await
 }
 
+{%- if r.cache.is_some() %}
+
+/// Cache-aside: a miss reads the database and fills the cache.
+async fn fetch(
+    State(state): State<AppState>,
+    Path(id): Path<Id>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let load = || read(&state, id);
+    let cache = &state.cache;
+    let row = cache.get_or_load(cache_key(id), CACHE_TTL, load).await?;
+    let row = row.ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
+    conditional(&headers, &row)
+}
+
+/// The row with this id, from the database.
+async fn read(state: &AppState, id: Id) -> Result<Option<Row>, ApiError> {
+    sqlx::query_as::<_, Row>(SQL_GET)
+        .bind(id)
+        .fetch_optional(&state.pool)
+        .await
+        .map_err(db_error)
+}
+
+/// A row's cache key: the service, the collection and the id.
+fn cache_key(id: Id) -> String {
+    format!("{}:{COLLECTION}/{id}", env!("CARGO_PKG_NAME"))
+}
+{%- else %}
+
 async fn fetch(State(state): State<AppState>, Path(id): Path<Id>) -> Result<Json<Row>, ApiError> {
     sqlx::query_as::<_, Row>(SQL_GET)
         .bind(id)
@@ -830,6 +947,7 @@ async fn fetch(State(state): State<AppState>, Path(id): Path<Id>) -> Result<Json
         .map(Json)
         .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))
 }
+{%- endif %}
 
 async fn replace(
     State(state): State<AppState>,
@@ -847,6 +965,11 @@ async fn replace(
         .await
         .map_err(db_error)?
         .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
+{%- if r.cache.is_some() %}
+    // Only after the statement has committed: deleting first would let a
+    // concurrent reader refill the old row.
+    state.cache.invalidate(&cache_key(id)).await;
+{%- endif %}
     hooks::after_update(&state, &row).await;
     Ok(Json(row))
 }
@@ -867,6 +990,11 @@ async fn update(
         .await
         .map_err(db_error)?
         .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
+{%- if r.cache.is_some() %}
+    // Only after the statement has committed: deleting first would let a
+    // concurrent reader refill the old row.
+    state.cache.invalidate(&cache_key(id)).await;
+{%- endif %}
     hooks::after_update(&state, &row).await;
     Ok(Json(row))
 }
@@ -881,6 +1009,11 @@ async fn remove(State(state): State<AppState>, Path(id): Path<Id>) -> Result<Sta
     if result.rows_affected() == 0 {
         return Err(ApiError::not_found("{{ r.name }}", id));
     }
+{%- if r.cache.is_some() %}
+    // Only after the statement has committed: deleting first would let a
+    // concurrent reader refill the old row.
+    state.cache.invalidate(&cache_key(id)).await;
+{%- endif %}
     hooks::after_delete(&state, id).await;
     Ok(StatusCode::NO_CONTENT)
 }
