@@ -645,7 +645,40 @@ fn end_to_end(spec_name: &str) {
         "request log lines with status, latency and route:\n{logs}"
     );
 
-    // SIGTERM: a clean exit with status 0.
+    // SIGTERM while a request is in flight: the request completes, then the
+    // process exits 0. A row lock taken in psql holds the request (a PATCH
+    // of that row) inside the database while the signal arrives.
+    let held = (fixtures.get("auth").is_none()).then(|| {
+        let fx = &fixtures["resources"][0];
+        let route = fx["route"].as_str().unwrap().to_string();
+        let made = send("POST", &svc.url(&route), &body_for(fx, 11, &[], None));
+        assert_eq!(made.status, 201, "{:?}", made.body);
+        let id = id_path(&made.body["id"]);
+        let table = fx["table"].as_str().unwrap();
+        let lock = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", &db, "-qc"])
+            .arg(format!(
+                "BEGIN; SELECT 1 FROM {table} WHERE id = {id} FOR UPDATE; SELECT pg_sleep(2); COMMIT;"
+            ))
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(400));
+        let field = fx["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["parent"].is_null())
+            .unwrap();
+        let change = json!({ field["name"].as_str().unwrap(): field["samples"][10].clone() });
+        let url = svc.url(&format!("{route}/{id}"));
+        let request = std::thread::spawn(move || {
+            let started = Instant::now();
+            (send("PATCH", &url, &change), started.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(400));
+        (lock, request)
+    });
     let pid = svc.child.id().to_string();
     assert!(
         Command::new("kill")
@@ -654,6 +687,19 @@ fn end_to_end(spec_name: &str) {
             .unwrap()
             .success()
     );
+    if let Some((mut lock, request)) = held {
+        let (response, took) = request.join().unwrap();
+        assert_eq!(
+            response.status, 200,
+            "the in-flight request completes: {:?}",
+            response.body
+        );
+        assert!(
+            took >= Duration::from_millis(1000),
+            "it was held by the lock ({took:?})"
+        );
+        assert!(lock.wait().unwrap().success());
+    }
     let deadline = Instant::now() + Duration::from_secs(15);
     let status = loop {
         if let Some(status) = svc.child.try_wait().unwrap() {
