@@ -1329,3 +1329,177 @@ fn shop_cache_survives_a_redis_outage() {
         &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
     );
 }
+
+/// A private PostgreSQL (initdb + pg_ctl, as the `postgres` user) on a spare
+/// port, so a test can stop and start it without touching the shared server.
+struct PrivatePostgres {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    port: u16,
+}
+
+impl PrivatePostgres {
+    fn start() -> PrivatePostgres {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL server binaries under /usr/lib/postgresql")
+            .map(|e| e.unwrap().path().join("bin"))
+            .find(|b| b.join("initdb").is_file())
+            .expect("initdb");
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        Command::new("chown")
+            .args(["-R", "postgres"])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        let initdb = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(bin.join("initdb"))
+            .args(["-A", "trust", "-U", "postgres", "-D"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(
+            initdb.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&initdb.stderr)
+        );
+        let pg = PrivatePostgres {
+            dir,
+            bin,
+            port: free_port(),
+        };
+        pg.ctl("start");
+        pg
+    }
+
+    fn ctl(&self, action: &str) {
+        let data = self.dir.path().join("data");
+        let log = self.dir.path().join("log");
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port,
+            self.dir.path().display()
+        );
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", "postgres", "--"])
+            .arg(self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&data);
+        match action {
+            "start" => cmd
+                .args(["-w", "-l"])
+                .arg(&log)
+                .args(["-o", &options, "start"]),
+            _ => cmd.args(["-w", "-m", "immediate", "stop"]),
+        };
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "pg_ctl {action}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let _ = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+/// The database goes away under a running service: requests answer 503 with
+/// `Retry-After` within 3 seconds, readiness fails, liveness holds; the
+/// database comes back and the service recovers without a restart.
+#[test]
+fn database_outage_is_503_and_the_service_recovers() {
+    let spec = REGEN_SPEC.replace("service: regen-shop", "service: outage-shop");
+    let files = scaffold::compile(&spec).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("outage");
+    scaffold::write::write_new_tree(&dir, &files, |_| {}).unwrap();
+    cargo(&dir, &["build", "--locked"]);
+
+    let pg = PrivatePostgres::start();
+    let created = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &pg.port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+        ])
+        .args(["-qc", "CREATE DATABASE outage"])
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let port = free_port();
+    let mut child = Command::new(target_dir().join("debug/outage-shop"))
+        .env("DATABASE_URL", pg.url("outage"))
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("DATABASE_ACQUIRE_TIMEOUT_MS", "1000")
+        .env("RATE_LIMIT_ENABLED", "false")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let ready = |url: &str| http().get(url).call().is_ok_and(|r| r.status() == 200);
+    while !ready(&format!("{base}/readyz")) {
+        assert!(
+            Instant::now() < deadline,
+            "the service did not become ready"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let users = format!("{base}/v1/users");
+    assert_eq!(request("GET", &users, None).status, 200);
+
+    pg.ctl("stop");
+    for _ in 0..3 {
+        let started = Instant::now();
+        let down = request("GET", &users, None);
+        let took = started.elapsed();
+        down.assert_problem(503, "/v1/users");
+        assert_eq!(down.header("retry-after"), Some("1"));
+        assert!(
+            took < Duration::from_secs(3),
+            "503 within 3 seconds, took {took:?}"
+        );
+    }
+    assert_eq!(request("GET", &format!("{base}/readyz"), None).status, 503);
+    assert_eq!(request("GET", &format!("{base}/livez"), None).status, 200);
+
+    pg.ctl("start");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if request("GET", &users, None).status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the service did not recover");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(request("GET", &format!("{base}/readyz"), None).status, 200);
+    let _ = child.kill();
+    let _ = child.wait();
+}
