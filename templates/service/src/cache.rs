@@ -113,9 +113,17 @@ pub struct CacheStats {
 /// Why the in-process loader stored nothing.
 #[derive(Debug)]
 enum NotStored {
-    Absent,
     Failed,
 }
+
+/// How long an absent row is remembered (never longer than the resource's
+/// TTL): long enough to spare the database a burst of lookups of a missing
+/// id, short enough that nobody waits on it. Creating a row also drops the
+/// entry for its id.
+const ABSENT_TTL: Duration = Duration::from_secs(5);
+
+/// What an absent row is cached as: JSON `null`, read back as `None`.
+const ABSENT: &[u8] = b"null";
 
 /// The service's cache; one per [`crate::AppState`].
 pub struct Cache {
@@ -221,6 +229,7 @@ impl Cache {
         Fut: Future<Output = Result<Option<T>, ApiError>>,
     {
         let mut loaded = None;
+        let mut absent = false;
         let mut failed = None;
         // One loader per key; concurrent readers of the key wait for it.
         let result = local
@@ -234,7 +243,13 @@ impl Cache {
                             ttl: jittered(ttl),
                         })
                     }
-                    Ok(None) => Err(NotStored::Absent),
+                    Ok(None) => {
+                        absent = true;
+                        Ok(Entry {
+                            json: ABSENT.into(),
+                            ttl: ttl.min(ABSENT_TTL),
+                        })
+                    }
                     Err(err) => {
                         failed = Some(err);
                         Err(NotStored::Failed)
@@ -242,18 +257,18 @@ impl Cache {
                 }
             })
             .await;
-        if let Some(row) = loaded {
+        if loaded.is_some() || absent {
             self.stats.misses.inc();
-            return Ok(Some(row));
+            return Ok(loaded);
         }
         if let Some(err) = failed {
             return Err(err);
         }
         match result {
-            Ok(entry) => match serde_json::from_slice(&entry.json) {
+            Ok(entry) => match serde_json::from_slice::<Option<T>>(&entry.json) {
                 Ok(row) => {
                     self.stats.hits.inc();
-                    Ok(Some(row))
+                    Ok(row)
                 }
                 Err(_) => {
                     self.stats.errors.inc();
@@ -263,7 +278,6 @@ impl Cache {
             Err(reason) => {
                 self.stats.misses.inc();
                 match *reason {
-                    NotStored::Absent => Ok(None),
                     // Another reader's load failed: read for ourselves.
                     NotStored::Failed => load().await,
                 }
@@ -292,19 +306,23 @@ impl Cache {
         get.arg(&key);
         let cached: Option<Option<Vec<u8>>> = self.call(conn, get).await;
         if let Some(Some(json)) = cached {
-            if let Ok(row) = serde_json::from_slice(&json) {
+            if let Ok(row) = serde_json::from_slice::<Option<T>>(&json) {
                 self.stats.hits.inc();
-                return Ok(Some(row));
+                return Ok(row);
             }
             self.stats.errors.inc();
         }
         self.stats.misses.inc();
         let row = load().await?;
-        if let Some(row) = &row
-            && let Ok(json) = serde_json::to_vec(row)
-        {
+        let stored = match &row {
+            Some(row) => serde_json::to_vec(row)
+                .ok()
+                .map(|json| (json, jittered(ttl))),
+            None => Some((ABSENT.to_vec(), ttl.min(ABSENT_TTL))),
+        };
+        if let Some((json, ttl)) = stored {
             let mut set = redis::cmd("SET");
-            set.arg(&key).arg(json).arg("PX").arg(millis(jittered(ttl)));
+            set.arg(&key).arg(json).arg("PX").arg(millis(ttl));
             let _: Option<()> = self.call(conn, set).await;
         }
         Ok(row)

@@ -472,6 +472,28 @@ async fn cache_runs_one_loader_per_key() {
     assert_eq!(cache.stats.misses.get(), 1);
     assert_eq!(cache.stats.hits.get(), 3);
 }
+
+/// An absent row is remembered briefly: the second lookup of a missing key
+/// does not reach the database, and invalidating the key (as a create of
+/// that id does) forgets the absence.
+#[tokio::test]
+async fn cache_remembers_absent_rows_until_invalidated() {
+    let cache = {{ crate_name }}::cache::Cache::in_process();
+    let loads = std::sync::atomic::AtomicUsize::new(0);
+    let load = || async {
+        loads.fetch_add(1, Ordering::SeqCst);
+        Ok::<Option<Value>, {{ crate_name }}::error::ApiError>(None)
+    };
+    let ttl = std::time::Duration::from_secs(60);
+    let read = || cache.get_or_load("gone".to_owned(), ttl, load);
+    assert_eq!(read().await.expect("loaded"), None);
+    assert_eq!(read().await.expect("cached"), None);
+    assert_eq!(loads.load(Ordering::SeqCst), 1, "answered by the cache");
+    assert_eq!(cache.stats.hits.get(), 1);
+    cache.invalidate("gone").await;
+    assert_eq!(read().await.expect("loaded"), None);
+    assert_eq!(loads.load(Ordering::SeqCst), 2, "the absence is forgotten");
+}
 {%- endif %}
 
 /// Where a resource's rows are created.

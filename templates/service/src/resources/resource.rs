@@ -439,6 +439,10 @@ async fn create(
 {%- else %}
     let row = insert(&state, new).await.map_err(db_error)?;
 {%- endif %}
+{%- if r.cache.is_some() %}
+    // A lookup of this id before it existed may have cached "absent".
+    state.cache.invalidate(&cache_key(row.id)).await;
+{%- endif %}
     hooks::after_create(&state, &row).await;
     Ok(created(location(row.id), row))
 }
@@ -505,6 +509,10 @@ async fn {{ p.create_handler }}(
     let mut new = input.validate()?;
     hooks::before_create(&state, &mut new).await?;
     let row = insert(&state, new, parent).await.map_err(db_error)?;
+{%- if r.cache.is_some() %}
+    // A lookup of this id before it existed may have cached "absent".
+    state.cache.invalidate(&cache_key(row.id)).await;
+{%- endif %}
     hooks::after_create(&state, &row).await;
     Ok(created(location(row.id), row))
 }
@@ -549,6 +557,10 @@ async fn {{ p.create_handler }}(
     })?;
 {%- if a.insert_checked %}
     let row = row.ok_or_else(not_owned)?;
+{%- endif %}
+{%- if r.cache.is_some() %}
+    // A lookup of this id before it existed may have cached "absent".
+    state.cache.invalidate(&cache_key(row.id)).await;
 {%- endif %}
     hooks::after_create(&state, &row).await;
     Ok(created(location(row.id), row))
@@ -836,6 +848,10 @@ async fn create(
     let mut new = input.validate()?;
     hooks::before_create(&state, &mut new).await?;
     let row = insert(&state, new).await.map_err(db_error)?;
+{%- if r.cache.is_some() %}
+    // A lookup of this id before it existed may have cached "absent".
+    state.cache.invalidate(&cache_key(row.id)).await;
+{%- endif %}
     hooks::after_create(&state, &row).await;
     Ok(created(location(row.id), row))
 }
@@ -888,6 +904,10 @@ async fn {{ p.create_handler }}(
             db_error(err)
         }
     })?;
+{%- if r.cache.is_some() %}
+    // A lookup of this id before it existed may have cached "absent".
+    state.cache.invalidate(&cache_key(row.id)).await;
+{%- endif %}
     hooks::after_create(&state, &row).await;
     Ok(created(location(row.id), row))
 }
