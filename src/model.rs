@@ -539,7 +539,6 @@ pub fn lower(spec: &RawSpec) -> Service {
     Service {
         any_unique: resources.iter().any(|r| r.has_unique),
         any_cache: resources.iter().any(|r| r.cache.is_some()),
-        any_parents: resources.iter().any(|r| !r.parents.is_empty()),
         rate_limits,
         email_pattern: raw_string(crate::openapi::EMAIL_PATTERN),
         url_pattern: raw_string(crate::openapi::URL_PATTERN),
