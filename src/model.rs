@@ -33,12 +33,11 @@ pub struct Service {
     /// Whether rustfmt keeps the router's `.merge(..)` chain on one line
     /// (it does while the chain fits in `chain_width`, 60 columns).
     pub router_inline: bool,
-    /// Some resource has a unique field / a parent: the generated tests
-    /// include the checks for them (an unused check would be dead code).
+    /// Some resource has a unique field: the generated tests include the
+    /// check for it (an unused check would be dead code).
     pub any_unique: bool,
     /// Some resource has `cache`.
     pub any_cache: bool,
-    pub any_parents: bool,
     /// The `auth` section, lowered; `None` keeps every route public.
     pub auth: Option<Auth>,
     /// Some resource has a nested route the generic nested check covers
