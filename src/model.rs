@@ -1030,6 +1030,20 @@ fn lower_resource(
             name: column.clone(),
         });
         let parent_table = table_of(parent);
+        let fk_index = pg_name(format!("{plural}_{column}_idx"));
+        let parent_chain = ctx.and_then(|c| owner_chain(&parent_name, &c.credentials, by_name));
+        let list_handler = format!("list_by_{parent_name}");
+        let create_handler = format!("create_for_{parent_name}");
+        let route_const = format!("UNDER_{}", parent_name.to_uppercase());
+        // How rustfmt lays out `.route(UNDER_X, get(list_by_x).post(create_for_x))`
+        // at 8 columns in: the arguments must fit `fn_call_width` (60) and the
+        // line 100 columns; `get(..).post(..)` alone stays on its line while
+        // the line fits.
+        let route_chain = format!("get({list_handler}).post({create_handler})");
+        let route_args = format!("{route_const}, {route_chain}");
+        let route_one_line =
+            route_args.len() <= 60 && 8 + ".route()".len() + route_args.len() <= 100;
+        let route_chain_one_line = 12 + route_chain.len() + ",".len() <= 100;
         parents.push(Parent {
             struct_name: names::camel(&parent_name),
             table_q: sql_ident(&parent_table),
@@ -1037,8 +1051,8 @@ fn lower_resource(
             column_q: sql_ident(&column),
             pk_rust_type: ppk.rust_type,
             nested_route: format!("/v1/{parent_table}/{{{column}}}/{plural}"),
-            fk_index: pg_name(format!("{plural}_{column}_idx")),
-            fk_index_q: sql_ident(&pg_name(format!("{plural}_{column}_idx"))),
+            fk_index_q: sql_ident(&fk_index),
+            fk_index,
             on_delete_sql: match on_delete {
                 OnDelete::Cascade => "CASCADE",
                 OnDelete::Restrict => "RESTRICT",
@@ -1047,11 +1061,11 @@ fn lower_resource(
             nullable,
             fk_constraint,
             sql_list: String::new(),
-            sql_exists: match ctx.and_then(|c| owner_chain(&parent_name, &c.credentials, by_name)) {
+            sql_exists: match &parent_chain {
                 Some(parent_chain) => format!(
                     "SELECT EXISTS (SELECT 1 FROM {pt} WHERE \"id\" = $1 AND {})",
                     scoped(
-                        &owner_cond(&parent_chain, &sql_ident(&parent_table), None, by_name, "$2"),
+                        &owner_cond(parent_chain, &sql_ident(&parent_table), None, by_name, "$2"),
                         "$2"
                     ),
                     pt = sql_ident(&parent_table)
@@ -1061,25 +1075,14 @@ fn lower_resource(
                     sql_ident(&parent_table)
                 ),
             },
-            exists_scoped: ctx
-                .and_then(|c| owner_chain(&parent_name, &c.credentials, by_name))
-                .is_some(),
+            exists_scoped: parent_chain.is_some(),
             from_token: token_column.as_deref() == Some(column.as_str()),
-            list_handler: format!("list_by_{parent_name}"),
-            create_handler: format!("create_for_{parent_name}"),
-            route_const: format!("UNDER_{}", parent_name.to_uppercase()),
+            list_handler,
+            create_handler,
+            route_const,
             nested_path: format!("/{parent_table}/{{{column}}}/{plural}"),
-            route_one_line: {
-                let chain = 31 + 2 * parent_name.len();
-                // rustfmt's `fn_call_width`: the arguments of `.route(..)`
-                // must fit in 60 columns.
-                let args = "UNDER_, ".len() + parent_name.len() + chain;
-                let line = 8 + ".route()".len() + args;
-                args <= 60 && line <= 100
-            },
-            // `get(..).post(..)` is a chain of one call; rustfmt keeps it on
-            // its line while the line fits.
-            route_chain_one_line: 12 + 31 + 2 * parent_name.len() < 100,
+            route_one_line,
+            route_chain_one_line,
             sql_list_const: format!("SQL_LIST_BY_{}", parent_name.to_uppercase()),
             fk_const: format!("FK_{}", parent_name.to_uppercase()),
             fk_const_decl: String::new(),

@@ -756,6 +756,20 @@ resources:
       - columns: [user_id, created_at desc]
 ";
 
+/// Replaces `from` (which must be there) with `to` in the file at `path`;
+/// returns the new text.
+fn rewrite(path: &Path, from: &str, to: &str) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        text.contains(from),
+        "{} no longer contains {from:?}",
+        path.display()
+    );
+    let text = text.replace(from, to);
+    std::fs::write(path, &text).unwrap();
+    text
+}
+
 /// Stops a running service with SIGTERM and asserts a clean exit.
 fn stop(mut svc: Running) {
     let pid = svc.child.id().to_string();
@@ -827,25 +841,17 @@ fn regenerated_service_migrates_an_existing_database() {
     // User-owned code: a hook that fills in a note, and a route of our own.
     // Regeneration must keep both, and the regenerated service must call them.
     let hooks = dir.join("src/hooks/order.rs");
-    let hook_code = std::fs::read_to_string(&hooks).unwrap().replace(
+    let hook_code = rewrite(
+        &hooks,
         "pub async fn before_create(_state: &AppState, _new: &mut New) -> Result<(), ApiError> {\n    Ok(())",
         "pub async fn before_create(_state: &AppState, new: &mut New) -> Result<(), ApiError> {\n    new.note.get_or_insert_with(|| \"added by a hook\".to_owned());\n    Ok(())",
     );
-    assert!(
-        hook_code.contains("added by a hook"),
-        "the hook template changed"
-    );
-    std::fs::write(&hooks, &hook_code).unwrap();
     let custom = dir.join("src/custom.rs");
-    let custom_code = std::fs::read_to_string(&custom).unwrap().replace(
+    let custom_code = rewrite(
+        &custom,
         "pub fn routes() -> Router<AppState> {\n    Router::new()\n}",
         "pub fn routes() -> Router<AppState> {\n    Router::new().route(\"/v1/ping\", axum::routing::get(|| async { \"pong\" }))\n}",
     );
-    assert!(
-        custom_code.contains("/v1/ping"),
-        "the custom routes template changed"
-    );
-    std::fs::write(&custom, &custom_code).unwrap();
 
     // The spec: add a field, rename one, add an index and a resource.
     let spec_path = dir.join("scaffold.yaml");

@@ -217,29 +217,12 @@ impl TestApp {
 
 impl TestApp {
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("the router is infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("read response body")
-            .to_bytes();
-        let body = if bytes.is_empty() {
+        let (status, headers, text) = self.send_text(request).await;
+        let body = if text.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|err| {
-                panic!(
-                    "response body is not JSON ({err}): {}",
-                    String::from_utf8_lossy(&bytes)
-                )
-            })
+            serde_json::from_str(&text)
+                .unwrap_or_else(|err| panic!("response body is not JSON ({err}): {text}"))
         };
         TestResponse {
             status,
