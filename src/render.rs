@@ -85,6 +85,7 @@ service_templates! {
     DbRs => "service/src/db.rs",
     ErrorRs => "service/src/error.rs",
     ExtractRs => "service/src/extract.rs",
+    BreakerRs => "service/src/breaker.rs",
     CacheRs => "service/src/cache.rs",
     HealthRs => "service/src/health.rs",
     OpenapiRs => "service/src/openapi.rs",
@@ -159,6 +160,7 @@ pub fn render(service: &Service, spec_source: &str) -> Vec<GeneratedFile> {
     add("src/db.rs", render_one(DbRs::new(s)));
     add("src/error.rs", render_one(ErrorRs::new(s)));
     add("src/extract.rs", render_one(ExtractRs::new(s)));
+    add("src/breaker.rs", render_one(BreakerRs::new(s)));
     add("src/cache.rs", render_one(CacheRs::new(s)));
     add("src/health.rs", render_one(HealthRs::new(s)));
     add("src/openapi.rs", render_one(OpenapiRs::new(s)));

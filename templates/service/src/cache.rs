@@ -12,10 +12,9 @@
 //!   A DEL that cannot reach Redis is kept and sent before Redis is read
 //!   again.
 //! - A cache failure never fails a request: every Redis call has a short
-//!   timeout and sits behind a circuit breaker (closed → open after
-//!   [`BREAKER_THRESHOLD`] consecutive failures → one probe after
-//!   [`BREAKER_COOLDOWN`] → closed); while it is open Redis is not called and
-//!   reads go to the database.
+//!   timeout and sits behind the cache's own circuit breaker
+//!   ([`crate::breaker`]); while it is open Redis is not called and reads go
+//!   to the database.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -29,14 +28,9 @@ use prometheus_client::metrics::counter::Counter;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::breaker::{BreakerState, GuardedRedis};
 use crate::error::ApiError;
 
-/// Every Redis call gives up after this long and the request goes on.
-pub const REDIS_TIMEOUT: Duration = Duration::from_millis(100);
-/// Consecutive Redis failures that open the breaker.
-pub const BREAKER_THRESHOLD: u32 = 3;
-/// How long the breaker stays open before one probe call is let through.
-pub const BREAKER_COOLDOWN: Duration = Duration::from_secs(2);
 /// Entries the in-process cache holds at most.
 const LOCAL_CAPACITY: u64 = 10_000;
 
@@ -58,48 +52,7 @@ impl moka::Expiry<String, Entry> for PerEntryTtl {
 
 enum Backend {
     Local(moka::future::Cache<String, Entry>),
-    Redis(redis::aio::ConnectionManager),
-}
-
-/// Breaker states, as exported in `/metrics` (`cache_breaker_state`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BreakerState {
-    Closed,
-    Open,
-    HalfOpen,
-}
-
-impl BreakerState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BreakerState::Closed => "closed",
-            BreakerState::Open => "open",
-            BreakerState::HalfOpen => "half_open",
-        }
-    }
-
-    /// 0 closed, 1 open, 2 half-open.
-    pub fn as_gauge(self) -> i64 {
-        match self {
-            BreakerState::Closed => 0,
-            BreakerState::Open => 1,
-            BreakerState::HalfOpen => 2,
-        }
-    }
-}
-
-#[derive(Debug)]
-enum Breaker {
-    Closed {
-        failures: u32,
-    },
-    Open {
-        until: Instant,
-    },
-    /// One probe is in flight; another is let through if it never reports.
-    HalfOpen {
-        since: Instant,
-    },
+    Redis(GuardedRedis),
 }
 
 /// Counters, registered in `/metrics` and read by `/health`.
@@ -128,7 +81,6 @@ const ABSENT: &[u8] = b"null";
 /// The service's cache; one per [`crate::AppState`].
 pub struct Cache {
     backend: Backend,
-    breaker: Mutex<Breaker>,
     /// Keys whose DEL did not reach Redis (an outage, an open breaker). They
     /// are deleted before Redis is read again, so a write made during an
     /// outage is not hidden by the entry it should have removed.
@@ -158,27 +110,22 @@ impl Cache {
             .max_capacity(LOCAL_CAPACITY)
             .expire_after(PerEntryTtl)
             .build();
-        Self::with_backend(Backend::Local(local))
+        Self::with_backend(Backend::Local(local), CacheStats::default())
     }
 
-    /// Redis at `url`. Connects lazily, so the service starts while Redis is
-    /// down; the breaker covers the calls until it is back.
-    pub fn redis(url: &str) -> Result<Self, redis::RedisError> {
-        let client = redis::Client::open(url)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(REDIS_TIMEOUT))
-            .set_response_timeout(Some(REDIS_TIMEOUT))
-            .set_number_of_retries(1);
-        let manager = redis::aio::ConnectionManager::new_lazy_with_config(client, config)?;
-        Ok(Self::with_backend(Backend::Redis(manager)))
+    /// Redis, through the service's shared connection
+    /// ([`crate::breaker::connect`]) and a breaker of the cache's own.
+    pub fn redis(conn: redis::aio::ConnectionManager) -> Self {
+        let stats = CacheStats::default();
+        let remote = GuardedRedis::new(conn, "cache", stats.errors.clone());
+        Self::with_backend(Backend::Redis(remote), stats)
     }
 
-    fn with_backend(backend: Backend) -> Self {
+    fn with_backend(backend: Backend, stats: CacheStats) -> Self {
         Self {
             backend,
-            breaker: Mutex::new(Breaker::Closed { failures: 0 }),
             unsent: Mutex::new(HashSet::new()),
-            stats: CacheStats::default(),
+            stats,
         }
     }
 
@@ -189,11 +136,11 @@ impl Cache {
         }
     }
 
+    /// Always closed for the in-process cache, which makes no calls.
     pub fn breaker_state(&self) -> BreakerState {
-        match *self.breaker.lock().expect("breaker lock") {
-            Breaker::Closed { .. } => BreakerState::Closed,
-            Breaker::Open { .. } => BreakerState::Open,
-            Breaker::HalfOpen { .. } => BreakerState::HalfOpen,
+        match &self.backend {
+            Backend::Local(_) => BreakerState::Closed,
+            Backend::Redis(remote) => remote.state(),
         }
     }
 
@@ -212,7 +159,7 @@ impl Cache {
     {
         match &self.backend {
             Backend::Local(local) => self.local_get(local, key, ttl, load).await,
-            Backend::Redis(conn) => self.redis_get(conn, key, ttl, load).await,
+            Backend::Redis(remote) => self.redis_get(remote, key, ttl, load).await,
         }
     }
 
@@ -287,7 +234,7 @@ impl Cache {
 
     async fn redis_get<T, F, Fut>(
         &self,
-        conn: &redis::aio::ConnectionManager,
+        remote: &GuardedRedis,
         key: String,
         ttl: Duration,
         load: F,
@@ -297,14 +244,14 @@ impl Cache {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<Option<T>, ApiError>>,
     {
-        if !self.flush_unsent(conn).await {
+        if !self.flush_unsent(remote).await {
             // Redis may hold rows this replica could not invalidate.
             self.stats.misses.inc();
             return load().await;
         }
         let mut get = redis::cmd("GET");
         get.arg(&key);
-        let cached: Option<Option<Vec<u8>>> = self.call(conn, get).await;
+        let cached: Option<Option<Vec<u8>>> = remote.call(&get).await;
         if let Some(Some(json)) = cached {
             if let Ok(row) = serde_json::from_slice::<Option<T>>(&json) {
                 self.stats.hits.inc();
@@ -323,7 +270,7 @@ impl Cache {
         if let Some((json, ttl)) = stored {
             let mut set = redis::cmd("SET");
             set.arg(&key).arg(json).arg("PX").arg(millis(ttl));
-            let _: Option<()> = self.call(conn, set).await;
+            let _: Option<()> = remote.call(&set).await;
         }
         Ok(row)
     }
@@ -332,10 +279,10 @@ impl Cache {
     pub async fn invalidate(&self, key: &str) {
         match &self.backend {
             Backend::Local(local) => local.invalidate(key).await,
-            Backend::Redis(conn) => {
+            Backend::Redis(remote) => {
                 let mut del = redis::cmd("DEL");
                 del.arg(key);
-                if self.call::<()>(conn, del).await.is_none() {
+                if remote.call::<()>(&del).await.is_none() {
                     let mut unsent = self.unsent.lock().expect("unsent lock");
                     unsent.insert(key.to_owned());
                 }
@@ -345,7 +292,7 @@ impl Cache {
 
     /// Deletes the keys earlier invalidations could not; true when none is
     /// left.
-    async fn flush_unsent(&self, conn: &redis::aio::ConnectionManager) -> bool {
+    async fn flush_unsent(&self, remote: &GuardedRedis) -> bool {
         let keys: Vec<String> = {
             let unsent = self.unsent.lock().expect("unsent lock");
             if unsent.is_empty() {
@@ -355,7 +302,7 @@ impl Cache {
         };
         let mut del = redis::cmd("DEL");
         del.arg(&keys);
-        if self.call::<()>(conn, del).await.is_none() {
+        if remote.call::<()>(&del).await.is_none() {
             return false;
         }
         let mut unsent = self.unsent.lock().expect("unsent lock");
@@ -363,80 +310,6 @@ impl Cache {
             unsent.remove(key);
         }
         unsent.is_empty()
-    }
-
-    /// Runs one Redis command through the breaker and the timeout; `None`
-    /// when it was not attempted or failed (counted as an error).
-    async fn call<V: redis::FromRedisValue>(
-        &self,
-        conn: &redis::aio::ConnectionManager,
-        cmd: redis::Cmd,
-    ) -> Option<V> {
-        if !self.admit() {
-            return None;
-        }
-        let mut conn = conn.clone();
-        let outcome = tokio::time::timeout(REDIS_TIMEOUT, cmd.query_async::<V>(&mut conn)).await;
-        match outcome {
-            Ok(Ok(value)) => {
-                self.record(true);
-                Some(value)
-            }
-            Ok(Err(err)) => {
-                tracing::warn!(error = %err, "cache call failed");
-                self.record(false);
-                None
-            }
-            Err(_) => {
-                tracing::warn!("cache call timed out");
-                self.record(false);
-                None
-            }
-        }
-    }
-
-    /// Whether a Redis call may be made now.
-    fn admit(&self) -> bool {
-        let mut breaker = self.breaker.lock().expect("breaker lock");
-        let now = Instant::now();
-        match *breaker {
-            Breaker::Closed { .. } => true,
-            Breaker::Open { until } if now >= until => {
-                *breaker = Breaker::HalfOpen { since: now };
-                true
-            }
-            Breaker::HalfOpen { since } if now >= since + BREAKER_COOLDOWN => {
-                *breaker = Breaker::HalfOpen { since: now };
-                true
-            }
-            Breaker::Open { .. } | Breaker::HalfOpen { .. } => false,
-        }
-    }
-
-    fn record(&self, ok: bool) {
-        let mut breaker = self.breaker.lock().expect("breaker lock");
-        if ok {
-            if !matches!(*breaker, Breaker::Closed { .. }) {
-                tracing::info!("cache breaker closed");
-            }
-            *breaker = Breaker::Closed { failures: 0 };
-            return;
-        }
-        self.stats.errors.inc();
-        let failures = match *breaker {
-            Breaker::Closed { failures } => failures + 1,
-            Breaker::Open { .. } | Breaker::HalfOpen { .. } => BREAKER_THRESHOLD,
-        };
-        *breaker = if failures >= BREAKER_THRESHOLD {
-            if matches!(*breaker, Breaker::Closed { .. }) {
-                tracing::warn!(failures, "cache breaker opened");
-            }
-            Breaker::Open {
-                until: Instant::now() + BREAKER_COOLDOWN,
-            }
-        } else {
-            Breaker::Closed { failures }
-        };
     }
 }
 

@@ -17,6 +17,7 @@ use tracing::Level;
 {% if auth.is_some() -%}
 pub mod auth;
 {% endif -%}
+pub mod breaker;
 pub mod cache;
 pub mod config;
 pub mod custom;

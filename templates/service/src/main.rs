@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 {% if auth.is_some() -%}
 use {{ crate_name }}::auth::AuthState;
 {% endif -%}
+use {{ crate_name }}::breaker;
 use {{ crate_name }}::cache::Cache;
 use {{ crate_name }}::config::Config;
 use {{ crate_name }}::db::{self, PoolSettings};
@@ -48,14 +49,14 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .with_rate_limits(config.rate_limit_settings())
         .with_cors(config.cors.clone());
     if let Some(url) = &config.redis_url {
-        state = state.with_cache(Cache::redis(url)?);
+        state = state.with_cache(Cache::redis(breaker::connect(url)?));
     }
 {%- else %}
     let mut state = AppState::new(pool.clone(), config.http_limits())
         .with_rate_limits(config.rate_limit_settings())
         .with_cors(config.cors.clone());
     if let Some(url) = &config.redis_url {
-        state = state.with_cache(Cache::redis(url)?);
+        state = state.with_cache(Cache::redis(breaker::connect(url)?));
     }
 {%- endif %}
     let listener = TcpListener::bind(config.bind_addr)
