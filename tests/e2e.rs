@@ -118,7 +118,6 @@ impl Running {
     fn start_with(bin: &Path, db: &str, env: &[(&str, &str)]) -> Running {
         let port = free_port();
         let mut child = Command::new(bin)
-            .envs(env.iter().copied())
             .env(
                 "DATABASE_URL",
                 format!("postgres://postgres@127.0.0.1:5432/{db}"),
@@ -133,6 +132,8 @@ impl Running {
             // and by the schemathesis stage of CI.
             .env("RATE_LIMIT_ENABLED", "false")
             .env("RUST_LOG", "info")
+            // The test's own settings win over the defaults above.
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -1508,4 +1509,128 @@ fn database_outage_is_503_and_the_service_recovers() {
     assert_eq!(request("GET", &format!("{base}/readyz"), None).status, 200);
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Two processes of one service with `REDIS_URL` set share one limit: a
+/// client gets the spec's capacity across both, not per process. Then Redis
+/// dies, and each process follows its `RATE_LIMIT_ON_REDIS_ERROR` policy:
+/// `local` limits with its own buckets, `deny` answers 503, `allow` lets
+/// everything through; none answers 500.
+#[test]
+fn rate_limit_is_shared_through_redis_and_fails_by_policy() {
+    let source = std::fs::read_to_string(format!("{}/specs/blog.yaml", env!("CARGO_MANIFEST_DIR")))
+        .unwrap()
+        .replace(
+            "service: blog",
+            "service: limit-blog\nrate_limit: { capacity: 6, refill_per_second: 0.01 }",
+        );
+    let model = scaffold::check(&source).unwrap();
+    let files = scaffold::compile(&source).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("limit-blog");
+    scaffold::write::write_new_tree(&dir, &files, |_| {}).unwrap();
+    cargo(&dir, &["build", "--locked"]);
+
+    let db = format!("scaffold_e2e_limit_{}", std::process::id());
+    psql("test", &format!("DROP DATABASE IF EXISTS \"{db}\""));
+    psql("test", &format!("CREATE DATABASE \"{db}\""));
+    let port = free_port();
+    let redis = Redis::start(port);
+    let url = format!("redis://127.0.0.1:{port}");
+    let bin = target_dir().join("debug").join(&model.package);
+    let start = |policy: &str| {
+        Running::start_with(
+            &bin,
+            &db,
+            &[
+                ("REDIS_URL", url.as_str()),
+                ("RATE_LIMIT_ENABLED", "true"),
+                ("RATE_LIMIT_ON_REDIS_ERROR", policy),
+            ],
+        )
+    };
+    let local = start("local");
+    let deny = start("deny");
+    let allow = start("allow");
+    for svc in [&local, &deny, &allow] {
+        let health = request("GET", &svc.url("/health"), None);
+        assert_eq!(
+            health.body["rate_limit"]["backend"], "redis",
+            "{:?}",
+            health.body
+        );
+    }
+
+    // One client (127.0.0.1), alternating between two processes: 6 tokens in
+    // all, where buckets per process would give 12.
+    let mut statuses = Vec::new();
+    for i in 0..10 {
+        let svc = if i % 2 == 0 { &local } else { &deny };
+        let r = request("GET", &svc.url("/v1/authors"), None);
+        if r.status == 429 {
+            assert_eq!(r.header("ratelimit-remaining"), Some("0"));
+            let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+            assert!(retry >= 1, "Retry-After {retry}");
+            assert_eq!(r.body["status"], 429, "{:?}", r.body);
+        }
+        statuses.push(r.status);
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 200, 200, 429, 429, 429, 429],
+        "one shared bucket of 6"
+    );
+    let key = "limit-blog:rl:global:ip:127.0.0.1";
+    assert_eq!(
+        redis
+            .cli(&["HGET", key, "tokens"])
+            .parse::<f64>()
+            .unwrap()
+            .floor(),
+        0.0
+    );
+    let ttl: i64 = redis.cli(&["PTTL", key]).parse().unwrap();
+    assert!(
+        ttl > 0,
+        "the bucket expires once it would be full again: {ttl}"
+    );
+    assert_eq!(
+        metric(&local, "rate_limit_errors_total") + metric(&deny, "rate_limit_errors_total"),
+        0.0
+    );
+
+    // Redis dies.
+    drop(redis);
+    for _ in 0..4 {
+        let r = request("GET", &deny.url("/v1/authors"), None);
+        assert_eq!(r.status, 503, "fail closed: {:?}", r.body);
+        assert_eq!(r.header("retry-after"), Some("1"));
+        assert_eq!(r.body["status"], 503, "{:?}", r.body);
+    }
+    for _ in 0..8 {
+        let r = request("GET", &allow.url("/v1/authors"), None);
+        assert_eq!(r.status, 200, "fail open: {:?}", r.body);
+    }
+    // `local`: this process's own buckets, full at first, then empty.
+    let local_statuses: Vec<u16> = (0..8)
+        .map(|_| request("GET", &local.url("/v1/authors"), None).status)
+        .collect();
+    assert_eq!(local_statuses, [200, 200, 200, 200, 200, 200, 429, 429]);
+    for svc in [&local, &deny, &allow] {
+        let health = request("GET", &svc.url("/health"), None);
+        assert_eq!(health.status, 200, "{:?}", health.body);
+        assert_eq!(
+            health.body["rate_limit"]["breaker"], "open",
+            "{:?}",
+            health.body
+        );
+        assert!(metric(svc, "rate_limit_errors_total") >= 3.0);
+        assert_eq!(metric(svc, "rate_limit_breaker_state"), 1.0);
+        assert!(!svc.logs().contains("\"status\":500"), "{}", svc.logs());
+    }
+    drop((local, deny, allow));
+    psql(
+        "test",
+        &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
+    );
 }

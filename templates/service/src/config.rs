@@ -12,7 +12,7 @@ use url::Url;
 {% if auth.is_some() -%}
 use crate::auth::token::MIN_SECRET_BYTES;
 {% endif -%}
-use crate::rate_limit::{IpNet, RateLimitSettings};
+use crate::rate_limit::{IpNet, OnRedisError, RateLimitSettings};
 use crate::state::HttpLimits;
 
 /// How log lines are written to stdout.
@@ -56,8 +56,12 @@ pub struct Config {
 {%- endif %}
     pub rate_limit_enabled: bool,
     pub trusted_proxies: Vec<IpNet>,
+    /// `RATE_LIMIT_ON_REDIS_ERROR`: what the shared limiter does when Redis
+    /// cannot be asked.
+    pub rate_limit_on_redis_error: OnRedisError,
     pub cors: CorsSettings,
-    /// `REDIS_URL`: the shared cache; unset = an in-process cache.
+    /// `REDIS_URL`: the shared cache and rate-limit buckets; unset = both in
+    /// process.
     pub redis_url: Option<String>,
 }
 
@@ -178,6 +182,13 @@ impl Config {
             true,
             "`true` or `false`",
         );
+        let rate_limit_on_redis_error = parse_or(
+            &get,
+            &mut problems,
+            "RATE_LIMIT_ON_REDIS_ERROR",
+            OnRedisError::default(),
+            "`local`, `allow` or `deny`",
+        );
         let mut trusted_proxies = Vec::new();
         for item in get("TRUSTED_PROXIES")
             .unwrap_or_default()
@@ -237,6 +248,7 @@ impl Config {
 {%- endif %}
             rate_limit_enabled,
             trusted_proxies,
+            rate_limit_on_redis_error,
             cors,
             redis_url: get("REDIS_URL"),
         })
@@ -246,6 +258,7 @@ impl Config {
         RateLimitSettings {
             enabled: self.rate_limit_enabled,
             trusted_proxies: self.trusted_proxies.clone(),
+            on_redis_error: self.rate_limit_on_redis_error,
         }
     }
 
@@ -351,6 +364,7 @@ impl fmt::Debug for Config {
             .field("jwt_secret", &"<redacted>")
 {%- endif %}
             .field("rate_limit_enabled", &self.rate_limit_enabled)
+            .field("rate_limit_on_redis_error", &self.rate_limit_on_redis_error)
             .field("redis_url", &self.redis_url.as_deref().map(redact_password))
             .field("trusted_proxies", &self.trusted_proxies)
             .field("cors", &self.cors)
@@ -486,9 +500,10 @@ mod tests {
         let err = Config::from_lookup(lookup(&with(&[
             ("CORS_ALLOWED_ORIGINS", "https://a.example/path"),
             ("TRUSTED_PROXIES", "10.0.0.0/8, nope"),
+            ("RATE_LIMIT_ON_REDIS_ERROR", "open"),
         ])))
-        .expect_err("bad origin and proxy");
-        assert_eq!(err.problems.len(), 2, "{err}");
+        .expect_err("bad origin, proxy and failure policy");
+        assert_eq!(err.problems.len(), 3, "{err}");
     }
 
     #[test]

@@ -37,6 +37,7 @@ struct Health {
     uptime_seconds: u64,
     database: &'static str,
     cache: CacheHealth,
+    rate_limit: RateLimitHealth,
 }
 
 /// The cache never makes the service unhealthy: reads fall back to the
@@ -47,6 +48,15 @@ struct CacheHealth {
     breaker: &'static str,
     hits: u64,
     misses: u64,
+    errors: u64,
+}
+
+/// Nor does the limiter: without Redis it follows its configured policy
+/// (`RATE_LIMIT_ON_REDIS_ERROR`).
+#[derive(Serialize)]
+struct RateLimitHealth {
+    backend: &'static str,
+    breaker: &'static str,
     errors: u64,
 }
 
@@ -62,6 +72,11 @@ async fn health(State(state): State<AppState>) -> Response {
             hits: state.cache.stats.hits.get(),
             misses: state.cache.stats.misses.get(),
             errors: state.cache.stats.errors.get(),
+        },
+        rate_limit: RateLimitHealth {
+            backend: state.rate_limiter.backend_name(),
+            breaker: state.rate_limiter.breaker_state().as_str(),
+            errors: state.rate_limiter.errors.get(),
         },
     };
     let status = if database_up {

@@ -15,6 +15,7 @@ use {{ crate_name }}::breaker;
 use {{ crate_name }}::cache::Cache;
 use {{ crate_name }}::config::Config;
 use {{ crate_name }}::db::{self, PoolSettings};
+use {{ crate_name }}::rate_limit::RateLimiter;
 use {{ crate_name }}::state::AppState;
 
 #[tokio::main]
@@ -45,20 +46,21 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     db::MIGRATOR.run(&pool).await?;
 {% if auth.is_some() %}
     let auth = AuthState::new(config.jwt_secret.as_bytes())?;
-    let mut state = AppState::new(pool.clone(), config.http_limits(), auth)
-        .with_rate_limits(config.rate_limit_settings())
-        .with_cors(config.cors.clone());
-    if let Some(url) = &config.redis_url {
-        state = state.with_cache(Cache::redis(breaker::connect(url)?));
-    }
+    let state = AppState::new(pool.clone(), config.http_limits(), auth);
 {%- else %}
-    let mut state = AppState::new(pool.clone(), config.http_limits())
-        .with_rate_limits(config.rate_limit_settings())
-        .with_cors(config.cors.clone());
-    if let Some(url) = &config.redis_url {
-        state = state.with_cache(Cache::redis(breaker::connect(url)?));
-    }
+    let state = AppState::new(pool.clone(), config.http_limits());
 {%- endif %}
+    let state = state.with_cors(config.cors.clone());
+    // One Redis connection, shared by the cache and the rate limiter.
+    let state = match &config.redis_url {
+        Some(url) => {
+            let conn = breaker::connect(url)?;
+            state
+                .with_cache(Cache::redis(conn.clone()))
+                .with_rate_limiter(RateLimiter::shared(config.rate_limit_settings(), conn))
+        }
+        None => state.with_rate_limits(config.rate_limit_settings()),
+    };
     let listener = TcpListener::bind(config.bind_addr)
         .await?
         // Responses are small and written at once; Nagle's algorithm would

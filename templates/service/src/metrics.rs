@@ -5,7 +5,8 @@
 //!   route template (never the raw path: ids would explode the series count)
 //!   and status;
 //! - `db_pool_connections` and `db_pool_idle_connections`, read at scrape time;
-//! - `rate_limited_requests_total`, by bucket;
+//! - `rate_limited_requests_total`, by bucket; `rate_limit_errors_total`
+//!   and `rate_limit_breaker_state` for the shared (Redis) buckets;
 //! - `cache_hits_total`, `cache_misses_total`, `cache_errors_total` and
 //!   `cache_breaker_state` (0 closed, 1 open, 2 half-open).
 
@@ -25,6 +26,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::cache::CacheStats;
+use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
 
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -55,12 +57,14 @@ pub struct Metrics {
     pool_connections: Gauge,
     pool_idle: Gauge,
     rate_limited: Family<BucketLabels, Counter>,
+    rate_limit_breaker: Gauge,
     cache_breaker: Gauge,
 }
 
 impl Metrics {
-    /// The service's metrics, with the cache's counters registered.
-    pub fn new(cache: &CacheStats) -> Self {
+    /// The service's metrics, with the cache's and the limiter's counters
+    /// registered.
+    pub fn new(cache: &CacheStats, limiter: &RateLimiter) -> Self {
         let requests = Family::default();
         let latency: Family<RequestLabels, Histogram> =
             Family::new_with_constructor(latency_histogram);
@@ -90,6 +94,17 @@ impl Metrics {
             rate_limited.clone(),
         );
         registry.register(
+            "rate_limit_errors",
+            "Failed or timed-out calls to the shared rate-limit buckets",
+            limiter.errors.clone(),
+        );
+        let rate_limit_breaker = Gauge::default();
+        registry.register(
+            "rate_limit_breaker_state",
+            "Rate-limit circuit breaker: 0 closed, 1 open, 2 half-open",
+            rate_limit_breaker.clone(),
+        );
+        registry.register(
             "cache_hits",
             "GET by id served from the cache",
             cache.hits.clone(),
@@ -117,6 +132,7 @@ impl Metrics {
             pool_connections,
             pool_idle,
             rate_limited,
+            rate_limit_breaker,
             cache_breaker,
         }
     }
@@ -172,6 +188,9 @@ async fn scrape(State(state): State<AppState>) -> Response {
     metrics
         .cache_breaker
         .set(state.cache.breaker_state().as_gauge());
+    metrics
+        .rate_limit_breaker
+        .set(state.rate_limiter.breaker_state().as_gauge());
     let mut body = String::new();
     if let Err(err) = prometheus_client::encoding::text::encode(&mut body, &metrics.registry) {
         tracing::error!(error = %err, "failed to encode metrics");

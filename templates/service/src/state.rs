@@ -58,14 +58,16 @@ impl AppState {
 {%- if auth.is_some() %}
     pub fn new(pool: PgPool, limits: HttpLimits, auth: AuthState) -> Self {
         let cache = Arc::new(Cache::default());
+        let rate_limiter = Arc::new(RateLimiter::new(RateLimitSettings::default()));
+        let metrics = Arc::new(Metrics::new(&cache.stats, &rate_limiter));
         Self {
             pool,
             started_at: Instant::now(),
             shutting_down: Arc::new(AtomicBool::new(false)),
             limits,
             auth,
-            rate_limiter: Arc::new(RateLimiter::new(RateLimitSettings::default())),
-            metrics: Arc::new(Metrics::new(&cache.stats)),
+            rate_limiter,
+            metrics,
             cors: CorsSettings::Off,
             cache,
         }
@@ -73,30 +75,39 @@ impl AppState {
 {%- else %}
     pub fn new(pool: PgPool, limits: HttpLimits) -> Self {
         let cache = Arc::new(Cache::default());
+        let rate_limiter = Arc::new(RateLimiter::new(RateLimitSettings::default()));
+        let metrics = Arc::new(Metrics::new(&cache.stats, &rate_limiter));
         Self {
             pool,
             started_at: Instant::now(),
             shutting_down: Arc::new(AtomicBool::new(false)),
             limits,
-            rate_limiter: Arc::new(RateLimiter::new(RateLimitSettings::default())),
-            metrics: Arc::new(Metrics::new(&cache.stats)),
+            rate_limiter,
+            metrics,
             cors: CorsSettings::Off,
             cache,
         }
     }
 {%- endif %}
 
-    /// Replaces the default rate limiter (on, no trusted proxies).
-    pub fn with_rate_limits(mut self, settings: RateLimitSettings) -> Self {
-        self.rate_limiter = Arc::new(RateLimiter::new(settings));
+    /// Replaces the default rate limiter (in process, on, no trusted
+    /// proxies); the metrics are rebuilt so they count the new one.
+    pub fn with_rate_limiter(mut self, limiter: RateLimiter) -> Self {
+        self.rate_limiter = Arc::new(limiter);
+        self.metrics = Arc::new(Metrics::new(&self.cache.stats, &self.rate_limiter));
         self
+    }
+
+    /// An in-process rate limiter with these settings.
+    pub fn with_rate_limits(self, settings: RateLimitSettings) -> Self {
+        self.with_rate_limiter(RateLimiter::new(settings))
     }
 
     /// Replaces the in-process cache (with Redis); the metrics are
     /// rebuilt so they count the new cache.
     pub fn with_cache(mut self, cache: Cache) -> Self {
-        self.metrics = Arc::new(Metrics::new(&cache.stats));
         self.cache = Arc::new(cache);
+        self.metrics = Arc::new(Metrics::new(&self.cache.stats, &self.rate_limiter));
         self
     }
 

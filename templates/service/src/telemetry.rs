@@ -44,5 +44,7 @@ pub fn make_span<B>(request: &Request<B>) -> Span {
         method = %request.method(),
         route,
         request_id,
+        // Recorded by the rate limiter once the access token verifies.
+        user_id = tracing::field::Empty,
     )
 }

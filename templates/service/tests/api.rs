@@ -27,6 +27,7 @@ use common::{
 };
 
 use {{ crate_name }}::AppState;
+use {{ crate_name }}::rate_limit::{Client, GLOBAL, Take};
 
 /// Create, read, replace, patch and delete one row, checking the database.
 async fn check_crud(resource: &str) {
@@ -722,6 +723,28 @@ async fn auth_register_login_me_logout() {
 }
 
 #[tokio::test]
+async fn rate_limit_buckets_are_per_user_as_well_as_per_address() {
+    let app = spawn().await;
+    let (alice, alice_tokens) = sign_up(&app).await;
+    let (_, bob_tokens) = sign_up(&app).await;
+    let alice_id = match &alice.id {
+        Value::String(id) => id.clone(),
+        id => id.to_string(),
+    };
+    drain_bucket(&app.state, Client::User(alice_id)).await;
+    let me = "/v1/auth/me";
+    let alice = Some(alice_tokens.access_token.as_str());
+    let refused = app.request_as(alice, Method::GET, me, None).await;
+    assert_problem(&refused, StatusCode::TOO_MANY_REQUESTS, me);
+    // The same address (requests driven in-process are one client), another
+    // user: their own bucket is full.
+    let bob = Some(bob_tokens.access_token.as_str());
+    let bob = app.request_as(bob, Method::GET, me, None).await;
+    assert_eq!(bob.status, StatusCode::OK, "{}", bob.body);
+    app.teardown().await;
+}
+
+#[tokio::test]
 async fn auth_refresh_rotates_and_reuse_revokes_the_family() {
     let app = spawn().await;
     let (_, first) = sign_up(&app).await;
@@ -1106,9 +1129,17 @@ async fn metrics_parse_and_count_requests_by_route() {
 /// Empties the client's global bucket directly, so the next request finds
 /// it empty without sending hundreds of requests first.
 async fn drain(state: &AppState, client: std::net::IpAddr) {
-    use {{ crate_name }}::rate_limit::GLOBAL;
+    drain_bucket(state, Client::Ip(client)).await;
+}
+
+async fn drain_bucket(state: &AppState, client: Client) {
+    let take = [Take {
+        bucket: "global",
+        client,
+        policy: GLOBAL,
+    }];
     for _ in 0..=GLOBAL.capacity {
-        state.rate_limiter.take("global", client, GLOBAL).await;
+        state.rate_limiter.take(&take).await;
     }
 }
 
@@ -1174,6 +1205,7 @@ async fn forwarded_for_counts_only_behind_a_trusted_proxy() {
     let settings = RateLimitSettings {
         enabled: true,
         trusted_proxies: vec!["127.0.0.1".parse().expect("address")],
+        ..RateLimitSettings::default()
     };
     let state = app.state.clone().with_rate_limits(settings);
     drain(&state, proxy.ip()).await;
