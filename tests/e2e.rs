@@ -645,6 +645,17 @@ fn end_to_end(spec_name: &str) {
                 && l["span"]["route"].is_string()),
         "request log lines with status, latency and route:\n{logs}"
     );
+    // With auth, a signed-in request's lines name the user; the token never
+    // reaches a log line.
+    if fixtures.get("auth").is_some() {
+        assert!(
+            logs.lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .any(|l| l["span"]["user_id"].is_string() && l["span"]["request_id"].is_string()),
+            "request log lines with the user id:\n{logs}"
+        );
+        assert!(!logs.contains("eyJ"), "no JWT in the logs:\n{logs}");
+    }
 
     // SIGTERM while a request is in flight: the request completes, then the
     // process exits 0. A row lock taken in psql holds the request (a PATCH
