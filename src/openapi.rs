@@ -166,17 +166,15 @@ fn cursor_param(is_uuid: bool) -> Value {
 
 /// `schema` with `null` added to its type (OpenAPI 3.1 has no `nullable`).
 fn or_null(mut schema: Value) -> Value {
+    // An `enum` restricts the type too: null must be one of its values.
+    if let Some(values) = schema.get_mut("enum").and_then(Value::as_array_mut) {
+        values.push(Value::Null);
+    }
     match schema.get("type").cloned() {
         Some(Value::String(t)) => {
             schema["type"] = json!([t, "null"]);
         }
         Some(_) => {}
-        None if schema.get("enum").is_some() => {
-            schema["enum"]
-                .as_array_mut()
-                .expect("enum is a list")
-                .push(Value::Null);
-        }
         None if schema.get("$ref") == Some(&json!("#/components/schemas/JsonValue")) => {
             return reference("schemas", "JsonOrNull");
         }
@@ -422,7 +420,7 @@ const ERRORS: &[(&str, &str, &str)] = &[
     (
         "403",
         "Forbidden",
-        "The caller's role is not granted this action.",
+        "The caller's role is not granted this action, or may not write a field the body sets (named in `errors`).",
     ),
     ("404", "NotFound", "No such resource."),
     (
@@ -754,6 +752,15 @@ fn add_resource(
                     .map(|(_, g)| g.as_slice())
                     .unwrap_or_default();
                 secure(op, grants);
+                // A body may name a field the caller's role may not write.
+                let role_writes = r
+                    .fields
+                    .iter()
+                    .any(|f| f.writers.as_ref().is_some_and(|w| !w.is_empty()));
+                if role_writes && matches!(method.as_str(), "post" | "put" | "patch") {
+                    let responses = op["responses"].as_object_mut().expect("responses");
+                    responses.insert("403".into(), reference("responses", "Forbidden"));
+                }
             }
         }
     }
@@ -782,7 +789,12 @@ fn add_auth(
     }
     props.insert(
         "password".into(),
-        json!({ "type": "string", "minLength": a.password_min, "maxLength": a.password_max }),
+        json!({
+            "type": "string",
+            "minLength": a.password_min,
+            "maxLength": a.password_max,
+            "pattern": NO_NUL,
+        }),
     );
     schemas.insert(
         "Registration".into(),
@@ -792,7 +804,10 @@ fn add_auth(
         "Login".into(),
         json!({
             "type": "object",
-            "properties": { a.login.clone(): { "type": "string" }, "password": { "type": "string" } },
+            "properties": {
+                a.login.clone(): { "type": "string", "pattern": NO_NUL },
+                "password": { "type": "string", "pattern": NO_NUL },
+            },
             "required": [a.login, "password"],
             "additionalProperties": false,
         }),
@@ -928,7 +943,7 @@ fn add_operational(paths: &mut Map<String, Value>) {
     );
     let health = json!({
         "type": "object",
-        "required": ["status", "uptime_seconds", "database", "cache"],
+        "required": ["status", "uptime_seconds", "database", "cache", "rate_limit"],
         "properties": {
             "status": { "type": "string", "enum": ["ok", "degraded"] },
             "uptime_seconds": { "type": "integer", "minimum": 0 },
@@ -941,6 +956,16 @@ fn add_operational(paths: &mut Map<String, Value>) {
                     "breaker": { "type": "string", "enum": ["closed", "open", "half_open"] },
                     "hits": { "type": "integer", "minimum": 0 },
                     "misses": { "type": "integer", "minimum": 0 },
+                    "errors": { "type": "integer", "minimum": 0 },
+                },
+                "additionalProperties": false,
+            },
+            "rate_limit": {
+                "type": "object",
+                "required": ["backend", "breaker", "errors"],
+                "properties": {
+                    "backend": { "type": "string", "enum": ["memory", "redis"] },
+                    "breaker": { "type": "string", "enum": ["closed", "open", "half_open"] },
                     "errors": { "type": "integer", "minimum": 0 },
                 },
                 "additionalProperties": false,

@@ -35,6 +35,9 @@ pub enum ApiError {
     /// 403: the caller is known but their role does not allow the action.
     #[error("{0}")]
     Forbidden(String),
+    /// 403: a valid body, setting fields the caller's role may not write.
+    #[error("your role may not write these fields")]
+    ForbiddenFields { errors: Vec<FieldError> },
 {%- endif %}
     /// 404: the addressed resource does not exist.
     #[error("{0}")]
@@ -181,7 +184,7 @@ impl ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
 {%- if auth.is_some() %}
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::ForbiddenFields { .. } => StatusCode::FORBIDDEN,
 {%- endif %}
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
@@ -213,6 +216,9 @@ impl IntoResponse for ApiError {
         };
         let errors = match self {
             Self::Conflict { errors, .. } | Self::Unprocessable { errors, .. } => errors,
+{%- if auth.is_some() %}
+            Self::ForbiddenFields { errors } => errors,
+{%- endif %}
             _ => Vec::new(),
         };
         let mut response = status.into_response();

@@ -135,14 +135,18 @@ impl Rule {
 #[derive(Debug)]
 pub struct Writes {
     role: Option<Role>,
-    errors: Vec<FieldError>,
+    /// Fields no body may set: not in the request schema at all.
+    server_owned: Vec<FieldError>,
+    /// Fields the schema has but the caller's role may not write.
+    denied: Vec<FieldError>,
 }
 
 impl Writes {
     pub fn new(caller: Option<&Caller>) -> Self {
         Self {
             role: caller.map(|caller| caller.role),
-            errors: Vec::new(),
+            server_owned: Vec::new(),
+            denied: Vec::new(),
         }
     }
 
@@ -152,20 +156,31 @@ impl Writes {
             return;
         }
         if writers.is_empty() {
-            self.errors
+            self.server_owned
                 .push(FieldError::new(field, "is set by the server"));
         } else if !self.role.is_some_and(|role| writers.contains(&role)) {
-            self.errors
+            self.denied
                 .push(FieldError::new(field, "may not be written with your role"));
         }
     }
 
-    /// A 422 naming every field the caller may not write.
-    pub fn finish(self) -> Result<(), ApiError> {
-        if self.errors.is_empty() {
+    /// Every field the caller may not write, named in `errors`: a 422 when
+    /// the body has a field no request may carry (or there is no caller to
+    /// have a role), else a 403 (a valid body, but not for this role).
+    pub fn finish(mut self) -> Result<(), ApiError> {
+        if self.server_owned.is_empty() && self.role.is_some() {
+            if self.denied.is_empty() {
+                return Ok(());
+            }
+            return Err(ApiError::ForbiddenFields {
+                errors: self.denied,
+            });
+        }
+        self.server_owned.append(&mut self.denied);
+        if self.server_owned.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::validation(self.errors))
+            Err(ApiError::validation(self.server_owned))
         }
     }
 }
