@@ -5,6 +5,7 @@
 //! its output compared byte for byte.
 
 pub mod diag;
+pub mod docs;
 pub mod jsonschema;
 pub mod lock;
 pub mod model;

@@ -16,7 +16,7 @@ use crate::spec::FieldType;
 /// The pattern every free-text field obeys: PostgreSQL `text` cannot hold
 /// U+0000, so the service refuses it (`extract.rs`) instead of failing in the
 /// database.
-const NO_NUL: &str = "^[^\\u0000]*$";
+pub const NO_NUL: &str = "^[^\\u0000]*$";
 
 /// The service's `email` check (`validation.rs` holds the same pattern):
 /// something@something.tld, no spaces or control characters.
@@ -997,6 +997,20 @@ fn add_operational(paths: &mut Map<String, Value>) {
                     "content": {
                         "application/openmetrics-text": { "schema": { "type": "string" } },
                     },
+                },
+            },
+        }}),
+    );
+    paths.insert(
+        "/docs".into(),
+        json!({ "get": {
+            "operationId": "docs",
+            "summary": "This document as a web page",
+            "tags": tag,
+            "responses": {
+                "200": {
+                    "description": "An HTML reference of every operation and schema.",
+                    "content": { "text/html": { "schema": { "type": "string" } } },
                 },
             },
         }}),

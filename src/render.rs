@@ -167,7 +167,10 @@ pub fn render(service: &Service, spec_source: &str) -> Vec<GeneratedFile> {
     add("src/metrics.rs", render_one(MetricsRs::new(s)));
     add("src/rate_limit.rs", render_one(RateLimitRs::new(s)));
     add("src/security.rs", render_one(SecurityRs::new(s)));
-    add("openapi.json", crate::openapi::document(s));
+    let openapi = crate::openapi::document(s);
+    let parsed = serde_json::from_str(&openapi).expect("the generated document is JSON");
+    add("docs.html", crate::docs::page(&parsed));
+    add("openapi.json", openapi);
     add("src/pagination.rs", render_one(PaginationRs::new(s)));
     add("src/state.rs", render_one(StateRs::new(s)));
     add("src/telemetry.rs", render_one(TelemetryRs::new(s)));

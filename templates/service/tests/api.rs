@@ -1086,6 +1086,25 @@ async fn openapi_document_is_served() {
             r.route
         );
     }
+
+    // The same contract as a page: every operation, no script.
+    let request = Request::get("/docs").body(Body::empty()).expect("request");
+    let (status, headers, page) = app.send_text(request).await;
+    assert_eq!(status, StatusCode::OK);
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    assert_eq!(header("content-type"), Some("text/html; charset=utf-8"));
+    let policy = header("content-security-policy").expect("CSP");
+    assert!(policy.starts_with("default-src 'none'"), "{policy}");
+    assert!(!page.contains("<script"), "no script");
+    let paths = document.body["paths"].as_object().expect("paths");
+    for (path, item) in paths {
+        let methods = item.as_object().expect("path item").keys();
+        for method in methods.filter(|m| *m != "parameters") {
+            let method = method.to_uppercase();
+            let operation = format!("{method}</span> <span class=\"path\">{path}<");
+            assert!(page.contains(&operation), "{operation} is on the page");
+        }
+    }
     app.teardown().await;
 }
 
