@@ -5,7 +5,7 @@
 //! the SQL text of each statement and the validation calls of each field.
 //! Templates only loop over this model and print it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 
@@ -218,6 +218,10 @@ pub struct Resource {
     /// The resource has create routes (all but the credentials resource,
     /// whose rows are created by registration).
     pub creates: bool,
+    /// Modules of the resources with cached list pages whose rows a DELETE
+    /// of this resource changes in the database itself (`on_delete: cascade`,
+    /// transitively, or `set_null`): their generations are bumped too.
+    pub cascade_bumps: Vec<String>,
 }
 
 /// A resource's access rules, lowered.
@@ -253,6 +257,9 @@ pub struct ResourceCache {
     /// For owned resources, the owner of a cached `row` (`row.user_id`; the
     /// credentials resource owns itself: `row.id`).
     pub owner_of_row: Option<String>,
+    /// `lists: true`: list pages (direct and nested) are cached too, keyed by
+    /// the resource's generation, which every write bumps.
+    pub lists: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -519,10 +526,17 @@ pub fn lower(spec: &RawSpec) -> Service {
         .collect();
     let order = topological(&raw_resources, &by_name);
     let mut enums = Vec::new();
-    let resources: Vec<Resource> = order
+    let mut resources: Vec<Resource> = order
         .iter()
         .map(|r| lower_resource(r, &by_name, &mut enums, ctx.as_ref()))
         .collect();
+    let bumps: Vec<Vec<String>> = resources
+        .iter()
+        .map(|r| cascade_bumps(&resources, &r.name))
+        .collect();
+    for (r, bumps) in resources.iter_mut().zip(bumps) {
+        r.cascade_bumps = bumps;
+    }
     let auth = ctx.as_ref().map(|ctx| lower_auth(ctx, &resources));
     let nested_checks = resources
         .iter()
@@ -551,6 +565,40 @@ pub fn lower(spec: &RawSpec) -> Service {
         nested_checks,
         auth,
     }
+}
+
+/// The resources with cached list pages whose rows the database changes
+/// when a row of `name` is deleted: children by `on_delete: cascade` (and,
+/// since their rows go too, their own children), children by `set_null`.
+/// In the resources' order, each once.
+fn cascade_bumps(resources: &[Resource], name: &str) -> Vec<String> {
+    let mut touched = BTreeSet::new();
+    let mut deleted = BTreeSet::from([name.to_string()]);
+    let mut pending = vec![name.to_string()];
+    while let Some(parent) = pending.pop() {
+        for child in resources {
+            for p in child.parents.iter().filter(|p| p.resource == parent) {
+                match p.on_delete_sql {
+                    "CASCADE" => {
+                        touched.insert(child.name.clone());
+                        if deleted.insert(child.name.clone()) {
+                            pending.push(child.name.clone());
+                        }
+                    }
+                    "SET NULL" => {
+                        touched.insert(child.name.clone());
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    resources
+        .iter()
+        .filter(|r| touched.contains(&r.name))
+        .filter(|r| r.cache.as_ref().is_some_and(|c| c.lists))
+        .map(|r| r.name.clone())
+        .collect()
 }
 
 /// What lowering needs to know about `auth` while it lowers each resource.
@@ -1578,8 +1626,10 @@ fn lower_resource(
             (_, Some(column)) => Some(format!("row.{}", names::rust_field_ident(column))),
             _ => None,
         },
+        lists: c.lists.as_ref().is_some_and(|l| l.value),
     });
     Resource {
+        cascade_bumps: Vec::new(),
         cache,
         creates: !is_credentials,
         body_fields: body_fields.clone(),

@@ -48,6 +48,8 @@ struct CacheHealth {
     hits: u64,
     misses: u64,
     errors: u64,
+    /// Database reads made by the cache.
+    loads: u64,
 }
 
 async fn health(State(state): State<AppState>) -> Response {
@@ -62,6 +64,7 @@ async fn health(State(state): State<AppState>) -> Response {
             hits: state.cache.stats.hits.get(),
             misses: state.cache.stats.misses.get(),
             errors: state.cache.stats.errors.get(),
+            loads: state.cache.stats.loads.get(),
         },
     };
     let status = if database_up {

@@ -49,14 +49,16 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .with_rate_limits(config.rate_limit_settings())
         .with_cors(config.cors.clone());
     if let Some(url) = &config.redis_url {
-        state = state.with_cache(Cache::redis(breaker::connect(url)?));
+        let cache = Cache::redis(breaker::connect(url)?);
+        state = state.with_cache(cache.with_local_tier(config.cache_local_ttl));
     }
 {%- else %}
     let mut state = AppState::new(pool.clone(), config.http_limits())
         .with_rate_limits(config.rate_limit_settings())
         .with_cors(config.cors.clone());
     if let Some(url) = &config.redis_url {
-        state = state.with_cache(Cache::redis(breaker::connect(url)?));
+        let cache = Cache::redis(breaker::connect(url)?);
+        state = state.with_cache(cache.with_local_tier(config.cache_local_ttl));
     }
 {%- endif %}
     let listener = TcpListener::bind(config.bind_addr)
