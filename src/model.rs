@@ -222,6 +222,8 @@ pub struct Resource {
     /// of this resource changes in the database itself (`on_delete: cascade`,
     /// transitively, or `set_null`): their generations are bumped too.
     pub cascade_bumps: Vec<String>,
+    /// `cache: { lists: true }`.
+    pub cache_lists: bool,
 }
 
 /// A resource's access rules, lowered.
@@ -420,6 +422,9 @@ pub struct Parent {
     pub list_handler: String,
     pub create_handler: String,
     pub route_const: String,
+    /// The route part of a cached nested page's key, with the parent's id:
+    /// `format!("{UNDER_USER}:{parent}")`.
+    pub page_route: String,
     /// The nested route below `/v1` (`/users/{user_id}/orders`).
     pub nested_path: String,
     /// How rustfmt lays out `.route(UNDER_X, get(list_by_x).post(create_for_x))`:
@@ -1127,6 +1132,7 @@ fn lower_resource(
             from_token: token_column.as_deref() == Some(column.as_str()),
             list_handler,
             create_handler,
+            page_route: format!("format!(\"{{{route_const}}}:{{parent}}\")"),
             route_const,
             nested_path: format!("/{parent_table}/{{{column}}}/{plural}"),
             route_one_line,
@@ -1630,6 +1636,7 @@ fn lower_resource(
     });
     Resource {
         cascade_bumps: Vec::new(),
+        cache_lists: cache.as_ref().is_some_and(|c| c.lists),
         cache,
         creates: !is_credentials,
         body_fields: body_fields.clone(),

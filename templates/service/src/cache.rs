@@ -115,9 +115,6 @@ enum NotStored {
 /// entry for its id.
 const ABSENT_TTL: Duration = Duration::from_secs(5);
 
-/// What an absent row is cached as: JSON `null`, read back as `None`.
-const ABSENT: &[u8] = b"null";
-
 /// A list page's generation and the page stored under it, in one round
 /// trip: `KEYS[1]` is the generation counter, `ARGV[1]` the page's key
 /// without its generation. A counter never bumped reads as 0.
@@ -266,7 +263,8 @@ impl Cache {
     }
 
     /// The row cached under `key`, or the one `load` reads (cached for
-    /// about `ttl`). `load` may run again when a shared load failed.
+    /// about `ttl`; an absent row is cached as JSON `null`, read back as
+    /// `None`). `load` may run again when a shared load failed.
     pub async fn get_or_load<T, F, Fut>(
         &self,
         key: String,
@@ -301,8 +299,7 @@ impl Cache {
         Fut: Future<Output = Result<Page<R>, ApiError>>,
     {
         let keep = |page: &Page<R>| (!page.items.is_empty()).then(|| jittered(ttl));
-        self.fetch(Slot::Page { generation, key }, load, keep)
-            .await
+        self.fetch(Slot::Page { generation, key }, load, keep).await
     }
 
     /// `keep` says for how long a loaded value is stored (`None`: it is not).

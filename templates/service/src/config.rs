@@ -455,7 +455,9 @@ mod tests {
             let err = Config::from_lookup(lookup(&[("CACHE_LOCAL_TTL", bad)]))
                 .expect_err("invalid config");
             assert!(
-                err.problems.iter().any(|p| p.starts_with("CACHE_LOCAL_TTL")),
+                err.problems
+                    .iter()
+                    .any(|p| p.starts_with("CACHE_LOCAL_TTL")),
                 "{bad}: {:?}",
                 err.problems
             );

@@ -396,6 +396,30 @@ async fn list(
 {%- else %}
     LIST.check(caller.as_ref())?;
 {%- endif %}
+{%- if r.cache_lists %}
+{%- if a.owned %}
+    let key = page_key(COLLECTION, owner, page);
+{%- else %}
+    let key = page_key(COLLECTION, page);
+{%- endif %}
+    let pool = &state.pool;
+    let load = move || async move {
+        let rows = sqlx::query_as::<_, Row>(SQL_LIST)
+            .bind(page.after)
+            .bind(page.fetch_limit())
+{%- if a.owned %}
+            .bind(owner)
+{%- endif %}
+            .fetch_all(pool)
+            .await
+            .map_err(db_error)?;
+        Ok::<_, ApiError>(page.into_page(rows, |row| row.id))
+    };
+    let cache = &state.cache;
+    let counter = generation();
+    let page = cache.page_or_load(&counter, key, CACHE_TTL, load).await?;
+    Ok(Json(page))
+{%- else %}
     let rows = sqlx::query_as::<_, Row>(SQL_LIST)
         .bind(page.after)
         .bind(page.fetch_limit())
@@ -406,6 +430,7 @@ async fn list(
         .await
         .map_err(db_error)?;
     Ok(Json(page.into_page(rows, |row| row.id)))
+{%- endif %}
 }
 {%- if !a.is_credentials %}
 
@@ -443,6 +468,10 @@ async fn create(
     // A lookup of this id before it existed may have cached "absent".
     state.cache.invalidate(&cache_key(row.id)).await;
 {%- endif %}
+{%- if r.cache_lists %}
+    // And every cached list page: the new row may belong on any of them.
+    state.cache.bump(&generation()).await;
+{%- endif %}
     hooks::after_create(&state, &row).await;
     Ok(created(location(row.id), row))
 }
@@ -460,6 +489,49 @@ async fn {{ p.list_handler }}(
 {%- else %}
     LIST.check(caller.as_ref())?;
 {%- endif %}
+{%- if r.cache_lists %}
+    let route = {{ p.page_route }};
+{%- if a.owned %}
+    let key = page_key(&route, owner, page);
+{%- else %}
+    let key = page_key(&route, page);
+{%- endif %}
+    let pool = &state.pool;
+    let load = move || async move {
+        let rows = sqlx::query_as::<_, Row>({{ p.sql_list_const }})
+            .bind(parent)
+            .bind(page.after)
+            .bind(page.fetch_limit())
+{%- if a.owned %}
+            .bind(owner)
+{%- endif %}
+            .fetch_all(pool)
+            .await
+            .map_err(db_error)?;
+        // A non-empty page proves the parent exists (foreign key), so the extra
+        // query is only paid to tell "no {{ r.plural }}" from "no such {{ p.resource }}"
+        // (or one the caller may not see, which is the same 404). Empty pages
+        // are not cached, so the check is made on every such read.
+        if rows.is_empty() {
+            let exists: bool = sqlx::query_scalar({{ p.sql_exists_const }})
+                .bind(parent)
+{%- if p.exists_scoped %}
+                .bind(owner)
+{%- endif %}
+                .fetch_one(pool)
+                .await
+                .map_err(db_error)?;
+            if !exists {
+                return Err(ApiError::not_found("{{ p.resource }}", parent));
+            }
+        }
+        Ok(page.into_page(rows, |row| row.id))
+    };
+    let cache = &state.cache;
+    let counter = generation();
+    let page = cache.page_or_load(&counter, key, CACHE_TTL, load).await?;
+    Ok(Json(page))
+{%- else %}
     let rows = sqlx::query_as::<_, Row>({{ p.sql_list_const }})
         .bind(parent)
         .bind(page.after)
@@ -487,6 +559,7 @@ async fn {{ p.list_handler }}(
         }
     }
     Ok(Json(page.into_page(rows, |row| row.id)))
+{%- endif %}
 }
 {%- if !a.is_credentials %}
 {%- if p.from_token %}
@@ -512,6 +585,10 @@ async fn {{ p.create_handler }}(
 {%- if r.cache.is_some() %}
     // A lookup of this id before it existed may have cached "absent".
     state.cache.invalidate(&cache_key(row.id)).await;
+{%- endif %}
+{%- if r.cache_lists %}
+    // And every cached list page: the new row may belong on any of them.
+    state.cache.bump(&generation()).await;
 {%- endif %}
     hooks::after_create(&state, &row).await;
     Ok(created(location(row.id), row))
@@ -561,6 +638,10 @@ async fn {{ p.create_handler }}(
 {%- if r.cache.is_some() %}
     // A lookup of this id before it existed may have cached "absent".
     state.cache.invalidate(&cache_key(row.id)).await;
+{%- endif %}
+{%- if r.cache_lists %}
+    // And every cached list page: the new row may belong on any of them.
+    state.cache.bump(&generation()).await;
 {%- endif %}
     hooks::after_create(&state, &row).await;
     Ok(created(location(row.id), row))
@@ -675,6 +756,36 @@ fn visible(row: &Row, owner: Option<crate::auth::UserId>) -> bool {
 fn cache_key(id: Id) -> String {
     format!("{}:{COLLECTION}/{id}", env!("CARGO_PKG_NAME"))
 }
+{%- if c.lists %}
+
+/// The counter every write of the resource bumps; list pages are cached
+/// under its current value.
+pub(crate) fn generation() -> String {
+    format!("{}:{COLLECTION}:generation", env!("CARGO_PKG_NAME"))
+}
+{%- if a.owned %}
+
+/// A list page's cache key: everything its SQL depends on. The route (with
+/// the parent's id), the owner the rule restricts the page to (`*`: none, so
+/// one user's page is never another's), where the page starts and its size.
+fn page_key(route: &str, owner: Option<crate::auth::UserId>, page: PageRequest<Id>) -> String {
+    let owner = owner.map_or_else(|| "*".to_owned(), |owner| owner.to_string());
+    let PageRequest { limit, after } = page;
+    let service = env!("CARGO_PKG_NAME");
+    format!("{service}:{route}?owner={owner}&after={after}&limit={limit}")
+}
+{%- else %}
+
+/// A list page's cache key: everything its SQL depends on. The route (with
+/// the parent's id), where the page starts and its size; every caller the
+/// rule admits sees the same page.
+fn page_key(route: &str, page: PageRequest<Id>) -> String {
+    let PageRequest { limit, after } = page;
+    let service = env!("CARGO_PKG_NAME");
+    format!("{service}:{route}?after={after}&limit={limit}")
+}
+{%- endif %}
+{%- endif %}
 {%- else %}
 
 async fn fetch(
@@ -733,6 +844,10 @@ async fn replace(
     // concurrent reader refill the old row.
     state.cache.invalidate(&cache_key(id)).await;
 {%- endif %}
+{%- if r.cache_lists %}
+    // Every cached list page of the resource may show the row.
+    state.cache.bump(&generation()).await;
+{%- endif %}
     hooks::after_update(&state, &row).await;
     Ok(Json(row))
 }
@@ -770,6 +885,10 @@ async fn update(
     // concurrent reader refill the old row.
     state.cache.invalidate(&cache_key(id)).await;
 {%- endif %}
+{%- if r.cache_lists %}
+    // Every cached list page of the resource may show the row.
+    state.cache.bump(&generation()).await;
+{%- endif %}
     hooks::after_update(&state, &row).await;
     Ok(Json(row))
 }
@@ -801,6 +920,16 @@ async fn remove(
     // concurrent reader refill the old row.
     state.cache.invalidate(&cache_key(id)).await;
 {%- endif %}
+{%- if r.cache_lists %}
+    // Every cached list page of the resource may show the row.
+    state.cache.bump(&generation()).await;
+{%- endif %}
+{%- if !r.cascade_bumps.is_empty() %}
+    // `on_delete` made the database delete or detach their rows too.
+{%- endif %}
+{%- for m in r.cascade_bumps %}
+    state.cache.bump(&super::{{ m }}::generation()).await;
+{%- endfor %}
     hooks::after_delete(&state, id).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -832,6 +961,23 @@ async fn list(
     State(state): State<AppState>,
     page: PageRequest<Id>,
 ) -> Result<Json<Page<Row>>, ApiError> {
+{%- if r.cache_lists %}
+    let key = page_key(COLLECTION, page);
+    let pool = &state.pool;
+    let load = move || async move {
+        let rows = sqlx::query_as::<_, Row>(SQL_LIST)
+            .bind(page.after)
+            .bind(page.fetch_limit())
+            .fetch_all(pool)
+            .await
+            .map_err(db_error)?;
+        Ok::<_, ApiError>(page.into_page(rows, |row| row.id))
+    };
+    let cache = &state.cache;
+    let counter = generation();
+    let page = cache.page_or_load(&counter, key, CACHE_TTL, load).await?;
+    Ok(Json(page))
+{%- else %}
     let rows = sqlx::query_as::<_, Row>(SQL_LIST)
         .bind(page.after)
         .bind(page.fetch_limit())
@@ -839,6 +985,7 @@ async fn list(
         .await
         .map_err(db_error)?;
     Ok(Json(page.into_page(rows, |row| row.id)))
+{%- endif %}
 }
 
 async fn create(
@@ -852,6 +999,10 @@ async fn create(
     // A lookup of this id before it existed may have cached "absent".
     state.cache.invalidate(&cache_key(row.id)).await;
 {%- endif %}
+{%- if r.cache_lists %}
+    // And every cached list page: the new row may belong on any of them.
+    state.cache.bump(&generation()).await;
+{%- endif %}
     hooks::after_create(&state, &row).await;
     Ok(created(location(row.id), row))
 }
@@ -862,6 +1013,38 @@ async fn {{ p.list_handler }}(
     Path(parent): Path<super::{{ p.resource }}::Id>,
     page: PageRequest<Id>,
 ) -> Result<Json<Page<Row>>, ApiError> {
+{%- if r.cache_lists %}
+    let route = {{ p.page_route }};
+    let key = page_key(&route, page);
+    let pool = &state.pool;
+    let load = move || async move {
+        let rows = sqlx::query_as::<_, Row>({{ p.sql_list_const }})
+            .bind(parent)
+            .bind(page.after)
+            .bind(page.fetch_limit())
+            .fetch_all(pool)
+            .await
+            .map_err(db_error)?;
+        // A non-empty page proves the parent exists (foreign key), so the extra
+        // query is only paid to tell "no {{ r.plural }}" from "no such {{ p.resource }}".
+        // Empty pages are not cached, so the check is made on every such read.
+        if rows.is_empty() {
+            let exists: bool = sqlx::query_scalar({{ p.sql_exists_const }})
+                .bind(parent)
+                .fetch_one(pool)
+                .await
+                .map_err(db_error)?;
+            if !exists {
+                return Err(ApiError::not_found("{{ p.resource }}", parent));
+            }
+        }
+        Ok(page.into_page(rows, |row| row.id))
+    };
+    let cache = &state.cache;
+    let counter = generation();
+    let page = cache.page_or_load(&counter, key, CACHE_TTL, load).await?;
+    Ok(Json(page))
+{%- else %}
     let rows = sqlx::query_as::<_, Row>({{ p.sql_list_const }})
         .bind(parent)
         .bind(page.after)
@@ -882,6 +1065,7 @@ async fn {{ p.list_handler }}(
         }
     }
     Ok(Json(page.into_page(rows, |row| row.id)))
+{%- endif %}
 }
 
 /// The parent id comes from the path; the same field in the body is a 422.
@@ -907,6 +1091,10 @@ async fn {{ p.create_handler }}(
 {%- if r.cache.is_some() %}
     // A lookup of this id before it existed may have cached "absent".
     state.cache.invalidate(&cache_key(row.id)).await;
+{%- endif %}
+{%- if r.cache_lists %}
+    // And every cached list page: the new row may belong on any of them.
+    state.cache.bump(&generation()).await;
 {%- endif %}
     hooks::after_create(&state, &row).await;
     Ok(created(location(row.id), row))
@@ -956,6 +1144,22 @@ async fn read(state: &AppState, id: Id) -> Result<Option<Row>, ApiError> {
 fn cache_key(id: Id) -> String {
     format!("{}:{COLLECTION}/{id}", env!("CARGO_PKG_NAME"))
 }
+{%- if r.cache_lists %}
+
+/// The counter every write of the resource bumps; list pages are cached
+/// under its current value.
+pub(crate) fn generation() -> String {
+    format!("{}:{COLLECTION}:generation", env!("CARGO_PKG_NAME"))
+}
+
+/// A list page's cache key: everything its SQL depends on. The route (with
+/// the parent's id), where the page starts and its size.
+fn page_key(route: &str, page: PageRequest<Id>) -> String {
+    let PageRequest { limit, after } = page;
+    let service = env!("CARGO_PKG_NAME");
+    format!("{service}:{route}?after={after}&limit={limit}")
+}
+{%- endif %}
 {%- else %}
 
 async fn fetch(State(state): State<AppState>, Path(id): Path<Id>) -> Result<Json<Row>, ApiError> {
@@ -990,6 +1194,10 @@ async fn replace(
     // concurrent reader refill the old row.
     state.cache.invalidate(&cache_key(id)).await;
 {%- endif %}
+{%- if r.cache_lists %}
+    // Every cached list page of the resource may show the row.
+    state.cache.bump(&generation()).await;
+{%- endif %}
     hooks::after_update(&state, &row).await;
     Ok(Json(row))
 }
@@ -1015,6 +1223,10 @@ async fn update(
     // concurrent reader refill the old row.
     state.cache.invalidate(&cache_key(id)).await;
 {%- endif %}
+{%- if r.cache_lists %}
+    // Every cached list page of the resource may show the row.
+    state.cache.bump(&generation()).await;
+{%- endif %}
     hooks::after_update(&state, &row).await;
     Ok(Json(row))
 }
@@ -1034,6 +1246,16 @@ async fn remove(State(state): State<AppState>, Path(id): Path<Id>) -> Result<Sta
     // concurrent reader refill the old row.
     state.cache.invalidate(&cache_key(id)).await;
 {%- endif %}
+{%- if r.cache_lists %}
+    // Every cached list page of the resource may show the row.
+    state.cache.bump(&generation()).await;
+{%- endif %}
+{%- if !r.cascade_bumps.is_empty() %}
+    // `on_delete` made the database delete or detach their rows too.
+{%- endif %}
+{%- for m in r.cascade_bumps %}
+    state.cache.bump(&super::{{ m }}::generation()).await;
+{%- endfor %}
     hooks::after_delete(&state, id).await;
     Ok(StatusCode::NO_CONTENT)
 }
