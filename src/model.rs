@@ -38,6 +38,8 @@ pub struct Service {
     pub any_unique: bool,
     /// Some resource has `cache`.
     pub any_cache: bool,
+    /// Some resource has `cache: { lists: true }`.
+    pub any_cache_lists: bool,
     /// The `auth` section, lowered; `None` keeps every route public.
     pub auth: Option<Auth>,
     /// Some resource has a nested route the generic nested check covers
@@ -557,6 +559,7 @@ pub fn lower(spec: &RawSpec) -> Service {
     Service {
         any_unique: resources.iter().any(|r| r.has_unique),
         any_cache: resources.iter().any(|r| r.cache.is_some()),
+        any_cache_lists: resources.iter().any(|r| r.cache_lists),
         rate_limits,
         email_pattern: raw_string(crate::openapi::EMAIL_PATTERN),
         url_pattern: raw_string(crate::openapi::URL_PATTERN),
