@@ -689,6 +689,7 @@ async fn cache_runs_one_loader_per_key() {
 /// not be served afterwards); an empty page is never stored.
 #[tokio::test]
 async fn cache_loads_list_pages_once_per_generation() {
+    use {{ crate_name }}::error::ApiError;
     use {{ crate_name }}::pagination::Page;
     let cache = {{ crate_name }}::cache::Cache::in_process();
     let loads = std::sync::atomic::AtomicUsize::new(0);
@@ -697,7 +698,7 @@ async fn cache_loads_list_pages_once_per_generation() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         let items = vec![json!({ "id": 1 })];
         let next_cursor = None;
-        Ok::<_, {{ crate_name }}::error::ApiError>(Page { items, next_cursor })
+        Ok::<_, ApiError>(Page { items, next_cursor })
     };
     let ttl = std::time::Duration::from_secs(60);
     let read = || cache.page_or_load("gen", "page".to_owned(), ttl, load);
@@ -725,7 +726,7 @@ async fn cache_loads_list_pages_once_per_generation() {
     // A write commits (and bumps) while a page is being loaded.
     let racing = || async {
         cache.bump("gen").await;
-        Ok::<_, {{ crate_name }}::error::ApiError>(Page {
+        Ok::<_, ApiError>(Page {
             items: vec![json!({ "id": 1 })],
             next_cursor: None,
         })
@@ -745,7 +746,7 @@ async fn cache_loads_list_pages_once_per_generation() {
 
     let empty = || async {
         loads.fetch_add(1, Ordering::SeqCst);
-        Ok::<_, {{ crate_name }}::error::ApiError>(Page::<Value> {
+        Ok::<_, ApiError>(Page::<Value> {
             items: Vec::new(),
             next_cursor: None,
         })

@@ -928,7 +928,8 @@ async fn remove(
     // `on_delete` made the database delete or detach their rows too.
 {%- endif %}
 {%- for m in r.cascade_bumps %}
-    state.cache.bump(&super::{{ m }}::generation()).await;
+    let counter = super::{{ m }}::generation();
+    state.cache.bump(&counter).await;
 {%- endfor %}
     hooks::after_delete(&state, id).await;
     Ok(StatusCode::NO_CONTENT)
@@ -1254,7 +1255,8 @@ async fn remove(State(state): State<AppState>, Path(id): Path<Id>) -> Result<Sta
     // `on_delete` made the database delete or detach their rows too.
 {%- endif %}
 {%- for m in r.cascade_bumps %}
-    state.cache.bump(&super::{{ m }}::generation()).await;
+    let counter = super::{{ m }}::generation();
+    state.cache.bump(&counter).await;
 {%- endfor %}
     hooks::after_delete(&state, id).await;
     Ok(StatusCode::NO_CONTENT)
