@@ -766,8 +766,9 @@ pub(crate) fn generation() -> String {
 {%- if a.owned %}
 
 /// A list page's cache key: everything its SQL depends on. The route (with
-/// the parent's id), the owner the rule restricts the page to (`*`: none, so
-/// one user's page is never another's), where the page starts and its size.
+/// the parent's id), the owner the rule restricts the page to (`*` when it
+/// does not, so one user's page is never another's), where the page starts
+/// and its size.
 fn page_key(route: &str, owner: Option<crate::auth::UserId>, page: PageRequest<Id>) -> String {
     let owner = owner.map_or_else(|| "*".to_owned(), |owner| owner.to_string());
     let PageRequest { limit, after } = page;
@@ -925,7 +926,8 @@ async fn remove(
     state.cache.bump(&generation()).await;
 {%- endif %}
 {%- if !r.cascade_bumps.is_empty() %}
-    // `on_delete` made the database delete or detach their rows too.
+    // `on_delete` made the database delete or detach child rows too, so
+    // the children's cached list pages are stale as well.
 {%- endif %}
 {%- for m in r.cascade_bumps %}
     let counter = super::{{ m }}::generation();
@@ -1252,7 +1254,8 @@ async fn remove(State(state): State<AppState>, Path(id): Path<Id>) -> Result<Sta
     state.cache.bump(&generation()).await;
 {%- endif %}
 {%- if !r.cascade_bumps.is_empty() %}
-    // `on_delete` made the database delete or detach their rows too.
+    // `on_delete` made the database delete or detach child rows too, so
+    // the children's cached list pages are stale as well.
 {%- endif %}
 {%- for m in r.cascade_bumps %}
     let counter = super::{{ m }}::generation();
