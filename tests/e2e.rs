@@ -1505,6 +1505,7 @@ fn shop_caches_list_pages_loads_once_and_has_a_local_tier() {
         &db,
         &[("REDIS_URL", &redis_url), ("CACHE_LOCAL_TTL", "5m")],
     );
+    let item = svc.url(&format!("/v1/orders/{}", id_path(&second.body["id"])));
     let list_url = svc.url("/v1/orders");
     let get = || request_as(Some(&token), "GET", &item, None);
     let list = || request_as(Some(&token), "GET", &list_url, None);
