@@ -57,6 +57,9 @@ pub struct Service {
 pub struct Auth {
     /// The credentials resource's module (`user`) and row struct (`User`).
     pub module: String,
+    /// The credentials resource caches its list pages: registration, which
+    /// creates its rows, bumps their generation.
+    pub cache_lists: bool,
     pub struct_name: String,
     pub table_q: String,
     pub route: String,
@@ -727,6 +730,7 @@ fn lower_auth(ctx: &AuthCtx, resources: &[Resource]) -> Auth {
         .collect::<Vec<_>>()
         .join(", ");
     Auth {
+        cache_lists: r.cache_lists,
         module: r.name.clone(),
         struct_name: r.struct_name.clone(),
         table_q: r.table_q.clone(),

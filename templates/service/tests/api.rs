@@ -278,14 +278,19 @@ async fn check_list_cache(resource: &str) {
 
 /// A cached list page is the page of the caller it was read for: Alice's
 /// pages, read and cached first, are never served to Bob, on the direct
-/// route or the nested one; the admin sees both rows.
+/// route or the nested one; the admin (when the spec has one) sees both.
 async fn check_list_cache_owners(resource: &str) {
     let app = spawn().await;
     let r = fixture(resource);
     let access = r.access();
     let role = fixtures().auth().default_role.clone();
-    assert_eq!(access.allows("list", &role), Some(common::Scope::Own));
-    assert!(access.token_owner.is_some() && access.allows("create", &role).is_some());
+    let own = access.allows("list", &role) == Some(common::Scope::Own);
+    if !own || access.allows("create", &role).is_none() {
+        // Callers with the default role cannot list (or make) rows of their
+        // own here: every page is the same for whoever may read it.
+        app.teardown().await;
+        return;
+    }
     let (alice, alice_tokens) = sign_up(&app).await;
     let (bob, bob_tokens) = sign_up(&app).await;
     let as_alice = Some(alice_tokens.access_token.as_str());
@@ -342,9 +347,11 @@ async fn check_list_cache_owners(resource: &str) {
     let alices = app.request_as(as_alice, Method::GET, &direct, None).await;
     assert_eq!(listed(&alices, &hers.body["id"]), Some(&hers.body));
     assert_eq!(listed(&alices, &his.body["id"]), None);
-    let all = app.get(&direct).await;
-    assert_eq!(listed(&all, &hers.body["id"]), Some(&hers.body));
-    assert_eq!(listed(&all, &his.body["id"]), Some(&his.body));
+    if fixtures().auth().admin_role.is_some() {
+        let all = app.get(&direct).await;
+        assert_eq!(listed(&all, &hers.body["id"]), Some(&hers.body));
+        assert_eq!(listed(&all, &his.body["id"]), Some(&his.body));
+    }
     assert_ne!(alice.id, bob.id);
     app.teardown().await;
 }
@@ -625,7 +632,7 @@ async fn {{ r.name }}_list_cache() {
     check_list_cache("{{ r.name }}").await;
 }
 {%- if let Some(a) = r.access %}
-{%- if a.owned %}
+{%- if a.token_owner.is_some() %}
 
 #[tokio::test]
 async fn {{ r.name }}_list_cache_is_per_owner() {
