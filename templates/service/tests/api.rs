@@ -576,6 +576,17 @@ async fn check_nested(resource: &str, parent: &str) {
         .expect("parent")
         .1;
     let parent_item = fixture(parent).item(parent_id);
+    // The direct list shows the parent's children before (and, with cached
+    // list pages, caches that page) ...
+    let listing = format!("{}?limit=100", r.route);
+    let children = |page: &common::TestResponse| {
+        let items = page.body["items"].as_array().expect("a page");
+        items
+            .iter()
+            .filter(|item| item[&p.column] == *parent_id)
+            .count()
+    };
+    assert_eq!(children(&app.get(&listing).await), 3);
     let deleted = app.delete(&parent_item).await;
     match p.on_delete.as_str() {
         "CASCADE" => {
@@ -591,6 +602,16 @@ async fn check_nested(resource: &str, parent: &str) {
             assert_eq!(app.count(&r.table).await, before, "children kept");
         }
     }
+    // ... and after: cascaded or detached children are not listed under the
+    // deleted parent any more.
+    let after = app.get(&listing).await;
+    let expected = if p.on_delete == "RESTRICT" { 3 } else { 0 };
+    assert_eq!(children(&after), expected, "{}", after.body);
+    let listed = after.body["items"].as_array().expect("a page").len();
+    assert_eq!(
+        i64::try_from(listed).expect("a count"),
+        app.count(&r.table).await
+    );
     app.teardown().await;
 }
 {%- endif %}
