@@ -223,12 +223,18 @@ pub struct Resource {
     /// The resource has create routes (all but the credentials resource,
     /// whose rows are created by registration).
     pub creates: bool,
-    /// Modules of the resources with cached list pages whose rows a DELETE
-    /// of this resource changes in the database itself (`on_delete: cascade`,
-    /// transitively, or `set_null`): their generations are bumped too.
+    /// The counters to bump after a DELETE of this resource, because the
+    /// database itself deletes or changes rows of other cached resources
+    /// (`on_delete: cascade`, transitively, or `set_null`): the functions
+    /// naming their list generation (`super::order::generation`) and by-id
+    /// epoch (`super::order::epoch`).
     pub cascade_bumps: Vec<String>,
     /// `cache: { lists: true }`.
     pub cache_lists: bool,
+    /// The resource is cached and a parent's DELETE changes its rows in the
+    /// database: its by-id entries are stored under an epoch counter that
+    /// such a DELETE bumps.
+    pub cache_epoch: bool,
 }
 
 /// A resource's access rules, lowered.
@@ -540,12 +546,26 @@ pub fn lower(spec: &RawSpec) -> Service {
         .iter()
         .map(|r| lower_resource(r, &by_name, &mut enums, ctx.as_ref()))
         .collect();
-    let bumps: Vec<Vec<String>> = resources
+    let touched: Vec<Vec<String>> = resources
         .iter()
-        .map(|r| cascade_bumps(&resources, &r.name))
+        .map(|r| cascade_touched(&resources, &r.name))
         .collect();
-    for (r, bumps) in resources.iter_mut().zip(bumps) {
-        r.cascade_bumps = bumps;
+    let epochs: BTreeSet<String> = touched.iter().flatten().cloned().collect();
+    for r in resources.iter_mut() {
+        r.cache_epoch = r.cache.is_some() && epochs.contains(&r.name);
+    }
+    for (i, touched) in touched.into_iter().enumerate() {
+        let mut bumps = Vec::new();
+        for child in touched {
+            let c = resources.iter().find(|r| r.name == child).expect("a resource");
+            if c.cache_lists {
+                bumps.push(format!("super::{child}::generation"));
+            }
+            if c.cache_epoch {
+                bumps.push(format!("super::{child}::epoch"));
+            }
+        }
+        resources[i].cascade_bumps = bumps;
     }
     let auth = ctx.as_ref().map(|ctx| lower_auth(ctx, &resources));
     let nested_checks = resources
@@ -578,11 +598,11 @@ pub fn lower(spec: &RawSpec) -> Service {
     }
 }
 
-/// The resources with cached list pages whose rows the database changes
-/// when a row of `name` is deleted: children by `on_delete: cascade` (and,
-/// since their rows go too, their own children), children by `set_null`.
-/// In the resources' order, each once.
-fn cascade_bumps(resources: &[Resource], name: &str) -> Vec<String> {
+/// The resources whose rows the database changes when a row of `name` is
+/// deleted: children by `on_delete: cascade` (and, since their rows go too,
+/// their own children), children by `set_null`. In the resources' order,
+/// each once.
+fn cascade_touched(resources: &[Resource], name: &str) -> Vec<String> {
     let mut touched = BTreeSet::new();
     let mut deleted = BTreeSet::from([name.to_string()]);
     let mut pending = vec![name.to_string()];
@@ -607,7 +627,6 @@ fn cascade_bumps(resources: &[Resource], name: &str) -> Vec<String> {
     resources
         .iter()
         .filter(|r| touched.contains(&r.name))
-        .filter(|r| r.cache.as_ref().is_some_and(|c| c.lists))
         .map(|r| r.name.clone())
         .collect()
 }
@@ -1643,6 +1662,7 @@ fn lower_resource(
     });
     Resource {
         cascade_bumps: Vec::new(),
+        cache_epoch: false,
         cache_lists: cache.as_ref().is_some_and(|c| c.lists),
         cache,
         creates: !is_credentials,

@@ -22,6 +22,9 @@
 //!   cannot reach Redis is kept like a DEL. An empty page is never stored:
 //!   on a nested route it stands for a parent whose existence is checked
 //!   on every read.
+//! - Rows a parent's DELETE changes in the database (`on_delete: cascade`
+//!   or `set_null`) are cached by id under an epoch counter of their
+//!   resource in the same way; the parent's DELETE bumps it.
 //! - On the Redis path a key is loaded once per process at a time: the
 //!   first reader of a missing key reads the database and stores the entry,
 //!   concurrent readers of the key wait for it and share its result (or load
@@ -115,12 +118,19 @@ enum NotStored {
 /// entry for its id.
 const ABSENT_TTL: Duration = Duration::from_secs(5);
 
-/// A list page's generation and the page stored under it, in one round
-/// trip: `KEYS[1]` is the generation counter, `ARGV[1]` the page's key
-/// without its generation. A counter never bumped reads as 0.
-const PAGE_LOOKUP: &str = r"
+/// A counter (a list generation or a by-id epoch) and the value stored under
+/// it, in one round trip: `KEYS[1]` is the counter, `ARGV[1]` the value's key
+/// without the counter. A counter never bumped reads as 0.
+const COUNTED_LOOKUP: &str = r"
 local generation = redis.call('GET', KEYS[1]) or '0'
 return {generation, redis.call('GET', ARGV[1] .. '@' .. generation)}
+";
+
+/// Deletes the value stored under the current value of the counter
+/// `KEYS[1]`; `ARGV[1]` is its key without the counter.
+const COUNTED_DELETE: &str = r"
+local counter = redis.call('GET', KEYS[1]) or '0'
+return redis.call('DEL', ARGV[1] .. '@' .. counter)
 ";
 
 /// Sends the invalidations that earlier failed: the first `ARGV[1]` keys are
@@ -137,23 +147,18 @@ end
 return #KEYS
 ";
 
-static PAGE_LOOKUP_SCRIPT: LazyLock<redis::Script> =
-    LazyLock::new(|| redis::Script::new(PAGE_LOOKUP));
+static COUNTED_LOOKUP_SCRIPT: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(COUNTED_LOOKUP));
+static COUNTED_DELETE_SCRIPT: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(COUNTED_DELETE));
 static FLUSH_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(FLUSH));
 
-/// Where a value lives: a row's key, or a list page's key and the
-/// generation counter of its resource.
-enum Slot<'a> {
-    Row(String),
-    Page { generation: &'a str, key: String },
-}
-
-impl Slot<'_> {
-    fn key(&self) -> &str {
-        match self {
-            Slot::Row(key) | Slot::Page { key, .. } => key,
-        }
-    }
+/// Where a value lives: its key and, for list pages and the rows of
+/// resources with an epoch, the counter whose current value is part of the
+/// key.
+struct Slot<'a> {
+    counter: Option<&'a str>,
+    key: String,
 }
 
 /// Invalidations that did not reach Redis (an outage, an open breaker).
@@ -176,7 +181,8 @@ pub struct Cache {
     /// with a concurrent reader refilling an entry, and the tier only holds
     /// entries for a moment anyway.
     near_epoch: AtomicU64,
-    /// The generation counters of the in-process backend.
+    /// The counters (list generations, by-id epochs) of the in-process
+    /// backend.
     generations: Mutex<HashMap<String, u64>>,
     /// Invalidations to send before Redis is read again, so a write made
     /// during an outage is not hidden by the entries it should have removed.
@@ -280,7 +286,30 @@ impl Cache {
             Some(_) => Some(jittered(ttl)),
             None => Some(ttl.min(ABSENT_TTL)),
         };
-        self.fetch(Slot::Row(key), load, keep).await
+        let slot = Slot { counter: None, key };
+        self.fetch(slot, load, keep).await
+    }
+
+    /// Like [`Cache::get_or_load`], for a resource whose by-id entries are
+    /// stored under the epoch counter `epoch`.
+    pub async fn get_in<T, F, Fut>(
+        &self,
+        epoch: &str,
+        key: String,
+        ttl: Duration,
+        load: F,
+    ) -> Result<Option<T>, ApiError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Option<T>, ApiError>>,
+    {
+        let keep = |row: &Option<T>| match row {
+            Some(_) => Some(jittered(ttl)),
+            None => Some(ttl.min(ABSENT_TTL)),
+        };
+        let counter = Some(epoch);
+        self.fetch(Slot { counter, key }, load, keep).await
     }
 
     /// The list page cached under `key` in the current generation of the
@@ -299,7 +328,8 @@ impl Cache {
         Fut: Future<Output = Result<Page<R>, ApiError>>,
     {
         let keep = |page: &Page<R>| (!page.items.is_empty()).then(|| jittered(ttl));
-        self.fetch(Slot::Page { generation, key }, load, keep).await
+        let counter = Some(generation);
+        self.fetch(Slot { counter, key }, load, keep).await
     }
 
     /// `keep` says for how long a loaded value is stored (`None`: it is not).
@@ -312,12 +342,9 @@ impl Cache {
     {
         match &self.backend {
             Backend::Local(local) => {
-                let key = match slot {
-                    Slot::Row(key) => key,
-                    Slot::Page { generation, key } => {
-                        let current = lock(&self.generations).get(generation).copied();
-                        format!("{key}@{}", current.unwrap_or(0))
-                    }
+                let key = match slot.counter {
+                    None => slot.key,
+                    Some(counter) => format!("{}@{}", slot.key, self.local_counter(counter)),
                 };
                 self.local_get(local, key, load, keep).await
             }
@@ -417,7 +444,7 @@ impl Cache {
         // bumps it, and what this read stores in the tier is never seen.
         let near_key = self.near.as_ref().map(|_| {
             let epoch = self.near_epoch.load(Ordering::SeqCst);
-            format!("{}@{epoch}", slot.key())
+            format!("{}@{epoch}", slot.key)
         });
         if let (Some(near), Some(near_key)) = (&self.near, &near_key)
             && let Some(entry) = near.entries.get(near_key).await
@@ -430,19 +457,19 @@ impl Cache {
             // Redis may hold entries this replica could not invalidate.
             return self.load_uncached(load).await;
         }
-        let (key, cached) = match slot {
-            Slot::Row(key) => {
+        let (key, cached) = match slot.counter {
+            None => {
                 let mut get = redis::cmd("GET");
-                get.arg(&key);
+                get.arg(&slot.key);
                 let cached: Option<Option<Vec<u8>>> = remote.call(&get).await;
-                (key, cached.flatten())
+                (slot.key, cached.flatten())
             }
-            Slot::Page { generation, key } => {
-                let mut lookup = PAGE_LOOKUP_SCRIPT.key(generation);
-                lookup.arg(&key);
+            Some(counter) => {
+                let mut lookup = COUNTED_LOOKUP_SCRIPT.key(counter);
+                lookup.arg(&slot.key);
                 match remote.run::<(String, Option<Vec<u8>>)>(&lookup).await {
-                    Some((current, cached)) => (format!("{key}@{current}"), cached),
-                    // Without the generation there is no key to store under.
+                    Some((current, cached)) => (format!("{}@{current}", slot.key), cached),
+                    // Without the counter there is no key to store under.
                     None => return self.load_uncached(load).await,
                 }
             }
@@ -550,8 +577,35 @@ impl Cache {
         self.near_epoch.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Bumps the generation counter `generation`, so every list page of
-    /// its resource is read afresh. Called after the write has committed.
+    /// Removes `key`, stored under the epoch counter `epoch`. Called after
+    /// the write has committed. When Redis cannot be reached the epoch is
+    /// bumped instead (later): coarser, every row of the resource is read
+    /// afresh, but it needs no knowledge of the epoch the entry was under.
+    pub async fn invalidate_in(&self, epoch: &str, key: &str) {
+        match &self.backend {
+            Backend::Local(local) => {
+                let key = format!("{key}@{}", self.local_counter(epoch));
+                local.invalidate(&key).await;
+            }
+            Backend::Redis(remote) => {
+                let mut delete = COUNTED_DELETE_SCRIPT.key(epoch);
+                delete.arg(key);
+                if remote.run::<i64>(&delete).await.is_none() {
+                    lock(&self.unsent).bumps.insert(epoch.to_owned());
+                }
+            }
+        }
+        self.near_epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The in-process value of a counter.
+    fn local_counter(&self, counter: &str) -> u64 {
+        lock(&self.generations).get(counter).copied().unwrap_or(0)
+    }
+
+    /// Bumps the counter `generation` (a list generation or a by-id epoch),
+    /// so every list page (or row) of its resource is read afresh. Called
+    /// after the write has committed.
     pub async fn bump(&self, generation: &str) {
         match &self.backend {
             Backend::Local(_) => {

@@ -536,6 +536,7 @@ async fn check_nested(resource: &str, parent: &str) {
         mine.push(created.body["id"].clone());
     }
     app.create_under(resource, &second).await;
+    let child = r.item(&mine[0]);
 
     // The nested list shows only this parent's rows, across pages.
     assert_eq!(
@@ -587,6 +588,9 @@ async fn check_nested(resource: &str, parent: &str) {
             .count()
     };
     assert_eq!(children(&app.get(&listing).await), 3);
+    // ... as GET by id shows a child (and, for a cached resource, caches it).
+    let before_row = app.get(&child).await;
+    assert_eq!(before_row.status, StatusCode::OK, "{}", before_row.body);
     let deleted = app.delete(&parent_item).await;
     match p.on_delete.as_str() {
         "CASCADE" => {
@@ -605,6 +609,15 @@ async fn check_nested(resource: &str, parent: &str) {
     // ... and after: cascaded or detached children are not listed under the
     // deleted parent any more.
     let after = app.get(&listing).await;
+    let after_row = app.get(&child).await;
+    match p.on_delete.as_str() {
+        "CASCADE" => assert_problem(&after_row, StatusCode::NOT_FOUND, &child),
+        "RESTRICT" => assert_eq!(after_row.body, before_row.body),
+        _ => {
+            assert_eq!(after_row.status, StatusCode::OK, "{}", after_row.body);
+            assert_eq!(after_row.body[&p.column], Value::Null, "detached");
+        }
+    }
     let expected = if p.on_delete == "RESTRICT" { 3 } else { 0 };
     assert_eq!(children(&after), expected, "{}", after.body);
     let listed = after.body["items"].as_array().expect("a page").len();

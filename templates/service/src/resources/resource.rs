@@ -466,7 +466,12 @@ async fn create(
 {%- endif %}
 {%- if r.cache.is_some() %}
     // A lookup of this id before it existed may have cached "absent".
+{%- if r.cache_epoch %}
+    let key = cache_key(row.id);
+    state.cache.invalidate_in(&epoch(), &key).await;
+{%- else %}
     state.cache.invalidate(&cache_key(row.id)).await;
+{%- endif %}
 {%- endif %}
 {%- if r.cache_lists %}
     // And every cached list page: the new row may belong on any of them.
@@ -584,7 +589,12 @@ async fn {{ p.create_handler }}(
     let row = insert(&state, new, parent).await.map_err(db_error)?;
 {%- if r.cache.is_some() %}
     // A lookup of this id before it existed may have cached "absent".
+{%- if r.cache_epoch %}
+    let key = cache_key(row.id);
+    state.cache.invalidate_in(&epoch(), &key).await;
+{%- else %}
     state.cache.invalidate(&cache_key(row.id)).await;
+{%- endif %}
 {%- endif %}
 {%- if r.cache_lists %}
     // And every cached list page: the new row may belong on any of them.
@@ -637,7 +647,12 @@ async fn {{ p.create_handler }}(
 {%- endif %}
 {%- if r.cache.is_some() %}
     // A lookup of this id before it existed may have cached "absent".
+{%- if r.cache_epoch %}
+    let key = cache_key(row.id);
+    state.cache.invalidate_in(&epoch(), &key).await;
+{%- else %}
     state.cache.invalidate(&cache_key(row.id)).await;
+{%- endif %}
 {%- endif %}
 {%- if r.cache_lists %}
     // And every cached list page: the new row may belong on any of them.
@@ -724,7 +739,12 @@ async fn fetch(
 {%- endif %}
     let load = || read(&state, id);
     let cache = &state.cache;
+{%- if r.cache_epoch %}
+    let epoch = epoch();
+    let row = cache.get_in(&epoch, cache_key(id), CACHE_TTL, load).await?;
+{%- else %}
     let row = cache.get_or_load(cache_key(id), CACHE_TTL, load).await?;
+{%- endif %}
 {%- if a.owned %}
     let row = row.filter(|row| visible(row, owner));
 {%- endif %}
@@ -756,6 +776,14 @@ fn visible(row: &Row, owner: Option<crate::auth::UserId>) -> bool {
 fn cache_key(id: Id) -> String {
     format!("{}:{COLLECTION}/{id}", env!("CARGO_PKG_NAME"))
 }
+{%- if r.cache_epoch %}
+
+/// The counter a parent's DELETE bumps when the database deletes or changes
+/// rows of this resource with it; rows are cached under its current value.
+pub(crate) fn epoch() -> String {
+    format!("{}:{COLLECTION}:epoch", env!("CARGO_PKG_NAME"))
+}
+{%- endif %}
 {%- if c.lists %}
 
 /// The counter every write of the resource bumps; list pages are cached
@@ -843,7 +871,11 @@ async fn replace(
 {%- if r.cache.is_some() %}
     // Only after the statement has committed: deleting first would let a
     // concurrent reader refill the old row.
+{%- if r.cache_epoch %}
+    state.cache.invalidate_in(&epoch(), &cache_key(id)).await;
+{%- else %}
     state.cache.invalidate(&cache_key(id)).await;
+{%- endif %}
 {%- endif %}
 {%- if r.cache_lists %}
     // Every cached list page of the resource may show the row.
@@ -884,7 +916,11 @@ async fn update(
 {%- if r.cache.is_some() %}
     // Only after the statement has committed: deleting first would let a
     // concurrent reader refill the old row.
+{%- if r.cache_epoch %}
+    state.cache.invalidate_in(&epoch(), &cache_key(id)).await;
+{%- else %}
     state.cache.invalidate(&cache_key(id)).await;
+{%- endif %}
 {%- endif %}
 {%- if r.cache_lists %}
     // Every cached list page of the resource may show the row.
@@ -919,7 +955,11 @@ async fn remove(
 {%- if r.cache.is_some() %}
     // Only after the statement has committed: deleting first would let a
     // concurrent reader refill the old row.
+{%- if r.cache_epoch %}
+    state.cache.invalidate_in(&epoch(), &cache_key(id)).await;
+{%- else %}
     state.cache.invalidate(&cache_key(id)).await;
+{%- endif %}
 {%- endif %}
 {%- if r.cache_lists %}
     // Every cached list page of the resource may show the row.
@@ -927,10 +967,10 @@ async fn remove(
 {%- endif %}
 {%- if !r.cascade_bumps.is_empty() %}
     // `on_delete` made the database delete or detach child rows too, so
-    // the children's cached list pages are stale as well.
+    // the children's cached pages and rows are stale as well.
 {%- endif %}
-{%- for m in r.cascade_bumps %}
-    let counter = super::{{ m }}::generation();
+{%- for c in r.cascade_bumps %}
+    let counter = {{ c }}();
     state.cache.bump(&counter).await;
 {%- endfor %}
     hooks::after_delete(&state, id).await;
@@ -1000,7 +1040,12 @@ async fn create(
     let row = insert(&state, new).await.map_err(db_error)?;
 {%- if r.cache.is_some() %}
     // A lookup of this id before it existed may have cached "absent".
+{%- if r.cache_epoch %}
+    let key = cache_key(row.id);
+    state.cache.invalidate_in(&epoch(), &key).await;
+{%- else %}
     state.cache.invalidate(&cache_key(row.id)).await;
+{%- endif %}
 {%- endif %}
 {%- if r.cache_lists %}
     // And every cached list page: the new row may belong on any of them.
@@ -1093,7 +1138,12 @@ async fn {{ p.create_handler }}(
     })?;
 {%- if r.cache.is_some() %}
     // A lookup of this id before it existed may have cached "absent".
+{%- if r.cache_epoch %}
+    let key = cache_key(row.id);
+    state.cache.invalidate_in(&epoch(), &key).await;
+{%- else %}
     state.cache.invalidate(&cache_key(row.id)).await;
+{%- endif %}
 {%- endif %}
 {%- if r.cache_lists %}
     // And every cached list page: the new row may belong on any of them.
@@ -1129,7 +1179,12 @@ async fn fetch(
 ) -> Result<Response, ApiError> {
     let load = || read(&state, id);
     let cache = &state.cache;
+{%- if r.cache_epoch %}
+    let epoch = epoch();
+    let row = cache.get_in(&epoch, cache_key(id), CACHE_TTL, load).await?;
+{%- else %}
     let row = cache.get_or_load(cache_key(id), CACHE_TTL, load).await?;
+{%- endif %}
     let row = row.ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
     conditional(&headers, &row)
 }
@@ -1147,6 +1202,14 @@ async fn read(state: &AppState, id: Id) -> Result<Option<Row>, ApiError> {
 fn cache_key(id: Id) -> String {
     format!("{}:{COLLECTION}/{id}", env!("CARGO_PKG_NAME"))
 }
+{%- if r.cache_epoch %}
+
+/// The counter a parent's DELETE bumps when the database deletes or changes
+/// rows of this resource with it; rows are cached under its current value.
+pub(crate) fn epoch() -> String {
+    format!("{}:{COLLECTION}:epoch", env!("CARGO_PKG_NAME"))
+}
+{%- endif %}
 {%- if r.cache_lists %}
 
 /// The counter every write of the resource bumps; list pages are cached
@@ -1195,7 +1258,11 @@ async fn replace(
 {%- if r.cache.is_some() %}
     // Only after the statement has committed: deleting first would let a
     // concurrent reader refill the old row.
+{%- if r.cache_epoch %}
+    state.cache.invalidate_in(&epoch(), &cache_key(id)).await;
+{%- else %}
     state.cache.invalidate(&cache_key(id)).await;
+{%- endif %}
 {%- endif %}
 {%- if r.cache_lists %}
     // Every cached list page of the resource may show the row.
@@ -1224,7 +1291,11 @@ async fn update(
 {%- if r.cache.is_some() %}
     // Only after the statement has committed: deleting first would let a
     // concurrent reader refill the old row.
+{%- if r.cache_epoch %}
+    state.cache.invalidate_in(&epoch(), &cache_key(id)).await;
+{%- else %}
     state.cache.invalidate(&cache_key(id)).await;
+{%- endif %}
 {%- endif %}
 {%- if r.cache_lists %}
     // Every cached list page of the resource may show the row.
@@ -1247,7 +1318,11 @@ async fn remove(State(state): State<AppState>, Path(id): Path<Id>) -> Result<Sta
 {%- if r.cache.is_some() %}
     // Only after the statement has committed: deleting first would let a
     // concurrent reader refill the old row.
+{%- if r.cache_epoch %}
+    state.cache.invalidate_in(&epoch(), &cache_key(id)).await;
+{%- else %}
     state.cache.invalidate(&cache_key(id)).await;
+{%- endif %}
 {%- endif %}
 {%- if r.cache_lists %}
     // Every cached list page of the resource may show the row.
@@ -1255,10 +1330,10 @@ async fn remove(State(state): State<AppState>, Path(id): Path<Id>) -> Result<Sta
 {%- endif %}
 {%- if !r.cascade_bumps.is_empty() %}
     // `on_delete` made the database delete or detach child rows too, so
-    // the children's cached list pages are stale as well.
+    // the children's cached pages and rows are stale as well.
 {%- endif %}
-{%- for m in r.cascade_bumps %}
-    let counter = super::{{ m }}::generation();
+{%- for c in r.cascade_bumps %}
+    let counter = {{ c }}();
     state.cache.bump(&counter).await;
 {%- endfor %}
     hooks::after_delete(&state, id).await;
