@@ -1457,6 +1457,45 @@ fn shop_caches_list_pages_loads_once_and_has_a_local_tier() {
         assert_eq!(redis.cli(&["EXISTS", &key]), "1", "{route}: {key} in Redis");
     }
 
+    // Deleting an account deletes its orders in the database (cascade): the
+    // DELETE bumps the orders' list generation and by-id epoch, so neither
+    // a cached page nor a cached row of them is read again.
+    let (carol, carol_token) = sign_up(&svc, &credentials, 1);
+    let hers = send_as(
+        &carol_token,
+        "POST",
+        &svc.url("/v1/orders"),
+        &json!({ "total_cents": 3 }),
+    );
+    assert_eq!(hers.status, 201, "{:?}", hers.body);
+    let her_item = svc.url(&format!("/v1/orders/{}", id_path(&hers.body["id"])));
+    assert_eq!(
+        request_as(Some(&carol_token), "GET", &her_item, None).status,
+        200
+    );
+    let her_key = format!("{package}:/orders/{}@0", id_path(&hers.body["id"]));
+    assert_eq!(redis.cli(&["EXISTS", &her_key]), "1", "{her_key} in Redis");
+    let generation_before: u64 = redis.cli(&["GET", &generation]).parse().unwrap();
+    let account = svc.url(&format!("/v1/users/{}", id_path(&carol)));
+    let gone = request_as(Some(&carol_token), "DELETE", &account, None);
+    assert_eq!(gone.status, 204, "{:?}", gone.body);
+    assert_eq!(
+        psql(
+            &db,
+            &format!(
+                "SELECT count(*) FROM orders WHERE user_id = {}",
+                id_path(&carol)
+            )
+        ),
+        "0"
+    );
+    assert_eq!(
+        redis.cli(&["GET", &format!("{package}:/orders:epoch")]),
+        "1"
+    );
+    let generation_after: u64 = redis.cli(&["GET", &generation]).parse().unwrap();
+    assert_eq!(generation_after, generation_before + 1);
+
     // Single flight: twenty concurrent GETs of an id nobody has read (its
     // create dropped the key) make exactly one database load.
     let second = send_as(
@@ -1467,7 +1506,8 @@ fn shop_caches_list_pages_loads_once_and_has_a_local_tier() {
     );
     assert_eq!(second.status, 201, "{:?}", second.body);
     let item = svc.url(&format!("/v1/orders/{}", id_path(&second.body["id"])));
-    let item_key = format!("{package}:/orders/{}", id_path(&second.body["id"]));
+    // Under the orders' epoch, bumped once by the account's DELETE.
+    let item_key = format!("{package}:/orders/{}@1", id_path(&second.body["id"]));
     assert_eq!(redis.cli(&["EXISTS", &item_key]), "0");
     let loads = metric(&svc, "cache_loads_total");
     let start = std::sync::Barrier::new(20);
