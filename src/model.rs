@@ -557,7 +557,10 @@ pub fn lower(spec: &RawSpec) -> Service {
     for (i, touched) in touched.into_iter().enumerate() {
         let mut bumps = Vec::new();
         for child in touched {
-            let c = resources.iter().find(|r| r.name == child).expect("a resource");
+            let c = resources
+                .iter()
+                .find(|r| r.name == child)
+                .expect("a resource");
             if c.cache_lists {
                 bumps.push(format!("super::{child}::generation"));
             }
