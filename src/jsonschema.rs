@@ -104,8 +104,11 @@ pub fn spec_schema() -> Value {
                 "type": "object",
                 "additionalProperties": false,
                 "required": ["ttl"],
-                "description": "GET by id through the cache (Redis when REDIS_URL is set, in-process otherwise); entries live `ttl` (±10%).",
-                "properties": { "ttl": duration }
+                "description": "GET by id through the cache (Redis when REDIS_URL is set, in-process otherwise); entries live `ttl` (±10%). With `lists`, list pages (direct and nested) are cached too, invalidated by every write of the resource.",
+                "properties": {
+                    "ttl": duration,
+                    "lists": { "type": "boolean", "default": false }
+                }
             },
             "access": {
                 "type": "object",

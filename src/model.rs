@@ -5,7 +5,7 @@
 //! the SQL text of each statement and the validation calls of each field.
 //! Templates only loop over this model and print it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 
@@ -38,6 +38,8 @@ pub struct Service {
     pub any_unique: bool,
     /// Some resource has `cache`.
     pub any_cache: bool,
+    /// Some resource has `cache: { lists: true }`.
+    pub any_cache_lists: bool,
     /// The `auth` section, lowered; `None` keeps every route public.
     pub auth: Option<Auth>,
     /// Some resource has a nested route the generic nested check covers
@@ -55,6 +57,9 @@ pub struct Service {
 pub struct Auth {
     /// The credentials resource's module (`user`) and row struct (`User`).
     pub module: String,
+    /// The credentials resource caches its list pages: registration, which
+    /// creates its rows, bumps their generation.
+    pub cache_lists: bool,
     pub struct_name: String,
     pub table_q: String,
     pub route: String,
@@ -218,6 +223,18 @@ pub struct Resource {
     /// The resource has create routes (all but the credentials resource,
     /// whose rows are created by registration).
     pub creates: bool,
+    /// The counters to bump after a DELETE of this resource, because the
+    /// database itself deletes or changes rows of other cached resources
+    /// (`on_delete: cascade`, transitively, or `set_null`): the functions
+    /// naming their list generation (`super::order::generation`) and by-id
+    /// epoch (`super::order::epoch`).
+    pub cascade_bumps: Vec<String>,
+    /// `cache: { lists: true }`.
+    pub cache_lists: bool,
+    /// The resource is cached and a parent's DELETE changes its rows in the
+    /// database: its by-id entries are stored under an epoch counter that
+    /// such a DELETE bumps.
+    pub cache_epoch: bool,
 }
 
 /// A resource's access rules, lowered.
@@ -253,6 +270,9 @@ pub struct ResourceCache {
     /// For owned resources, the owner of a cached `row` (`row.user_id`; the
     /// credentials resource owns itself: `row.id`).
     pub owner_of_row: Option<String>,
+    /// `lists: true`: list pages (direct and nested) are cached too, keyed by
+    /// the resource's generation, which every write bumps.
+    pub lists: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -413,6 +433,9 @@ pub struct Parent {
     pub list_handler: String,
     pub create_handler: String,
     pub route_const: String,
+    /// The route part of a cached nested page's key, with the parent's id:
+    /// `format!("{UNDER_USER}:{parent}")`.
+    pub page_route: String,
     /// The nested route below `/v1` (`/users/{user_id}/orders`).
     pub nested_path: String,
     /// How rustfmt lays out `.route(UNDER_X, get(list_by_x).post(create_for_x))`:
@@ -519,10 +542,34 @@ pub fn lower(spec: &RawSpec) -> Service {
         .collect();
     let order = topological(&raw_resources, &by_name);
     let mut enums = Vec::new();
-    let resources: Vec<Resource> = order
+    let mut resources: Vec<Resource> = order
         .iter()
         .map(|r| lower_resource(r, &by_name, &mut enums, ctx.as_ref()))
         .collect();
+    let touched: Vec<Vec<String>> = resources
+        .iter()
+        .map(|r| cascade_touched(&resources, &r.name))
+        .collect();
+    let epochs: BTreeSet<String> = touched.iter().flatten().cloned().collect();
+    for r in resources.iter_mut() {
+        r.cache_epoch = r.cache.is_some() && epochs.contains(&r.name);
+    }
+    for (i, touched) in touched.into_iter().enumerate() {
+        let mut bumps = Vec::new();
+        for child in touched {
+            let c = resources
+                .iter()
+                .find(|r| r.name == child)
+                .expect("a resource");
+            if c.cache_lists {
+                bumps.push(format!("super::{child}::generation"));
+            }
+            if c.cache_epoch {
+                bumps.push(format!("super::{child}::epoch"));
+            }
+        }
+        resources[i].cascade_bumps = bumps;
+    }
     let auth = ctx.as_ref().map(|ctx| lower_auth(ctx, &resources));
     let nested_checks = resources
         .iter()
@@ -538,6 +585,7 @@ pub fn lower(spec: &RawSpec) -> Service {
     Service {
         any_unique: resources.iter().any(|r| r.has_unique),
         any_cache: resources.iter().any(|r| r.cache.is_some()),
+        any_cache_lists: resources.iter().any(|r| r.cache_lists),
         rate_limits,
         email_pattern: raw_string(crate::openapi::EMAIL_PATTERN),
         url_pattern: raw_string(crate::openapi::URL_PATTERN),
@@ -551,6 +599,39 @@ pub fn lower(spec: &RawSpec) -> Service {
         nested_checks,
         auth,
     }
+}
+
+/// The resources whose rows the database changes when a row of `name` is
+/// deleted: children by `on_delete: cascade` (and, since their rows go too,
+/// their own children), children by `set_null`. In the resources' order,
+/// each once.
+fn cascade_touched(resources: &[Resource], name: &str) -> Vec<String> {
+    let mut touched = BTreeSet::new();
+    let mut deleted = BTreeSet::from([name.to_string()]);
+    let mut pending = vec![name.to_string()];
+    while let Some(parent) = pending.pop() {
+        for child in resources {
+            for p in child.parents.iter().filter(|p| p.resource == parent) {
+                match p.on_delete_sql {
+                    "CASCADE" => {
+                        touched.insert(child.name.clone());
+                        if deleted.insert(child.name.clone()) {
+                            pending.push(child.name.clone());
+                        }
+                    }
+                    "SET NULL" => {
+                        touched.insert(child.name.clone());
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    resources
+        .iter()
+        .filter(|r| touched.contains(&r.name))
+        .map(|r| r.name.clone())
+        .collect()
 }
 
 /// What lowering needs to know about `auth` while it lowers each resource.
@@ -671,6 +752,7 @@ fn lower_auth(ctx: &AuthCtx, resources: &[Resource]) -> Auth {
         .collect::<Vec<_>>()
         .join(", ");
     Auth {
+        cache_lists: r.cache_lists,
         module: r.name.clone(),
         struct_name: r.struct_name.clone(),
         table_q: r.table_q.clone(),
@@ -1079,6 +1161,7 @@ fn lower_resource(
             from_token: token_column.as_deref() == Some(column.as_str()),
             list_handler,
             create_handler,
+            page_route: format!("format!(\"{{{route_const}}}:{{parent}}\")"),
             route_const,
             nested_path: format!("/{parent_table}/{{{column}}}/{plural}"),
             route_one_line,
@@ -1578,8 +1661,12 @@ fn lower_resource(
             (_, Some(column)) => Some(format!("row.{}", names::rust_field_ident(column))),
             _ => None,
         },
+        lists: c.lists.as_ref().is_some_and(|l| l.value),
     });
     Resource {
+        cascade_bumps: Vec::new(),
+        cache_epoch: false,
+        cache_lists: cache.as_ref().is_some_and(|c| c.lists),
         cache,
         creates: !is_credentials,
         body_fields: body_fields.clone(),

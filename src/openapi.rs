@@ -950,13 +950,14 @@ fn add_operational(paths: &mut Map<String, Value>) {
             "database": { "type": "string", "enum": ["up", "down"] },
             "cache": {
                 "type": "object",
-                "required": ["backend", "breaker", "hits", "misses", "errors"],
+                "required": ["backend", "breaker", "hits", "misses", "errors", "loads"],
                 "properties": {
                     "backend": { "type": "string", "enum": ["memory", "redis"] },
                     "breaker": { "type": "string", "enum": ["closed", "open", "half_open"] },
                     "hits": { "type": "integer", "minimum": 0 },
                     "misses": { "type": "integer", "minimum": 0 },
                     "errors": { "type": "integer", "minimum": 0 },
+                    "loads": { "type": "integer", "minimum": 0 },
                 },
                 "additionalProperties": false,
             },

@@ -97,7 +97,8 @@ pub struct RawResource {
     pub had_errors: bool,
     pub access: Option<Sp<RawAccess>>,
     pub rate_limit: Option<RawRateLimit>,
-    /// `cache: { ttl: 5m }`: GET by id through cache-aside; off when absent.
+    /// `cache: { ttl: 5m, lists: true }`: GET by id (and list pages with
+    /// `lists`) through cache-aside; off when absent.
     pub cache: Option<RawCache>,
 }
 
@@ -106,6 +107,8 @@ pub struct RawResource {
 pub struct RawCache {
     /// How long an entry lives, in seconds (jittered by ±10% at run time).
     pub ttl: Option<Sp<u64>>,
+    /// List pages are cached too; `false` when absent.
+    pub lists: Option<Sp<bool>>,
     pub loc: Loc,
     pub path: String,
 }
@@ -250,7 +253,7 @@ const RESOURCE_KEYS: &[&str] = &[
     "rate_limit",
     "cache",
 ];
-const CACHE_KEYS: &[&str] = &["ttl"];
+const CACHE_KEYS: &[&str] = &["ttl", "lists"];
 const SERVICE_RATE_LIMIT_KEYS: &[&str] = &["capacity", "refill_per_second", "login"];
 const RESOURCE_RATE_LIMIT_KEYS: &[&str] = &["capacity", "refill_per_second", "actions"];
 const BUCKET_KEYS: &[&str] = &["capacity", "refill_per_second"];
@@ -663,7 +666,7 @@ impl Parser<'_> {
         })
     }
 
-    /// `cache: { ttl: 5m }`.
+    /// `cache: { ttl: 5m, lists: true }`.
     fn cache(&mut self, node: &Node, path: &str) -> Option<RawCache> {
         let map = self.mapping(node, path, "write `cache: { ttl: 5m }`")?;
         self.check_keys(map, path, CACHE_KEYS);
@@ -677,6 +680,7 @@ impl Parser<'_> {
         }
         Some(RawCache {
             ttl: self.duration_at(map, path, "ttl"),
+            lists: self.bool_at(map, path, "lists"),
             loc: Loc::from_span(map.span()),
             path: path.to_string(),
         })

@@ -1348,6 +1348,273 @@ fn shop_cache_survives_a_redis_outage() {
     );
 }
 
+/// The starter spec under another package name (tests build into one
+/// target directory, so each binary needs its own name), built; its binary,
+/// the credentials resource's fixture and the directory holding it.
+fn build_shop_as(package: &str) -> (PathBuf, Value, tempfile::TempDir) {
+    let source = std::fs::read_to_string(format!("{}/specs/shop.yaml", env!("CARGO_MANIFEST_DIR")))
+        .unwrap()
+        .replace("service: shop", &format!("service: {package}"));
+    let files = scaffold::compile(&source).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(package);
+    scaffold::write::write_new_tree(&dir, &files, |_| {}).unwrap();
+    cargo(&dir, &["build", "--locked"]);
+    let fixtures: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("tests/fixtures.json")).unwrap())
+            .unwrap();
+    let credentials = fixtures["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["access"]["credentials"] == true)
+        .unwrap()
+        .clone();
+    (target_dir().join("debug").join(package), credentials, tmp)
+}
+
+/// The item with `id` on a list page.
+fn listed<'a>(page: &'a Resp, id: &Value) -> Option<&'a Value> {
+    let items = page.body["items"].as_array().expect("a page");
+    items.iter().find(|item| item["id"] == *id)
+}
+
+/// The starter spec caches order list pages (`cache: { lists: true }`) in a
+/// private redis-server: a page is stored under the generation counter and
+/// served from Redis; a PATCH through the API bumps the counter and the next
+/// read, direct or nested, is fresh. Twenty concurrent GETs of one uncached
+/// id make one database load (single flight). With `CACHE_LOCAL_TTL`, a hit
+/// is served from the local tier while Redis is paused, and a write through
+/// the same replica empties that tier at once.
+#[test]
+fn shop_caches_list_pages_loads_once_and_has_a_local_tier() {
+    let package = "lists-shop";
+    let (bin, credentials, _tmp) = build_shop_as(package);
+    let db = format!("scaffold_e2e_lists_{}", std::process::id());
+    psql("test", &format!("DROP DATABASE IF EXISTS \"{db}\""));
+    psql("test", &format!("CREATE DATABASE \"{db}\""));
+    let port = free_port();
+    let redis = Redis::start(port);
+    let redis_url = format!("redis://127.0.0.1:{port}");
+    let svc = Running::start_with(&bin, &db, &[("REDIS_URL", &redis_url)]);
+
+    let (alice, token) = sign_up(&svc, &credentials, 0);
+    let order = send_as(
+        &token,
+        "POST",
+        &svc.url("/v1/orders"),
+        &json!({ "total_cents": 100, "note": "first" }),
+    );
+    assert_eq!(order.status, 201, "{:?}", order.body);
+    let id = order.body["id"].clone();
+    let generation = format!("{package}:/orders:generation");
+    assert_eq!(redis.cli(&["GET", &generation]), "1", "the POST bumped it");
+
+    // Direct and nested pages: stored in Redis under the generation read,
+    // with the resource's TTL, and served from there.
+    let alice_id = id_path(&alice);
+    let routes = [
+        ("/v1/orders".to_string(), "/orders".to_string()),
+        (
+            format!("/v1/users/{alice_id}/orders"),
+            format!("/users/{{user_id}}/orders:{alice_id}"),
+        ),
+    ];
+    let mut row = order.body.clone();
+    for (n, (route, key_route)) in routes.iter().enumerate() {
+        let url = svc.url(route);
+        let list = || request_as(Some(&token), "GET", &url, None);
+        let first = list();
+        assert_eq!(first.status, 200, "{route}: {:?}", first.body);
+        assert_eq!(listed(&first, &id), Some(&row), "{route}");
+        let current = redis.cli(&["GET", &generation]);
+        let key = format!(
+            "{package}:{key_route}?owner={alice_id}&after={}&limit=20@{current}",
+            i64::MIN
+        );
+        assert_eq!(redis.cli(&["EXISTS", &key]), "1", "{route}: {key} in Redis");
+        let ttl: u64 = redis.cli(&["TTL", &key]).parse().unwrap();
+        assert!((265..=330).contains(&ttl), "5m ± 10%: {ttl} s");
+
+        // Behind the service's back: the page is still served from Redis.
+        psql(
+            &db,
+            &format!(
+                "UPDATE orders SET note = 'behind its back {n}' WHERE id = {}",
+                id_path(&id)
+            ),
+        );
+        let hits = metric(&svc, "cache_hits_total");
+        let cached = list();
+        assert_eq!(cached.body, first.body, "{route}: served from Redis");
+        assert_eq!(metric(&svc, "cache_hits_total"), hits + 1.0);
+
+        // A PATCH through the API bumps the generation: the next read is
+        // fresh, and stored under the new generation.
+        let note = format!("patched {n}");
+        let item = svc.url(&format!("/v1/orders/{}", id_path(&id)));
+        let patched = send_as(&token, "PATCH", &item, &json!({ "note": note }));
+        assert_eq!(patched.status, 200, "{:?}", patched.body);
+        let bumped = redis.cli(&["GET", &generation]);
+        assert_eq!(
+            bumped.parse::<u64>().unwrap(),
+            current.parse::<u64>().unwrap() + 1
+        );
+        let fresh = list();
+        assert_eq!(fresh.status, 200);
+        assert_eq!(patched.body["note"], json!(note));
+        assert_eq!(listed(&fresh, &id), Some(&patched.body), "{route}");
+        row = patched.body.clone();
+        let key = key.replace(&format!("@{current}"), &format!("@{bumped}"));
+        assert_eq!(redis.cli(&["EXISTS", &key]), "1", "{route}: {key} in Redis");
+    }
+
+    // Deleting an account deletes its orders in the database (cascade): the
+    // DELETE bumps the orders' list generation and by-id epoch, so neither
+    // a cached page nor a cached row of them is read again.
+    let (carol, carol_token) = sign_up(&svc, &credentials, 1);
+    let hers = send_as(
+        &carol_token,
+        "POST",
+        &svc.url("/v1/orders"),
+        &json!({ "total_cents": 3 }),
+    );
+    assert_eq!(hers.status, 201, "{:?}", hers.body);
+    let her_item = svc.url(&format!("/v1/orders/{}", id_path(&hers.body["id"])));
+    assert_eq!(
+        request_as(Some(&carol_token), "GET", &her_item, None).status,
+        200
+    );
+    let her_key = format!("{package}:/orders/{}@0", id_path(&hers.body["id"]));
+    assert_eq!(redis.cli(&["EXISTS", &her_key]), "1", "{her_key} in Redis");
+    let generation_before: u64 = redis.cli(&["GET", &generation]).parse().unwrap();
+    let account = svc.url(&format!("/v1/users/{}", id_path(&carol)));
+    let gone = request_as(Some(&carol_token), "DELETE", &account, None);
+    assert_eq!(gone.status, 204, "{:?}", gone.body);
+    assert_eq!(
+        psql(
+            &db,
+            &format!(
+                "SELECT count(*) FROM orders WHERE user_id = {}",
+                id_path(&carol)
+            )
+        ),
+        "0"
+    );
+    assert_eq!(
+        redis.cli(&["GET", &format!("{package}:/orders:epoch")]),
+        "1"
+    );
+    let generation_after: u64 = redis.cli(&["GET", &generation]).parse().unwrap();
+    assert_eq!(generation_after, generation_before + 1);
+
+    // Single flight: twenty concurrent GETs of an id nobody has read (its
+    // create dropped the key) make exactly one database load.
+    let second = send_as(
+        &token,
+        "POST",
+        &svc.url("/v1/orders"),
+        &json!({ "total_cents": 7 }),
+    );
+    assert_eq!(second.status, 201, "{:?}", second.body);
+    let item = svc.url(&format!("/v1/orders/{}", id_path(&second.body["id"])));
+    // Under the orders' epoch, bumped once by the account's DELETE.
+    let item_key = format!("{package}:/orders/{}@1", id_path(&second.body["id"]));
+    assert_eq!(redis.cli(&["EXISTS", &item_key]), "0");
+    let loads = metric(&svc, "cache_loads_total");
+    let start = std::sync::Barrier::new(20);
+    let bodies: Vec<Resp> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..20)
+            .map(|_| {
+                scope.spawn(|| {
+                    start.wait();
+                    request_as(Some(&token), "GET", &item, None)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in &bodies {
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!(r.body, second.body);
+    }
+    assert_eq!(
+        metric(&svc, "cache_loads_total"),
+        loads + 1.0,
+        "one load for twenty concurrent misses"
+    );
+    assert_eq!(redis.cli(&["EXISTS", &item_key]), "1");
+    let health = request("GET", &svc.url("/health"), None);
+    assert_eq!(
+        health.body["cache"]["loads"],
+        json!(metric(&svc, "cache_loads_total") as u64)
+    );
+    stop(svc);
+
+    // The local tier: hits are answered in process while Redis is paused.
+    let svc = Running::start_with(
+        &bin,
+        &db,
+        &[("REDIS_URL", &redis_url), ("CACHE_LOCAL_TTL", "5m")],
+    );
+    let item = svc.url(&format!("/v1/orders/{}", id_path(&second.body["id"])));
+    let list_url = svc.url("/v1/orders");
+    let get = || request_as(Some(&token), "GET", &item, None);
+    let list = || request_as(Some(&token), "GET", &list_url, None);
+    let warm = get();
+    assert_eq!(warm.status, 200, "{:?}", warm.body);
+    let warm_list = list();
+    assert_eq!(warm_list.status, 200, "{:?}", warm_list.body);
+    psql(
+        &db,
+        &format!(
+            "UPDATE orders SET note = 'only in the database' WHERE id = {}",
+            id_path(&second.body["id"])
+        ),
+    );
+    let pid = redis.child.id().to_string();
+    let signal = |sig: &str| {
+        assert!(
+            Command::new("kill")
+                .args([sig, &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    signal("-STOP");
+    let errors = metric(&svc, "cache_errors_total");
+    let hits = metric(&svc, "cache_hits_total");
+    for _ in 0..3 {
+        let r = get();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body, warm.body, "from the local tier");
+        assert_eq!(list().body, warm_list.body, "from the local tier");
+    }
+    assert_eq!(metric(&svc, "cache_hits_total"), hits + 6.0);
+    assert_eq!(
+        metric(&svc, "cache_errors_total"),
+        errors,
+        "Redis was not called"
+    );
+
+    // A write through this replica empties the tier: the next reads go past
+    // it (and past the paused Redis) to the database.
+    let patched = send_as(&token, "PATCH", &item, &json!({ "total_cents": 8 }));
+    assert_eq!(patched.status, 200, "{:?}", patched.body);
+    assert_eq!(patched.body["note"], "only in the database");
+    assert_eq!(get().body, patched.body);
+    assert_eq!(listed(&list(), &second.body["id"]), Some(&patched.body));
+    signal("-CONT");
+
+    stop(svc);
+    drop(redis);
+    psql(
+        "test",
+        &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
+    );
+}
+
 /// A private PostgreSQL (initdb + pg_ctl, as the `postgres` user) on a spare
 /// port, so a test can stop and start it without touching the shared server.
 struct PrivatePostgres {

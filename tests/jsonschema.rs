@@ -56,3 +56,18 @@ fn scaffold_new_writes_the_schema_the_starter_spec_points_to() {
             .starts_with("# yaml-language-server: $schema=scaffold.schema.json\n")
     );
 }
+
+#[test]
+fn cache_lists_is_a_boolean() {
+    let v = validator();
+    let spec = |cache: &str| {
+        yaml(&format!(
+            "version: 1\nservice: s\nresources:\n  note:\n    cache: {cache}\n    fields:\n      text: string\n"
+        ))
+    };
+    assert!(v.is_valid(&spec("{ ttl: 5m, lists: true }")));
+    assert!(v.is_valid(&spec("{ ttl: 5m, lists: false }")));
+    assert!(v.is_valid(&spec("{ ttl: 5m }")));
+    assert!(!v.is_valid(&spec("{ ttl: 5m, lists: yes please }")));
+    assert!(!v.is_valid(&spec("{ ttl: 5m, lists: 1 }")));
+}

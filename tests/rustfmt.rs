@@ -29,7 +29,7 @@ resources:
       human_readable_zone_label: { type: string, min_length: 3, max_length: 120, pattern: "^[A-Z][A-Za-z0-9 ]+$", unique: true }
   warehouse_inventory_item:
     primary_key: uuid
-    cache: { ttl: 90s }
+    cache: { ttl: 90s, lists: true }
     belongs_to:
       - { resource: warehouse_location_zone, on_delete: restrict }
     fields:
@@ -42,7 +42,7 @@ resources:
       unit_price_including_all_taxes: { type: decimal, min: 0.01, max: 99999999.99 }
   stock_movement_record:
     belongs_to: [warehouse_inventory_item, warehouse_location_zone]
-    cache: { ttl: 1h }
+    cache: { ttl: 1h, lists: true }
     fields:
       quantity_moved_in_units: { type: i32, min: -100000, max: 100000 }
       movement_reason_code: { type: string, max_length: 16, required: false }
@@ -58,18 +58,18 @@ auth:
   default_role: member
 resources:
   user:
-    cache: { ttl: 1h }
+    cache: { ttl: 1h, lists: true }
     access: { get: [owner, admin], update: [owner, admin], delete: [owner, admin] }
     fields:
       email: { type: email, unique: true }
   renewal_reminder_note:
     belongs_to: user
-    cache: { ttl: 30s }
+    cache: { ttl: 30s, lists: true }
     access: { list: [owner, admin], get: [owner, admin], create: [owner, admin], update: [owner, admin], delete: [owner, admin] }
     fields:
       body: text
   x:
-    cache: { ttl: 1s }
+    cache: { ttl: 1s, lists: true }
     access: { get: public }
     fields:
       y: string
@@ -112,7 +112,9 @@ fn name_lengths_spec() -> String {
         if let Some(parent) = &previous {
             spec.push_str(&format!("    belongs_to: {parent}\n"));
         }
-        spec.push_str("    cache: { ttl: 5m }\n    fields:\n");
+        // Every other resource caches its list pages too.
+        let lists = if i % 2 == 0 { ", lists: true" } else { "" };
+        spec.push_str(&format!("    cache: {{ ttl: 5m{lists} }}\n    fields:\n"));
         for (j, flen) in [4usize, 9, 12, 16, 19, 22, 24, 27, 29, 31, 32]
             .into_iter()
             .enumerate()

@@ -63,6 +63,10 @@ pub struct Config {
     /// `REDIS_URL`: the shared cache and rate-limit buckets; unset = both in
     /// process.
     pub redis_url: Option<String>,
+    /// `CACHE_LOCAL_TTL`: an in-process tier in front of Redis whose entries
+    /// live this long; unset = none. Writes made through other replicas may
+    /// be served stale from it for up to this long.
+    pub cache_local_ttl: Option<Duration>,
 }
 
 /// All configuration problems found, so an operator fixes them in one go
@@ -214,6 +218,16 @@ impl Config {
             &mut problems,
         );
 
+        let cache_local_ttl = get("CACHE_LOCAL_TTL").and_then(|raw| {
+            let ttl = parse_duration(&raw).filter(|ttl| !ttl.is_zero());
+            if ttl.is_none() {
+                problems.push(format!(
+                    "CACHE_LOCAL_TTL must be a positive duration such as `500ms` or `2s`, got `{raw}`"
+                ));
+            }
+            ttl
+        });
+
         // Zero would either deadlock the pool or disable a safety limit by
         // accident; a deliberate "no limit" is not offered.
         for (name, value) in [
@@ -251,6 +265,7 @@ impl Config {
             rate_limit_on_redis_error,
             cors,
             redis_url: get("REDIS_URL"),
+            cache_local_ttl,
         })
     }
 
@@ -286,6 +301,20 @@ fn parse_or<T: FromStr>(
             problems.push(format!("{name} must be {expected}, got `{raw}`"));
             default
         }),
+    }
+}
+
+/// A whole number with a unit: `ms`, `s` or `m` (`500ms`, `2s`, `1m`).
+fn parse_duration(raw: &str) -> Option<Duration> {
+    let raw = raw.trim();
+    let digits = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(digits);
+    let number: u64 = number.parse().ok()?;
+    match unit {
+        "ms" => Some(Duration::from_millis(number)),
+        "s" => Some(Duration::from_secs(number)),
+        "m" => Some(Duration::from_secs(number.checked_mul(60)?)),
+        _ => None,
     }
 }
 
@@ -366,6 +395,7 @@ impl fmt::Debug for Config {
             .field("rate_limit_enabled", &self.rate_limit_enabled)
             .field("rate_limit_on_redis_error", &self.rate_limit_on_redis_error)
             .field("redis_url", &self.redis_url.as_deref().map(redact_password))
+            .field("cache_local_ttl", &self.cache_local_ttl)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("cors", &self.cors)
             .finish()
@@ -424,6 +454,28 @@ mod tests {
         assert_eq!(config.request_timeout, Duration::from_secs(30));
         assert_eq!(config.body_limit_bytes, 1_048_576);
         assert_eq!(config.log_format, LogFormat::Text);
+        assert_eq!(config.cache_local_ttl, None);
+    }
+
+    #[test]
+    fn cache_local_ttl_is_a_positive_duration_with_a_unit() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration(" 2s "), Some(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1m"), Some(Duration::from_secs(60)));
+        for bad in ["2", "s", "2h", "-1s", "1.5s", "2 s"] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
+        for bad in ["0s", "soon"] {
+            let err = Config::from_lookup(lookup(&[("CACHE_LOCAL_TTL", bad)]))
+                .expect_err("invalid config");
+            assert!(
+                err.problems
+                    .iter()
+                    .any(|p| p.starts_with("CACHE_LOCAL_TTL")),
+                "{bad}: {:?}",
+                err.problems
+            );
+        }
     }
 
     #[test]

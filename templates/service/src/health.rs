@@ -49,6 +49,8 @@ struct CacheHealth {
     hits: u64,
     misses: u64,
     errors: u64,
+    /// Database reads made by the cache.
+    loads: u64,
 }
 
 /// Nor does the limiter: without Redis it follows its configured policy
@@ -72,6 +74,7 @@ async fn health(State(state): State<AppState>) -> Response {
             hits: state.cache.stats.hits.get(),
             misses: state.cache.stats.misses.get(),
             errors: state.cache.stats.errors.get(),
+            loads: state.cache.stats.loads.get(),
         },
         rate_limit: RateLimitHealth {
             backend: state.rate_limiter.backend_name(),

@@ -56,7 +56,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         Some(url) => {
             let conn = breaker::connect(url)?;
             state
-                .with_cache(Cache::redis(conn.clone()))
+                .with_cache(Cache::redis(conn.clone()).with_local_tier(config.cache_local_ttl))
                 .with_rate_limiter(RateLimiter::shared(config.rate_limit_settings(), conn))
         }
         None => state.with_rate_limits(config.rate_limit_settings()),

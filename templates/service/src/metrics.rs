@@ -7,8 +7,9 @@
 //! - `db_pool_connections` and `db_pool_idle_connections`, read at scrape time;
 //! - `rate_limited_requests_total`, by bucket; `rate_limit_errors_total`
 //!   and `rate_limit_breaker_state` for the shared (Redis) buckets;
-//! - `cache_hits_total`, `cache_misses_total`, `cache_errors_total` and
-//!   `cache_breaker_state` (0 closed, 1 open, 2 half-open).
+//! - `cache_hits_total`, `cache_misses_total`, `cache_errors_total`,
+//!   `cache_loads_total` and `cache_breaker_state` (0 closed, 1 open,
+//!   2 half-open).
 
 use std::time::Instant;
 
@@ -106,18 +107,23 @@ impl Metrics {
         );
         registry.register(
             "cache_hits",
-            "GET by id served from the cache",
+            "Reads (GET by id, cached list pages) served from the cache",
             cache.hits.clone(),
         );
         registry.register(
             "cache_misses",
-            "GET by id read from the database",
+            "Reads the cache could not answer",
             cache.misses.clone(),
         );
         registry.register(
             "cache_errors",
             "Failed or timed-out cache calls",
             cache.errors.clone(),
+        );
+        registry.register(
+            "cache_loads",
+            "Database reads made by the cache (concurrent misses of a key share one)",
+            cache.loads.clone(),
         );
         let cache_breaker = Gauge::default();
         registry.register(

@@ -134,8 +134,8 @@ impl<S: Send + Sync, K: CursorKey + Send> FromRequestParts<S> for PageRequest<K>
     }
 }
 
-/// One page of results.
-#[derive(Debug, Serialize)]
+/// One page of results. Deserialize: cached pages are read back.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass back as `?cursor=` to get the next page; `null` on the last page.

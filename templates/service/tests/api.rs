@@ -159,6 +159,205 @@ async fn check_cache(resource: &str) {
     app.teardown().await;
 }
 {%- endif %}
+{%- if any_cache_lists %}
+
+/// The list routes that show a row: the direct one and, for each parent the
+/// row has, the nested one.
+fn list_routes(r: &common::ResourceFixture, row: &Value) -> Vec<String> {
+    let mut routes = vec![format!("{}?limit=100", r.route)];
+    for p in &r.parents {
+        let parent = &row[&p.column];
+        if !parent.is_null() {
+            let under = common::nested_path(&p.nested_route, &p.column, &common::id_path(parent));
+            routes.push(format!("{under}?limit=100"));
+        }
+    }
+    routes
+}
+
+/// The item with `id` on a list page, if it is there.
+fn listed<'a>(page: &'a common::TestResponse, id: &Value) -> Option<&'a Value> {
+    let items = page.body["items"].as_array().expect("a page");
+    items.iter().find(|item| item["id"] == *id)
+}
+
+/// List pages go through the cache (`cache: { lists: true }`): a page read
+/// twice is read from the database once and survives a change made behind
+/// the service's back; every write through the API (PATCH, PUT, POST,
+/// DELETE) makes the next read of every list route, direct and nested,
+/// fresh from the database.
+async fn check_list_cache(resource: &str) {
+    let app = spawn().await;
+    let r = fixture(resource);
+    let parents = app.create_parents(resource).await;
+    let created = app.create_under(resource, &parents).await;
+    let id = created["id"].clone();
+    let item = r.item(&id);
+    let routes = list_routes(r, &created);
+    let stats = &app.state.cache.stats;
+
+    let mut cached = Vec::new();
+    for route in &routes {
+        let first = app.get(route).await;
+        assert_eq!(first.status, StatusCode::OK, "{route}: {}", first.body);
+        assert_eq!(listed(&first, &id), Some(&created), "{route}");
+        let loads = stats.loads.get();
+        let again = app.get(route).await;
+        assert_eq!(again.body, first.body, "{route}");
+        assert_eq!(
+            stats.loads.get(),
+            loads,
+            "{route}: the second read is a hit"
+        );
+        cached.push(first.body);
+    }
+
+    // Behind the service's back: the cached pages are still served.
+    if r.timestamps {
+        let sql = format!(
+            r#"UPDATE {} SET "updated_at" = "updated_at" - interval '1 day' WHERE "id"::text = $1"#,
+            r.table
+        );
+        let changed = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(common::id_path(&id))
+            .execute(&app.pool)
+            .await
+            .expect("change the row in the database");
+        assert_eq!(changed.rows_affected(), 1);
+        for (route, page) in routes.iter().zip(&cached) {
+            assert_eq!(
+                &app.get(route).await.body,
+                page,
+                "{route}: served from the cache"
+            );
+        }
+    }
+
+    // Each write through the API: every list route reads the database again
+    // and shows the row as the write left it.
+    let patched = app.patch(&item, json!({})).await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    for route in &routes {
+        let loads = stats.loads.get();
+        let page = app.get(route).await;
+        assert_eq!(
+            stats.loads.get(),
+            loads + 1,
+            "{route}: read afresh after PATCH"
+        );
+        assert_eq!(listed(&page, &id), Some(&patched.body), "{route}");
+    }
+    let replaced = app.put(&item, app.body(resource, &parents)).await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
+    for route in &routes {
+        let page = app.get(route).await;
+        assert_eq!(
+            listed(&page, &id),
+            Some(&replaced.body),
+            "{route} after PUT"
+        );
+    }
+    let other = app.create_under(resource, &parents).await;
+    for route in &routes {
+        let page = app.get(route).await;
+        assert_eq!(
+            listed(&page, &other["id"]),
+            Some(&other),
+            "{route} after POST"
+        );
+    }
+    let deleted = app.delete(&r.item(&other["id"])).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    for route in &routes {
+        let page = app.get(route).await;
+        assert_eq!(listed(&page, &other["id"]), None, "{route} after DELETE");
+        assert_eq!(listed(&page, &id), Some(&replaced.body), "{route}");
+    }
+    app.teardown().await;
+}
+{%- if auth.is_some() %}
+
+/// A cached list page is the page of the caller it was read for: Alice's
+/// pages, read and cached first, are never served to Bob, on the direct
+/// route or the nested one; the admin (when the spec has one) sees both.
+async fn check_list_cache_owners(resource: &str) {
+    let app = spawn().await;
+    let r = fixture(resource);
+    let access = r.access();
+    let role = fixtures().auth().default_role.clone();
+    let own = access.allows("list", &role) == Some(common::Scope::Own);
+    if !own || access.allows("create", &role).is_none() {
+        // Callers with the default role cannot list (or make) rows of their
+        // own here: every page is the same for whoever may read it.
+        app.teardown().await;
+        return;
+    }
+    let (alice, alice_tokens) = sign_up(&app).await;
+    let (bob, bob_tokens) = sign_up(&app).await;
+    let as_alice = Some(alice_tokens.access_token.as_str());
+    let as_bob = Some(bob_tokens.access_token.as_str());
+    let body = app.body(&r.name, &[]);
+    let hers = app
+        .request_as(as_alice, Method::POST, &r.route, Some(body))
+        .await;
+    assert_eq!(hers.status, StatusCode::CREATED, "{}", hers.body);
+    let routes = list_routes(r, &hers.body);
+    let stats = &app.state.cache.stats;
+    for route in &routes {
+        let page = app.request_as(as_alice, Method::GET, route, None).await;
+        assert_eq!(listed(&page, &hers.body["id"]), Some(&hers.body), "{route}");
+        let hits = stats.hits.get();
+        let again = app.request_as(as_alice, Method::GET, route, None).await;
+        assert_eq!(again.body, page.body);
+        assert_eq!(
+            stats.hits.get(),
+            hits + 1,
+            "{route}: Alice's page is cached"
+        );
+
+        let theirs = app.request_as(as_bob, Method::GET, route, None).await;
+        if route.starts_with(&format!("{}?", r.route)) {
+            assert_eq!(theirs.status, StatusCode::OK, "{}", theirs.body);
+            assert_eq!(
+                listed(&theirs, &hers.body["id"]),
+                None,
+                "{route}: {}",
+                theirs.body
+            );
+        } else {
+            // Alice's nested route does not exist for Bob.
+            assert_eq!(
+                theirs.status,
+                StatusCode::NOT_FOUND,
+                "{route}: {}",
+                theirs.body
+            );
+        }
+    }
+
+    // Bob's own row is on his pages only; the admin (no owner) sees both.
+    let body = app.body(&r.name, &[]);
+    let his = app
+        .request_as(as_bob, Method::POST, &r.route, Some(body))
+        .await;
+    assert_eq!(his.status, StatusCode::CREATED, "{}", his.body);
+    let direct = format!("{}?limit=100", r.route);
+    let bobs = app.request_as(as_bob, Method::GET, &direct, None).await;
+    assert_eq!(listed(&bobs, &his.body["id"]), Some(&his.body));
+    assert_eq!(listed(&bobs, &hers.body["id"]), None);
+    let alices = app.request_as(as_alice, Method::GET, &direct, None).await;
+    assert_eq!(listed(&alices, &hers.body["id"]), Some(&hers.body));
+    assert_eq!(listed(&alices, &his.body["id"]), None);
+    if fixtures().auth().admin_role.is_some() {
+        let all = app.get(&direct).await;
+        assert_eq!(listed(&all, &hers.body["id"]), Some(&hers.body));
+        assert_eq!(listed(&all, &his.body["id"]), Some(&his.body));
+    }
+    assert_ne!(alice.id, bob.id);
+    app.teardown().await;
+}
+{%- endif %}
+{%- endif %}
 
 /// Every row exactly once across pages, in id order; limits and cursors checked.
 async fn check_pagination(resource: &str) {
@@ -338,6 +537,7 @@ async fn check_nested(resource: &str, parent: &str) {
         mine.push(created.body["id"].clone());
     }
     app.create_under(resource, &second).await;
+    let child = r.item(&mine[0]);
 
     // The nested list shows only this parent's rows, across pages.
     assert_eq!(
@@ -378,6 +578,20 @@ async fn check_nested(resource: &str, parent: &str) {
         .expect("parent")
         .1;
     let parent_item = fixture(parent).item(parent_id);
+    // The direct list shows the parent's children before (and, with cached
+    // list pages, caches that page) ...
+    let listing = format!("{}?limit=100", r.route);
+    let children = |page: &common::TestResponse| {
+        let items = page.body["items"].as_array().expect("a page");
+        items
+            .iter()
+            .filter(|item| item[&p.column] == *parent_id)
+            .count()
+    };
+    assert_eq!(children(&app.get(&listing).await), 3);
+    // ... as GET by id shows a child (and, for a cached resource, caches it).
+    let before_row = app.get(&child).await;
+    assert_eq!(before_row.status, StatusCode::OK, "{}", before_row.body);
     let deleted = app.delete(&parent_item).await;
     match p.on_delete.as_str() {
         "CASCADE" => {
@@ -393,6 +607,25 @@ async fn check_nested(resource: &str, parent: &str) {
             assert_eq!(app.count(&r.table).await, before, "children kept");
         }
     }
+    // ... and after: cascaded or detached children are not listed under the
+    // deleted parent any more.
+    let after = app.get(&listing).await;
+    let after_row = app.get(&child).await;
+    match p.on_delete.as_str() {
+        "CASCADE" => assert_problem(&after_row, StatusCode::NOT_FOUND, &child),
+        "RESTRICT" => assert_eq!(after_row.body, before_row.body),
+        _ => {
+            assert_eq!(after_row.status, StatusCode::OK, "{}", after_row.body);
+            assert_eq!(after_row.body[&p.column], Value::Null, "detached");
+        }
+    }
+    let expected = if p.on_delete == "RESTRICT" { 3 } else { 0 };
+    assert_eq!(children(&after), expected, "{}", after.body);
+    let listed = after.body["items"].as_array().expect("a page").len();
+    assert_eq!(
+        i64::try_from(listed).expect("a count"),
+        app.count(&r.table).await
+    );
     app.teardown().await;
 }
 {%- endif %}
@@ -427,6 +660,22 @@ async fn {{ r.name }}_not_found() {
 async fn {{ r.name }}_cache() {
     check_cache("{{ r.name }}").await;
 }
+{%- if r.cache_lists %}
+
+#[tokio::test]
+async fn {{ r.name }}_list_cache() {
+    check_list_cache("{{ r.name }}").await;
+}
+{%- if let Some(a) = r.access %}
+{%- if a.token_owner.is_some() %}
+
+#[tokio::test]
+async fn {{ r.name }}_list_cache_is_per_owner() {
+    check_list_cache_owners("{{ r.name }}").await;
+}
+{%- endif %}
+{%- endif %}
+{%- endif %}
 
 {%- endif %}
 {%- if r.has_unique %}
@@ -470,9 +719,92 @@ async fn cache_runs_one_loader_per_key() {
         assert_eq!(row.expect("loaded"), Some(json!({ "id": 1 })));
     }
     assert_eq!(loads.load(Ordering::SeqCst), 1);
+    assert_eq!(cache.stats.loads.get(), 1);
     assert_eq!(cache.stats.misses.get(), 1);
     assert_eq!(cache.stats.hits.get(), 3);
 }
+{%- if any_cache_lists %}
+
+/// List pages: concurrent misses of one page run one load; a bump of the
+/// generation makes the next read load again, also when the bump comes
+/// while a load is running (its page was read before the write, so it must
+/// not be served afterwards); an empty page is never stored.
+#[tokio::test]
+async fn cache_loads_list_pages_once_per_generation() {
+    use {{ crate_name }}::error::ApiError;
+    use {{ crate_name }}::pagination::Page;
+    let cache = {{ crate_name }}::cache::Cache::in_process();
+    let loads = std::sync::atomic::AtomicUsize::new(0);
+    let load = || async {
+        loads.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let items = vec![json!({ "id": 1 })];
+        let next_cursor = None;
+        Ok::<_, ApiError>(Page { items, next_cursor })
+    };
+    let ttl = std::time::Duration::from_secs(60);
+    let read = || cache.page_or_load("gen", "page".to_owned(), ttl, load);
+    let (a, b, c) = tokio::join!(read(), read(), read());
+    for page in [a, b, c] {
+        assert_eq!(page.expect("loaded").items, [json!({ "id": 1 })]);
+    }
+    assert_eq!(
+        loads.load(Ordering::SeqCst),
+        1,
+        "one load for three readers"
+    );
+    assert_eq!(cache.stats.loads.get(), 1);
+    read().await.expect("cached");
+    assert_eq!(loads.load(Ordering::SeqCst), 1, "a hit");
+
+    cache.bump("gen").await;
+    read().await.expect("loaded");
+    assert_eq!(
+        loads.load(Ordering::SeqCst),
+        2,
+        "a bump invalidates the page"
+    );
+
+    // A write commits (and bumps) while a page is being loaded.
+    let racing = || async {
+        cache.bump("gen").await;
+        Ok::<_, ApiError>(Page {
+            items: vec![json!({ "id": 1 })],
+            next_cursor: None,
+        })
+    };
+    cache
+        .page_or_load("gen", "raced".to_owned(), ttl, racing)
+        .await
+        .expect("loaded");
+    let before = loads.load(Ordering::SeqCst);
+    let reread = cache.page_or_load("gen", "raced".to_owned(), ttl, load);
+    reread.await.expect("loaded");
+    assert_eq!(
+        loads.load(Ordering::SeqCst),
+        before + 1,
+        "the page loaded before the write is not served after it"
+    );
+
+    let empty = || async {
+        loads.fetch_add(1, Ordering::SeqCst);
+        Ok::<_, ApiError>(Page::<Value> {
+            items: Vec::new(),
+            next_cursor: None,
+        })
+    };
+    let before = loads.load(Ordering::SeqCst);
+    for _ in 0..2 {
+        let page = cache.page_or_load("gen", "empty".to_owned(), ttl, empty);
+        assert!(page.await.expect("loaded").items.is_empty());
+    }
+    assert_eq!(
+        loads.load(Ordering::SeqCst),
+        before + 2,
+        "empty pages are not stored"
+    );
+}
+{%- endif %}
 
 /// An absent row is remembered briefly: the second lookup of a missing key
 /// does not reach the database, and invalidating the key (as a create of

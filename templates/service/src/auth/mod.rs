@@ -175,6 +175,10 @@ async fn register(
         .fetch_one(&state.pool)
         .await
         .map_err({{ a.module }}::db_error)?;
+{%- if a.cache_lists %}
+    // A new row may belong on every cached list page of accounts.
+    state.cache.bump(&{{ a.module }}::generation()).await;
+{%- endif %}
     Ok(created(format!("{{ a.route }}/{}", row.id), row))
 }
 

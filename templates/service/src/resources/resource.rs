@@ -396,6 +396,30 @@ async fn list(
 {%- else %}
     LIST.check(caller.as_ref())?;
 {%- endif %}
+{%- if r.cache_lists %}
+{%- if a.owned %}
+    let key = page_key(COLLECTION, owner, page);
+{%- else %}
+    let key = page_key(COLLECTION, page);
+{%- endif %}
+    let pool = &state.pool;
+    let load = move || async move {
+        let rows = sqlx::query_as::<_, Row>(SQL_LIST)
+            .bind(page.after)
+            .bind(page.fetch_limit())
+{%- if a.owned %}
+            .bind(owner)
+{%- endif %}
+            .fetch_all(pool)
+            .await
+            .map_err(db_error)?;
+        Ok::<_, ApiError>(page.into_page(rows, |row| row.id))
+    };
+    let cache = &state.cache;
+    let counter = generation();
+    let page = cache.page_or_load(&counter, key, CACHE_TTL, load).await?;
+    Ok(Json(page))
+{%- else %}
     let rows = sqlx::query_as::<_, Row>(SQL_LIST)
         .bind(page.after)
         .bind(page.fetch_limit())
@@ -406,6 +430,7 @@ async fn list(
         .await
         .map_err(db_error)?;
     Ok(Json(page.into_page(rows, |row| row.id)))
+{%- endif %}
 }
 {%- if !a.is_credentials %}
 
@@ -441,7 +466,16 @@ async fn create(
 {%- endif %}
 {%- if r.cache.is_some() %}
     // A lookup of this id before it existed may have cached "absent".
+{%- if r.cache_epoch %}
+    let key = cache_key(row.id);
+    state.cache.invalidate_in(&epoch(), &key).await;
+{%- else %}
     state.cache.invalidate(&cache_key(row.id)).await;
+{%- endif %}
+{%- endif %}
+{%- if r.cache_lists %}
+    // And every cached list page: the new row may belong on any of them.
+    state.cache.bump(&generation()).await;
 {%- endif %}
     hooks::after_create(&state, &row).await;
     Ok(created(location(row.id), row))
@@ -460,6 +494,49 @@ async fn {{ p.list_handler }}(
 {%- else %}
     LIST.check(caller.as_ref())?;
 {%- endif %}
+{%- if r.cache_lists %}
+    let route = {{ p.page_route }};
+{%- if a.owned %}
+    let key = page_key(&route, owner, page);
+{%- else %}
+    let key = page_key(&route, page);
+{%- endif %}
+    let pool = &state.pool;
+    let load = move || async move {
+        let rows = sqlx::query_as::<_, Row>({{ p.sql_list_const }})
+            .bind(parent)
+            .bind(page.after)
+            .bind(page.fetch_limit())
+{%- if a.owned %}
+            .bind(owner)
+{%- endif %}
+            .fetch_all(pool)
+            .await
+            .map_err(db_error)?;
+        // A non-empty page proves the parent exists (foreign key), so the extra
+        // query is only paid to tell "no {{ r.plural }}" from "no such {{ p.resource }}"
+        // (or one the caller may not see, which is the same 404). Empty pages
+        // are not cached, so the check is made on every such read.
+        if rows.is_empty() {
+            let exists: bool = sqlx::query_scalar({{ p.sql_exists_const }})
+                .bind(parent)
+{%- if p.exists_scoped %}
+                .bind(owner)
+{%- endif %}
+                .fetch_one(pool)
+                .await
+                .map_err(db_error)?;
+            if !exists {
+                return Err(ApiError::not_found("{{ p.resource }}", parent));
+            }
+        }
+        Ok(page.into_page(rows, |row| row.id))
+    };
+    let cache = &state.cache;
+    let counter = generation();
+    let page = cache.page_or_load(&counter, key, CACHE_TTL, load).await?;
+    Ok(Json(page))
+{%- else %}
     let rows = sqlx::query_as::<_, Row>({{ p.sql_list_const }})
         .bind(parent)
         .bind(page.after)
@@ -487,6 +564,7 @@ async fn {{ p.list_handler }}(
         }
     }
     Ok(Json(page.into_page(rows, |row| row.id)))
+{%- endif %}
 }
 {%- if !a.is_credentials %}
 {%- if p.from_token %}
@@ -511,7 +589,16 @@ async fn {{ p.create_handler }}(
     let row = insert(&state, new, parent).await.map_err(db_error)?;
 {%- if r.cache.is_some() %}
     // A lookup of this id before it existed may have cached "absent".
+{%- if r.cache_epoch %}
+    let key = cache_key(row.id);
+    state.cache.invalidate_in(&epoch(), &key).await;
+{%- else %}
     state.cache.invalidate(&cache_key(row.id)).await;
+{%- endif %}
+{%- endif %}
+{%- if r.cache_lists %}
+    // And every cached list page: the new row may belong on any of them.
+    state.cache.bump(&generation()).await;
 {%- endif %}
     hooks::after_create(&state, &row).await;
     Ok(created(location(row.id), row))
@@ -560,7 +647,16 @@ async fn {{ p.create_handler }}(
 {%- endif %}
 {%- if r.cache.is_some() %}
     // A lookup of this id before it existed may have cached "absent".
+{%- if r.cache_epoch %}
+    let key = cache_key(row.id);
+    state.cache.invalidate_in(&epoch(), &key).await;
+{%- else %}
     state.cache.invalidate(&cache_key(row.id)).await;
+{%- endif %}
+{%- endif %}
+{%- if r.cache_lists %}
+    // And every cached list page: the new row may belong on any of them.
+    state.cache.bump(&generation()).await;
 {%- endif %}
     hooks::after_create(&state, &row).await;
     Ok(created(location(row.id), row))
@@ -643,7 +739,12 @@ async fn fetch(
 {%- endif %}
     let load = || read(&state, id);
     let cache = &state.cache;
+{%- if r.cache_epoch %}
+    let epoch = epoch();
+    let row = cache.get_in(&epoch, cache_key(id), CACHE_TTL, load).await?;
+{%- else %}
     let row = cache.get_or_load(cache_key(id), CACHE_TTL, load).await?;
+{%- endif %}
 {%- if a.owned %}
     let row = row.filter(|row| visible(row, owner));
 {%- endif %}
@@ -675,6 +776,45 @@ fn visible(row: &Row, owner: Option<crate::auth::UserId>) -> bool {
 fn cache_key(id: Id) -> String {
     format!("{}:{COLLECTION}/{id}", env!("CARGO_PKG_NAME"))
 }
+{%- if r.cache_epoch %}
+
+/// The counter a parent's DELETE bumps when the database deletes or changes
+/// rows of this resource with it; rows are cached under its current value.
+pub(crate) fn epoch() -> String {
+    format!("{}:{COLLECTION}:epoch", env!("CARGO_PKG_NAME"))
+}
+{%- endif %}
+{%- if c.lists %}
+
+/// The counter every write of the resource bumps; list pages are cached
+/// under its current value.
+pub(crate) fn generation() -> String {
+    format!("{}:{COLLECTION}:generation", env!("CARGO_PKG_NAME"))
+}
+{%- if a.owned %}
+
+/// A list page's cache key: everything its SQL depends on. The route (with
+/// the parent's id), the owner the rule restricts the page to (`*` when it
+/// does not, so one user's page is never another's), where the page starts
+/// and its size.
+fn page_key(route: &str, owner: Option<crate::auth::UserId>, page: PageRequest<Id>) -> String {
+    let owner = owner.map_or_else(|| "*".to_owned(), |owner| owner.to_string());
+    let PageRequest { limit, after } = page;
+    let service = env!("CARGO_PKG_NAME");
+    format!("{service}:{route}?owner={owner}&after={after}&limit={limit}")
+}
+{%- else %}
+
+/// A list page's cache key: everything its SQL depends on. The route (with
+/// the parent's id), where the page starts and its size; every caller the
+/// rule admits sees the same page.
+fn page_key(route: &str, page: PageRequest<Id>) -> String {
+    let PageRequest { limit, after } = page;
+    let service = env!("CARGO_PKG_NAME");
+    format!("{service}:{route}?after={after}&limit={limit}")
+}
+{%- endif %}
+{%- endif %}
 {%- else %}
 
 async fn fetch(
@@ -731,7 +871,15 @@ async fn replace(
 {%- if r.cache.is_some() %}
     // Only after the statement has committed: deleting first would let a
     // concurrent reader refill the old row.
+{%- if r.cache_epoch %}
+    state.cache.invalidate_in(&epoch(), &cache_key(id)).await;
+{%- else %}
     state.cache.invalidate(&cache_key(id)).await;
+{%- endif %}
+{%- endif %}
+{%- if r.cache_lists %}
+    // Every cached list page of the resource may show the row.
+    state.cache.bump(&generation()).await;
 {%- endif %}
     hooks::after_update(&state, &row).await;
     Ok(Json(row))
@@ -768,7 +916,15 @@ async fn update(
 {%- if r.cache.is_some() %}
     // Only after the statement has committed: deleting first would let a
     // concurrent reader refill the old row.
+{%- if r.cache_epoch %}
+    state.cache.invalidate_in(&epoch(), &cache_key(id)).await;
+{%- else %}
     state.cache.invalidate(&cache_key(id)).await;
+{%- endif %}
+{%- endif %}
+{%- if r.cache_lists %}
+    // Every cached list page of the resource may show the row.
+    state.cache.bump(&generation()).await;
 {%- endif %}
     hooks::after_update(&state, &row).await;
     Ok(Json(row))
@@ -799,8 +955,24 @@ async fn remove(
 {%- if r.cache.is_some() %}
     // Only after the statement has committed: deleting first would let a
     // concurrent reader refill the old row.
+{%- if r.cache_epoch %}
+    state.cache.invalidate_in(&epoch(), &cache_key(id)).await;
+{%- else %}
     state.cache.invalidate(&cache_key(id)).await;
 {%- endif %}
+{%- endif %}
+{%- if r.cache_lists %}
+    // Every cached list page of the resource may show the row.
+    state.cache.bump(&generation()).await;
+{%- endif %}
+{%- if !r.cascade_bumps.is_empty() %}
+    // `on_delete` made the database delete or detach child rows too, so
+    // the children's cached pages and rows are stale as well.
+{%- endif %}
+{%- for c in r.cascade_bumps %}
+    let counter = {{ c }}();
+    state.cache.bump(&counter).await;
+{%- endfor %}
     hooks::after_delete(&state, id).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -832,6 +1004,23 @@ async fn list(
     State(state): State<AppState>,
     page: PageRequest<Id>,
 ) -> Result<Json<Page<Row>>, ApiError> {
+{%- if r.cache_lists %}
+    let key = page_key(COLLECTION, page);
+    let pool = &state.pool;
+    let load = move || async move {
+        let rows = sqlx::query_as::<_, Row>(SQL_LIST)
+            .bind(page.after)
+            .bind(page.fetch_limit())
+            .fetch_all(pool)
+            .await
+            .map_err(db_error)?;
+        Ok::<_, ApiError>(page.into_page(rows, |row| row.id))
+    };
+    let cache = &state.cache;
+    let counter = generation();
+    let page = cache.page_or_load(&counter, key, CACHE_TTL, load).await?;
+    Ok(Json(page))
+{%- else %}
     let rows = sqlx::query_as::<_, Row>(SQL_LIST)
         .bind(page.after)
         .bind(page.fetch_limit())
@@ -839,6 +1028,7 @@ async fn list(
         .await
         .map_err(db_error)?;
     Ok(Json(page.into_page(rows, |row| row.id)))
+{%- endif %}
 }
 
 async fn create(
@@ -850,7 +1040,16 @@ async fn create(
     let row = insert(&state, new).await.map_err(db_error)?;
 {%- if r.cache.is_some() %}
     // A lookup of this id before it existed may have cached "absent".
+{%- if r.cache_epoch %}
+    let key = cache_key(row.id);
+    state.cache.invalidate_in(&epoch(), &key).await;
+{%- else %}
     state.cache.invalidate(&cache_key(row.id)).await;
+{%- endif %}
+{%- endif %}
+{%- if r.cache_lists %}
+    // And every cached list page: the new row may belong on any of them.
+    state.cache.bump(&generation()).await;
 {%- endif %}
     hooks::after_create(&state, &row).await;
     Ok(created(location(row.id), row))
@@ -862,6 +1061,38 @@ async fn {{ p.list_handler }}(
     Path(parent): Path<super::{{ p.resource }}::Id>,
     page: PageRequest<Id>,
 ) -> Result<Json<Page<Row>>, ApiError> {
+{%- if r.cache_lists %}
+    let route = {{ p.page_route }};
+    let key = page_key(&route, page);
+    let pool = &state.pool;
+    let load = move || async move {
+        let rows = sqlx::query_as::<_, Row>({{ p.sql_list_const }})
+            .bind(parent)
+            .bind(page.after)
+            .bind(page.fetch_limit())
+            .fetch_all(pool)
+            .await
+            .map_err(db_error)?;
+        // A non-empty page proves the parent exists (foreign key), so the extra
+        // query is only paid to tell "no {{ r.plural }}" from "no such {{ p.resource }}".
+        // Empty pages are not cached, so the check is made on every such read.
+        if rows.is_empty() {
+            let exists: bool = sqlx::query_scalar({{ p.sql_exists_const }})
+                .bind(parent)
+                .fetch_one(pool)
+                .await
+                .map_err(db_error)?;
+            if !exists {
+                return Err(ApiError::not_found("{{ p.resource }}", parent));
+            }
+        }
+        Ok(page.into_page(rows, |row| row.id))
+    };
+    let cache = &state.cache;
+    let counter = generation();
+    let page = cache.page_or_load(&counter, key, CACHE_TTL, load).await?;
+    Ok(Json(page))
+{%- else %}
     let rows = sqlx::query_as::<_, Row>({{ p.sql_list_const }})
         .bind(parent)
         .bind(page.after)
@@ -882,6 +1113,7 @@ async fn {{ p.list_handler }}(
         }
     }
     Ok(Json(page.into_page(rows, |row| row.id)))
+{%- endif %}
 }
 
 /// The parent id comes from the path; the same field in the body is a 422.
@@ -906,7 +1138,16 @@ async fn {{ p.create_handler }}(
     })?;
 {%- if r.cache.is_some() %}
     // A lookup of this id before it existed may have cached "absent".
+{%- if r.cache_epoch %}
+    let key = cache_key(row.id);
+    state.cache.invalidate_in(&epoch(), &key).await;
+{%- else %}
     state.cache.invalidate(&cache_key(row.id)).await;
+{%- endif %}
+{%- endif %}
+{%- if r.cache_lists %}
+    // And every cached list page: the new row may belong on any of them.
+    state.cache.bump(&generation()).await;
 {%- endif %}
     hooks::after_create(&state, &row).await;
     Ok(created(location(row.id), row))
@@ -938,7 +1179,12 @@ async fn fetch(
 ) -> Result<Response, ApiError> {
     let load = || read(&state, id);
     let cache = &state.cache;
+{%- if r.cache_epoch %}
+    let epoch = epoch();
+    let row = cache.get_in(&epoch, cache_key(id), CACHE_TTL, load).await?;
+{%- else %}
     let row = cache.get_or_load(cache_key(id), CACHE_TTL, load).await?;
+{%- endif %}
     let row = row.ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
     conditional(&headers, &row)
 }
@@ -956,6 +1202,30 @@ async fn read(state: &AppState, id: Id) -> Result<Option<Row>, ApiError> {
 fn cache_key(id: Id) -> String {
     format!("{}:{COLLECTION}/{id}", env!("CARGO_PKG_NAME"))
 }
+{%- if r.cache_epoch %}
+
+/// The counter a parent's DELETE bumps when the database deletes or changes
+/// rows of this resource with it; rows are cached under its current value.
+pub(crate) fn epoch() -> String {
+    format!("{}:{COLLECTION}:epoch", env!("CARGO_PKG_NAME"))
+}
+{%- endif %}
+{%- if r.cache_lists %}
+
+/// The counter every write of the resource bumps; list pages are cached
+/// under its current value.
+pub(crate) fn generation() -> String {
+    format!("{}:{COLLECTION}:generation", env!("CARGO_PKG_NAME"))
+}
+
+/// A list page's cache key: everything its SQL depends on. The route (with
+/// the parent's id), where the page starts and its size.
+fn page_key(route: &str, page: PageRequest<Id>) -> String {
+    let PageRequest { limit, after } = page;
+    let service = env!("CARGO_PKG_NAME");
+    format!("{service}:{route}?after={after}&limit={limit}")
+}
+{%- endif %}
 {%- else %}
 
 async fn fetch(State(state): State<AppState>, Path(id): Path<Id>) -> Result<Json<Row>, ApiError> {
@@ -988,7 +1258,15 @@ async fn replace(
 {%- if r.cache.is_some() %}
     // Only after the statement has committed: deleting first would let a
     // concurrent reader refill the old row.
+{%- if r.cache_epoch %}
+    state.cache.invalidate_in(&epoch(), &cache_key(id)).await;
+{%- else %}
     state.cache.invalidate(&cache_key(id)).await;
+{%- endif %}
+{%- endif %}
+{%- if r.cache_lists %}
+    // Every cached list page of the resource may show the row.
+    state.cache.bump(&generation()).await;
 {%- endif %}
     hooks::after_update(&state, &row).await;
     Ok(Json(row))
@@ -1013,7 +1291,15 @@ async fn update(
 {%- if r.cache.is_some() %}
     // Only after the statement has committed: deleting first would let a
     // concurrent reader refill the old row.
+{%- if r.cache_epoch %}
+    state.cache.invalidate_in(&epoch(), &cache_key(id)).await;
+{%- else %}
     state.cache.invalidate(&cache_key(id)).await;
+{%- endif %}
+{%- endif %}
+{%- if r.cache_lists %}
+    // Every cached list page of the resource may show the row.
+    state.cache.bump(&generation()).await;
 {%- endif %}
     hooks::after_update(&state, &row).await;
     Ok(Json(row))
@@ -1032,8 +1318,24 @@ async fn remove(State(state): State<AppState>, Path(id): Path<Id>) -> Result<Sta
 {%- if r.cache.is_some() %}
     // Only after the statement has committed: deleting first would let a
     // concurrent reader refill the old row.
+{%- if r.cache_epoch %}
+    state.cache.invalidate_in(&epoch(), &cache_key(id)).await;
+{%- else %}
     state.cache.invalidate(&cache_key(id)).await;
 {%- endif %}
+{%- endif %}
+{%- if r.cache_lists %}
+    // Every cached list page of the resource may show the row.
+    state.cache.bump(&generation()).await;
+{%- endif %}
+{%- if !r.cascade_bumps.is_empty() %}
+    // `on_delete` made the database delete or detach child rows too, so
+    // the children's cached pages and rows are stale as well.
+{%- endif %}
+{%- for c in r.cascade_bumps %}
+    let counter = {{ c }}();
+    state.cache.bump(&counter).await;
+{%- endfor %}
     hooks::after_delete(&state, id).await;
     Ok(StatusCode::NO_CONTENT)
 }
