@@ -1070,7 +1070,8 @@ fn exercise_auth(svc: &Running, fixtures: &Value, db: &str) {
     assert_eq!(deleted.status, 204);
     assert_eq!(psql(db, &format!("SELECT count(*) FROM {table}")), "2");
 
-    // A customer cannot make itself admin through the body.
+    // A customer cannot make itself admin through the body: a valid body,
+    // but not for its role (403 naming the field).
     let accounts = credentials["route"].as_str().unwrap();
     let own_account = format!("{accounts}/{}", id_path(&alice));
     let escalate = send_as(
@@ -1079,7 +1080,8 @@ fn exercise_auth(svc: &Running, fixtures: &Value, db: &str) {
         &svc.url(&own_account),
         &json!({ "role": "admin" }),
     );
-    escalate.assert_problem(422, &own_account);
+    escalate.assert_problem(403, &own_account);
+    assert_eq!(escalate.body["errors"][0]["field"], "role");
     let credentials_table = credentials["table"].as_str().unwrap();
     let role_sql = format!(
         "SELECT role::text FROM {credentials_table} WHERE id = {}",
