@@ -28,7 +28,8 @@
 //! - On the Redis path a key is loaded once per process at a time: the
 //!   first reader of a missing key reads the database and stores the entry,
 //!   concurrent readers of the key wait for it and share its result (or load
-//!   for themselves when it failed).
+//!   for themselves when it failed), and a reader that misses just as a
+//!   leader finishes reads Redis again before loading.
 //! - `CACHE_LOCAL_TTL` puts a small in-process tier in front of Redis,
 //!   filled from Redis hits and loads and emptied by this process's own
 //!   invalidations. The trade-off: a write made through another replica is
@@ -482,14 +483,14 @@ impl Cache {
             }
             self.stats.errors.inc();
         }
-        self.stats.misses.inc();
         self.load_once(remote, key, near_key, load, keep).await
     }
 
     /// Loads `key` unless this process is loading it already, in which case
     /// the result of that load is used. A reader whose Redis read missed just
-    /// before the leader stored the entry, and that looks here just after the
-    /// leader left, loads once more: rare, and it only costs a read.
+    /// before a leader stored the entry, and that looks here just after the
+    /// leader left, becomes a leader itself; it reads Redis once more before
+    /// loading, and finds the entry.
     async fn load_once<T, F, Fut, K>(
         &self,
         remote: &GuardedRedis,
@@ -527,6 +528,7 @@ impl Cache {
                     // The leader failed: read for ourselves.
                     Err(_) => None,
                 };
+                self.stats.misses.inc();
                 if let Some(value) = shared.and_then(|json| serde_json::from_slice(&json).ok()) {
                     return Ok(value);
                 }
@@ -534,6 +536,18 @@ impl Cache {
                 return load().await;
             }
         };
+        let mut get = redis::cmd("GET");
+        get.arg(&key);
+        if let Some(Some(json)) = remote.call::<Option<Vec<u8>>>(&get).await
+            && let Ok(value) = serde_json::from_slice::<T>(&json)
+        {
+            self.stats.hits.inc();
+            let json: Arc<[u8]> = json.into();
+            self.keep_near(near_key, json.clone()).await;
+            leader.publish(json);
+            return Ok(value);
+        }
+        self.stats.misses.inc();
         self.stats.loads.inc();
         // On an error the leader is dropped unpublished: the waiters load.
         let value = load().await?;
