@@ -133,7 +133,10 @@ fn text(value: &Value) -> String {
 
 /// The component a `$ref` names (`#/components/<kind>/<name>`), or `value`.
 fn resolve(value: &Value, components: &Value) -> Value {
-    match value["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/")) {
+    match value["$ref"]
+        .as_str()
+        .and_then(|r| r.strip_prefix("#/components/"))
+    {
         Some(pointer) => components
             .pointer(&format!("/{pointer}"))
             .cloned()
@@ -201,7 +204,10 @@ fn shape(schema: &Value) -> String {
     }
     // Every free-text string refuses U+0000 (PostgreSQL cannot store it);
     // saying so on each row would only hide the patterns that matter.
-    if let Some(pattern) = schema["pattern"].as_str().filter(|p| *p != crate::openapi::NO_NUL) {
+    if let Some(pattern) = schema["pattern"]
+        .as_str()
+        .filter(|p| *p != crate::openapi::NO_NUL)
+    {
         parts.push(format!("matching {pattern}"));
     }
     if types.iter().any(|t| t == "null") {

@@ -1170,25 +1170,7 @@ fn breaker(svc: &Running) -> String {
 #[test]
 fn shop_cache_survives_a_redis_outage() {
     // Its own package name: other tests build `shop` into the same target.
-    let source = std::fs::read_to_string(format!("{}/specs/shop.yaml", env!("CARGO_MANIFEST_DIR")))
-        .unwrap()
-        .replace("service: shop", "service: cache-shop");
-    let model = scaffold::check(&source).unwrap();
-    let files = scaffold::compile(&source).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("cache-shop");
-    scaffold::write::write_new_tree(&dir, &files, |_| {}).unwrap();
-    cargo(&dir, &["build", "--locked"]);
-    let fixtures: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("tests/fixtures.json")).unwrap())
-            .unwrap();
-    let credentials = fixtures["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["access"]["credentials"] == true)
-        .unwrap()
-        .clone();
+    let (bin, credentials, _tmp) = build_shop_as("cache-shop");
 
     let db = format!("scaffold_e2e_cache_{}", std::process::id());
     psql("test", &format!("DROP DATABASE IF EXISTS \"{db}\""));
@@ -1196,7 +1178,6 @@ fn shop_cache_survives_a_redis_outage() {
     let port = free_port();
     let redis = Redis::start(port);
     let url = format!("redis://127.0.0.1:{port}");
-    let bin = target_dir().join("debug").join(&model.package);
     let svc = Running::start_with(&bin, &db, &[("REDIS_URL", &url)]);
     let health = request("GET", &svc.url("/health"), None);
     assert_eq!(
@@ -1350,21 +1331,31 @@ fn shop_cache_survives_a_redis_outage() {
     );
 }
 
-/// The starter spec under another package name (tests build into one
-/// target directory, so each binary needs its own name), built; its binary,
-/// the credentials resource's fixture and the directory holding it.
-fn build_shop_as(package: &str) -> (PathBuf, Value, tempfile::TempDir) {
-    let source = std::fs::read_to_string(format!("{}/specs/shop.yaml", env!("CARGO_MANIFEST_DIR")))
-        .unwrap()
-        .replace("service: shop", &format!("service: {package}"));
+/// An example spec with `from` replaced by `to`, which must rename the
+/// service to `package` (tests build into one target directory, so each
+/// binary needs its own name), generated and built: its binary and the
+/// temporary directory holding the tree (at `<tmp>/<package>`).
+fn build_variant(spec: &str, from: &str, to: &str, package: &str) -> (PathBuf, tempfile::TempDir) {
+    let source =
+        std::fs::read_to_string(format!("{}/specs/{spec}.yaml", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .replace(from, to);
     let files = scaffold::compile(&source).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join(package);
     scaffold::write::write_new_tree(&dir, &files, |_| {}).unwrap();
     cargo(&dir, &["build", "--locked"]);
+    (target_dir().join("debug").join(package), tmp)
+}
+
+/// The starter spec as `package`, built: its binary, the credentials
+/// resource's fixture and the directory holding it.
+fn build_shop_as(package: &str) -> (PathBuf, Value, tempfile::TempDir) {
+    let to = format!("service: {package}");
+    let (bin, tmp) = build_variant("shop", "service: shop", &to, package);
+    let fixtures = tmp.path().join(package).join("tests/fixtures.json");
     let fixtures: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("tests/fixtures.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(fixtures).unwrap()).unwrap();
     let credentials = fixtures["resources"]
         .as_array()
         .unwrap()
@@ -1372,7 +1363,7 @@ fn build_shop_as(package: &str) -> (PathBuf, Value, tempfile::TempDir) {
         .find(|r| r["access"]["credentials"] == true)
         .unwrap()
         .clone();
-    (target_dir().join("debug").join(package), credentials, tmp)
+    (bin, credentials, tmp)
 }
 
 /// The item with `id` on a list page.
@@ -1798,18 +1789,12 @@ fn database_outage_is_503_and_the_service_recovers() {
 /// everything through; none answers 500.
 #[test]
 fn rate_limit_is_shared_through_redis_and_fails_by_policy() {
-    let source = std::fs::read_to_string(format!("{}/specs/blog.yaml", env!("CARGO_MANIFEST_DIR")))
-        .unwrap()
-        .replace(
-            "service: blog",
-            "service: limit-blog\nrate_limit: { capacity: 6, refill_per_second: 0.01 }",
-        );
-    let model = scaffold::check(&source).unwrap();
-    let files = scaffold::compile(&source).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("limit-blog");
-    scaffold::write::write_new_tree(&dir, &files, |_| {}).unwrap();
-    cargo(&dir, &["build", "--locked"]);
+    let (bin, _tmp) = build_variant(
+        "blog",
+        "service: blog",
+        "service: limit-blog\nrate_limit: { capacity: 6, refill_per_second: 0.01 }",
+        "limit-blog",
+    );
 
     let db = format!("scaffold_e2e_limit_{}", std::process::id());
     psql("test", &format!("DROP DATABASE IF EXISTS \"{db}\""));
@@ -1817,7 +1802,6 @@ fn rate_limit_is_shared_through_redis_and_fails_by_policy() {
     let port = free_port();
     let redis = Redis::start(port);
     let url = format!("redis://127.0.0.1:{port}");
-    let bin = target_dir().join("debug").join(&model.package);
     let start = |policy: &str| {
         Running::start_with(
             &bin,
