@@ -15,7 +15,11 @@
 # Needs PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres), wrk and
 # redis-server. Usage: bench/rate_limit.sh [seconds per run, default 10]
 set -euo pipefail
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
+for tool in wrk redis-server pg_isready; do
+  command -v "$tool" >/dev/null || { echo "bench/rate_limit.sh needs $tool (wrk: apt-get install wrk)" >&2; exit 1; }
+done
 
 SECONDS_PER_RUN="${1:-10}"
 CLIENTS=8
