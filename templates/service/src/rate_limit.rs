@@ -495,24 +495,24 @@ impl RateLimiter {
 }
 {%- if auth.is_some() %}
 
-/// The user a request's access token names, when its signature and claims
+/// The claims of a request's access token, when its signature and claims
 /// verify. Revocation is left to the `Caller` extractor (a database query
 /// the limiter must not pay before it has decided); a revoked token still
 /// counts against the user it names.
-fn token_user(state: &AppState, request: &Request) -> Option<String> {
+fn verified_token(state: &AppState, request: &Request) -> Option<crate::auth::VerifiedToken> {
     let value = request.headers().get(axum::http::header::AUTHORIZATION)?;
     let (scheme, token) = value.to_str().ok()?.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return None;
     }
     let claims = state.auth.keys.verify(token.trim()).ok()?;
-    Some(claims.sub)
+    Some(crate::auth::VerifiedToken(claims))
 }
 {%- endif %}
 
 /// Middleware: takes the request's tokens, refuses it with 429 when a bucket
 /// is empty, and reports the tightest bucket in `RateLimit-*` headers.
-pub async fn enforce(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn enforce(State(state): State<AppState>, {% if auth.is_some() %}mut {% endif %}request: Request, next: Next) -> Response {
     let limiter = &state.rate_limiter;
     let route = request
         .extensions()
@@ -522,12 +522,16 @@ pub async fn enforce(State(state): State<AppState>, request: Request, next: Next
         return next.run(request).await;
     };
 {%- if auth.is_some() %}
-    let user = token_user(&state, &request);
-    if let Some(user) = &user {
+    let user = verified_token(&state, &request).map(|verified| {
+        let user = verified.0.sub.clone();
         // The request's span declares the field; every later log line of
         // the request carries it.
         tracing::Span::current().record("user_id", user.as_str());
-    }
+        // The `Caller` extractor takes the claims from here instead of
+        // verifying the signature a second time.
+        request.extensions_mut().insert(verified);
+        user
+    });
 {%- endif %}
     if !limiter.settings.enabled {
         return next.run(request).await;

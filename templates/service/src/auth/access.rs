@@ -10,6 +10,7 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 
+use super::token::Claims;
 use super::{Role, UserId};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -25,6 +26,12 @@ pub struct Caller {
     pub expires_at: u64,
     pub session: uuid::Uuid,
 }
+
+/// The claims of the request's access token, verified by the rate limiter
+/// on the way in (it keys buckets by user) and reused here, so a request's
+/// signature is checked once.
+#[derive(Clone, Debug)]
+pub struct VerifiedToken(pub Claims);
 
 /// Revoked when its `jti` was logged out, or when its session (refresh
 /// token family) was revoked by a logout or a reused refresh token.
@@ -53,7 +60,10 @@ impl OptionalFromRequestParts<AppState> for Caller {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim())
             .ok_or_else(ApiError::invalid_token)?;
-        let claims = state.auth.keys.verify(token)?;
+        let claims = match parts.extensions.get::<VerifiedToken>() {
+            Some(VerifiedToken(claims)) => claims.clone(),
+            None => state.auth.keys.verify(token)?,
+        };
         let id: UserId = claims.sub.parse().map_err(|_| ApiError::invalid_token())?;
         let revoked: bool = sqlx::query_scalar(SQL_REVOKED)
             .bind(claims.jti)

@@ -23,7 +23,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use access::{Caller, Grant, Rule, Writes};
+pub use access::{Caller, Grant, Rule, VerifiedToken, Writes};
 pub use password::Passwords;
 pub use token::Keys;
 
