@@ -283,12 +283,7 @@ impl Cache {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<Option<T>, ApiError>>,
     {
-        let keep = |row: &Option<T>| match row {
-            Some(_) => Some(jittered(ttl)),
-            None => Some(ttl.min(ABSENT_TTL)),
-        };
-        let slot = Slot { counter: None, key };
-        self.fetch(slot, load, keep).await
+        self.get_row(Slot { counter: None, key }, ttl, load).await
     }
 
     /// Like [`Cache::get_or_load`], for a resource whose by-id entries are
@@ -305,12 +300,26 @@ impl Cache {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<Option<T>, ApiError>>,
     {
+        let counter = Some(epoch);
+        self.get_row(Slot { counter, key }, ttl, load).await
+    }
+
+    async fn get_row<T, F, Fut>(
+        &self,
+        slot: Slot<'_>,
+        ttl: Duration,
+        load: F,
+    ) -> Result<Option<T>, ApiError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Option<T>, ApiError>>,
+    {
         let keep = |row: &Option<T>| match row {
             Some(_) => Some(jittered(ttl)),
             None => Some(ttl.min(ABSENT_TTL)),
         };
-        let counter = Some(epoch);
-        self.fetch(Slot { counter, key }, load, keep).await
+        self.fetch(slot, load, keep).await
     }
 
     /// The list page cached under `key` in the current generation of the

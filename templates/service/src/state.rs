@@ -55,40 +55,24 @@ pub struct AppState {
 }
 
 impl AppState {
+    pub fn new(pool: PgPool, limits: HttpLimits{% if auth.is_some() %}, auth: AuthState{% endif %}) -> Self {
+        let cache = Arc::new(Cache::default());
+        let rate_limiter = Arc::new(RateLimiter::new(RateLimitSettings::default()));
+        let metrics = Arc::new(Metrics::new(&cache.stats, &rate_limiter));
+        Self {
+            pool,
+            started_at: Instant::now(),
+            shutting_down: Arc::new(AtomicBool::new(false)),
+            limits,
 {%- if auth.is_some() %}
-    pub fn new(pool: PgPool, limits: HttpLimits, auth: AuthState) -> Self {
-        let cache = Arc::new(Cache::default());
-        let rate_limiter = Arc::new(RateLimiter::new(RateLimitSettings::default()));
-        let metrics = Arc::new(Metrics::new(&cache.stats, &rate_limiter));
-        Self {
-            pool,
-            started_at: Instant::now(),
-            shutting_down: Arc::new(AtomicBool::new(false)),
-            limits,
             auth,
-            rate_limiter,
-            metrics,
-            cors: CorsSettings::Off,
-            cache,
-        }
-    }
-{%- else %}
-    pub fn new(pool: PgPool, limits: HttpLimits) -> Self {
-        let cache = Arc::new(Cache::default());
-        let rate_limiter = Arc::new(RateLimiter::new(RateLimitSettings::default()));
-        let metrics = Arc::new(Metrics::new(&cache.stats, &rate_limiter));
-        Self {
-            pool,
-            started_at: Instant::now(),
-            shutting_down: Arc::new(AtomicBool::new(false)),
-            limits,
-            rate_limiter,
-            metrics,
-            cors: CorsSettings::Off,
-            cache,
-        }
-    }
 {%- endif %}
+            rate_limiter,
+            metrics,
+            cors: CorsSettings::Off,
+            cache,
+        }
+    }
 
     /// Replaces the default rate limiter (in process, on, no trusted
     /// proxies); the metrics are rebuilt so they count the new one.
