@@ -9,6 +9,7 @@
 # Results go to stdout; bench/RESULTS.md records the ones we took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/seed.sh
 
 SECONDS_PER_RUN="${1:-10}"
 CLIENTS=8
@@ -33,23 +34,8 @@ DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" BIND_ADDR="127.0.0.1:$PORT
 pid=$!
 for _ in $(seq 1 100); do curl -sf "127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
 
-# 1,000 users, read back at random by an admin (the starter spec has auth:
-# every request carries a token that is verified, and checked for
-# revocation, on the way in).
-curl -sf -X POST "127.0.0.1:$PORT/v1/auth/register" -H 'content-type: application/json' \
-  -d '{"email": "bench@example.com", "name": "Bench", "password": "bench password 123"}' >/dev/null
-psql -h 127.0.0.1 -U postgres -d "$DB" -qc "UPDATE users SET role = 'admin'"
-token=$(curl -sf -X POST "127.0.0.1:$PORT/v1/auth/login" -H 'content-type: application/json' \
-  -d '{"email": "bench@example.com", "password": "bench password 123"}' |
-  sed 's/.*"access_token":"\([^"]*\)".*/\1/')
-psql -h 127.0.0.1 -U postgres -d "$DB" -qc \
-  "INSERT INTO users (email, name, password_hash) SELECT 'u' || g || '@example.com', 'User ' || g, 'x' FROM generate_series(2, 1000) g"
-cat >"$work/get.lua" <<'EOF'
-math.randomseed(42)
-request = function()
-  return wrk.format("GET", "/v1/users/" .. math.random(1, 1000))
-end
-EOF
+# 1,000 users, read back at random by an admin.
+seed_users "$PORT" "$DB" "$work"
 
 rps() { awk '/Requests\/sec/ {print $2}'; }
 echo "== GET /v1/users/{id} (wrk -t$THREADS -c$CLIENTS -d${SECONDS_PER_RUN}s)"

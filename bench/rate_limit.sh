@@ -17,6 +17,7 @@
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
+. bench/seed.sh
 for tool in wrk redis-server pg_isready; do
   command -v "$tool" >/dev/null || { echo "bench/rate_limit.sh needs $tool (wrk: apt-get install wrk)" >&2; exit 1; }
 done
@@ -63,21 +64,8 @@ stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=; }
 
 # 1,000 users, read back at random by an admin.
 start false ""
-curl -sf -X POST "127.0.0.1:$PORT/v1/auth/register" -H 'content-type: application/json' \
-  -d '{"email": "bench@example.com", "name": "Bench", "password": "bench password 123"}' >/dev/null
-psql -h 127.0.0.1 -U postgres -d "$DB" -qc "UPDATE users SET role = 'admin'"
-token=$(curl -sf -X POST "127.0.0.1:$PORT/v1/auth/login" -H 'content-type: application/json' \
-  -d '{"email": "bench@example.com", "password": "bench password 123"}' |
-  sed 's/.*"access_token":"\([^"]*\)".*/\1/')
-psql -h 127.0.0.1 -U postgres -d "$DB" -qc \
-  "INSERT INTO users (email, name, password_hash) SELECT 'u' || g || '@example.com', 'User ' || g, 'x' FROM generate_series(2, 1000) g"
+seed_users "$PORT" "$DB" "$work"
 stop
-cat >"$work/get.lua" <<'EOF'
-math.randomseed(42)
-request = function()
-  return wrk.format("GET", "/v1/users/" .. math.random(1, 1000))
-end
-EOF
 
 run() { # name limits-enabled redis-url
   start "$2" "$3"
