@@ -330,20 +330,11 @@ fn row_schema(s: &Service, r: &Resource) -> Value {
 /// Create and replace bodies. A field with a default may be omitted or sent
 /// as `null` (both mean "the default"); a nullable field may be `null`.
 fn input_schema(s: &Service, r: &Resource, nested_under: Option<&str>) -> Value {
-    let mut props = Map::new();
-    let mut required = Vec::new();
-    for f in &r.body_fields {
-        if nested_under == Some(f.name.as_str()) {
-            continue;
-        }
-        let v = value_schema(s, f);
-        if f.required {
-            required.push(json!(f.name));
-            props.insert(f.name.clone(), v);
-        } else {
-            props.insert(f.name.clone(), or_null(v));
-        }
-    }
+    let fields = r
+        .body_fields
+        .iter()
+        .filter(|f| nested_under != Some(f.name.as_str()));
+    let (props, required) = input_properties(s, fields);
     let mut schema = json!({
         "type": "object",
         "properties": props,
@@ -353,6 +344,26 @@ fn input_schema(s: &Service, r: &Resource, nested_under: Option<&str>) -> Value 
         schema["required"] = json!(required);
     }
     schema
+}
+
+/// The properties of a create-style body and the names it requires: a
+/// required field as its value schema, any other one nullable too.
+fn input_properties<'a>(
+    s: &Service,
+    fields: impl Iterator<Item = &'a Field>,
+) -> (Map<String, Value>, Vec<Value>) {
+    let mut props = Map::new();
+    let mut required = Vec::new();
+    for f in fields {
+        let v = value_schema(s, f);
+        if f.required {
+            required.push(json!(f.name));
+            props.insert(f.name.clone(), v);
+        } else {
+            props.insert(f.name.clone(), or_null(v));
+        }
+    }
+    (props, required)
 }
 
 /// PATCH bodies: every field optional; `null` only where the column is nullable.
@@ -776,17 +787,9 @@ fn add_auth(
     let tag = json!(["auth"]);
     let account = &a.struct_name;
     // Registration: the account's fields any caller may write, and a password.
-    let mut props = Map::new();
-    let mut required = vec![json!("password")];
-    for f in a.register_fields.iter().filter(|f| f.writers.is_none()) {
-        let v = value_schema(s, f);
-        if f.required {
-            required.push(json!(f.name));
-            props.insert(f.name.clone(), v);
-        } else {
-            props.insert(f.name.clone(), or_null(v));
-        }
-    }
+    let fields = a.register_fields.iter().filter(|f| f.writers.is_none());
+    let (mut props, mut required) = input_properties(s, fields);
+    required.insert(0, json!("password"));
     props.insert(
         "password".into(),
         json!({

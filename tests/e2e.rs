@@ -1162,6 +1162,24 @@ fn breaker(svc: &Running) -> String {
         .to_string()
 }
 
+/// Runs `check` (a request and its assertions) every 250 ms until the
+/// cache breaker reports closed, failing after 20 s.
+fn until_breaker_closes(svc: &Running, mut check: impl FnMut()) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        check();
+        if breaker(svc) == "closed" {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the breaker closes again:\n{}",
+            svc.logs()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
 /// The starter spec with `REDIS_URL` pointing at a private redis-server:
 /// GET by id is served from Redis (a change behind the service's back is not
 /// seen); then Redis is killed mid-test and requests keep succeeding from
@@ -1240,19 +1258,7 @@ fn shop_cache_survives_a_redis_outage() {
     // and the breaker closes; the cache fills again.
     let redis = Redis::start(port);
     let restarted = Instant::now();
-    let deadline = restarted + Duration::from_secs(20);
-    loop {
-        assert_eq!(get().status, 200);
-        if breaker(&svc) == "closed" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the breaker closes again:\n{}",
-            svc.logs()
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    until_breaker_closes(&svc, || assert_eq!(get().status, 200));
     eprintln!("breaker closed {:?} after the restart", restarted.elapsed());
     assert_eq!(metric(&svc, "cache_breaker_state"), 0.0);
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -1298,23 +1304,13 @@ fn shop_cache_survives_a_redis_outage() {
     }
     assert_eq!(breaker(&svc), "open");
     signal("-CONT");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    until_breaker_closes(&svc, || {
         let r = get();
         assert_eq!(
             r.body["name"], "patched during the pause",
             "never the old entry"
         );
-        if breaker(&svc) == "closed" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the breaker closes again:\n{}",
-            svc.logs()
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    });
     let r = get();
     assert_eq!(r.body["name"], "patched during the pause");
     assert!(

@@ -203,14 +203,7 @@ impl TestApp {
         if let Some(token) = token {
             builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
-        let request = match body {
-            Some(body) => builder
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body.to_string())),
-            None => builder.body(Body::empty()),
-        }
-        .expect("valid request");
-        self.send(request).await
+        self.send(with_body(builder, body)).await
     }
 }
 {%- endif %}
@@ -269,14 +262,7 @@ impl TestApp {
     }
 {%- else %}
         let builder = Request::builder().method(method).uri(uri);
-        let request = match body {
-            Some(body) => builder
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body.to_string())),
-            None => builder.body(Body::empty()),
-        }
-        .expect("valid request");
-        self.send(request).await
+        self.send(with_body(builder, body)).await
     }
 
     /// Creates a row through the resource's create route.
@@ -386,6 +372,18 @@ impl TestApp {
 }
 
 /// Asserts the RFC 9457 problem shape every error response must have.
+/// The request `builder` describes, with `body` as JSON (and its content
+/// type) or no body.
+fn with_body(builder: axum::http::request::Builder, body: Option<Value>) -> Request<Body> {
+    match body {
+        Some(body) => builder
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string())),
+        None => builder.body(Body::empty()),
+    }
+    .expect("valid request")
+}
+
 pub fn assert_problem(response: &TestResponse, status: StatusCode, instance: &str) {
     assert_eq!(response.status, status, "{}", response.body);
     assert_eq!(
