@@ -5,15 +5,12 @@
 //! its output compared byte for byte.
 
 pub mod diag;
-pub mod docs;
-pub mod jsonschema;
-pub mod lock;
+pub mod graph;
 pub mod model;
 pub mod names;
-pub mod openapi;
+pub mod regen;
 pub mod render;
 pub mod samples;
-pub mod schema;
 pub mod spec;
 pub mod validate;
 pub mod write;
@@ -55,11 +52,11 @@ pub fn compile(source: &str) -> Result<Vec<GeneratedFile>, Vec<Diagnostic>> {
     let initial = render::initial_migration(&service);
     let migrations = vec![initial.path.clone()];
     files.push(initial);
-    let lock = lock::Lock::new(
+    let lock = regen::lock::Lock::new(
         &files,
         &Default::default(),
         migrations,
-        schema::Schema::of(&service),
+        regen::schema::Schema::of(&service),
     );
     files.push(lock.to_file());
     files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -83,16 +80,16 @@ pub struct Regeneration {
 /// now. Pure: the caller reads the lock and writes the result.
 pub fn regenerate(
     source: &str,
-    previous: &lock::Lock,
-    options: schema::DiffOptions,
+    previous: &regen::lock::Lock,
+    options: regen::schema::DiffOptions,
 ) -> Result<Regeneration, Vec<Diagnostic>> {
     let normalized = normalize(source);
     let service = check(&normalized)?;
     let mut files = render::render(&service, &normalized);
-    let now = schema::Schema::of(&service);
+    let now = regen::schema::Schema::of(&service);
     let mut migrations = previous.migrations.clone();
     let mut new_migration = None;
-    if let Some(m) = schema::diff(&previous.schema, &now, &service, options)? {
+    if let Some(m) = regen::schema::diff(&previous.schema, &now, &service, options)? {
         let file = render::next_migration(&service, migrations.len() + 1, &m);
         migrations.push(file.path.clone());
         new_migration = Some(file.path.clone());
@@ -104,7 +101,7 @@ pub fn regenerate(
         .filter(|(path, _)| previous.migrations.contains(path))
         .map(|(p, h)| (p.clone(), h.clone()))
         .collect();
-    let lock = lock::Lock::new(&files, &kept, migrations, now);
+    let lock = regen::lock::Lock::new(&files, &kept, migrations, now);
     files.push(lock.to_file());
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Regeneration {

@@ -94,7 +94,7 @@ fn run(cli: Cli) -> Result<Outcome> {
             allow_destructive,
         } => generate(&dir, check, dry_run, force, allow_destructive),
         Command::Schema => {
-            print!("{}", scaffold::jsonschema::spec_schema_text());
+            print!("{}", scaffold::render::jsonschema::spec_schema_text());
             Ok(Outcome::Ok)
         }
         Command::Routes { file } => {
@@ -174,7 +174,7 @@ fn generate(
     allow_destructive: bool,
 ) -> Result<Outcome> {
     let spec_path = dir.join("scaffold.yaml");
-    let lock_path = dir.join(scaffold::lock::LOCK_PATH);
+    let lock_path = dir.join(scaffold::regen::lock::LOCK_PATH);
     let source = read_spec(&spec_path)?;
     let lock_text = std::fs::read_to_string(&lock_path).with_context(|| {
         format!(
@@ -183,9 +183,9 @@ fn generate(
             dir.display()
         )
     })?;
-    let previous = scaffold::lock::Lock::parse(&lock_text)
+    let previous = scaffold::regen::lock::Lock::parse(&lock_text)
         .with_context(|| format!("`{}` is not a valid scaffold.lock", lock_path.display()))?;
-    let options = scaffold::schema::DiffOptions { allow_destructive };
+    let options = scaffold::regen::schema::DiffOptions { allow_destructive };
     let regen = match scaffold::regenerate(&source, &previous, options) {
         Ok(r) => r,
         Err(diags) => {

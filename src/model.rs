@@ -10,12 +10,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest, Sha256};
 
 use crate::diag::Loc;
+use crate::graph::{cascade_touched, owner_chain, topological};
 use crate::names::{self, PG_MAX_IDENT, sql_ident};
 use crate::spec::{
     Action, FieldType, OnDelete, PkKind, RateAction, RawAuth, RawField, RawRateLimit, RawResource,
     RawSpec, Sp,
 };
-use crate::validate::{SERVER_WRITE, owner_chain};
+use crate::spec::{FieldSpec, SERVER_WRITE};
 
 #[derive(Debug, Clone)]
 pub struct Service {
@@ -391,24 +392,6 @@ pub struct Field {
     pub writers: Option<Vec<String>>,
 }
 
-/// The field as the spec declared it.
-#[derive(Debug, Clone, Default)]
-pub struct FieldSpec {
-    /// `None` for a foreign key column.
-    pub ty: Option<FieldType>,
-    pub unique: bool,
-    pub min: Option<f64>,
-    pub max: Option<f64>,
-    pub min_length: Option<u64>,
-    pub max_length: Option<u64>,
-    pub pattern: Option<String>,
-    pub values: Vec<String>,
-    pub renamed_from: Option<String>,
-    /// Where the field is declared, for diagnostics about schema changes.
-    pub loc: crate::diag::Loc,
-    pub path: String,
-}
-
 #[derive(Debug, Clone)]
 pub struct Parent {
     /// The parent resource's snake_case name.
@@ -587,8 +570,8 @@ pub fn lower(spec: &RawSpec) -> Service {
         any_cache: resources.iter().any(|r| r.cache.is_some()),
         any_cache_lists: resources.iter().any(|r| r.cache_lists),
         rate_limits,
-        email_pattern: raw_string(crate::openapi::EMAIL_PATTERN),
-        url_pattern: raw_string(crate::openapi::URL_PATTERN),
+        email_pattern: raw_string(crate::spec::EMAIL_PATTERN),
+        url_pattern: raw_string(crate::spec::URL_PATTERN),
         modules_sorted,
         router_inline: chain <= 60,
         crate_name: package.replace('-', "_"),
@@ -599,39 +582,6 @@ pub fn lower(spec: &RawSpec) -> Service {
         nested_checks,
         auth,
     }
-}
-
-/// The resources whose rows the database changes when a row of `name` is
-/// deleted: children by `on_delete: cascade` (and, since their rows go too,
-/// their own children), children by `set_null`. In the resources' order,
-/// each once.
-fn cascade_touched(resources: &[Resource], name: &str) -> Vec<String> {
-    let mut touched = BTreeSet::new();
-    let mut deleted = BTreeSet::from([name.to_string()]);
-    let mut pending = vec![name.to_string()];
-    while let Some(parent) = pending.pop() {
-        for child in resources {
-            for p in child.parents.iter().filter(|p| p.resource == parent) {
-                match p.on_delete_sql {
-                    "CASCADE" => {
-                        touched.insert(child.name.clone());
-                        if deleted.insert(child.name.clone()) {
-                            pending.push(child.name.clone());
-                        }
-                    }
-                    "SET NULL" => {
-                        touched.insert(child.name.clone());
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-    resources
-        .iter()
-        .filter(|r| touched.contains(&r.name))
-        .map(|r| r.name.clone())
-        .collect()
 }
 
 /// What lowering needs to know about `auth` while it lowers each resource.
@@ -962,37 +912,6 @@ fn lower_rate_limits(spec: &RawSpec, resources: &[Resource]) -> RateLimits {
         ),
         routes,
     }
-}
-
-/// Parents before children; ties keep the spec's order. Validation rejected
-/// cycles, so every resource is placed.
-fn topological<'a>(
-    resources: &'a [RawResource],
-    by_name: &BTreeMap<String, &'a RawResource>,
-) -> Vec<&'a RawResource> {
-    let mut placed: Vec<String> = Vec::new();
-    let mut out = Vec::new();
-    while out.len() < resources.len() {
-        let before = out.len();
-        for r in resources {
-            let name = names::snake(&r.name.value);
-            if placed.contains(&name) {
-                continue;
-            }
-            let ready = r.belongs_to.iter().all(|p| {
-                let parent = names::snake(&p.resource.value);
-                placed.contains(&parent) || !by_name.contains_key(&parent)
-            });
-            if ready {
-                placed.push(name);
-                out.push(r);
-            }
-        }
-        if out.len() == before {
-            break;
-        }
-    }
-    out
 }
 
 fn pk_of(r: &RawResource) -> Pk {

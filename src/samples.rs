@@ -6,7 +6,7 @@
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
 
-use crate::model::FieldSpec;
+use crate::spec::FieldSpec;
 use crate::spec::FieldType;
 
 /// How many distinct valid values each field gets; enough for the tests'

@@ -1175,3 +1175,32 @@ pub fn list(names: &[&str]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// `write: server`: no caller may set the field.
+pub const SERVER_WRITE: &str = "server";
+
+/// The service's `email` check (`validation.rs` holds the same pattern):
+/// something@something.tld, no spaces or control characters.
+pub const EMAIL_PATTERN: &str = r"^[^@\x00-\x20\x7f]+@[^@\x00-\x20\x7f]+\.[^@\x00-\x20\x7f]+$";
+
+/// The service's `url` check (`validation.rs` holds the same pattern): an
+/// absolute http(s) URL with a DNS name or IPv4 host and an optional port.
+pub const URL_PATTERN: &str = r"^https?://[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:[0-9]{1,5})?([/?#][^\x00-\x20\x7f]*)?$";
+
+/// The field as the spec declared it.
+#[derive(Debug, Clone, Default)]
+pub struct FieldSpec {
+    /// `None` for a foreign key column.
+    pub ty: Option<FieldType>,
+    pub unique: bool,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub min_length: Option<u64>,
+    pub max_length: Option<u64>,
+    pub pattern: Option<String>,
+    pub values: Vec<String>,
+    pub renamed_from: Option<String>,
+    /// Where the field is declared, for diagnostics about schema changes.
+    pub loc: Loc,
+    pub path: String,
+}

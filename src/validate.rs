@@ -5,10 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::{Diagnostic, Diagnostics, did_you_mean, one_of_help};
+use crate::graph::owner_chain;
 use crate::names;
 use crate::spec::{
-    Action, FieldType, RawAuth, RawField, RawRateLimit, RawResource, RawSpec, SUPPORTED_VERSIONS,
-    Sp,
+    Action, FieldType, RawAuth, RawField, RawRateLimit, RawResource, RawSpec, SERVER_WRITE,
+    SUPPORTED_VERSIONS, Sp,
 };
 
 /// Columns every table gets; a field may not reuse their names.
@@ -249,46 +250,10 @@ fn bucket(limit: &RawRateLimit, required: bool, diags: &mut Diagnostics) {
 /// Rule words an `access` entry may use besides the spec's roles; none of
 /// them may be a role name.
 pub const RULE_WORDS: &[&str] = &["public", "authenticated", "owner"];
-/// `write: server`: no caller may set the field.
-pub const SERVER_WRITE: &str = "server";
 /// Tables the auth routes create next to the resources' tables.
 pub const AUTH_TABLES: &[&str] = &["refresh_tokens", "revoked_tokens"];
 /// Columns auth adds to the credentials resource.
 pub const CREDENTIAL_COLUMNS: &[&str] = &["password", "password_hash", "role"];
-
-/// The belongs_to path from `resource` up to `credentials`: the
-/// (resource, foreign key column) steps, starting at `resource`. Follows the
-/// first `belongs_to` (in spec order) that leads there; empty when
-/// `resource` is `credentials`, `None` when no path exists.
-pub fn owner_chain(
-    resource: &str,
-    credentials: &str,
-    by_name: &BTreeMap<String, &RawResource>,
-) -> Option<Vec<(String, String)>> {
-    fn walk(
-        at: &str,
-        credentials: &str,
-        by_name: &BTreeMap<String, &RawResource>,
-        seen: &mut BTreeSet<String>,
-    ) -> Option<Vec<(String, String)>> {
-        if at == credentials {
-            return Some(Vec::new());
-        }
-        if !seen.insert(at.to_string()) {
-            return None;
-        }
-        let r = by_name.get(at)?;
-        for p in &r.belongs_to {
-            let parent = names::snake(&p.resource.value);
-            if let Some(mut rest) = walk(&parent, credentials, by_name, seen) {
-                rest.insert(0, (at.to_string(), format!("{parent}_id")));
-                return Some(rest);
-            }
-        }
-        None
-    }
-    walk(resource, credentials, by_name, &mut BTreeSet::new())
-}
 
 /// `access:` and `write:` mean nothing without an `auth` section.
 fn without_auth(spec: &RawSpec, diags: &mut Diagnostics) {
@@ -1108,7 +1073,7 @@ fn an(word: &str) -> String {
 
 /// The sample values the generated tests would use for a patterned field.
 fn patterned_samples(f: &RawField) -> Vec<serde_json::Value> {
-    let spec = crate::model::FieldSpec {
+    let spec = crate::spec::FieldSpec {
         ty: Some(FieldType::String),
         pattern: f.pattern.as_ref().map(|p| p.value.clone()),
         min_length: f.min_length.as_ref().map(|m| m.value),

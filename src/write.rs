@@ -119,8 +119,12 @@ fn read_opt(path: &Path) -> Result<Option<Vec<u8>>> {
 }
 
 /// Compares what the spec produces with the service on disk.
-pub fn plan(dir: &Path, regen: &crate::Regeneration, previous: &crate::lock::Lock) -> Result<Plan> {
-    use crate::lock::{LOCK_PATH, hash};
+pub fn plan(
+    dir: &Path,
+    regen: &crate::Regeneration,
+    previous: &crate::regen::lock::Lock,
+) -> Result<Plan> {
+    use crate::regen::lock::{LOCK_PATH, hash};
     use crate::render::Owner;
     let mut plan = Plan::default();
     for f in &regen.files {

@@ -2,7 +2,7 @@
 //! the invalid shapes the parser rejects (unknown keys and types).
 
 fn validator() -> jsonschema::Validator {
-    jsonschema::validator_for(&scaffold::jsonschema::spec_schema())
+    jsonschema::validator_for(&scaffold::render::jsonschema::spec_schema())
         .expect("the schema is a valid JSON Schema")
 }
 
@@ -48,9 +48,12 @@ fn scaffold_new_writes_the_schema_the_starter_spec_points_to() {
     let files = scaffold::compile(scaffold::STARTER_SPEC).unwrap();
     let schema = files
         .iter()
-        .find(|f| f.path == scaffold::jsonschema::SCHEMA_FILE)
+        .find(|f| f.path == scaffold::render::jsonschema::SCHEMA_FILE)
         .expect("schema file");
-    assert_eq!(schema.contents, scaffold::jsonschema::spec_schema_text());
+    assert_eq!(
+        schema.contents,
+        scaffold::render::jsonschema::spec_schema_text()
+    );
     assert!(
         scaffold::STARTER_SPEC
             .starts_with("# yaml-language-server: $schema=scaffold.schema.json\n")

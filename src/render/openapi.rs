@@ -18,14 +18,6 @@ use crate::spec::FieldType;
 /// database.
 pub const NO_NUL: &str = "^[^\\u0000]*$";
 
-/// The service's `email` check (`validation.rs` holds the same pattern):
-/// something@something.tld, no spaces or control characters.
-pub const EMAIL_PATTERN: &str = r"^[^@\x00-\x20\x7f]+@[^@\x00-\x20\x7f]+\.[^@\x00-\x20\x7f]+$";
-
-/// The service's `url` check (`validation.rs` holds the same pattern): an
-/// absolute http(s) URL with a DNS name or IPv4 host and an optional port.
-pub const URL_PATTERN: &str = r"^https?://[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:[0-9]{1,5})?([/?#][^\x00-\x20\x7f]*)?$";
-
 /// A decimal as the service accepts it: a JSON string of digits with an
 /// optional sign and fraction, small enough for `rust_decimal` (28 digits).
 pub const DECIMAL_PATTERN: &str = r"^-?[0-9]{1,18}(\.[0-9]{1,9})?$";
@@ -210,7 +202,7 @@ fn value_schema(s: &Service, f: &Field) -> Value {
             // No `format: email`: validators implement that format more
             // strictly than the service's check, which is this pattern.
             set("type", json!("string"));
-            set("pattern", json!(EMAIL_PATTERN));
+            set("pattern", json!(crate::spec::EMAIL_PATTERN));
             // The service caps addresses at 254 characters (RFC 5321).
             set("maxLength", json!(spec.max_length.unwrap_or(254).min(254)));
             if let Some(m) = spec.min_length {
@@ -219,7 +211,7 @@ fn value_schema(s: &Service, f: &Field) -> Value {
         }
         FieldType::Url => {
             set("type", json!("string"));
-            set("pattern", json!(URL_PATTERN));
+            set("pattern", json!(crate::spec::URL_PATTERN));
         }
         FieldType::Bool => set("type", json!("boolean")),
         FieldType::I32 => {

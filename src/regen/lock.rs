@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::regen::schema::Schema;
 use crate::render::{GeneratedFile, Owner};
-use crate::schema::Schema;
 
 pub const LOCK_PATH: &str = "scaffold.lock";
 

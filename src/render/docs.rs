@@ -206,7 +206,7 @@ fn shape(schema: &Value) -> String {
     // saying so on each row would only hide the patterns that matter.
     if let Some(pattern) = schema["pattern"]
         .as_str()
-        .filter(|p| *p != crate::openapi::NO_NUL)
+        .filter(|p| *p != crate::render::openapi::NO_NUL)
     {
         parts.push(format!("matching {pattern}"));
     }
