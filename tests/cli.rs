@@ -48,7 +48,7 @@ fn usage_errors_exit_2() {
 #[test]
 fn validate_exit_codes() {
     let tmp = tempfile::tempdir().unwrap();
-    for spec in ["shop.yaml", "blog.yaml", "catalog.yaml"] {
+    for spec in ["shop.yaml", "blog.yaml", "catalog.yaml", "tracker.yaml"] {
         let out = scaffold(&["validate", &spec_path(spec)], tmp.path());
         assert_eq!(out.status.code(), Some(0), "{spec}: {}", stderr(&out));
     }

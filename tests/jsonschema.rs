@@ -13,7 +13,7 @@ fn yaml(text: &str) -> serde_json::Value {
 #[test]
 fn every_example_spec_matches_the_schema() {
     let v = validator();
-    for name in ["shop", "blog", "catalog"] {
+    for name in ["shop", "blog", "catalog", "tracker"] {
         let text =
             std::fs::read_to_string(format!("{}/specs/{name}.yaml", env!("CARGO_MANIFEST_DIR")))
                 .unwrap();

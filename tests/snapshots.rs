@@ -40,6 +40,11 @@ fn catalog() {
 }
 
 #[test]
+fn tracker() {
+    snapshot_spec("tracker");
+}
+
+#[test]
 fn crlf_and_lf_specs_generate_the_same_bytes() {
     let lf = spec("shop");
     let crlf = lf.replace('\n', "\r\n");
@@ -56,5 +61,5 @@ fn every_example_spec_is_in_this_test() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, ["blog.yaml", "catalog.yaml", "shop.yaml"]);
+    assert_eq!(names, ["blog.yaml", "catalog.yaml", "shop.yaml", "tracker.yaml"]);
 }
