@@ -622,6 +622,7 @@ fn end_to_end(spec_name: &str) {
             .unwrap();
     if fixtures.get("auth").is_some() {
         exercise_auth(&svc, &fixtures, &db);
+        exercise_owner_chains(&svc, &fixtures, &db);
     } else {
         exercise(&svc, &model, &fixtures, &db);
     }
@@ -746,6 +747,11 @@ fn blog_end_to_end() {
 #[test]
 fn catalog_end_to_end() {
     end_to_end("catalog");
+}
+
+#[test]
+fn tracker_end_to_end() {
+    end_to_end("tracker");
 }
 
 /// Users and their orders, without auth (the regeneration test drives the
@@ -1095,6 +1101,136 @@ fn exercise_auth(svc: &Running, fixtures: &Value, db: &str) {
     let health = request("GET", &svc.url("/health"), None);
     assert_eq!(health.status, 200);
     assert_eq!(health.body["database"], "up");
+}
+
+/// Resources owned through a longer `belongs_to` chain (`task → project →
+/// member`): the owner column is the parent that is itself owned, which need
+/// not be the first parent. Alice's rows are invisible and untouchable for Bob
+/// on every route, and Bob cannot attach a row to Alice's parent: the 422
+/// names the chain's column.
+fn exercise_owner_chains(svc: &Running, fixtures: &Value, db: &str) {
+    let resources = fixtures["resources"].as_array().unwrap();
+    let by_name = |name: &str| resources.iter().find(|r| r["name"] == name).unwrap();
+    let credentials = resources
+        .iter()
+        .find(|r| r["access"]["credentials"] == true)
+        .unwrap();
+    let chained: Vec<&Value> = resources
+        .iter()
+        .filter(|r| {
+            r["access"]["owned"] == true
+                && r["access"]["credentials"] == false
+                && r["access"]["token_owner"].is_null()
+        })
+        .collect();
+    for owned in chained {
+        let table = owned["table"].as_str().unwrap();
+        let route = owned["route"].as_str().unwrap();
+        let parents = owned["parents"].as_array().unwrap();
+        let chain = parents
+            .iter()
+            .find(|p| by_name(p["resource"].as_str().unwrap())["access"]["owned"] == true)
+            .expect("an owned parent leads to the account");
+        let chain_column = chain["column"].as_str().unwrap();
+        assert_ne!(
+            chain_column,
+            parents[0]["column"].as_str().unwrap(),
+            "the example puts a parent off the chain first"
+        );
+        let (alice, alice_token) = sign_up(svc, credentials, 10);
+        let (_bob, bob_token) = sign_up(svc, credentials, 11);
+
+        // Every parent row, created by Alice (an owned parent is hers).
+        let mut parent_ids = Vec::new();
+        for (n, p) in parents.iter().enumerate() {
+            let parent = by_name(p["resource"].as_str().unwrap());
+            let skip = parent["access"]["token_owner"].as_str();
+            let body = body_for(parent, 20 + n, &[], skip);
+            let collection = parent["route"].as_str().unwrap();
+            let made = send_as(&alice_token, "POST", &svc.url(collection), &body);
+            assert_eq!(made.status, 201, "{collection}: {:?}", made.body);
+            if let Some(column) = skip {
+                assert_eq!(made.body[column], alice);
+            }
+            parent_ids.push((
+                p["resource"].as_str().unwrap().to_string(),
+                made.body["id"].clone(),
+            ));
+        }
+        let body = body_for(owned, 0, &parent_ids, None);
+        let made = send_as(&alice_token, "POST", &svc.url(route), &body);
+        assert_eq!(made.status, 201, "{route}: {:?}", made.body);
+        let id = made.body["id"].clone();
+        let target = format!("{route}/{}", id_path(&id));
+        let before = row_json(db, table, &id);
+
+        // Bob: the row is not listed, not readable, not writable.
+        let listed = request_as(Some(&bob_token), "GET", &svc.url(route), None);
+        assert_eq!(listed.status, 200, "{:?}", listed.body);
+        assert_eq!(
+            listed.body["items"],
+            json!([]),
+            "Bob lists none of Alice's rows"
+        );
+        request_as(Some(&bob_token), "GET", &svc.url(&target), None).assert_problem(404, &target);
+        let field = owned["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["parent"].is_null() && f["writers"].is_null())
+            .unwrap();
+        let change = json!({ field["name"].as_str().unwrap(): field["samples"][3].clone() });
+        send_as(&bob_token, "PATCH", &svc.url(&target), &change).assert_problem(404, &target);
+        let replacement = body_for(owned, 4, &parent_ids, None);
+        send_as(&bob_token, "PUT", &svc.url(&target), &replacement).assert_problem(404, &target);
+        request_as(Some(&bob_token), "DELETE", &svc.url(&target), None)
+            .assert_problem(404, &target);
+        assert_eq!(
+            before,
+            row_json(db, table, &id),
+            "Bob's attempts changed nothing"
+        );
+
+        // Nested routes: under Alice's owned parent Bob gets a 404; under the
+        // shared parent he gets a page without Alice's row.
+        for (p, (_, parent_id)) in parents.iter().zip(&parent_ids) {
+            let column = p["column"].as_str().unwrap();
+            let nested = p["nested_route"]
+                .as_str()
+                .unwrap()
+                .replace(&format!("{{{column}}}"), &id_path(parent_id));
+            let own = request_as(Some(&alice_token), "GET", &svc.url(&nested), None);
+            assert_eq!(own.status, 200, "{nested}: {:?}", own.body);
+            assert_eq!(own.body["items"][0]["id"], id, "{nested}");
+            let theirs = request_as(Some(&bob_token), "GET", &svc.url(&nested), None);
+            if column == chain_column {
+                theirs.assert_problem(404, &nested);
+            } else {
+                assert_eq!(theirs.status, 200, "{nested}: {:?}", theirs.body);
+                assert_eq!(theirs.body["items"], json!([]), "{nested}");
+            }
+        }
+
+        // Bob cannot attach a row to Alice's parent: a 422 naming the column
+        // of the owner chain, and no row is written.
+        let count = psql(db, &format!("SELECT count(*) FROM {table}"));
+        let stolen = body_for(owned, 5, &parent_ids, None);
+        let refused = send_as(&bob_token, "POST", &svc.url(route), &stolen);
+        refused.assert_problem(422, route);
+        assert_eq!(
+            refused.error_fields(),
+            [chain_column.to_string()],
+            "{:?}",
+            refused.body
+        );
+        assert_eq!(count, psql(db, &format!("SELECT count(*) FROM {table}")));
+
+        // Alice changes and deletes her row.
+        let patched = send_as(&alice_token, "PATCH", &svc.url(&target), &change);
+        assert_eq!(patched.status, 200, "{:?}", patched.body);
+        let deleted = request_as(Some(&alice_token), "DELETE", &svc.url(&target), None);
+        assert_eq!(deleted.status, 204);
+    }
 }
 
 /// A private `redis-server` on `port` (no persistence); killed on drop.

@@ -61,5 +61,8 @@ fn every_example_spec_is_in_this_test() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, ["blog.yaml", "catalog.yaml", "shop.yaml", "tracker.yaml"]);
+    assert_eq!(
+        names,
+        ["blog.yaml", "catalog.yaml", "shop.yaml", "tracker.yaml"]
+    );
 }
