@@ -132,19 +132,22 @@ pub fn document(s: &Service) -> Value {
 
 /// `openapi.json`: the document pretty-printed, with a final newline.
 pub fn to_json(document: &Value) -> String {
-    let mut out = serde_json::to_string_pretty(&document).expect("JSON values always serialize");
+    let mut out = serde_json::to_string_pretty(document).expect("JSON values always serialize");
     out.push('\n');
     out
 }
 
+/// A `$ref` to the component `name` of `kind` (`schemas`, `responses`, ...).
 fn reference(kind: &str, name: &str) -> Value {
     json!({ "$ref": format!("#/components/{kind}/{name}") })
 }
 
+/// The `content` of a JSON request or response with `schema`.
 fn json_content(schema: Value) -> Value {
     json!({ "application/json": { "schema": schema } })
 }
 
+/// A required JSON request body of the component schema `schema_name`.
 fn body(schema_name: &str) -> Value {
     json!({
         "required": true,
