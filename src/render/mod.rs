@@ -174,9 +174,8 @@ pub fn render(service: &Service, spec_source: &str) -> Vec<GeneratedFile> {
     add("src/rate_limit.rs", render_one(RateLimitRs::new(s)));
     add("src/security.rs", render_one(SecurityRs::new(s)));
     let openapi = crate::render::openapi::document(s);
-    let parsed = serde_json::from_str(&openapi).expect("the generated document is JSON");
-    add("docs.html", crate::render::docs::page(&parsed));
-    add("openapi.json", openapi);
+    add("docs.html", crate::render::docs::page(&openapi));
+    add("openapi.json", crate::render::openapi::to_json(&openapi));
     add("src/pagination.rs", render_one(PaginationRs::new(s)));
     add("src/state.rs", render_one(StateRs::new(s)));
     add("src/telemetry.rs", render_one(TelemetryRs::new(s)));
