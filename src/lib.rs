@@ -6,6 +6,7 @@
 
 pub mod diag;
 pub mod graph;
+pub mod lower;
 pub mod model;
 pub mod names;
 pub mod regen;
@@ -38,7 +39,7 @@ pub fn check(source: &str) -> Result<model::Service, Vec<Diagnostic>> {
         validate::validate(raw, &mut diags);
     }
     match raw {
-        Some(raw) if diags.is_empty() => Ok(model::lower(&raw)),
+        Some(raw) if diags.is_empty() => Ok(lower::lower(&raw)),
         _ => Err(diags.into_sorted()),
     }
 }
