@@ -4,6 +4,7 @@
 //! [`write`] is a pure function, so [`compile`] can be called from tests and
 //! its output compared byte for byte.
 
+pub mod ddl;
 pub mod diag;
 pub mod graph;
 pub mod lower;

@@ -167,12 +167,11 @@ pub struct Resource {
     pub sql_delete_decl: String,
     /// rustfmt writes a one-element array of a struct literal as `&[Constraint {`.
     pub single_constraint: bool,
-    /// The lines between `CREATE TABLE (` and `);`, commas included.
-    pub table_lines: Vec<String>,
-    /// The table's columns and named constraints, as the schema state that
-    /// later migrations are computed against.
-    pub columns: Vec<ColumnDef>,
-    pub constraint_defs: Vec<NamedDef>,
+    /// The table as the database sees it: the schema state later
+    /// migrations are computed against.
+    pub table: TableDef,
+    /// Its `CREATE TABLE` statement, written by `crate::ddl`.
+    pub create_table: String,
     /// What the module imports from `crate::validation` (`Validator`,
     /// `{Validator, taken_from_path}`, or nothing).
     pub validation_import: String,
@@ -262,26 +261,82 @@ pub struct ResourceSql {
     pub delete: String,
 }
 
-/// A column: its name and everything after the name in `CREATE TABLE`.
+/// A table as the database sees it. It is what `scaffold.lock` records and
+/// what `crate::ddl` writes both the first migration and every later one
+/// from, so a column's type, nullability and default are facts here, never
+/// text to be parsed back.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TableDef {
+    /// The table's name, unquoted.
+    pub name: String,
+    pub columns: Vec<ColumnDef>,
+    /// Named constraints, in the order `CREATE TABLE` declares them.
+    pub constraints: Vec<ConstraintDef>,
+    /// Foreign-key indexes, then the declared ones.
+    pub indexes: Vec<IndexDef>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ColumnDef {
     pub name: String,
-    pub definition: String,
+    /// The SQL type (`text`, `bigint`, `"order_status"` for an enum).
+    pub sql_type: String,
+    /// `GENERATED ALWAYS AS IDENTITY`: the database numbers the rows, and
+    /// the column is implicitly NOT NULL.
+    pub identity: bool,
+    pub nullable: bool,
+    /// The `DEFAULT` expression, as SQL (`'pending'`, `now()`).
+    pub default: Option<String>,
 }
 
-/// A named constraint or index and its definition.
+/// A named table constraint.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct NamedDef {
+pub struct ConstraintDef {
     pub name: String,
-    pub definition: String,
+    #[serde(flatten)]
+    pub kind: ConstraintKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ConstraintKind {
+    PrimaryKey {
+        column: String,
+    },
+    ForeignKey {
+        column: String,
+        /// The referenced table (its `"id"` column).
+        table: String,
+        /// `CASCADE`, `RESTRICT` or `SET NULL`.
+        on_delete: String,
+    },
+    Unique {
+        column: String,
+    },
+    /// A CHECK mirroring a field's bound; `expr` is the SQL condition.
+    Check {
+        expr: String,
+    },
+}
+
+/// A named index of a table.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IndexDef {
+    pub name: String,
+    pub unique: bool,
+    pub keys: Vec<IndexKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IndexKey {
+    pub column: String,
+    pub desc: bool,
 }
 
 #[derive(Debug, Clone)]
 pub struct Pk {
     pub rust_type: &'static str,
     pub sql_type: &'static str,
-    /// The column definition after the name.
-    pub sql_decl: &'static str,
     pub is_uuid: bool,
 }
 
@@ -306,8 +361,8 @@ pub struct Field {
     pub insert_expr: Option<String>,
     /// The SQL column type (`text`, `bigint`, `"order_status"`).
     pub sql_type: String,
-    /// The column definition after the type (`NOT NULL DEFAULT 'pending'`).
-    pub sql_modifiers: String,
+    /// The column's `DEFAULT`, as SQL.
+    pub sql_default: Option<String>,
     pub nullable: bool,
     /// Missing on create is a validation error.
     pub required: bool,
@@ -352,6 +407,8 @@ pub struct Parent {
     /// The parent resource's snake_case name.
     pub resource: String,
     pub struct_name: String,
+    /// The parent's table, unquoted and quoted.
+    pub table: String,
     pub table_q: String,
     /// The FK column (`user_id`) and its quoted form.
     pub column: String,
@@ -363,6 +420,9 @@ pub struct Parent {
     pub fk_constraint: String,
     pub fk_index: String,
     pub fk_index_q: String,
+    /// The `CREATE INDEX` of the foreign key (with `"id"`, so the same index
+    /// serves the nested keyset listing).
+    pub create_index: String,
     pub on_delete_sql: &'static str,
     /// Keyset listing of the children of one parent, and the parent's existence check.
     pub sql_list: String,
@@ -406,6 +466,8 @@ pub struct Index {
     pub unique: bool,
     /// `"user_id", "created_at" DESC`
     pub columns_sql: String,
+    /// Its `CREATE [UNIQUE] INDEX` statement.
+    pub create: String,
 }
 
 #[derive(Debug, Clone)]
@@ -431,6 +493,8 @@ pub struct EnumType {
     pub has_default: bool,
     /// `'pending', 'paid'`
     pub sql_values: String,
+    /// Its `CREATE TYPE` statement.
+    pub create: String,
 }
 
 #[derive(Debug, Clone)]

@@ -3,6 +3,7 @@
 
 use super::naming::pg_name;
 use super::sql::sql_literal;
+use crate::ddl;
 use crate::model::{EnumType, EnumVariant, Field, Pk};
 use crate::names::{self, sql_ident};
 use crate::render::layout::{self, call_stmt, struct_field};
@@ -65,11 +66,7 @@ pub fn fk_field(column: &str, parent: &str, parent_pk: &Pk, nullable: bool) -> F
         column_q: sql_ident(column),
         row_type: wrap_option(&rust_type, nullable),
         sql_type: parent_pk.sql_type.to_string(),
-        sql_modifiers: if nullable {
-            String::new()
-        } else {
-            "NOT NULL".to_string()
-        },
+        sql_default: None,
         nullable,
         required: !nullable,
         parent: Some(parent.to_string()),
@@ -142,21 +139,21 @@ fn rust_literal(ty: FieldType, v: &str, rust_type: &str) -> String {
 fn lower_enum(resource: &str, field: &str, rust_name: &str, f: &RawField) -> EnumType {
     let sql_name = pg_name(format!("{resource}_{field}"));
     let default = f.default.as_ref().map(|d| d.value.as_str());
-    let variants: Vec<EnumVariant> = f
+    let values: Vec<String> = f
         .values
         .as_ref()
-        .map(|v| {
-            v.value
-                .iter()
-                .map(|x| EnumVariant {
-                    rust_name: names::camel(&x.value),
-                    is_default: default == Some(x.value.as_str()),
-                    value: x.value.clone(),
-                })
-                .collect()
-        })
+        .map(|v| v.value.iter().map(|x| x.value.clone()).collect())
         .unwrap_or_default();
+    let variants: Vec<EnumVariant> = values
+        .iter()
+        .map(|v| EnumVariant {
+            rust_name: names::camel(v),
+            is_default: default == Some(v.as_str()),
+            value: v.clone(),
+        })
+        .collect();
     EnumType {
+        create: ddl::create_type(&sql_name, &values),
         sql_values: variants
             .iter()
             .map(|v| format!("'{}'", v.value))
@@ -322,13 +319,6 @@ pub fn lower_field(
             .collect()
     };
 
-    let mut modifiers = Vec::new();
-    if !nullable {
-        modifiers.push("NOT NULL".to_string());
-    }
-    if let Some(d) = &default {
-        modifiers.push(format!("DEFAULT {}", sql_literal(ty, d)));
-    }
     declare(Field {
         new_type: wrap_option(&rust_type, nullable || restricted),
         insert_expr: match (restricted, default.as_ref()) {
@@ -373,7 +363,7 @@ pub fn lower_field(
         row_type: wrap_option(&rust_type, nullable),
         rust_type,
         sql_type,
-        sql_modifiers: modifiers.join(" "),
+        sql_default: default.as_ref().map(|d| sql_literal(ty, d)),
         nullable,
         required,
         parent: None,

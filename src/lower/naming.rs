@@ -33,13 +33,11 @@ pub fn pk_of(r: &RawResource) -> Pk {
         Some(PkKind::Uuid) => Pk {
             rust_type: "uuid::Uuid",
             sql_type: "uuid",
-            sql_decl: "uuid NOT NULL DEFAULT gen_random_uuid()",
             is_uuid: true,
         },
         _ => Pk {
             rust_type: "i64",
             sql_type: "bigint",
-            sql_decl: "bigint GENERATED ALWAYS AS IDENTITY",
             is_uuid: false,
         },
     }

@@ -9,9 +9,11 @@ use super::auth::AuthCtx;
 use super::field::{fk_field, lower_field, patch_checks_use_present};
 use super::naming::{pg_name, pk_of, table_of};
 use super::sql::{self, StatementInput};
+use crate::ddl;
 use crate::graph::owner_chain;
 use crate::model::{
-    ConstraintMap, EnumType, Field, Index, Parent, Resource, ResourceCache, ResourceSql,
+    ConstraintMap, EnumType, Field, Index, IndexDef, IndexKey, Parent, Resource, ResourceCache,
+    ResourceSql, TableDef,
 };
 use crate::names::{self, sql_ident};
 use crate::render::layout::{self, const_str};
@@ -52,7 +54,7 @@ fn lower_parent(c: &Ctx, p: &RawParent) -> Option<(Field, Parent, ConstraintMap)
     let field = fk_field(&column, &parent_name, &ppk, nullable);
     let parent_table = table_of(parent);
     let parent_table_q = sql_ident(&parent_table);
-    let fk_index = pg_name(format!("{plural}_{column}_idx"));
+    let fk_index = sql::fk_index(&pg_name(format!("{plural}_{column}_idx")), &column);
     let parent_chain = c
         .auth
         .and_then(|a| owner_chain(&parent_name, &a.credentials, c.by_name));
@@ -75,8 +77,9 @@ fn lower_parent(c: &Ctx, p: &RawParent) -> Option<(Field, Parent, ConstraintMap)
         column_q: field.column_q.clone(),
         pk_rust_type: ppk.rust_type,
         nested_route: format!("/v1/{parent_table}/{{{column}}}/{plural}"),
-        fk_index_q: sql_ident(&fk_index),
-        fk_index,
+        fk_index_q: sql_ident(&fk_index.name),
+        create_index: ddl::create_index(plural, &fk_index),
+        fk_index: fk_index.name,
         on_delete_sql: match on_delete {
             OnDelete::Cascade => "CASCADE",
             OnDelete::Restrict => "RESTRICT",
@@ -87,6 +90,7 @@ fn lower_parent(c: &Ctx, p: &RawParent) -> Option<(Field, Parent, ConstraintMap)
         sql_list: String::new(),
         sql_exists: sql::parent_exists(&parent_table_q, parent_owner.as_ref()),
         table_q: parent_table_q,
+        table: parent_table.clone(),
         exists_scoped: parent_chain.is_some(),
         from_token: c.token_column.as_deref() == Some(column.as_str()),
         list_handler,
@@ -132,25 +136,20 @@ fn lower_indexes(
     r: &RawResource,
     plural: &str,
     constraints: &mut Vec<ConstraintMap>,
-) -> Vec<Index> {
+) -> Vec<(Index, IndexDef)> {
     let mut indexes = Vec::new();
     for ix in &r.indexes {
-        let cols: Vec<String> = ix
+        let keys: Vec<IndexKey> = ix
             .columns
             .iter()
-            .map(|c| names::snake(&c.value.name))
+            .map(|c| IndexKey {
+                column: names::snake(&c.value.name),
+                desc: c.value.desc,
+            })
             .collect();
+        let cols: Vec<String> = keys.iter().map(|k| k.column.clone()).collect();
         let unique = ix.unique.as_ref().is_some_and(|u| u.value);
         let suffix = if unique { "key" } else { "idx" };
-        let columns_sql = ix
-            .columns
-            .iter()
-            .map(|c| {
-                let q = sql_ident(&names::snake(&c.value.name));
-                if c.value.desc { format!("{q} DESC") } else { q }
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
         let index_name = pg_name(format!("{plural}_{}_{suffix}", cols.join("_")));
         if unique {
             // A composite unique index reports on its last column: the one
@@ -166,12 +165,19 @@ fn lower_indexes(
                 is_unique: true,
             });
         }
-        indexes.push(Index {
-            name_q: sql_ident(&index_name),
+        let def = IndexDef {
             name: index_name,
             unique,
-            columns_sql,
-        });
+            keys,
+        };
+        let index = Index {
+            name_q: sql_ident(&def.name),
+            name: def.name.clone(),
+            unique,
+            columns_sql: ddl::index_keys(&def.keys),
+            create: ddl::create_index(plural, &def),
+        };
+        indexes.push((index, def));
     }
     indexes
 }
@@ -313,7 +319,10 @@ pub fn lower_resource(
         .filter(|f| Some(&f.name) != token_column.as_ref())
         .cloned()
         .collect();
-    let indexes = lower_indexes(r, &plural, &mut constraints);
+    let (indexes, index_defs): (Vec<Index>, Vec<IndexDef>) =
+        lower_indexes(r, &plural, &mut constraints)
+            .into_iter()
+            .unzip();
     constraints.extend(check_maps(&plural, &fields));
 
     let select_columns = sql::select_columns(&fields, timestamps);
@@ -334,8 +343,16 @@ pub fn lower_resource(
     let (sql, patch_binds) = statements(&input, &mut parents);
 
     let pk = pk_of(r);
-    let columns = sql::columns(&pk, &fields, is_credentials, timestamps);
-    let constraint_defs = sql::constraints(&plural, &parents, &fields);
+    let table = TableDef {
+        name: plural.clone(),
+        columns: sql::columns(&pk, &fields, is_credentials, timestamps),
+        constraints: sql::constraints(&plural, &parents, &fields),
+        indexes: parents
+            .iter()
+            .map(|p| sql::fk_index(&p.fk_index, &p.column))
+            .chain(index_defs)
+            .collect(),
+    };
     let new_fields = body_fields
         .iter()
         .map(|f| f.ident.clone())
@@ -373,9 +390,8 @@ pub fn lower_resource(
         changes_fields: new_fields.clone(),
         new_fields,
         has_patterns: fields.iter().any(|f| f.pattern_static.is_some()),
-        table_lines: sql::table_lines(&columns, &constraint_defs),
-        columns,
-        constraint_defs,
+        create_table: ddl::create_table(&table),
+        table,
         has_unique: fields.iter().any(|f| f.spec.unique),
         single_constraint: constraints.len() == 1,
         route_consts: route_consts(&plural, &parents),

@@ -1,9 +1,13 @@
-//! SQL text: the statements of each resource module and of the auth routes,
-//! and the lines of each table's `CREATE TABLE`.
+//! SQL: the statements of each resource module and of the auth routes, and
+//! each table's columns, constraints and indexes as facts (`crate::ddl`
+//! writes them).
 
 use super::access::Owner;
 use super::naming::pg_name;
-use crate::model::{ColumnDef, Field, NamedDef, Parent, Pk, Resource, ResourceSql};
+use crate::model::{
+    ColumnDef, ConstraintDef, ConstraintKind, Field, IndexDef, IndexKey, Parent, Pk, Resource,
+    ResourceSql,
+};
 use crate::names::sql_ident;
 use crate::spec::FieldType;
 
@@ -334,31 +338,37 @@ pub fn columns(
     is_credentials: bool,
     timestamps: bool,
 ) -> Vec<ColumnDef> {
-    let mut columns = vec![ColumnDef {
-        name: "id".to_string(),
-        definition: pk.sql_decl.to_string(),
-    }];
+    let column = |name: &str, sql_type: &str, nullable: bool, default: Option<&str>| ColumnDef {
+        name: name.to_string(),
+        sql_type: sql_type.to_string(),
+        identity: false,
+        nullable,
+        default: default.map(str::to_string),
+    };
+    let id = if pk.is_uuid {
+        column("id", pk.sql_type, false, Some("gen_random_uuid()"))
+    } else {
+        ColumnDef {
+            identity: true,
+            ..column("id", pk.sql_type, false, None)
+        }
+    };
+    let mut columns = vec![id];
     for f in fields {
-        columns.push(ColumnDef {
-            name: f.name.clone(),
-            definition: format!("{} {}", f.sql_type, f.sql_modifiers)
-                .trim_end()
-                .to_string(),
-        });
+        columns.push(column(
+            &f.name,
+            &f.sql_type,
+            f.nullable,
+            f.sql_default.as_deref(),
+        ));
     }
     if is_credentials {
         // The PHC string of the argon2id hash; the password itself is never stored.
-        columns.push(ColumnDef {
-            name: "password_hash".to_string(),
-            definition: "text NOT NULL".to_string(),
-        });
+        columns.push(column("password_hash", "text", false, None));
     }
     if timestamps {
         for name in ["created_at", "updated_at"] {
-            columns.push(ColumnDef {
-                name: name.to_string(),
-                definition: "timestamptz NOT NULL DEFAULT now()".to_string(),
-            });
+            columns.push(column(name, "timestamptz", false, Some("now()")));
         }
     }
     columns
@@ -368,50 +378,50 @@ pub fn columns(
 /// field's UNIQUE and CHECKs. Every constraint is named so the service can
 /// map a violation back to the field, and so a later migration can drop or
 /// replace it by name.
-pub fn constraints(table: &str, parents: &[Parent], fields: &[Field]) -> Vec<NamedDef> {
-    let mut defs = vec![NamedDef {
+pub fn constraints(table: &str, parents: &[Parent], fields: &[Field]) -> Vec<ConstraintDef> {
+    let mut defs = vec![ConstraintDef {
         name: pg_name(format!("{table}_pkey")),
-        definition: "PRIMARY KEY (\"id\")".to_string(),
+        kind: ConstraintKind::PrimaryKey {
+            column: "id".to_string(),
+        },
     }];
     for p in parents {
-        defs.push(NamedDef {
+        defs.push(ConstraintDef {
             name: p.fk_constraint.clone(),
-            definition: format!(
-                "FOREIGN KEY ({}) REFERENCES {} (\"id\") ON DELETE {}",
-                p.column_q, p.table_q, p.on_delete_sql
-            ),
+            kind: ConstraintKind::ForeignKey {
+                column: p.column.clone(),
+                table: p.table.clone(),
+                on_delete: p.on_delete_sql.to_string(),
+            },
         });
     }
     for f in fields {
         if f.spec.unique {
-            defs.push(NamedDef {
+            defs.push(ConstraintDef {
                 name: unique_name(table, f),
-                definition: format!("UNIQUE ({})", f.column_q),
+                kind: ConstraintKind::Unique {
+                    column: f.name.clone(),
+                },
             });
         }
-        defs.extend(checks_of(table, f).into_iter().map(|c| NamedDef {
+        defs.extend(checks_of(table, f).into_iter().map(|c| ConstraintDef {
             name: c.name,
-            definition: format!("CHECK ({})", c.expr),
+            kind: ConstraintKind::Check { expr: c.expr },
         }));
     }
     defs
 }
 
-/// The lines between `CREATE TABLE (` and `);`, commas included.
-pub fn table_lines(columns: &[ColumnDef], constraints: &[NamedDef]) -> Vec<String> {
-    let mut lines: Vec<String> = columns
-        .iter()
-        .map(|c| format!("{} {}", sql_ident(&c.name), c.definition))
-        .collect();
-    lines.extend(
-        constraints
-            .iter()
-            .map(|c| format!("CONSTRAINT {} {}", sql_ident(&c.name), c.definition)),
-    );
-    let last = lines.len() - 1;
-    lines
-        .into_iter()
-        .enumerate()
-        .map(|(i, l)| if i == last { l } else { format!("{l},") })
-        .collect()
+/// The index of a foreign key, with `"id"` so the same index serves the
+/// nested keyset listing.
+pub fn fk_index(name: &str, column: &str) -> IndexDef {
+    let key = |column: &str| IndexKey {
+        column: column.to_string(),
+        desc: false,
+    };
+    IndexDef {
+        name: name.to_string(),
+        unique: false,
+        keys: vec![key(column), key("id")],
+    }
 }
