@@ -72,7 +72,7 @@ pub fn create_table(t: &TableDef) -> String {
 }
 
 /// `"user_id", "created_at" DESC`
-pub fn index_keys(keys: &[IndexKey]) -> String {
+fn index_keys(keys: &[IndexKey]) -> String {
     keys.iter()
         .map(|k| {
             let q = sql_ident(&k.column);

@@ -419,7 +419,6 @@ pub struct Parent {
     pub nested_route: String,
     pub fk_constraint: String,
     pub fk_index: String,
-    pub fk_index_q: String,
     /// The `CREATE INDEX` of the foreign key (with `"id"`, so the same index
     /// serves the nested keyset listing).
     pub create_index: String,
@@ -462,10 +461,7 @@ pub struct Parent {
 #[derive(Debug, Clone)]
 pub struct Index {
     pub name: String,
-    pub name_q: String,
     pub unique: bool,
-    /// `"user_id", "created_at" DESC`
-    pub columns_sql: String,
     /// Its `CREATE [UNIQUE] INDEX` statement.
     pub create: String,
 }
@@ -491,8 +487,6 @@ pub struct EnumType {
     pub field: String,
     pub variants: Vec<EnumVariant>,
     pub has_default: bool,
-    /// `'pending', 'paid'`
-    pub sql_values: String,
     /// Its `CREATE TYPE` statement.
     pub create: String,
 }

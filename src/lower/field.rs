@@ -154,11 +154,6 @@ fn lower_enum(resource: &str, field: &str, rust_name: &str, f: &RawField) -> Enu
         .collect();
     EnumType {
         create: ddl::create_type(&sql_name, &values),
-        sql_values: variants
-            .iter()
-            .map(|v| format!("'{}'", v.value))
-            .collect::<Vec<_>>()
-            .join(", "),
         has_default: variants.iter().any(|v| v.is_default),
         rust_name: rust_name.to_string(),
         sql_name_q: sql_ident(&sql_name),

@@ -77,7 +77,6 @@ fn lower_parent(c: &Ctx, p: &RawParent) -> Option<(Field, Parent, ConstraintMap)
         column_q: field.column_q.clone(),
         pk_rust_type: ppk.rust_type,
         nested_route: format!("/v1/{parent_table}/{{{column}}}/{plural}"),
-        fk_index_q: sql_ident(&fk_index.name),
         create_index: ddl::create_index(plural, &fk_index),
         fk_index: fk_index.name,
         on_delete_sql: match on_delete {
@@ -171,10 +170,8 @@ fn lower_indexes(
             keys,
         };
         let index = Index {
-            name_q: sql_ident(&def.name),
             name: def.name.clone(),
             unique,
-            columns_sql: ddl::index_keys(&def.keys),
             create: ddl::create_index(plural, &def),
         };
         indexes.push((index, def));
