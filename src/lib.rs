@@ -4,8 +4,10 @@
 //! [`write`] is a pure function, so [`compile`] can be called from tests and
 //! its output compared byte for byte.
 
+pub mod ddl;
 pub mod diag;
 pub mod graph;
+pub mod lower;
 pub mod model;
 pub mod names;
 pub mod regen;
@@ -38,7 +40,7 @@ pub fn check(source: &str) -> Result<model::Service, Vec<Diagnostic>> {
         validate::validate(raw, &mut diags);
     }
     match raw {
-        Some(raw) if diags.is_empty() => Ok(model::lower(&raw)),
+        Some(raw) if diags.is_empty() => Ok(lower::lower(&raw)),
         _ => Err(diags.into_sorted()),
     }
 }

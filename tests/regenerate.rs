@@ -281,3 +281,26 @@ fn generate_outside_a_service_fails_clearly() {
         text(&out.stderr)
     );
 }
+
+/// A service generated before the lock recorded structured columns has a
+/// format 1 lock (`tests/locks/shop-format1.lock`, the starter spec's lock
+/// as that version wrote it). Regenerating reads it, finds the schema
+/// unchanged and writes no migration; the lock is rewritten in the current
+/// format.
+#[test]
+fn a_format_1_lock_regenerates_without_a_migration() {
+    let (_tmp, dir) = new_shop();
+    let old = include_str!("locks/shop-format1.lock");
+    assert!(
+        !old.contains("\"format\""),
+        "the fixture is a format 1 lock"
+    );
+    std::fs::write(dir.join("scaffold.lock"), old).unwrap();
+    let out = scaffold(&["generate"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(migrations(&dir), ["0001_initial.sql"]);
+    let lock = std::fs::read_to_string(dir.join("scaffold.lock")).unwrap();
+    assert!(lock.contains("\"format\": 2"), "{lock}");
+    let check = scaffold(&["generate", "--check"], &dir);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stdout));
+}

@@ -8,13 +8,21 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::regen::lock_v1;
 use crate::regen::schema::Schema;
 use crate::render::{GeneratedFile, Owner};
 
 pub const LOCK_PATH: &str = "scaffold.lock";
 
+/// The shape of `scaffold.lock`. Format 1 (no `format` key) recorded each
+/// column and constraint as SQL text; format 2 records them structured. A
+/// format 1 lock is still read, so a service generated before regenerates
+/// without a spurious migration.
+pub const LOCK_FORMAT: u32 = 2;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lock {
+    pub format: u32,
     /// The generator's major.minor that wrote this lock.
     pub scaffold: String,
     /// Migration files in the order they apply.
@@ -43,6 +51,7 @@ impl Lock {
             recorded.insert(f.path.clone(), hash(f.contents.as_bytes()));
         }
         Lock {
+            format: LOCK_FORMAT,
             scaffold: crate::STAMP_VERSION.to_string(),
             migrations,
             files: recorded,
@@ -50,8 +59,17 @@ impl Lock {
         }
     }
 
+    /// Reads a lock of the current format or of format 1.
     pub fn parse(text: &str) -> Result<Lock, serde_json::Error> {
-        serde_json::from_str(text)
+        let value: serde_json::Value = serde_json::from_str(text)?;
+        match value.get("format").map(serde_json::Value::as_u64) {
+            None => lock_v1::upgrade(serde_json::from_value(value)?),
+            Some(Some(n)) if n == u64::from(LOCK_FORMAT) => serde_json::from_value(value),
+            Some(_) => Err(serde::de::Error::custom(format!(
+                "unsupported lock format {}; this scaffold reads formats 1 to {LOCK_FORMAT}",
+                value["format"]
+            ))),
+        }
     }
 
     pub fn to_file(&self) -> GeneratedFile {

@@ -2,4 +2,5 @@
 //! two of them, and `scaffold.lock`, which records what was generated.
 
 pub mod lock;
+mod lock_v1;
 pub mod schema;

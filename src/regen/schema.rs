@@ -7,25 +7,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::ddl;
 use crate::diag::Diagnostic;
-use crate::model::{ColumnDef, NamedDef, Service};
-use crate::names::sql_ident;
+use crate::model::{ColumnDef, Service, TableDef};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Schema {
     /// Enum type name → values, in declaration order.
     pub enums: BTreeMap<String, Vec<String>>,
     /// Tables in creation order (parents before children).
-    pub tables: Vec<Table>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Table {
-    pub name: String,
-    pub columns: Vec<ColumnDef>,
-    pub constraints: Vec<NamedDef>,
-    /// Index name → `ON "table" (...)`, with `UNIQUE ` in front for unique ones.
-    pub indexes: Vec<NamedDef>,
+    pub tables: Vec<TableDef>,
 }
 
 impl Schema {
@@ -40,35 +31,7 @@ impl Schema {
                 )
             })
             .collect();
-        let tables = service
-            .resources
-            .iter()
-            .map(|r| {
-                let mut indexes: Vec<NamedDef> = r
-                    .parents
-                    .iter()
-                    .map(|p| NamedDef {
-                        name: p.fk_index.clone(),
-                        definition: format!("ON {} ({}, \"id\")", r.table_q, p.column_q),
-                    })
-                    .collect();
-                indexes.extend(r.indexes.iter().map(|ix| NamedDef {
-                    name: ix.name.clone(),
-                    definition: format!(
-                        "{}ON {} ({})",
-                        if ix.unique { "UNIQUE " } else { "" },
-                        r.table_q,
-                        ix.columns_sql
-                    ),
-                }));
-                Table {
-                    name: r.plural.clone(),
-                    columns: r.columns.clone(),
-                    constraints: r.constraint_defs.clone(),
-                    indexes,
-                }
-            })
-            .collect();
+        let tables = service.resources.iter().map(|r| r.table.clone()).collect();
         Schema { enums, tables }
     }
 }
@@ -104,17 +67,10 @@ pub fn diff(
     // Enum types: new ones first (tables may use them), new values appended.
     for (name, values) in &new.enums {
         match old.enums.get(name) {
-            None => {
-                let list = values
-                    .iter()
-                    .map(|v| format!("'{v}'"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                out.push(format!("CREATE TYPE {} AS ENUM ({list});", sql_ident(name)));
-            }
+            None => out.push(ddl::create_type(name, values)),
             Some(old_values) => {
                 for v in values.iter().filter(|v| !old_values.contains(v)) {
-                    out.push(format!("ALTER TYPE {} ADD VALUE '{v}';", sql_ident(name)));
+                    out.push(ddl::add_enum_value(name, v));
                     tags.push(format!("{name}_{v}"));
                 }
                 if old_values.iter().any(|v| !values.contains(v)) {
@@ -127,18 +83,23 @@ pub fn diff(
         }
     }
 
-    let old_tables: BTreeMap<&str, &Table> =
+    let old_tables: BTreeMap<&str, &TableDef> =
         old.tables.iter().map(|t| (t.name.as_str(), t)).collect();
     let new_names: BTreeSet<&str> = new.tables.iter().map(|t| t.name.as_str()).collect();
     for table in &new.tables {
         let Some(before) = old_tables.get(table.name.as_str()) else {
-            out.push(create_table(table));
-            out.extend(table.indexes.iter().map(create_index));
+            out.push(ddl::create_table(table));
+            out.extend(
+                table
+                    .indexes
+                    .iter()
+                    .map(|ix| ddl::create_index(&table.name, ix)),
+            );
             tags.push(format!("create_{}", table.name));
             continue;
         };
         let resource = service.resources.iter().find(|r| r.plural == table.name);
-        let t = sql_ident(&table.name);
+        let t = table.name.as_str();
         let old_cols: BTreeMap<&str, &ColumnDef> = before
             .columns
             .iter()
@@ -150,25 +111,21 @@ pub fn diff(
             let renamed_from = field.and_then(|f| f.spec.renamed_from.as_deref());
             if let Some(prev) = old_cols.get(col.name.as_str()) {
                 kept_old.insert(prev.name.as_str());
-                alter_column(&t, prev, col, &mut out);
+                out.extend(ddl::alter_column(t, prev, col));
                 continue;
             }
             if let Some(from) = renamed_from
                 && let Some(prev) = old_cols.get(from)
             {
                 kept_old.insert(prev.name.as_str());
-                out.push(format!(
-                    "ALTER TABLE {t} RENAME COLUMN {} TO {};",
-                    sql_ident(from),
-                    sql_ident(&col.name)
-                ));
+                out.push(ddl::rename_column(t, from, &col.name));
                 tags.push(format!("rename_{}_{from}", table.name));
-                alter_column(&t, prev, col, &mut out);
+                out.extend(ddl::alter_column(t, prev, col));
                 continue;
             }
-            let required =
-                col.definition.contains("NOT NULL") && !col.definition.contains("DEFAULT");
-            if required {
+            // Existing rows need a value: NOT NULL takes a default (an
+            // identity column generates its own).
+            if !col.nullable && col.default.is_none() && !col.identity {
                 let (loc, path) = field
                     .map(|f| (f.spec.loc, f.spec.path.clone()))
                     .unwrap_or_default();
@@ -183,11 +140,7 @@ pub fn diff(
                 );
                 continue;
             }
-            out.push(format!(
-                "ALTER TABLE {t} ADD COLUMN {} {};",
-                sql_ident(&col.name),
-                col.definition
-            ));
+            out.push(ddl::add_column(t, col));
             tags.push(format!("add_{}_{}", table.name, col.name));
         }
         for prev in &before.columns {
@@ -195,10 +148,7 @@ pub fn diff(
                 continue;
             }
             if options.allow_destructive {
-                out.push(format!(
-                    "ALTER TABLE {t} DROP COLUMN {};",
-                    sql_ident(&prev.name)
-                ));
+                out.push(ddl::drop_column(t, &prev.name));
                 tags.push(format!("drop_{}_{}", table.name, prev.name));
             } else {
                 problems.push(top_problem(
@@ -211,21 +161,15 @@ pub fn diff(
             &before.constraints,
             &table.constraints,
             &mut out,
-            |c| format!("ALTER TABLE {t} DROP CONSTRAINT {};", sql_ident(&c.name)),
-            |c| {
-                format!(
-                    "ALTER TABLE {t} ADD CONSTRAINT {} {};",
-                    sql_ident(&c.name),
-                    c.definition
-                )
-            },
+            |c| ddl::drop_constraint(t, c),
+            |c| ddl::add_constraint(t, c),
         );
         diff_named(
             &before.indexes,
             &table.indexes,
             &mut out,
-            |ix| format!("DROP INDEX {};", sql_ident(&ix.name)),
-            create_index,
+            ddl::drop_index,
+            |ix| ddl::create_index(t, ix),
         );
     }
     for before in old.tables.iter().rev() {
@@ -233,7 +177,7 @@ pub fn diff(
             continue;
         }
         if options.allow_destructive {
-            out.push(format!("DROP TABLE {};", sql_ident(&before.name)));
+            out.push(ddl::drop_table(&before.name));
             tags.push(format!("drop_{}", before.name));
         } else {
             problems.push(top_problem(
@@ -268,79 +212,13 @@ fn top_problem(message: String, help: &str) -> Diagnostic {
         .help(help.to_string())
 }
 
-fn create_table(t: &Table) -> String {
-    let mut lines: Vec<String> = t
-        .columns
-        .iter()
-        .map(|c| format!("    {} {}", sql_ident(&c.name), c.definition))
-        .collect();
-    lines.extend(
-        t.constraints
-            .iter()
-            .map(|c| format!("    CONSTRAINT {} {}", sql_ident(&c.name), c.definition)),
-    );
-    format!(
-        "CREATE TABLE {} (\n{}\n);",
-        sql_ident(&t.name),
-        lines.join(",\n")
-    )
-}
-
-fn create_index(ix: &NamedDef) -> String {
-    match ix.definition.strip_prefix("UNIQUE ") {
-        Some(rest) => format!("CREATE UNIQUE INDEX {} {rest};", sql_ident(&ix.name)),
-        None => format!("CREATE INDEX {} {};", sql_ident(&ix.name), ix.definition),
-    }
-}
-
-/// Type, NOT NULL and DEFAULT changes of a kept column. A type change casts
-/// the existing values (`USING`); a value that does not cast fails the
-/// migration, in its transaction, before anything is changed.
-fn alter_column(t: &str, old: &ColumnDef, new: &ColumnDef, out: &mut Vec<String>) {
-    if old.definition == new.definition {
-        return;
-    }
-    let c = sql_ident(&new.name);
-    let nn = |d: &str| d.contains("NOT NULL");
-    let default_of = |d: &str| d.split_once("DEFAULT ").map(|(_, v)| v.to_string());
-    let type_of = |d: &str| {
-        d.split(" NOT NULL")
-            .next()
-            .unwrap_or(d)
-            .split(" DEFAULT")
-            .next()
-            .unwrap_or(d)
-            .trim()
-            .to_string()
-    };
-    if type_of(&old.definition) != type_of(&new.definition) {
-        out.push(format!(
-            "ALTER TABLE {t} ALTER COLUMN {c} TYPE {} USING {c}::{};",
-            type_of(&new.definition),
-            type_of(&new.definition)
-        ));
-    }
-    match (nn(&old.definition), nn(&new.definition)) {
-        (true, false) => out.push(format!("ALTER TABLE {t} ALTER COLUMN {c} DROP NOT NULL;")),
-        (false, true) => out.push(format!("ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL;")),
-        _ => {}
-    }
-    match (default_of(&old.definition), default_of(&new.definition)) {
-        (Some(_), None) => out.push(format!("ALTER TABLE {t} ALTER COLUMN {c} DROP DEFAULT;")),
-        (a, Some(b)) if a.as_deref() != Some(b.as_str()) => {
-            out.push(format!("ALTER TABLE {t} ALTER COLUMN {c} SET DEFAULT {b};"))
-        }
-        _ => {}
-    }
-}
-
 /// Drops what disappeared or changed, then adds what is new or changed.
-fn diff_named(
-    old: &[NamedDef],
-    new: &[NamedDef],
+fn diff_named<T: PartialEq>(
+    old: &[T],
+    new: &[T],
     out: &mut Vec<String>,
-    drop: impl Fn(&NamedDef) -> String,
-    add: impl Fn(&NamedDef) -> String,
+    drop: impl Fn(&T) -> String,
+    add: impl Fn(&T) -> String,
 ) {
     for o in old {
         if !new.iter().any(|n| n == o) {

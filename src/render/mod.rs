@@ -3,6 +3,7 @@
 
 pub mod docs;
 pub mod jsonschema;
+pub mod layout;
 pub mod openapi;
 
 use askama::Template;

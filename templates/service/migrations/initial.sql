@@ -12,33 +12,25 @@
 -- Enum fields are PostgreSQL enums: the database rejects unknown values even
 -- when a row is written by something other than this service.
 {%- for e in enums %}
-CREATE TYPE {{ e.sql_name_q }} AS ENUM ({{ e.sql_values }});
+{{ e.create }}
 {%- endfor %}
 {%- endif %}
 {%- for r in resources %}
 
-CREATE TABLE {{ r.table_q }} (
-{%- for line in r.table_lines %}
-    {{ line }}
-{%- endfor %}
-);
+{{ r.create_table }}
 {%- for p in r.parents %}
 
 -- PostgreSQL does not index foreign keys by itself; without this index every
 -- delete of a {{ p.resource }} scans {{ r.table_q }}. The trailing "id" lets the same
 -- index serve the nested keyset listing.
-CREATE INDEX {{ p.fk_index_q }} ON {{ r.table_q }} ({{ p.column_q }}, "id");
+{{ p.create_index }}
 {%- endfor %}
 {%- if !r.indexes.is_empty() %}
 
 -- Declared in scaffold.yaml.
 {%- endif %}
 {%- for ix in r.indexes %}
-{%- if ix.unique %}
-CREATE UNIQUE INDEX {{ ix.name_q }} ON {{ r.table_q }} ({{ ix.columns_sql }});
-{%- else %}
-CREATE INDEX {{ ix.name_q }} ON {{ r.table_q }} ({{ ix.columns_sql }});
-{%- endif %}
+{{ ix.create }}
 {%- endfor %}
 {%- endfor %}
 {%- if let Some(a) = auth %}

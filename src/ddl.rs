@@ -1,0 +1,173 @@
+//! The one DDL writer: the `CREATE TYPE`, `CREATE TABLE` and `CREATE INDEX`
+//! statements of the first migration and the statements of every later one
+//! are all written here, from the structured [`TableDef`] of the model (or
+//! of `scaffold.lock`). Two writers of the same table would drift apart.
+
+use crate::model::{ColumnDef, ConstraintDef, ConstraintKind, IndexDef, IndexKey, TableDef};
+use crate::names::sql_ident;
+
+/// `CREATE TYPE "order_status" AS ENUM ('pending', 'paid');`
+pub fn create_type(name: &str, values: &[String]) -> String {
+    let list = values
+        .iter()
+        .map(|v| format!("'{v}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("CREATE TYPE {} AS ENUM ({list});", sql_ident(name))
+}
+
+/// `ALTER TYPE "order_status" ADD VALUE 'refunded';`
+pub fn add_enum_value(name: &str, value: &str) -> String {
+    format!("ALTER TYPE {} ADD VALUE '{value}';", sql_ident(name))
+}
+
+/// A column as `CREATE TABLE` and `ADD COLUMN` write it: name, type,
+/// identity, NOT NULL, default.
+pub fn column(c: &ColumnDef) -> String {
+    let mut out = format!("{} {}", sql_ident(&c.name), c.sql_type);
+    if c.identity {
+        out.push_str(" GENERATED ALWAYS AS IDENTITY");
+    } else if !c.nullable {
+        out.push_str(" NOT NULL");
+    }
+    if let Some(d) = &c.default {
+        out.push_str(&format!(" DEFAULT {d}"));
+    }
+    out
+}
+
+/// A named constraint as `CREATE TABLE` and `ADD CONSTRAINT` write it.
+pub fn constraint(c: &ConstraintDef) -> String {
+    let body = match &c.kind {
+        ConstraintKind::PrimaryKey { column } => format!("PRIMARY KEY ({})", sql_ident(column)),
+        ConstraintKind::ForeignKey {
+            column,
+            table,
+            on_delete,
+        } => format!(
+            "FOREIGN KEY ({}) REFERENCES {} (\"id\") ON DELETE {on_delete}",
+            sql_ident(column),
+            sql_ident(table)
+        ),
+        ConstraintKind::Unique { column } => format!("UNIQUE ({})", sql_ident(column)),
+        ConstraintKind::Check { expr } => format!("CHECK ({expr})"),
+    };
+    format!("CONSTRAINT {} {body}", sql_ident(&c.name))
+}
+
+/// The columns and constraints, one per line, then `);`.
+pub fn create_table(t: &TableDef) -> String {
+    let lines: Vec<String> = t
+        .columns
+        .iter()
+        .map(column)
+        .chain(t.constraints.iter().map(constraint))
+        .map(|l| format!("    {l}"))
+        .collect();
+    format!(
+        "CREATE TABLE {} (\n{}\n);",
+        sql_ident(&t.name),
+        lines.join(",\n")
+    )
+}
+
+/// `"user_id", "created_at" DESC`
+fn index_keys(keys: &[IndexKey]) -> String {
+    keys.iter()
+        .map(|k| {
+            let q = sql_ident(&k.column);
+            if k.desc { format!("{q} DESC") } else { q }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn create_index(table: &str, ix: &IndexDef) -> String {
+    format!(
+        "CREATE {}INDEX {} ON {} ({});",
+        if ix.unique { "UNIQUE " } else { "" },
+        sql_ident(&ix.name),
+        sql_ident(table),
+        index_keys(&ix.keys)
+    )
+}
+
+pub fn drop_index(ix: &IndexDef) -> String {
+    format!("DROP INDEX {};", sql_ident(&ix.name))
+}
+
+pub fn add_column(table: &str, c: &ColumnDef) -> String {
+    format!("ALTER TABLE {} ADD COLUMN {};", sql_ident(table), column(c))
+}
+
+pub fn drop_column(table: &str, name: &str) -> String {
+    format!(
+        "ALTER TABLE {} DROP COLUMN {};",
+        sql_ident(table),
+        sql_ident(name)
+    )
+}
+
+pub fn rename_column(table: &str, from: &str, to: &str) -> String {
+    format!(
+        "ALTER TABLE {} RENAME COLUMN {} TO {};",
+        sql_ident(table),
+        sql_ident(from),
+        sql_ident(to)
+    )
+}
+
+pub fn add_constraint(table: &str, c: &ConstraintDef) -> String {
+    format!("ALTER TABLE {} ADD {};", sql_ident(table), constraint(c))
+}
+
+pub fn drop_constraint(table: &str, c: &ConstraintDef) -> String {
+    format!(
+        "ALTER TABLE {} DROP CONSTRAINT {};",
+        sql_ident(table),
+        sql_ident(&c.name)
+    )
+}
+
+pub fn drop_table(table: &str) -> String {
+    format!("DROP TABLE {};", sql_ident(table))
+}
+
+/// The statements that change a kept column from `old` to `new`: identity,
+/// type, NOT NULL, default. A type change casts the existing values
+/// (`USING`); a value that does not cast fails the migration, in its
+/// transaction, before anything is changed.
+pub fn alter_column(table: &str, old: &ColumnDef, new: &ColumnDef) -> Vec<String> {
+    let alter = format!(
+        "ALTER TABLE {} ALTER COLUMN {}",
+        sql_ident(table),
+        sql_ident(&new.name)
+    );
+    let mut out = Vec::new();
+    if old.identity && !new.identity {
+        out.push(format!("{alter} DROP IDENTITY;"));
+    }
+    if old.sql_type != new.sql_type {
+        let ty = &new.sql_type;
+        out.push(format!(
+            "{alter} TYPE {ty} USING {}::{ty};",
+            sql_ident(&new.name)
+        ));
+    }
+    if !old.identity && new.identity {
+        out.push(format!("{alter} ADD GENERATED ALWAYS AS IDENTITY;"));
+    }
+    // An identity column is NOT NULL whatever `nullable` says.
+    let not_null = |c: &ColumnDef| c.identity || !c.nullable;
+    match (not_null(old), not_null(new)) {
+        (true, false) => out.push(format!("{alter} DROP NOT NULL;")),
+        (false, true) => out.push(format!("{alter} SET NOT NULL;")),
+        _ => {}
+    }
+    match (&old.default, &new.default) {
+        (Some(_), None) => out.push(format!("{alter} DROP DEFAULT;")),
+        (a, Some(b)) if a.as_ref() != Some(b) => out.push(format!("{alter} SET DEFAULT {b};")),
+        _ => {}
+    }
+    out
+}

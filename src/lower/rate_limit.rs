@@ -1,0 +1,101 @@
+//! Rate limits: the service-wide and login buckets, and the buckets of the
+//! routes a resource's `rate_limit` covers.
+
+use crate::model::{Bucket, RateLimits, Resource, RouteLimit};
+use crate::names;
+use crate::spec::{RateAction, RawRateLimit, RawSpec};
+
+/// Used when the spec sets no service-wide `rate_limit`: generous for one
+/// client, yet a flood from one address is cut off within a second.
+pub const DEFAULT_RATE_LIMIT: (u64, f64) = (100, 50.0);
+/// Used when the spec sets no `rate_limit.login`: a burst of 5 attempts, then
+/// one every 10 seconds.
+pub const DEFAULT_LOGIN_RATE_LIMIT: (u64, f64) = (5, 0.1);
+
+fn bucket(capacity: u64, refill_per_second: f64) -> Bucket {
+    Bucket {
+        capacity,
+        refill_per_second,
+        rust: format!("Policy::new({capacity}, {refill_per_second:?})"),
+    }
+}
+
+fn bucket_of(limit: Option<&RawRateLimit>, default: (u64, f64)) -> Bucket {
+    match limit.and_then(|l| {
+        Some((
+            l.capacity.as_ref()?.value,
+            l.refill_per_second.as_ref()?.value,
+        ))
+    }) {
+        Some((capacity, refill)) => bucket(capacity, refill),
+        None => bucket(default.0, default.1),
+    }
+}
+
+/// The routes each rate-limited action covers: list and create include the
+/// nested routes under every parent.
+fn routes_by_action(r: &Resource) -> Vec<(RateAction, Vec<(&'static str, String)>)> {
+    let item = format!("{}/{{id}}", r.route);
+    let collection = |method: &'static str| {
+        std::iter::once((method, r.route.clone()))
+            .chain(
+                r.parents
+                    .iter()
+                    .map(move |p| (method, p.nested_route.clone())),
+            )
+            .collect()
+    };
+    vec![
+        (RateAction::List, collection("GET")),
+        (RateAction::Create, collection("POST")),
+        (RateAction::Get, vec![("GET", item.clone())]),
+        (RateAction::Replace, vec![("PUT", item.clone())]),
+        (RateAction::Update, vec![("PATCH", item.clone())]),
+        (RateAction::Delete, vec![("DELETE", item)]),
+    ]
+}
+
+pub fn lower_rate_limits(spec: &RawSpec, resources: &[Resource]) -> RateLimits {
+    let service = spec.rate_limit.as_ref();
+    let mut routes = Vec::new();
+    for raw in &spec.resources {
+        let Some(limit) = &raw.rate_limit else {
+            continue;
+        };
+        let name = names::snake(&raw.name.value);
+        let Some(r) = resources.iter().find(|r| r.name == name) else {
+            continue;
+        };
+        let shared = match (&limit.capacity, &limit.refill_per_second) {
+            (Some(c), Some(f)) => Some(bucket(c.value, f.value)),
+            _ => None,
+        };
+        for (action, methods) in routes_by_action(r) {
+            let own = limit.actions.iter().find(|(a, _)| a.value == action);
+            let (scope, bucket) = match (own, &shared) {
+                (Some((_, l)), _) => (
+                    format!("{name}.{}", action.as_str()),
+                    bucket_of(Some(l), DEFAULT_RATE_LIMIT),
+                ),
+                (None, Some(b)) => (name.clone(), b.clone()),
+                (None, None) => continue,
+            };
+            for (method, route) in methods {
+                routes.push(RouteLimit {
+                    method,
+                    route,
+                    scope: scope.clone(),
+                    bucket: bucket.clone(),
+                });
+            }
+        }
+    }
+    RateLimits {
+        global: bucket_of(service, DEFAULT_RATE_LIMIT),
+        login: bucket_of(
+            service.and_then(|l| l.login.as_deref()),
+            DEFAULT_LOGIN_RATE_LIMIT,
+        ),
+        routes,
+    }
+}
