@@ -17,11 +17,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-{%- if r.cache.is_some() %}
-use axum::http::{HeaderMap, StatusCode};
-{%- else %}
-use axum::http::StatusCode;
-{%- endif %}
+use axum::http::{% if r.cache.is_some() %}{HeaderMap, StatusCode}{% else %}StatusCode{% endif %};
 {%- if r.creates || r.cache.is_some() %}
 use axum::response::Response;
 {%- endif %}

@@ -11,12 +11,7 @@
 
 /// Cache-aside: a miss reads the database and fills the cache.
 {%- endif %}
-async fn fetch(
-    State(state): State<AppState>,
-{%- call m::caller_param() %}{% endcall %}
-    Path(id): Path<Id>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
+{% call m::by_id("fetch", "Response", true) %}{% endcall %}
 {%- call m::check("GET") %}{% endcall %}
     let load = || read(&state, id);
     let cache = &state.cache;

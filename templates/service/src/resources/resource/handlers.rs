@@ -1,7 +1,5 @@
-{#- The HTTP part of a resource module: the routes and one copy of each
-    handler. With auth a handler also takes the caller and checks its rule
-    (macros.rs); an owned resource binds the owner as the last parameter of
-    each statement. #}
+{#- HTTP: the routes and one copy of each handler. With auth a handler takes
+    the caller and checks its rule; an owned resource binds the owner last. #}
 {%- import "service/src/resources/resource/macros.rs" as m %}
 
 // ---------------------------------------------------------------------------
@@ -43,18 +41,9 @@ async fn list(
     page: PageRequest<Id>,
 ) -> Result<Json<Page<Row>>, ApiError> {
 {%- call m::check("LIST") %}{% endcall %}
-{%- if r.cache_lists %}
-    let key = page_key(COLLECTION, {% if r.owned() %}owner, {% endif %}page);
-    let pool = &state.pool;
-    let load = move || async move {
-{%- call m::select_page("SQL_LIST", false, "        ", "pool") %}{% endcall %}
-        Ok::<_, ApiError>(page.into_page(rows, |row| row.id))
-    };
-{%- call m::page_from_cache() %}{% endcall %}
-{%- else %}
-{%- call m::select_page("SQL_LIST", false, "    ", "&state.pool") %}{% endcall %}
-    Ok(Json(page.into_page(rows, |row| row.id)))
-{%- endif %}
+{%- call(pad, pool) m::page("COLLECTION", false) %}
+{%- call m::select_page("SQL_LIST", false, pad, pool) %}{% endcall %}
+{%- endcall %}
 }
 {%- if r.creates %}
 
@@ -67,15 +56,13 @@ async fn create(
 {%- call m::check_writers("input") %}{% endcall %}
     let mut new = input.validate()?;
     hooks::before_create(&state, &mut new).await?;
-{%- if r.token_owner().is_some() %}
-    let row = insert(&state, new, owner).await.map_err(db_error)?;
-{%- else if r.insert_checked() %}
+{%- if r.insert_checked() %}
     let row = insert(&state, new, owner)
         .await
         .map_err(db_error)?
         .ok_or_else(not_owned)?;
 {%- else %}
-    let row = insert(&state, new).await.map_err(db_error)?;
+    let row = insert(&state, new{% if r.insert_takes_owner() %}, owner{% endif %}).await.map_err(db_error)?;
 {%- endif %}
 {%- call m::create_end() %}{% endcall %}
 }
@@ -91,19 +78,11 @@ async fn {{ p.list_handler }}(
 {%- call m::check("LIST") %}{% endcall %}
 {%- if r.cache_lists %}
     let route = {{ p.page_route }};
-    let key = page_key(&route, {% if r.owned() %}owner, {% endif %}page);
-    let pool = &state.pool;
-    let load = move || async move {
-{%- call m::select_page(p.sql_list_const, true, "        ", "pool") %}{% endcall %}
-{%- call m::parent_exists(p, "        ", "pool", true) %}{% endcall %}
-        Ok(page.into_page(rows, |row| row.id))
-    };
-{%- call m::page_from_cache() %}{% endcall %}
-{%- else %}
-{%- call m::select_page(p.sql_list_const, true, "    ", "&state.pool") %}{% endcall %}
-{%- call m::parent_exists(p, "    ", "&state.pool", false) %}{% endcall %}
-    Ok(Json(page.into_page(rows, |row| row.id)))
 {%- endif %}
+{%- call(pad, pool) m::page("&route", true) %}
+{%- call m::select_page(p.sql_list_const, true, pad, pool) %}{% endcall %}
+{%- call m::parent_exists(p, pad, pool) %}{% endcall %}
+{%- endcall %}
 }
 {%- if r.creates %}
 {%- if p.from_token %}
@@ -203,18 +182,9 @@ fn not_owned() -> ApiError {
 {%- if r.cache.is_some() %}
 {%- include "service/src/resources/resource/cache.rs" %}
 {%- else %}
-{%- if r.has_auth() %}
 
-async fn fetch(
-    State(state): State<AppState>,
-    caller: Option<Caller>,
-    Path(id): Path<Id>,
-) -> Result<Json<Row>, ApiError> {
+{% call m::by_id("fetch", "Json<Row>", false) %}{% endcall %}
 {%- call m::check("GET") %}{% endcall %}
-{%- else %}
-
-async fn fetch(State(state): State<AppState>, Path(id): Path<Id>) -> Result<Json<Row>, ApiError> {
-{%- endif %}
     sqlx::query_as::<_, Row>(SQL_GET)
         .bind(id)
 {%- call m::bind_owner("    ") %}{% endcall %}
@@ -225,47 +195,31 @@ async fn fetch(State(state): State<AppState>, Path(id): Path<Id>) -> Result<Json
         .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))
 }
 {%- endif %}
+{#- PUT (`replace`, the whole `Input`) and PATCH (`update`, the `Patch`'s
+    changes): the same handler around a different statement. #}
+{%- macro write(name, body, ty, valid, hook, sql) %}
 
-async fn replace(
+async fn {{ name }}(
     State(state): State<AppState>,
 {%- call m::caller_param() %}{% endcall %}
     Path(id): Path<Id>,
-    Json(input): Json<Input>,
+    Json({{ body }}): Json<{{ ty }}>,
 ) -> Result<Json<Row>, ApiError> {
 {%- call m::check("UPDATE") %}{% endcall %}
-{%- call m::check_writers("input") %}{% endcall %}
-    let mut new = input.validate()?;
-    hooks::before_replace(&state, id, &mut new).await?;
-    let row = sqlx::query_as::<_, Row>(SQL_REPLACE)
+{%- call m::check_writers(body) %}{% endcall %}
+    let mut {{ valid }} = {{ body }}.validate()?;
+    hooks::{{ hook }}(&state, id, &mut {{ valid }}).await?;
+    let row = sqlx::query_as::<_, Row>({{ sql }})
         .bind(id)
+{%- if valid == "new" %}
 {%- for f in r.body_fields %}
         .bind(new.{{ f.ident }})
 {%- endfor %}
-{%- call m::bind_owner("    ") %}{% endcall %}
-        .fetch_optional(&state.pool)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
-{%- call m::after_write(false) %}{% endcall %}
-    hooks::after_update(&state, &row).await;
-    Ok(Json(row))
-}
-
-async fn update(
-    State(state): State<AppState>,
-{%- call m::caller_param() %}{% endcall %}
-    Path(id): Path<Id>,
-    Json(patch): Json<Patch>,
-) -> Result<Json<Row>, ApiError> {
-{%- call m::check("UPDATE") %}{% endcall %}
-{%- call m::check_writers("patch") %}{% endcall %}
-    let mut changes = patch.validate()?;
-    hooks::before_update(&state, id, &mut changes).await?;
-    let row = sqlx::query_as::<_, Row>(SQL_PATCH)
-        .bind(id)
+{%- else %}
 {%- for b in r.patch_binds %}
         .bind({{ b }})
 {%- endfor %}
+{%- endif %}
 {%- call m::bind_owner("    ") %}{% endcall %}
         .fetch_optional(&state.pool)
         .await
@@ -275,18 +229,12 @@ async fn update(
     hooks::after_update(&state, &row).await;
     Ok(Json(row))
 }
-{%- if r.has_auth() %}
+{%- endmacro %}
+{%- call write("replace", "input", "Input", "new", "before_replace", "SQL_REPLACE") %}{% endcall %}
+{%- call write("update", "patch", "Patch", "changes", "before_update", "SQL_PATCH") %}{% endcall %}
 
-async fn remove(
-    State(state): State<AppState>,
-    caller: Option<Caller>,
-    Path(id): Path<Id>,
-) -> Result<StatusCode, ApiError> {
+{% call m::by_id("remove", "StatusCode", false) %}{% endcall %}
 {%- call m::check("DELETE") %}{% endcall %}
-{%- else %}
-
-async fn remove(State(state): State<AppState>, Path(id): Path<Id>) -> Result<StatusCode, ApiError> {
-{%- endif %}
     hooks::before_delete(&state, id).await?;
     let result = sqlx::query(SQL_DELETE)
         .bind(id)

@@ -1,7 +1,5 @@
-{#- Macros of the resource module's handlers: the pieces every handler would
-    otherwise write again, each emitting whole lines that start with a
-    newline, like the rest of the template. `pad` is the indentation of the
-    first line (a handler body, or the loader closure of a cached list). #}
+{#- The pieces the handlers share. Each emits whole lines, every one led by
+    its newline; `pad` indents a handler body or a cached list's loader. #}
 
 {#- `caller: Option<Caller>,` among a handler's extractors, with auth. #}
 {%- macro caller_param() %}
@@ -10,13 +8,27 @@
 {%- endif %}
 {%- endmacro %}
 
-{#- The route's rule, first thing in a handler; an owned resource keeps the
-    owner it grants (`None` = every row). #}
+{#- The route's rule; an owned resource keeps the owner it grants (`None` = any). #}
 {%- macro check(rule) %}
-{%- if r.owned() %}
-    let owner = {{ rule }}.check(caller.as_ref())?;
-{%- else if r.has_auth() %}
-    {{ rule }}.check(caller.as_ref())?;
+{%- if r.has_auth() %}
+    {% if r.owned() %}let owner = {% endif %}{{ rule }}.check(caller.as_ref())?;
+{%- endif %}
+{%- endmacro %}
+
+{#- The signature of a handler of `ITEM` without a body, one line if it fits;
+    where it stands: the caller writes what goes before it. #}
+{%- macro by_id(name, ret, headers) %}
+{%- if r.has_auth() || headers -%}
+async fn {{ name }}(
+    State(state): State<AppState>,
+{%- call caller_param() %}{% endcall %}
+    Path(id): Path<Id>,
+{%- if headers %}
+    headers: HeaderMap,
+{%- endif %}
+) -> Result<{{ ret }}, ApiError> {
+{%- else -%}
+async fn {{ name }}(State(state): State<AppState>, Path(id): Path<Id>) -> Result<{{ ret }}, ApiError> {
 {%- endif %}
 {%- endmacro %}
 
@@ -50,9 +62,8 @@
 {%- endif %}
 {%- endmacro %}
 
-{#- The cache invalidation after a write has committed: the row's entry
-    (under the epoch when a parent's DELETE can change it) and, with cached
-    lists, the generation every list page is stored under. #}
+{#- Invalidation after a write: the row's entry (under its epoch, if any) and
+    the generation of the cached list pages. #}
 {%- macro after_write(created) %}
 {%- if r.cache.is_some() %}
 {%- if created %}
@@ -102,16 +113,16 @@
 {%- endmacro %}
 
 {#- A nested list's empty page: is the parent there at all (for the caller)? #}
-{%- macro parent_exists(p, pad, pool, cached) %}
+{%- macro parent_exists(p, pad, pool) %}
 {{ pad }}// A non-empty page proves the parent exists (foreign key), so the extra
 {{ pad }}// query is only paid to tell "no {{ r.plural }}" from "no such {{ p.resource }}"
 {%- if r.has_auth() %}
 {{ pad }}// (or one the caller may not see, which is the same 404).
-{%- if cached %} Empty pages
+{%- if r.cache_lists %} Empty pages
 {{ pad }}// are not cached, so the check is made on every such read.
 {%- endif %}
 {%- else %}.
-{%- if cached %}
+{%- if r.cache_lists %}
 {{ pad }}// Empty pages are not cached, so the check is made on every such read.
 {%- endif %}
 {%- endif %}
@@ -130,10 +141,22 @@
 {{ pad }}}
 {%- endmacro %}
 
-{#- A cached list: the page comes from the cache, or from `load`. #}
-{%- macro page_from_cache() %}
+{#- A list body around its statement (the call block, given `pad` and `pool`):
+    in the loader of a cached page, or inline. #}
+{%- macro page(route, nested) %}
+{%- if r.cache_lists %}
+    let key = page_key({{ route }}, {% if r.owned() %}owner, {% endif %}page);
+    let pool = &state.pool;
+    let load = move || async move {
+{{- caller("        ", "pool") }}
+        Ok{% if !nested %}::<_, ApiError>{% endif %}(page.into_page(rows, |row| row.id))
+    };
     let cache = &state.cache;
     let counter = generation();
     let page = cache.page_or_load(&counter, key, CACHE_TTL, load).await?;
     Ok(Json(page))
+{%- else %}
+{{- caller("    ", "&state.pool") }}
+    Ok(Json(page.into_page(rows, |row| row.id)))
+{%- endif %}
 {%- endmacro %}

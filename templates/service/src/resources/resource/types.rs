@@ -1,6 +1,5 @@
-{#- The representation part of a resource module: the Id and Row aliases,
-    route constants, defaults, patterns, enums, the row and body structs,
-    their validation and the access rules. #}
+{#- Representation: the Id and Row aliases, route constants, defaults,
+    patterns, enums, the row and body structs, validation, access rules. #}
 
 // ---------------------------------------------------------------------------
 // Representation
@@ -32,11 +31,7 @@ static {{ s }}: LazyLock<Regex> = LazyLock::new(|| {
 {%- for e in r.enums %}
 
 /// Values of `{{ e.field }}`, stored as the PostgreSQL enum {{ e.sql_name_q }}.
-{%- if e.has_default %}
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
-{%- else %}
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
-{%- endif %}
+#[derive(Clone, Copy, Debug, {% if e.has_default %}Default, {% endif %}PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[sqlx(type_name = "{{ e.sql_name }}")]
 pub enum {{ e.rust_name }} {
 {%- for v in e.variants %}
@@ -52,11 +47,7 @@ pub enum {{ e.rust_name }} {
 {%- endfor %}
 
 /// A row of {{ r.table_q }}, as stored and as returned by the API.
-{%- if r.cache.is_some() %}
-#[derive(Clone, Debug, Serialize, Deserialize, sqlx::FromRow)]
-{%- else %}
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
-{%- endif %}
+#[derive(Clone, Debug, Serialize, {% if r.cache.is_some() %}Deserialize, {% endif %}sqlx::FromRow)]
 pub struct {{ r.struct_name }} {
     pub id: Id,
 {%- for f in r.fields %}
@@ -112,6 +103,19 @@ pub struct Changes {
 {%- endfor %}
 }
 
+{#- `Ok(New { .. })`: shorthand fields, on one line where rustfmt keeps them. #}
+{%- macro ok_literal(ty, inline, fields) %}
+{%- if inline %}
+        Ok({{ ty }} { {{ fields }} })
+{%- else %}
+        Ok({{ ty }} {
+{%- for f in r.body_fields %}
+            {{ f.ident }},
+{%- endfor %}
+        })
+{%- endif %}
+{%- endmacro %}
+
 impl Input {
     /// Runs every check before failing, so one 422 names every bad field.
     pub fn validate(self) -> Result<New, ApiError> {
@@ -134,15 +138,7 @@ impl Input {
 {%- if r.input_validates %}
         v.finish()?;
 {%- endif %}
-{%- if r.new_fields_inline %}
-        Ok(New { {{ r.new_fields }} })
-{%- else %}
-        Ok(New {
-{%- for f in r.body_fields %}
-            {{ f.ident }},
-{%- endfor %}
-        })
-{%- endif %}
+{%- call ok_literal("New", r.new_fields_inline, r.new_fields) %}{% endcall %}
     }
 }
 
@@ -162,35 +158,21 @@ impl Patch {
 
         v.finish()?;
 {%- endif %}
-{%- if r.changes_fields_inline %}
-        Ok(Changes { {{ r.changes_fields }} })
-{%- else %}
-        Ok(Changes {
-{%- for f in r.body_fields %}
-            {{ f.ident }},
-{%- endfor %}
-        })
-{%- endif %}
+{%- call ok_literal("Changes", r.changes_fields_inline, r.changes_fields) %}{% endcall %}
     }
 }
 
 {%- if let Some(a) = r.access %}
 {%- if !a.write_checks.is_empty() %}
+{%- for ty in ["Input", "Patch"] %}
 
-impl Input {
+impl {{ ty }} {
+{%- if loop.first %}
     /// Fields the caller's role may not write are refused (422), never
     /// silently dropped or applied.
-    pub fn check_writers(&self, caller: Option<&Caller>) -> Result<(), ApiError> {
-        let mut w = Writes::new(caller);
-{%- for c in a.write_checks %}
-        {{ c }}
-{%- endfor %}
-        w.finish()
-    }
-}
-
-impl Patch {
+{%- else %}
     /// Like [`Input::check_writers`].
+{%- endif %}
     pub fn check_writers(&self, caller: Option<&Caller>) -> Result<(), ApiError> {
         let mut w = Writes::new(caller);
 {%- for c in a.write_checks %}
@@ -199,6 +181,7 @@ impl Patch {
         w.finish()
     }
 }
+{%- endfor %}
 {%- endif %}
 {%- if a.is_credentials %}
 
