@@ -1,6 +1,5 @@
-{#- The cache-aside part of a cached resource module: GET by id through the
-    cache, the row's loader and key, and the counters the writers bump (the
-    epoch of by-id entries, the generation of list pages). #}
+{#- Cache-aside (cached resources): GET by id through the cache, the row's
+    loader and key, the counters writers bump (by-id epoch, list generation). #}
 {%- import "service/src/resources/resource/macros.rs" as m %}
 {%- if let Some(c) = r.cache %}
 {%- if r.has_auth() %}

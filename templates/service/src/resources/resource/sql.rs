@@ -1,6 +1,5 @@
-{#- The database part of a resource module: the constraint map and the error
-    mapping built on it, the foreign keys the nested creates turn into 404s,
-    and every statement as a constant. #}
+{#- Database: the constraint map and `db_error`, the foreign keys a nested
+    create turns into 404s, every statement as a constant. #}
 
 // ---------------------------------------------------------------------------
 // Database
