@@ -48,4 +48,16 @@ impl Resource {
     pub fn insert_takes_owner(&self) -> bool {
         self.token_owner().is_some() || self.insert_checked()
     }
+
+    /// The foreign key column where the owner chain starts: the parent a
+    /// checked INSERT looks up to find the row's owner. Lowering walks the
+    /// `belongs_to` entries in order and takes the first whose parent has a
+    /// chain of its own (`exists_scoped`, true for the credentials resource
+    /// itself), so the first such parent here is that step.
+    pub fn owner_column(&self) -> Option<&str> {
+        self.parents
+            .iter()
+            .find(|p| p.exists_scoped)
+            .map(|p| p.column.as_str())
+    }
 }

@@ -168,15 +168,17 @@ async fn insert(state: &AppState, new: New) -> Result<Row, sqlx::Error> {
         .await
 }
 {%- if r.insert_checked() %}
+{%- if let Some(column) = r.owner_column() %}
 
 /// The parent named in the body is not the caller's: reported like a
 /// parent that does not exist, so other users' rows stay invisible.
 fn not_owned() -> ApiError {
     ApiError::validation(vec![crate::validation::FieldError::new(
-        "{{ r.body_fields[0].name }}",
+        "{{ column }}",
         "must reference an existing row",
     )])
 }
+{%- endif %}
 {%- endif %}
 {%- endif %}
 {%- if r.cache.is_some() %}
