@@ -2,6 +2,7 @@
 //! templates loop over the model and print it, nothing more.
 
 pub mod docs;
+mod facts;
 pub mod jsonschema;
 pub mod layout;
 pub mod openapi;

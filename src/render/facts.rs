@@ -1,0 +1,63 @@
+//! Facts the resource template asks of a [`Resource`] without unwrapping its
+//! `access`: each is a boolean or a borrowed part of the model, computed from
+//! what lowering already decided, so the template still only tests and loops.
+
+use crate::model::{Resource, TokenOwner};
+
+impl Resource {
+    /// The spec has `auth`: every handler takes the optional `Caller` and
+    /// checks its rule before doing anything else.
+    pub fn has_auth(&self) -> bool {
+        self.access.is_some()
+    }
+
+    /// The resource has an owner chain to the credentials resource, so every
+    /// statement takes an owner parameter (NULL = any row).
+    pub fn owned(&self) -> bool {
+        self.access.as_ref().is_some_and(|a| a.owned)
+    }
+
+    /// This is the credentials resource: its rows are created by
+    /// registration, which also maps its database errors.
+    pub fn is_credentials(&self) -> bool {
+        self.access.as_ref().is_some_and(|a| a.is_credentials)
+    }
+
+    /// Some body field may not be written by every caller: `Input` and
+    /// `Patch` have `check_writers`, and the write handlers call it.
+    pub fn write_checked(&self) -> bool {
+        self.access
+            .as_ref()
+            .is_some_and(|a| !a.write_checks.is_empty())
+    }
+
+    /// The foreign key filled from the caller's token, when the resource
+    /// belongs to the credentials resource directly.
+    pub fn token_owner(&self) -> Option<&TokenOwner> {
+        self.access.as_ref().and_then(|a| a.token_owner.as_ref())
+    }
+
+    /// The owner chain is longer than one step: the INSERT checks that the
+    /// parent belongs to the caller and returns no row when it does not.
+    pub fn insert_checked(&self) -> bool {
+        self.access.as_ref().is_some_and(|a| a.insert_checked)
+    }
+
+    /// `insert` takes the owner: it fills the token's column, or it is the
+    /// condition of a checked INSERT.
+    pub fn insert_takes_owner(&self) -> bool {
+        self.token_owner().is_some() || self.insert_checked()
+    }
+
+    /// The foreign key column where the owner chain starts: the parent a
+    /// checked INSERT looks up to find the row's owner. Lowering walks the
+    /// `belongs_to` entries in order and takes the first whose parent has a
+    /// chain of its own (`exists_scoped`, true for the credentials resource
+    /// itself), so the first such parent here is that step.
+    pub fn owner_column(&self) -> Option<&str> {
+        self.parents
+            .iter()
+            .find(|p| p.exists_scoped)
+            .map(|p| p.column.as_str())
+    }
+}

@@ -1,0 +1,95 @@
+{#- Cache-aside (cached resources): GET by id through the cache, the row's
+    loader and key, the counters writers bump (by-id epoch, list generation). #}
+{%- import "service/src/resources/resource/macros.rs" as m %}
+{%- if let Some(c) = r.cache %}
+{%- if r.has_auth() %}
+
+/// Cache-aside: the cache holds whole rows keyed by id alone, so the owner
+/// check SQL_GET makes is made here on the row, for hits and misses alike.
+{%- else %}
+
+/// Cache-aside: a miss reads the database and fills the cache.
+{%- endif %}
+{% call m::by_id("fetch", "Response", true) %}{% endcall %}
+{%- call m::check("GET") %}{% endcall %}
+    let load = || read(&state, id);
+    let cache = &state.cache;
+{%- if r.cache_epoch %}
+    let epoch = epoch();
+    let row = cache.get_in(&epoch, cache_key(id), CACHE_TTL, load).await?;
+{%- else %}
+    let row = cache.get_or_load(cache_key(id), CACHE_TTL, load).await?;
+{%- endif %}
+{%- if r.owned() %}
+    let row = row.filter(|row| visible(row, owner));
+{%- endif %}
+    let row = row.ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
+    conditional(&headers, &row)
+}
+
+/// The row with this id,
+{%- if r.has_auth() %} whoever owns it: what the cache holds.
+{%- else %} from the database.
+{%- endif %}
+async fn read(state: &AppState, id: Id) -> Result<Option<Row>, ApiError> {
+    sqlx::query_as::<_, Row>(SQL_GET)
+        .bind(id)
+{%- if r.owned() %}
+        .bind(None::<crate::auth::UserId>)
+{%- endif %}
+        .fetch_optional(&state.pool)
+        .await
+        .map_err(db_error)
+}
+{%- if let Some(o) = c.owner_of_row %}
+
+/// The condition SQL_GET puts on the owner: the rule grants every row
+/// (`owner` is `None`), or the row is the caller's.
+fn visible(row: &Row, owner: Option<crate::auth::UserId>) -> bool {
+    owner.is_none_or(|owner| owner == {{ o }})
+}
+{%- endif %}
+
+/// A row's cache key: the service, the collection and the id.
+fn cache_key(id: Id) -> String {
+    format!("{}:{COLLECTION}/{id}", env!("CARGO_PKG_NAME"))
+}
+{%- if r.cache_epoch %}
+
+/// The counter a parent's DELETE bumps when the database deletes or changes
+/// rows of this resource with it; rows are cached under its current value.
+pub(crate) fn epoch() -> String {
+    format!("{}:{COLLECTION}:epoch", env!("CARGO_PKG_NAME"))
+}
+{%- endif %}
+{%- if c.lists %}
+
+/// The counter every write of the resource bumps; list pages are cached
+/// under its current value.
+pub(crate) fn generation() -> String {
+    format!("{}:{COLLECTION}:generation", env!("CARGO_PKG_NAME"))
+}
+{%- if r.owned() %}
+
+/// A list page's cache key: everything its SQL depends on. The route (with
+/// the parent's id), the owner the rule restricts the page to (`*` when it
+/// does not, so one user's page is never another's), where the page starts
+/// and its size.
+fn page_key(route: &str, owner: Option<crate::auth::UserId>, page: PageRequest<Id>) -> String {
+    let owner = owner.map_or_else(|| "*".to_owned(), |owner| owner.to_string());
+{%- else %}
+
+/// A list page's cache key: everything its SQL depends on. The route (with
+/// the parent's id), where the page starts and its size
+{%- if r.has_auth() %}; every caller the
+/// rule admits sees the same page.
+{%- else %}.
+{%- endif %}
+fn page_key(route: &str, page: PageRequest<Id>) -> String {
+{%- endif %}
+    let PageRequest { limit, after } = page;
+    let service = env!("CARGO_PKG_NAME");
+    format!("{service}:{route}?{% if r.owned() %}owner={owner}&{% endif %}after={after}&limit={limit}")
+}
+{%- endif %}
+{%- endif -%}

@@ -1,0 +1,261 @@
+{#- HTTP: the routes and one copy of each handler. With auth a handler takes
+    the caller and checks its rule; an owned resource binds the owner last. #}
+{%- import "service/src/resources/resource/macros.rs" as m %}
+
+// ---------------------------------------------------------------------------
+// HTTP
+// ---------------------------------------------------------------------------
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+{%- if r.creates %}
+        .route(COLLECTION, get(list).post(create))
+{%- else %}
+        // Accounts are created by `POST /v1/auth/register`.
+        .route(COLLECTION, get(list))
+{%- endif %}
+        .route(ITEM, get(fetch).put(replace).patch(update).delete(remove))
+{%- for p in r.parents %}
+{%- if !r.creates %}
+        .route({{ p.route_const }}, get({{ p.list_handler }}))
+{%- else if p.route_one_line %}
+        .route({{ p.route_const }}, get({{ p.list_handler }}).post({{ p.create_handler }}))
+{%- else if p.route_chain_one_line %}
+        .route(
+            {{ p.route_const }},
+            get({{ p.list_handler }}).post({{ p.create_handler }}),
+        )
+{%- else %}
+        .route(
+            {{ p.route_const }},
+            get({{ p.list_handler }})
+                .post({{ p.create_handler }}),
+        )
+{%- endif %}
+{%- endfor %}
+}
+
+async fn list(
+    State(state): State<AppState>,
+{%- call m::caller_param() %}{% endcall %}
+    page: PageRequest<Id>,
+) -> Result<Json<Page<Row>>, ApiError> {
+{%- call m::check("LIST") %}{% endcall %}
+{%- call(pad, pool) m::page("COLLECTION", false) %}
+{%- call m::select_page("SQL_LIST", false, pad, pool) %}{% endcall %}
+{%- endcall %}
+}
+{%- if r.creates %}
+
+async fn create(
+    State(state): State<AppState>,
+{%- call m::caller_param() %}{% endcall %}
+    Json(input): Json<Input>,
+) -> Result<Response, ApiError> {
+{%- call m::create_check(true) %}{% endcall %}
+{%- call m::check_writers("input") %}{% endcall %}
+    let mut new = input.validate()?;
+    hooks::before_create(&state, &mut new).await?;
+{%- if r.insert_checked() %}
+    let row = insert(&state, new, owner)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(not_owned)?;
+{%- else %}
+    let row = insert(&state, new{% if r.insert_takes_owner() %}, owner{% endif %}).await.map_err(db_error)?;
+{%- endif %}
+{%- call m::create_end() %}{% endcall %}
+}
+{%- endif %}
+{%- for p in r.parents %}
+
+async fn {{ p.list_handler }}(
+    State(state): State<AppState>,
+{%- call m::caller_param() %}{% endcall %}
+    Path(parent): Path<super::{{ p.resource }}::Id>,
+    page: PageRequest<Id>,
+) -> Result<Json<Page<Row>>, ApiError> {
+{%- call m::check("LIST") %}{% endcall %}
+{%- if r.cache_lists %}
+    let route = {{ p.page_route }};
+{%- endif %}
+{%- call(pad, pool) m::page("&route", true) %}
+{%- call m::select_page(p.sql_list_const, true, pad, pool) %}{% endcall %}
+{%- call m::parent_exists(p, pad, pool) %}{% endcall %}
+{%- endcall %}
+}
+{%- if r.creates %}
+{%- if p.from_token %}
+
+/// Rows are created for the caller: a path naming anyone else is a 404, as
+/// if that {{ p.resource }} did not exist.
+{%- else %}
+
+/// The parent id comes from the path; the same field in the body is a 422.
+{%- endif %}
+async fn {{ p.create_handler }}(
+    State(state): State<AppState>,
+{%- call m::caller_param() %}{% endcall %}
+    Path(parent): Path<super::{{ p.resource }}::Id>,
+    Json({% if !p.from_token %}mut {% endif %}input): Json<Input>,
+) -> Result<Response, ApiError> {
+{%- if p.from_token %}
+    CREATE.check(caller.as_ref())?;
+    if caller.as_ref().is_none_or(|caller| caller.id != parent) {
+        return Err(ApiError::not_found("{{ p.resource }}", parent));
+    }
+{%- else %}
+{%- call m::create_check(false) %}{% endcall %}
+    if input.{{ p.ident }}.is_some() {
+        return Err(taken_from_path("{{ p.column }}"));
+    }
+    input.{{ p.ident }} = Some(parent);
+{%- endif %}
+{%- call m::check_writers("input") %}{% endcall %}
+    let mut new = input.validate()?;
+    hooks::before_create(&state, &mut new).await?;
+{%- if p.from_token %}
+    let row = insert(&state, new, parent).await.map_err(db_error)?;
+{%- else %}
+    let row = insert(&state, new{% if r.insert_takes_owner() %}, owner{% endif %}).await.map_err(|err| {
+        // On this route the foreign key names the URL's parent: a 404.
+        if ApiError::violates(&err, {{ p.fk_const }}) {
+            ApiError::not_found("{{ p.resource }}", parent)
+        } else {
+            db_error(err)
+        }
+    })?;
+{%- if r.insert_checked() %}
+    let row = row.ok_or_else(not_owned)?;
+{%- endif %}
+{%- endif %}
+{%- call m::create_end() %}{% endcall %}
+}
+{%- endif %}
+{%- endfor %}
+{%- if r.creates %}
+
+/// Where a created row lives, for the `Location` header.
+fn location(id: Id) -> String {
+    format!("/v1{COLLECTION}/{id}")
+}
+{%- if let Some(t) = r.token_owner() %}
+
+/// Shared by every create route; `owner` fills {{ t.column }}.
+async fn insert(state: &AppState, new: New, owner: super::{{ t.parent }}::Id) -> Result<Row, sqlx::Error> {
+{%- else if r.insert_checked() %}
+
+/// Shared by every create route. With an owner, no row is inserted (and
+/// `None` returned) unless the parent belongs to them.
+async fn insert(
+    state: &AppState,
+    new: New,
+    owner: Option<crate::auth::UserId>,
+) -> Result<Option<Row>, sqlx::Error> {
+{%- else %}
+
+/// Shared by every create route.
+async fn insert(state: &AppState, new: New) -> Result<Row, sqlx::Error> {
+{%- endif %}
+    sqlx::query_as::<_, Row>(SQL_INSERT)
+{%- for f in r.body_fields %}
+        .bind(new.{{ f.ident }})
+{%- endfor %}
+{%- if r.insert_takes_owner() %}
+        .bind(owner)
+{%- endif %}
+        .fetch_{% if r.insert_checked() %}optional{% else %}one{% endif %}(&state.pool)
+        .await
+}
+{%- if r.insert_checked() %}
+{%- if let Some(column) = r.owner_column() %}
+
+/// The parent named in the body is not the caller's: reported like a
+/// parent that does not exist, so other users' rows stay invisible.
+fn not_owned() -> ApiError {
+    ApiError::validation(vec![crate::validation::FieldError::new(
+        "{{ column }}",
+        "must reference an existing row",
+    )])
+}
+{%- endif %}
+{%- endif %}
+{%- endif %}
+{%- if r.cache.is_some() %}
+{%- include "service/src/resources/resource/cache.rs" %}
+{%- else %}
+
+{% call m::by_id("fetch", "Json<Row>", false) %}{% endcall %}
+{%- call m::check("GET") %}{% endcall %}
+    sqlx::query_as::<_, Row>(SQL_GET)
+        .bind(id)
+{%- call m::bind_owner("    ") %}{% endcall %}
+        .fetch_optional(&state.pool)
+        .await
+        .map_err(db_error)?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))
+}
+{%- endif %}
+{#- PUT (`replace`, the whole `Input`) and PATCH (`update`, the `Patch`'s
+    changes): the same handler around a different statement. #}
+{%- macro write(name, body, ty, valid, hook, sql) %}
+
+async fn {{ name }}(
+    State(state): State<AppState>,
+{%- call m::caller_param() %}{% endcall %}
+    Path(id): Path<Id>,
+    Json({{ body }}): Json<{{ ty }}>,
+) -> Result<Json<Row>, ApiError> {
+{%- call m::check("UPDATE") %}{% endcall %}
+{%- call m::check_writers(body) %}{% endcall %}
+    let mut {{ valid }} = {{ body }}.validate()?;
+    hooks::{{ hook }}(&state, id, &mut {{ valid }}).await?;
+    let row = sqlx::query_as::<_, Row>({{ sql }})
+        .bind(id)
+{%- if valid == "new" %}
+{%- for f in r.body_fields %}
+        .bind(new.{{ f.ident }})
+{%- endfor %}
+{%- else %}
+{%- for b in r.patch_binds %}
+        .bind({{ b }})
+{%- endfor %}
+{%- endif %}
+{%- call m::bind_owner("    ") %}{% endcall %}
+        .fetch_optional(&state.pool)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
+{%- call m::after_write(false) %}{% endcall %}
+    hooks::after_update(&state, &row).await;
+    Ok(Json(row))
+}
+{%- endmacro %}
+{%- call write("replace", "input", "Input", "new", "before_replace", "SQL_REPLACE") %}{% endcall %}
+{%- call write("update", "patch", "Patch", "changes", "before_update", "SQL_PATCH") %}{% endcall %}
+
+{% call m::by_id("remove", "StatusCode", false) %}{% endcall %}
+{%- call m::check("DELETE") %}{% endcall %}
+    hooks::before_delete(&state, id).await?;
+    let result = sqlx::query(SQL_DELETE)
+        .bind(id)
+{%- call m::bind_owner("    ") %}{% endcall %}
+        .execute(&state.pool)
+        .await
+        .map_err(db_error)?;
+    if result.rows_affected() == 0 {
+        return Err(ApiError::not_found("{{ r.name }}", id));
+    }
+{%- call m::after_write(false) %}{% endcall %}
+{%- if !r.cascade_bumps.is_empty() %}
+    // `on_delete` made the database delete or detach child rows too, so
+    // the children's cached pages and rows are stale as well.
+{%- endif %}
+{%- for c in r.cascade_bumps %}
+    let counter = {{ c }}();
+    state.cache.bump(&counter).await;
+{%- endfor %}
+    hooks::after_delete(&state, id).await;
+    Ok(StatusCode::NO_CONTENT)
+}
