@@ -75,7 +75,10 @@ pub fn create_table(t: &TableDef) -> String {
 fn index_keys(keys: &[IndexKey]) -> String {
     keys.iter()
         .map(|k| {
-            let q = sql_ident(&k.column);
+            let mut q = sql_ident(&k.column);
+            if let Some(opclass) = &k.opclass {
+                q = format!("{q} {opclass}");
+            }
             if k.desc { format!("{q} DESC") } else { q }
         })
         .collect::<Vec<_>>()

@@ -197,6 +197,68 @@ pub struct Resource {
     /// database: its by-id entries are stored under an epoch counter that
     /// such a DELETE bumps.
     pub cache_epoch: bool,
+    /// `list`: filtered, sorted and counted lists, assembled at run time.
+    pub list: Option<ListQuery>,
+    /// Indexes the list's filters and orders need that no declared index
+    /// serves: created with the table, named after their columns.
+    pub list_indexes: Vec<Index>,
+}
+
+/// `list`: the filters, orders and counts a list request may ask for.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub filters: Vec<ListFilter>,
+    pub orders: Vec<ListOrder>,
+    /// `?count=exact|estimated` is allowed.
+    pub count: bool,
+    /// The owner condition cut around its one parameter, for statements
+    /// assembled at run time; `None` when the resource has no owner.
+    pub owner_cond: Option<(String, String)>,
+}
+
+/// How a listed column's values are parsed and bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListKind {
+    Int,
+    Float,
+    Decimal,
+    Text,
+    Bool,
+    Uuid,
+    Date,
+    Timestamp,
+    /// A PostgreSQL enum: its quoted type and its values.
+    Enum {
+        sql_type: String,
+        values: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    pub column: String,
+    /// Table-qualified and quoted.
+    pub sql: String,
+    pub kind: ListKind,
+    pub nullable: bool,
+    /// The operators, as their spec names (`eq`, `in`, `range`, `null`,
+    /// `prefix`), in spec order.
+    pub ops: Vec<&'static str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListOrder {
+    /// `-created_at` or `status,-created_at`.
+    pub name: String,
+    pub keys: Vec<ListKey>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListKey {
+    pub column: String,
+    pub sql: String,
+    pub desc: bool,
+    pub kind: ListKind,
 }
 
 /// A resource's access rules, lowered.
@@ -331,6 +393,10 @@ pub struct IndexDef {
 pub struct IndexKey {
     pub column: String,
     pub desc: bool,
+    /// An operator class (`text_pattern_ops` serves a `prefix` filter in
+    /// any collation); absent from locks written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opclass: Option<String>,
 }
 
 #[derive(Debug, Clone)]

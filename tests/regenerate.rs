@@ -80,7 +80,13 @@ fn a_spec_change_is_drift_until_regenerated_and_becomes_one_migration() {
     edit_spec(
         &dir,
         "      - columns: [user_id, created_at desc]",
-        "      - columns: [user_id, created_at desc]\n      - columns: [status]",
+        "      - columns: [user_id, created_at desc]\n      - columns: [total_cents]",
+    );
+    // A new filter brings the indexes it needs.
+    edit_spec(
+        &dir,
+        "        status: [eq, in]",
+        "        status: [eq, in]\n        note: [\"null\"]",
     );
     let spec = std::fs::read_to_string(dir.join("scaffold.yaml")).unwrap();
     std::fs::write(
@@ -119,7 +125,9 @@ fn a_spec_change_is_drift_until_regenerated_and_becomes_one_migration() {
     for statement in [
         "ALTER TABLE \"users\" RENAME COLUMN \"name\" TO \"full_name\";",
         "ALTER TABLE \"orders\" ADD COLUMN \"gift\" boolean NOT NULL DEFAULT false;",
-        "CREATE INDEX \"orders_status_idx\" ON \"orders\" (\"status\");",
+        "CREATE INDEX \"orders_total_cents_idx\" ON \"orders\" (\"total_cents\");",
+        "CREATE INDEX \"orders_note_idx\" ON \"orders\" (\"note\");",
+        "CREATE INDEX \"orders_user_id_note_idx\" ON \"orders\" (\"user_id\", \"note\");",
         "CREATE TABLE \"coupons\" (",
         "CONSTRAINT \"coupons_code_key\" UNIQUE (\"code\")",
     ] {
@@ -283,13 +291,21 @@ fn generate_outside_a_service_fails_clearly() {
 }
 
 /// A service generated before the lock recorded structured columns has a
-/// format 1 lock (`tests/locks/shop-format1.lock`, the starter spec's lock
-/// as that version wrote it). Regenerating reads it, finds the schema
+/// format 1 lock (`tests/locks/shop-format1.lock`, the lock that version
+/// wrote for the starter spec of the time, `shop-format1.yaml`). Regenerating reads it, finds the schema
 /// unchanged and writes no migration; the lock is rewritten in the current
 /// format.
 #[test]
 fn a_format_1_lock_regenerates_without_a_migration() {
-    let (_tmp, dir) = new_shop();
+    // The starter spec as it was when that lock was written.
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = format!(
+        "{}/tests/locks/shop-format1.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = scaffold(&["new", "svc", "--spec", &spec], tmp.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let dir = tmp.path().join("svc");
     let old = include_str!("locks/shop-format1.lock");
     assert!(
         !old.contains("\"format\""),

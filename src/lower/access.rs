@@ -31,6 +31,14 @@ impl Owner<'_> {
         format!("({param} IS NULL OR {})", self.cond(link, &param))
     }
 
+    /// The owner condition cut around its one parameter, for statements a
+    /// service assembles at run time (`"orders"."user_id" = ` and ``).
+    pub fn split_cond(&self) -> (String, String) {
+        let cond = self.cond(None, "\u{0}");
+        let (before, after) = cond.split_once('\u{0}').unwrap_or((&cond, ""));
+        (before.to_string(), after.to_string())
+    }
+
     /// The condition "this row belongs to the user in `param`", following
     /// the chain through `EXISTS` and joins when it is longer than one step.
     fn cond(&self, link: Option<&str>, param: &str) -> String {

@@ -9,6 +9,7 @@
 mod access;
 mod auth;
 mod field;
+mod list;
 mod naming;
 mod rate_limit;
 mod resource;

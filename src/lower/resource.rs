@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::access::{AccessInput, Owner, lower_access};
 use super::auth::AuthCtx;
 use super::field::{fk_field, lower_field, patch_checks_use_present};
+use super::list::{ListInput, lower_list};
 use super::naming::{pg_name, pk_of, table_of};
 use super::sql::{self, StatementInput};
 use crate::ddl;
@@ -144,6 +145,7 @@ fn lower_indexes(
             .map(|c| IndexKey {
                 column: names::snake(&c.value.name),
                 desc: c.value.desc,
+                opclass: None,
             })
             .collect();
         let cols: Vec<String> = keys.iter().map(|k| k.column.clone()).collect();
@@ -340,7 +342,7 @@ pub fn lower_resource(
     let (sql, patch_binds) = statements(&input, &mut parents);
 
     let pk = pk_of(r);
-    let table = TableDef {
+    let mut table = TableDef {
         name: plural.clone(),
         columns: sql::columns(&pk, &fields, is_credentials, timestamps),
         constraints: sql::constraints(&plural, &parents, &fields),
@@ -349,6 +351,24 @@ pub fn lower_resource(
             .map(|p| sql::fk_index(&p.fk_index, &p.column))
             .chain(index_defs)
             .collect(),
+    };
+    let (list, list_indexes) = match &r.list {
+        None => (None, Vec::new()),
+        Some(raw) => {
+            let (query, added) = lower_list(&ListInput {
+                raw,
+                plural: &plural,
+                table_q: &table_q,
+                pk: &pk,
+                fields: &fields,
+                parents: &parents,
+                owner_cond: owner.as_ref().map(Owner::split_cond),
+                existing: &table.indexes,
+            });
+            let (indexes, defs): (Vec<Index>, Vec<IndexDef>) = added.into_iter().unzip();
+            table.indexes.extend(defs);
+            (Some(query), indexes)
+        }
     };
     let new_fields = body_fields
         .iter()
@@ -367,6 +387,8 @@ pub fn lower_resource(
     });
     let cache = lower_cache(r, chain.as_deref(), token_column.as_deref());
     Resource {
+        list,
+        list_indexes,
         cascade_bumps: Vec::new(),
         cache_epoch: false,
         cache_lists: cache.as_ref().is_some_and(|c| c.lists),

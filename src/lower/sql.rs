@@ -418,6 +418,7 @@ pub fn fk_index(name: &str, column: &str) -> IndexDef {
     let key = |column: &str| IndexKey {
         column: column.to_string(),
         desc: false,
+        opclass: None,
     };
     IndexDef {
         name: name.to_string(),

@@ -150,6 +150,7 @@ fn index(ix: NamedV1) -> Result<IndexDef> {
                     Some(IndexKey {
                         column: unquote(column)?,
                         desc,
+                        opclass: None,
                     })
                 })
                 .collect::<Option<Vec<_>>>()

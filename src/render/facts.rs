@@ -2,7 +2,7 @@
 //! `access`: each is a boolean or a borrowed part of the model, computed from
 //! what lowering already decided, so the template still only tests and loops.
 
-use crate::model::{Resource, TokenOwner};
+use crate::model::{ListKind, ListQuery, Parent, Resource, TokenOwner};
 
 impl Resource {
     /// The spec has `auth`: every handler takes the optional `Caller` and
@@ -59,5 +59,47 @@ impl Resource {
             .iter()
             .find(|p| p.exists_scoped)
             .map(|p| p.column.as_str())
+    }
+
+    /// The owner a list statement is scoped to: the rule's, or none.
+    pub fn list_owner(&self) -> &'static str {
+        if self.owned() {
+            "owner.map(listing::Value::from)"
+        } else {
+            "None"
+        }
+    }
+}
+
+impl ListQuery {
+    /// The parent columns in `Listing::parents` order, comma-separated.
+    pub fn parent_columns(parents: &[Parent]) -> String {
+        parents
+            .iter()
+            .map(|p| p.column.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+impl ListKind {
+    /// The `crate::listing::Kind` this kind is, as Rust; an enum's is a struct
+    /// literal whose closing brace is indented by `pad` and `more` spaces.
+    pub fn rust(&self, pad: &str, more: usize) -> String {
+        let indent = format!("{pad}{}", " ".repeat(more));
+        match self {
+            ListKind::Int => "listing::Kind::Int".into(),
+            ListKind::Float => "listing::Kind::Float".into(),
+            ListKind::Decimal => "listing::Kind::Decimal".into(),
+            ListKind::Text => "listing::Kind::Text".into(),
+            ListKind::Bool => "listing::Kind::Bool".into(),
+            ListKind::Uuid => "listing::Kind::Uuid".into(),
+            ListKind::Date => "listing::Kind::Date".into(),
+            ListKind::Timestamp => "listing::Kind::Timestamp".into(),
+            ListKind::Enum { sql_type, values } => format!(
+                "listing::Kind::Enum {{\n{indent}    sql_type: r#\"{sql_type}\"#,\n{indent}    values: \"{}\",\n{indent}}}",
+                values.join(",")
+            ),
+        }
     }
 }

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::spec::{FieldType, OnDelete, PkKind};
+use crate::spec::{FieldType, FilterOp, OnDelete, PkKind};
 
 /// The file name the schema is written to in a generated service.
 pub const SCHEMA_FILE: &str = "scaffold.schema.json";
@@ -108,6 +108,27 @@ pub fn spec_schema() -> Value {
                 "properties": {
                     "ttl": duration,
                     "lists": { "type": "boolean", "default": false }
+                }
+            },
+            "list": {
+                "type": "object",
+                "additionalProperties": false,
+                "description": "What a list request may ask for besides a page: filters (`?status=paid`, `?status.in=a,b`, `?total.gte=5`, `?note.null=true`, `?name.prefix=ab`), sort orders (`?sort=-created_at`) and counts (`?count=exact`). Every filter and order is served by an index the migrations create.",
+                "properties": {
+                    "filter": {
+                        "type": "object",
+                        "description": "Column: the operators a client may use on it.",
+                        "additionalProperties": {
+                            "type": "array",
+                            "items": { "enum": FilterOp::NAMES }
+                        }
+                    },
+                    "sort": {
+                        "type": "array",
+                        "description": "The orders a client may ask for, each `column` or `-column` (descending) or several comma-separated; the reverse of each is allowed too, and the id breaks ties. Sort keys must be required columns.",
+                        "items": { "type": "string", "pattern": "^-?[a-z][a-z0-9_]*(,-?[a-z][a-z0-9_]*)*$" }
+                    },
+                    "count": { "type": "boolean", "default": false }
                 }
             },
             "access": {

@@ -48,6 +48,8 @@ macro_rules! service_templates {
             any_unique: bool,
             any_cache: bool,
             any_cache_lists: bool,
+            /// Some resource has `list`: the service has `src/listing.rs`.
+            any_list: bool,
             auth: Option<&'a Auth>,
             nested_checks: bool,
             email_pattern: &'a str,
@@ -68,6 +70,7 @@ macro_rules! service_templates {
                     any_unique: s.any_unique,
                     any_cache: s.any_cache,
                     any_cache_lists: s.any_cache_lists,
+                    any_list: s.resources.iter().any(|r| r.list.is_some()),
                     auth: s.auth.as_ref(),
                     nested_checks: s.nested_checks,
                     email_pattern: &s.email_pattern,
@@ -101,6 +104,7 @@ service_templates! {
     RateLimitRs => "service/src/rate_limit.rs",
     SecurityRs => "service/src/security.rs",
     PaginationRs => "service/src/pagination.rs",
+    ListingRs => "service/src/listing.rs",
     StateRs => "service/src/state.rs",
     TelemetryRs => "service/src/telemetry.rs",
     ValidationRs => "service/src/validation.rs",
@@ -179,6 +183,9 @@ pub fn render(service: &Service, spec_source: &str) -> Vec<GeneratedFile> {
     add("docs.html", crate::render::docs::page(&openapi));
     add("openapi.json", crate::render::openapi::to_json(&openapi));
     add("src/pagination.rs", render_one(PaginationRs::new(s)));
+    if s.resources.iter().any(|r| r.list.is_some()) {
+        add("src/listing.rs", render_one(ListingRs::new(s)));
+    }
     add("src/state.rs", render_one(StateRs::new(s)));
     add("src/telemetry.rs", render_one(TelemetryRs::new(s)));
     add("src/validation.rs", render_one(ValidationRs::new(s)));

@@ -10,9 +10,11 @@ use crate::diag::{Diagnostic, Loc};
 
 mod auth;
 mod field;
+mod list;
 mod parse;
 mod resource;
 
+pub use list::order_text;
 pub use parse::{list, parse, parse_duration};
 
 /// The spec format versions this build understands.
@@ -106,6 +108,38 @@ pub struct RawResource {
     /// `cache: { ttl: 5m, lists: true }`: GET by id (and list pages with
     /// `lists`) through cache-aside; off when absent.
     pub cache: Option<RawCache>,
+    /// `list: { filter, sort, count }`: what a list request may ask for
+    /// besides a page; only `limit` and `cursor` when absent.
+    pub list: Option<RawList>,
+}
+
+/// A resource's `list` mapping.
+#[derive(Debug, Clone)]
+pub struct RawList {
+    /// `field: [eq, in, range, null, prefix]`, in spec order.
+    pub filter: Vec<RawFilter>,
+    /// The orders a client may ask for: each a list of keys (`-` = descending),
+    /// written `created_at` or `"status,-created_at"`; the reverse of each is
+    /// allowed too.
+    pub sort: Vec<Sp<Vec<SortKey>>>,
+    /// `count: true`: `?count=exact` and `?count=estimated` add a `total`.
+    pub count: Option<Sp<bool>>,
+    pub loc: Loc,
+    pub path: String,
+}
+
+/// One filtered field and its operators.
+#[derive(Debug, Clone)]
+pub struct RawFilter {
+    pub field: Sp<String>,
+    pub ops: Vec<Sp<FilterOp>>,
+}
+
+/// One key of a sort order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    pub column: String,
+    pub desc: bool,
 }
 
 /// A resource's `cache` mapping.
@@ -215,6 +249,16 @@ keyword_enum!(Action {
     Create => "create",
     Update => "update",
     Delete => "delete",
+});
+
+// What a list filter may do with a field; `range` is `gt`, `gte`, `lt` and
+// `lte` together.
+keyword_enum!(FilterOp {
+    Eq => "eq",
+    In => "in",
+    Range => "range",
+    Null => "null",
+    Prefix => "prefix",
 });
 
 keyword_enum!(OnDelete {

@@ -17,6 +17,7 @@ const RESOURCE_KEYS: &[&str] = &[
     "indexes",
     "rate_limit",
     "cache",
+    "list",
 ];
 const CACHE_KEYS: &[&str] = &["ttl", "lists"];
 const PARENT_KEYS: &[&str] = &["resource", "on_delete"];
@@ -100,6 +101,9 @@ impl Parser<'_> {
         let cache = map
             .get_node("cache")
             .and_then(|node| self.cache(node, &join(&path, "cache")));
+        let list = map
+            .get_node("list")
+            .and_then(|node| self.list(node, &join(&path, "list")));
         Some(RawResource {
             had_errors: self.diags.len() > errors_before,
             name,
@@ -112,6 +116,7 @@ impl Parser<'_> {
             access,
             rate_limit,
             cache,
+            list,
         })
     }
 

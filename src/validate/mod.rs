@@ -6,7 +6,8 @@
 //! in the submodules by concern: `naming` (identifiers and collisions after
 //! case conversion), `fields` (constraints, defaults, patterns, enum values),
 //! `relations` (`belongs_to`, cycles, indexes), `auth` and `access` (the
-//! `auth` section, access and write rules) and `limits` (rate limits, cache).
+//! `auth` section, access and write rules) and `limits` (rate limits, cache), `list`
+//! (filters and sort orders).
 
 use std::collections::BTreeMap;
 
@@ -18,6 +19,7 @@ mod access;
 mod auth;
 mod fields;
 mod limits;
+mod list;
 mod naming;
 mod relations;
 
@@ -150,6 +152,7 @@ fn resource<'a>(
         }
     }
     indexes(r, &seen_field, &fk_columns, diags);
+    list::list(r, diags);
     if let Some(limit) = &r.rate_limit {
         // A resource may set only per-action buckets.
         bucket(limit, limit.actions.is_empty(), diags);

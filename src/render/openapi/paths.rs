@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::auth::secure_routes;
-use super::params::{cursor_param, path_param};
+use super::params::{list_params, path_param};
 use super::responses::responses;
 use super::schemas::{input_schema, page_schema, patch_schema, row_schema};
 use super::{body, json_content, reference};
@@ -24,7 +24,8 @@ pub(super) fn add_resource(
     schemas.insert(name.clone(), row_schema(s, r));
     schemas.insert(format!("{name}Input"), input_schema(s, r, None));
     schemas.insert(format!("{name}Patch"), patch_schema(s, r));
-    schemas.insert(format!("{name}Page"), page_schema(name));
+    let counted = r.list.as_ref().is_some_and(|l| l.count);
+    schemas.insert(format!("{name}Page"), page_schema(name, counted));
     let routes = Routes::new(s, r);
     paths.insert(r.route.clone(), routes.collection());
 
@@ -114,10 +115,10 @@ impl<'a> Routes<'a> {
                 "operationId": format!("list_{}", r.plural),
                 "summary": format!("List {}, one page at a time", r.plural.replace('_', " ")),
                 "tags": tag,
-                "parameters": [reference("parameters", "limit"), cursor_param(r.pk.is_uuid)],
+                "parameters": list_params(r),
                 "responses": responses(
                     ("200", json!({
-                        "description": "One page, in id order.",
+                        "description": page_description(r),
                         "content": json_content(reference("schemas", &format!("{name}Page"))),
                     })),
                     &["400", "429", "503"],
@@ -211,10 +212,10 @@ impl<'a> Routes<'a> {
                         p.resource.replace('_', " ")
                     ),
                     "tags": tag,
-                    "parameters": [reference("parameters", "limit"), cursor_param(r.pk.is_uuid)],
+                    "parameters": list_params(r),
                     "responses": responses(
                         ("200", json!({
-                            "description": "One page, in id order.",
+                            "description": page_description(r),
                             "content": json_content(reference("schemas", &format!("{name}Page"))),
                         })),
                         &["400", "404", "429", "503"],
@@ -262,4 +263,14 @@ fn conditional_get(get: &mut Value) {
             },
         },
     });
+}
+
+/// What a list's 200 says about the order of its rows.
+fn page_description(r: &Resource) -> &'static str {
+    match &r.list {
+        Some(l) if !l.orders.is_empty() => {
+            "One page, in the order `sort` asks for (by id without it)."
+        }
+        _ => "One page, in id order.",
+    }
 }

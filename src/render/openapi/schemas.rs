@@ -232,8 +232,9 @@ pub(super) fn patch_schema(s: &Service, r: &Resource) -> Value {
     })
 }
 
-pub(super) fn page_schema(item: &str) -> Value {
-    json!({
+/// A page of `item`s; `counted` lists may add a `total` (`?count=`).
+pub(super) fn page_schema(item: &str, counted: bool) -> Value {
+    let mut schema = json!({
         "type": "object",
         "required": ["items", "next_cursor"],
         "properties": {
@@ -244,7 +245,15 @@ pub(super) fn page_schema(item: &str) -> Value {
             },
         },
         "additionalProperties": false,
-    })
+    });
+    if counted {
+        schema["properties"]["total"] = json!({
+            "type": "integer",
+            "minimum": 0,
+            "description": "With `?count=`: every row the filters match, exact or estimated.",
+        });
+    }
+    schema
 }
 
 pub(super) fn problem_schema() -> Value {

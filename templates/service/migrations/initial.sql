@@ -32,6 +32,14 @@
 {%- for ix in r.indexes %}
 {{ ix.create }}
 {%- endfor %}
+{%- if !r.list_indexes.is_empty() %}
+
+-- What the `list` filters and sort orders scan, under each scope a list has
+-- (the whole table, each parent's nested list) where no index above serves.
+{%- endif %}
+{%- for ix in r.list_indexes %}
+{{ ix.create }}
+{%- endfor %}
 {%- endfor %}
 {%- if let Some(a) = auth %}
 

@@ -26,6 +26,9 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod hooks;
+{%- if any_list %}
+pub mod listing;
+{%- endif %}
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;

@@ -93,6 +93,7 @@ impl<K: CursorKey> PageRequest<K> {
         Page {
             items: rows,
             next_cursor,
+            total: None,
         }
     }
 }
@@ -140,6 +141,10 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass back as `?cursor=` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+    /// Every matching row, when the request asked `?count=` (lists with
+    /// `count: true` in the spec); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
 }
 
 /// A cursor is the last id of the page. Clients treat it as opaque (they only

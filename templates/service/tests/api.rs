@@ -740,7 +740,12 @@ async fn cache_loads_list_pages_once_per_generation() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         let items = vec![json!({ "id": 1 })];
         let next_cursor = None;
-        Ok::<_, ApiError>(Page { items, next_cursor })
+        let total = None;
+        Ok::<_, ApiError>(Page {
+            items,
+            next_cursor,
+            total,
+        })
     };
     let ttl = std::time::Duration::from_secs(60);
     let read = || cache.page_or_load("gen", "page".to_owned(), ttl, load);
@@ -771,6 +776,7 @@ async fn cache_loads_list_pages_once_per_generation() {
         Ok::<_, ApiError>(Page {
             items: vec![json!({ "id": 1 })],
             next_cursor: None,
+            total: None,
         })
     };
     cache
@@ -791,6 +797,7 @@ async fn cache_loads_list_pages_once_per_generation() {
         Ok::<_, ApiError>(Page::<Value> {
             items: Vec::new(),
             next_cursor: None,
+            total: None,
         })
     };
     let before = loads.load(Ordering::SeqCst);

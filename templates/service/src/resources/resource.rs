@@ -16,7 +16,7 @@ use std::time::Duration;
 {%- endif %}
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{% if r.list.is_some() %}{RawQuery, State}{% else %}State{% endif %};
 use axum::http::{% if r.cache.is_some() %}{HeaderMap, StatusCode}{% else %}StatusCode{% endif %};
 {%- if r.creates || r.cache.is_some() %}
 use axum::response::Response;
@@ -36,7 +36,12 @@ use crate::cache::conditional;
 use crate::error::{ApiError, Constraint};
 use crate::extract::{Json, Path, double_option};
 use crate::hooks::{{ r.name }} as hooks;
+{%- if r.list.is_some() %}
+use crate::listing;
+use crate::pagination::Page;
+{%- else %}
 use crate::pagination::{Page, PageRequest};
+{%- endif %}
 {%- if r.creates %}
 use crate::resources::created;
 {%- endif %}

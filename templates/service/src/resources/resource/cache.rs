@@ -75,7 +75,15 @@ pub(crate) fn generation() -> String {
 /// the parent's id), the owner the rule restricts the page to (`*` when it
 /// does not, so one user's page is never another's), where the page starts
 /// and its size.
+{%- if r.list.is_some() %}
+fn page_key(
+    route: &str,
+    owner: Option<crate::auth::UserId>,
+    page: &listing::ListRequest,
+) -> String {
+{%- else %}
 fn page_key(route: &str, owner: Option<crate::auth::UserId>, page: PageRequest<Id>) -> String {
+{%- endif %}
     let owner = owner.map_or_else(|| "*".to_owned(), |owner| owner.to_string());
 {%- else %}
 
@@ -85,11 +93,20 @@ fn page_key(route: &str, owner: Option<crate::auth::UserId>, page: PageRequest<I
 /// rule admits sees the same page.
 {%- else %}.
 {%- endif %}
+{%- if r.list.is_some() %}
+fn page_key(route: &str, page: &listing::ListRequest) -> String {
+{%- else %}
 fn page_key(route: &str, page: PageRequest<Id>) -> String {
 {%- endif %}
-    let PageRequest { limit, after } = page;
+{%- endif %}
     let service = env!("CARGO_PKG_NAME");
+{%- if r.list.is_some() %}
+    // The request's canonical filters, order, cursor, limit and count.
+    format!("{service}:{route}?{% if r.owned() %}owner={owner}&{% endif %}{page}")
+{%- else %}
+    let PageRequest { limit, after } = page;
     format!("{service}:{route}?{% if r.owned() %}owner={owner}&{% endif %}after={after}&limit={limit}")
+{%- endif %}
 }
 {%- endif %}
 {%- endif -%}

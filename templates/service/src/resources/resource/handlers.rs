@@ -38,9 +38,13 @@ pub fn routes() -> Router<AppState> {
 async fn list(
     State(state): State<AppState>,
 {%- call m::caller_param() %}{% endcall %}
-    page: PageRequest<Id>,
+    {% if r.list.is_some() %}RawQuery(query): RawQuery{% else %}page: PageRequest<Id>{% endif %},
 ) -> Result<Json<Page<Row>>, ApiError> {
 {%- call m::check("LIST") %}{% endcall %}
+{%- if r.list.is_some() %}
+    let request = &LISTING.request(query.as_deref())?;
+    let scope = &LISTING.scope(None, {{ r.list_owner() }});
+{%- endif %}
 {%- call(pad, pool) m::page("COLLECTION", false) %}
 {%- call m::select_page("SQL_LIST", false, pad, pool) %}{% endcall %}
 {%- endcall %}
@@ -73,9 +77,13 @@ async fn {{ p.list_handler }}(
     State(state): State<AppState>,
 {%- call m::caller_param() %}{% endcall %}
     Path(parent): Path<super::{{ p.resource }}::Id>,
-    page: PageRequest<Id>,
+    {% if r.list.is_some() %}RawQuery(query): RawQuery{% else %}page: PageRequest<Id>{% endif %},
 ) -> Result<Json<Page<Row>>, ApiError> {
 {%- call m::check("LIST") %}{% endcall %}
+{%- if r.list.is_some() %}
+    let request = &LISTING.request(query.as_deref())?;
+    let scope = &LISTING.scope(Some(({{ loop.index0 }}, parent.into())), {{ r.list_owner() }});
+{%- endif %}
 {%- if r.cache_lists %}
     let route = {{ p.page_route }};
 {%- endif %}

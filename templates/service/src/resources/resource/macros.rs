@@ -100,6 +100,9 @@ async fn {{ name }}(State(state): State<AppState>, Path(id): Path<Id>) -> Result
 
 {#- One page of rows, directly or below the parent in the path. #}
 {%- macro select_page(sql, nested, pad, pool) %}
+{%- if r.list.is_some() %}
+{{ pad }}let rows = request.fetch::<Row>(pool, scope).await.map_err(db_error)?;
+{%- else %}
 {{ pad }}let rows = sqlx::query_as::<_, Row>({{ sql }})
 {%- if nested %}
 {{ pad }}    .bind(parent)
@@ -110,6 +113,7 @@ async fn {{ name }}(State(state): State<AppState>, Path(id): Path<Id>) -> Result
 {{ pad }}    .fetch_all({{ pool }})
 {{ pad }}    .await
 {{ pad }}    .map_err(db_error)?;
+{%- endif %}
 {%- endmacro %}
 
 {#- A nested list's empty page: is the parent there at all (for the caller)? #}
@@ -145,16 +149,26 @@ async fn {{ name }}(State(state): State<AppState>, Path(id): Path<Id>) -> Result
     in the loader of a cached page, or inline. #}
 {%- macro page(route, nested) %}
 {%- if r.cache_lists %}
-    let key = page_key({{ route }}, {% if r.owned() %}owner, {% endif %}page);
+    let key = page_key({{ route }}, {% if r.owned() %}owner, {% endif %}{% if r.list.is_some() %}request{% else %}page{% endif %});
     let pool = &state.pool;
     let load = move || async move {
 {{- caller("        ", "pool") }}
+{%- if r.list.is_some() %}
+        let total = request.total(pool, scope).await.map_err(db_error)?;
+        Ok{% if !nested %}::<_, ApiError>{% endif %}(request.into_page(rows, total))
+{%- else %}
         Ok{% if !nested %}::<_, ApiError>{% endif %}(page.into_page(rows, |row| row.id))
+{%- endif %}
     };
     let cache = &state.cache;
     let counter = generation();
     let page = cache.page_or_load(&counter, key, CACHE_TTL, load).await?;
     Ok(Json(page))
+{%- else if r.list.is_some() %}
+    let pool = &state.pool;
+{{- caller("    ", "pool") }}
+    let total = request.total(pool, scope).await.map_err(db_error)?;
+    Ok(Json(request.into_page(rows, total)))
 {%- else %}
 {{- caller("    ", "&state.pool") }}
     Ok(Json(page.into_page(rows, |row| row.id)))

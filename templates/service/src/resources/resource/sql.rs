@@ -1,3 +1,25 @@
+{#- The keys of one sort order, at `pad`. #}
+{%- macro keys(o, pad) %}
+{%- if o.keys.len() == 1 %}
+{%- for k in o.keys %}
+{{ pad }}keys: &[listing::Key {
+{{ pad }}    column: "{{ k.column }}",
+{{ pad }}    desc: {{ k.desc }},
+{{ pad }}    kind: {{ k.kind.rust(pad, 4) }},
+{{ pad }}}],
+{%- endfor %}
+{%- else %}
+{{ pad }}keys: &[
+{%- for k in o.keys %}
+{{ pad }}    listing::Key {
+{{ pad }}        column: "{{ k.column }}",
+{{ pad }}        desc: {{ k.desc }},
+{{ pad }}        kind: {{ k.kind.rust(pad, 8) }},
+{{ pad }}    },
+{%- endfor %}
+{{ pad }}],
+{%- endif %}
+{%- endmacro %}
 {#- Database: the constraint map and `db_error`, the foreign keys a nested
     create turns into 404s, every statement as a constant. #}
 
@@ -41,6 +63,71 @@ const CONSTRAINTS: &[Constraint] = &[
     ApiError::from_db(err, CONSTRAINTS)
 }
 
+{%- if let Some(l) = r.list %}
+
+/// What a list of {{ r.table_q }} may ask for (`list` in scaffold.yaml); the
+/// statements are assembled from it per request by `crate::listing`, and the
+/// migrations index every filter and order under every scope.
+static LISTING: listing::Listing = listing::Listing {
+    table: r#"{{ r.table_q }}"#,
+    columns: r#"{{ r.select_columns }}"#,
+    parents: "{{ crate::model::ListQuery::parent_columns(r.parents) }}",
+{%- if let Some((before, after)) = l.owner_cond %}
+    owner_before: r#"{{ before }}"#,
+    owner_after: r#"{{ after }}"#,
+{%- else %}
+    owner_before: "",
+    owner_after: "",
+{%- endif %}
+    id: {% if r.pk.is_uuid %}listing::Kind::Uuid{% else %}listing::Kind::Int{% endif %},
+{%- if l.filters.is_empty() %}
+    filters: &[],
+{%- else if l.filters.len() == 1 %}
+{%- for f in l.filters %}
+    filters: &[listing::Filter {
+        column: "{{ f.column }}",
+        kind: {{ f.kind.rust("", 8) }},
+        ops: "{{ f.ops.join(",") }}",
+    }],
+{%- endfor %}
+{%- else %}
+    filters: &[
+{%- for f in l.filters %}
+        listing::Filter {
+            column: "{{ f.column }}",
+            kind: {{ f.kind.rust("", 12) }},
+            ops: "{{ f.ops.join(",") }}",
+        },
+{%- endfor %}
+    ],
+{%- endif %}
+{%- if l.orders.is_empty() %}
+    orders: &[],
+{%- else if l.orders.len() == 1 %}
+{%- for o in l.orders %}
+    orders: &[listing::Order {
+        name: "{{ o.name }}",
+{%- call keys(o, "        ") %}{% endcall %}
+    }],
+{%- endfor %}
+{%- else %}
+    orders: &[
+{%- for o in l.orders %}
+        listing::Order {
+            name: "{{ o.name }}",
+{%- call keys(o, "            ") %}{% endcall %}
+        },
+{%- endfor %}
+    ],
+{%- endif %}
+    count: {{ l.count }},
+};
+{%- for p in r.parents %}
+
+{{ p.sql_exists_decl }}
+{%- endfor %}
+{%- else %}
+
 /// Keyset pagination: `"id" > $1` walks the primary key index, so every page
 /// costs the same however deep it is.
 const SQL_LIST: &str = r#"{{ r.sql.list }}"#;
@@ -51,6 +138,7 @@ const {{ p.sql_list_const }}: &str = r#"{{ p.sql_list }}"#;
 
 {{ p.sql_exists_decl }}
 {%- endfor %}
+{%- endif %}
 
 const SQL_GET: &str = r#"{{ r.sql.get }}"#;
 {%- if let Some(c) = r.cache %}

@@ -1,0 +1,223 @@
+//! `list`: the filters, sort orders and counts of a resource's lists, and
+//! the indexes they need. Every filter and order is served by an index under
+//! every scope a list has (the whole table, and each parent's nested list,
+//! which is also the owner's list when the owner is a parent): a declared
+//! index that starts with the needed columns, or one inferred here.
+
+use crate::ddl;
+use crate::model::{
+    Field, Index, IndexDef, IndexKey, ListFilter, ListKey, ListKind, ListOrder, ListQuery, Parent,
+    Pk,
+};
+use crate::spec::{FieldType, FilterOp, RawList, order_text};
+
+use super::naming::pg_name;
+
+/// What list lowering needs of the resource being lowered.
+pub struct ListInput<'a> {
+    pub raw: &'a RawList,
+    pub plural: &'a str,
+    pub table_q: &'a str,
+    pub pk: &'a Pk,
+    pub fields: &'a [Field],
+    pub parents: &'a [Parent],
+    pub owner_cond: Option<(String, String)>,
+    /// The indexes the table has already (foreign keys, declared).
+    pub existing: &'a [IndexDef],
+}
+
+/// The kind of `column`, and whether it may be NULL.
+fn kind_of(input: &ListInput, column: &str) -> (ListKind, bool) {
+    let id = |uuid: bool| if uuid { ListKind::Uuid } else { ListKind::Int };
+    if column == "id" {
+        return (id(input.pk.is_uuid), false);
+    }
+    if column == "created_at" || column == "updated_at" {
+        return (ListKind::Timestamp, false);
+    }
+    let field = input
+        .fields
+        .iter()
+        .find(|f| f.name == column)
+        .expect("validation checked the column");
+    let kind = match field.spec.ty {
+        None => {
+            let parent = input.parents.iter().find(|p| p.column == column);
+            id(parent.is_some_and(|p| p.pk_rust_type != "i64"))
+        }
+        Some(FieldType::String | FieldType::Text | FieldType::Email | FieldType::Url) => {
+            ListKind::Text
+        }
+        Some(FieldType::Bool) => ListKind::Bool,
+        Some(FieldType::I32 | FieldType::I64) => ListKind::Int,
+        Some(FieldType::F64) => ListKind::Float,
+        Some(FieldType::Decimal) => ListKind::Decimal,
+        Some(FieldType::Uuid) => ListKind::Uuid,
+        Some(FieldType::Date) => ListKind::Date,
+        Some(FieldType::Timestamp) => ListKind::Timestamp,
+        Some(FieldType::Enum) => ListKind::Enum {
+            sql_type: field.sql_type.clone(),
+            values: field.spec.values.clone(),
+        },
+        Some(FieldType::Json) => unreachable!("validation refuses json filters and orders"),
+    };
+    (kind, field.nullable)
+}
+
+fn qualified(input: &ListInput, column: &str) -> String {
+    format!("{}.{}", input.table_q, crate::names::sql_ident(column))
+}
+
+/// The list query of a resource with `list`, and the indexes to add.
+pub fn lower_list(input: &ListInput) -> (ListQuery, Vec<(Index, IndexDef)>) {
+    let filters: Vec<ListFilter> = input
+        .raw
+        .filter
+        .iter()
+        .map(|f| {
+            let column = crate::names::snake(&f.field.value);
+            let (kind, nullable) = kind_of(input, &column);
+            ListFilter {
+                sql: qualified(input, &column),
+                kind,
+                nullable,
+                ops: f.ops.iter().map(|op| op.value.as_str()).collect(),
+                column,
+            }
+        })
+        .collect();
+    let orders: Vec<ListOrder> = input
+        .raw
+        .sort
+        .iter()
+        .map(|o| ListOrder {
+            name: order_text(&o.value),
+            keys: o
+                .value
+                .iter()
+                .map(|k| ListKey {
+                    sql: qualified(input, &k.column),
+                    kind: kind_of(input, &k.column).0,
+                    column: k.column.clone(),
+                    desc: k.desc,
+                })
+                .collect(),
+        })
+        .collect();
+    let indexes = needed_indexes(input, &filters, &orders);
+    let query = ListQuery {
+        filters,
+        orders,
+        count: input.raw.count.as_ref().is_some_and(|c| c.value),
+        owner_cond: input.owner_cond.clone(),
+    };
+    (query, indexes)
+}
+
+fn key(column: &str, desc: bool, opclass: Option<&str>) -> IndexKey {
+    IndexKey {
+        column: column.to_string(),
+        desc,
+        opclass: opclass.map(str::to_string),
+    }
+}
+
+/// Whether `ix` can serve a scan in the order of `keys` (or all reversed):
+/// its leading columns are these, with the same operator classes.
+fn serves(ix: &IndexDef, keys: &[IndexKey], ordered: bool) -> bool {
+    let same = |flip: bool| {
+        ix.keys.len() >= keys.len()
+            && ix.keys.iter().zip(keys).all(|(a, b)| {
+                a.column == b.column
+                    && a.opclass == b.opclass
+                    && (!ordered || (a.desc != b.desc) == flip)
+            })
+    };
+    same(false) || same(true)
+}
+
+/// Every (scope, columns) pair the lists filter or sort by, in a stable
+/// order: orders first (their indexes end with `id`, so they also serve the
+/// range filters on their first key), then filters.
+fn needed_indexes(
+    input: &ListInput,
+    filters: &[ListFilter],
+    orders: &[ListOrder],
+) -> Vec<(Index, IndexDef)> {
+    let scopes: Vec<Option<&str>> = std::iter::once(None)
+        .chain(input.parents.iter().map(|p| Some(p.column.as_str())))
+        .collect();
+    let mut wanted: Vec<(Vec<IndexKey>, bool)> = Vec::new();
+    for scope in &scopes {
+        let lead: Vec<IndexKey> = scope.iter().map(|c| key(c, false, None)).collect();
+        for o in orders {
+            let mut keys = lead.clone();
+            keys.extend(o.keys.iter().map(|k| key(&k.column, k.desc, None)));
+            wanted.push((keys, true));
+        }
+        for f in filters {
+            let pattern = f.ops.contains(&FilterOp::Prefix.as_str());
+            // Only a `prefix` filter needs the pattern operator class; the
+            // other operators of the same column are served by either index.
+            if f.ops.iter().any(|op| *op != FilterOp::Prefix.as_str()) {
+                let mut keys = lead.clone();
+                keys.push(key(&f.column, false, None));
+                wanted.push((keys, false));
+            }
+            if pattern {
+                let mut keys = lead.clone();
+                keys.push(key(&f.column, false, Some("text_pattern_ops")));
+                wanted.push((keys, false));
+            }
+        }
+    }
+    let mut all: Vec<IndexDef> = input.existing.to_vec();
+    let mut out = Vec::new();
+    for (mut keys, ordered) in wanted {
+        if all.iter().any(|ix| serves(ix, &keys, ordered)) {
+            continue;
+        }
+        if ordered {
+            let desc = keys.last().is_some_and(|k| k.desc);
+            keys.push(key("id", desc, None));
+        }
+        let def = IndexDef {
+            name: index_name(input.plural, &keys, &all),
+            unique: false,
+            keys,
+        };
+        out.push((
+            Index {
+                name: def.name.clone(),
+                unique: false,
+                create: ddl::create_index(input.plural, &def),
+            },
+            def.clone(),
+        ));
+        all.push(def);
+    }
+    out
+}
+
+/// `orders_status_created_at_desc_idx`: the columns, `desc` and `pattern`
+/// where they apply, unique among the table's indexes.
+fn index_name(plural: &str, keys: &[IndexKey], taken: &[IndexDef]) -> String {
+    let mut parts = vec![plural.to_string()];
+    for k in keys {
+        parts.push(k.column.clone());
+        if k.desc {
+            parts.push("desc".into());
+        }
+        if k.opclass.is_some() {
+            parts.push("pattern".into());
+        }
+    }
+    let base = parts.join("_");
+    let mut name = pg_name(format!("{base}_idx"));
+    let mut n = 2;
+    while taken.iter().any(|ix| ix.name == name) {
+        name = pg_name(format!("{base}_{n}_idx"));
+        n += 1;
+    }
+    name
+}

@@ -1,0 +1,134 @@
+//! The parser's reading of a resource's `list` mapping: the filters, sort
+//! orders and counts a list request may ask for.
+
+use marked_yaml::Node;
+
+use super::parse::{Parser, join};
+use super::{FilterOp, RawFilter, RawList, SortKey, Sp};
+use crate::diag::{Diagnostic, Loc, one_of_help};
+
+const LIST_KEYS: &[&str] = &["filter", "sort", "count"];
+
+impl Parser<'_> {
+    /// `list: { filter: { status: [eq, in] }, sort: [-created_at], count: true }`.
+    pub(super) fn list(&mut self, node: &Node, path: &str) -> Option<RawList> {
+        let map = self.mapping(
+            node,
+            path,
+            "write `list: { filter: { status: [eq, in] }, sort: [-created_at], count: true }`",
+        )?;
+        self.check_keys(map, path, LIST_KEYS);
+        let filter = match map.get_node("filter") {
+            Some(node) => self.filters(node, &join(path, "filter")),
+            None => Vec::new(),
+        };
+        let sort = match map.get_node("sort") {
+            Some(node) => self.sort_orders(node, &join(path, "sort")),
+            None => Vec::new(),
+        };
+        Some(RawList {
+            filter,
+            sort,
+            count: self.bool_at(map, path, "count"),
+            loc: Loc::from_span(map.span()),
+            path: path.to_string(),
+        })
+    }
+
+    fn filters(&mut self, node: &Node, path: &str) -> Vec<RawFilter> {
+        let Some(map) = self.mapping(
+            node,
+            path,
+            "write one `field: [operators]` entry per filtered field, e.g. `status: [eq, in]`",
+        ) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (key, value) in map.iter() {
+            let field = self.key(key, path);
+            let Some(ops) = self.names(
+                value,
+                &field.path,
+                "an operator",
+                "write the operators as a list, e.g. `[eq, in]`",
+            ) else {
+                continue;
+            };
+            let mut parsed = Vec::new();
+            for op in ops.value {
+                match FilterOp::parse(&op.value) {
+                    Some(value) => parsed.push(Sp {
+                        value,
+                        loc: op.loc,
+                        path: op.path,
+                    }),
+                    None => self.diags.push(
+                        op.diag(format!("unknown filter operator `{}`", op.value))
+                            .help(one_of_help(&op.value, FilterOp::NAMES)),
+                    ),
+                }
+            }
+            out.push(RawFilter { field, ops: parsed });
+        }
+        out
+    }
+
+    fn sort_orders(&mut self, node: &Node, path: &str) -> Vec<Sp<Vec<SortKey>>> {
+        let Some(orders) = self.names(
+            node,
+            path,
+            "a sort order",
+            "write the orders as a list, e.g. `sort: [-created_at, \"status,-created_at\"]`",
+        ) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for order in orders.value {
+            let mut keys = Vec::new();
+            for part in order.value.split(',') {
+                let part = part.trim();
+                let (desc, column) = match part.strip_prefix('-') {
+                    Some(rest) => (true, rest),
+                    None => (false, part),
+                };
+                if column.is_empty() {
+                    self.diags.push(
+                        order
+                            .diag(format!("invalid sort order `{}`", order.value))
+                            .help("write column names separated by commas, each optionally led by `-` for descending: `\"status,-created_at\"`"),
+                    );
+                    keys.clear();
+                    break;
+                }
+                keys.push(SortKey {
+                    column: column.to_string(),
+                    desc,
+                });
+            }
+            if !keys.is_empty() {
+                out.push(Sp {
+                    value: keys,
+                    loc: order.loc,
+                    path: order.path,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// `-created_at` or `status,-created_at`: the spelling of an order in the
+/// spec, in the query string and in diagnostics.
+pub fn order_text(keys: &[SortKey]) -> String {
+    keys.iter()
+        .map(|k| format!("{}{}", if k.desc { "-" } else { "" }, k.column))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl RawList {
+    /// Where the mapping is, for diagnostics about the whole of it.
+    pub fn diag(&self, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(self.loc, self.path.clone(), message)
+    }
+}
