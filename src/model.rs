@@ -116,6 +116,47 @@ pub struct RouteLimit {
     pub bucket: Bucket,
 }
 
+/// What a route does to its resource. Access rules name `Replace` and
+/// `Update` alike (`update`); rate limits tell them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteAction {
+    List,
+    Create,
+    Get,
+    Replace,
+    Update,
+    Delete,
+}
+
+/// One method on one path of a resource. The resource's routes are the one
+/// table the router, the OpenAPI document, the rate limits, the generated
+/// tests' fixtures and `scaffold routes` all read, in this order: the
+/// collection, the item, then the nested collection under each parent.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// `GET`, `POST`, `PUT`, `PATCH` or `DELETE`.
+    pub method: &'static str,
+    /// axum's method router for it (`get`, `post`, ...).
+    pub method_fn: &'static str,
+    pub action: RouteAction,
+    /// The path as the service routes it (`/v1/orders/{id}`).
+    pub path: String,
+    /// The resource module's constant for the path below `/v1`
+    /// (`COLLECTION`, `ITEM`, `UNDER_USER`).
+    pub path_const: String,
+    /// The path as the OpenAPI document writes it: the item's id is named
+    /// after the resource (`/v1/orders/{order_id}`).
+    pub openapi_path: String,
+    pub operation_id: String,
+    /// The handler function (`list`, `fetch`, `list_by_user`, ...).
+    pub handler: String,
+    /// The access rule the handler checks (`list`, `get`, `create`,
+    /// `update`, `delete`).
+    pub rule: &'static str,
+    /// For a nested collection route, the parent resource's snake_case name.
+    pub parent: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Resource {
     /// snake_case singular (`order_item`).
@@ -128,6 +169,8 @@ pub struct Resource {
     pub table_q: String,
     /// The collection route (`/v1/order_items`).
     pub route: String,
+    /// Every route of the resource, from `crate::lower::routes`.
+    pub routes: Vec<Route>,
     /// Human label for docs and messages (`order item`).
     pub label: String,
     pub pk: Pk,
@@ -435,11 +478,6 @@ pub struct Parent {
     pub page_route: String,
     /// The nested route below `/v1` (`/users/{user_id}/orders`).
     pub nested_path: String,
-    /// How rustfmt lays out `.route(UNDER_X, get(list_by_x).post(create_for_x))`:
-    /// on one line, with its arguments on their own lines, or with the
-    /// method chain broken as well.
-    pub route_one_line: bool,
-    pub route_chain_one_line: bool,
     pub sql_list_const: String,
     pub fk_const: String,
     /// The declarations of `fk_const` and `sql_exists_const`.

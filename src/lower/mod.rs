@@ -12,6 +12,7 @@ mod field;
 mod naming;
 mod rate_limit;
 mod resource;
+mod routes;
 mod sql;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -66,10 +66,6 @@ fn lower_parent(c: &Ctx, p: &RawParent) -> Option<(Field, Parent, ConstraintMap)
     let list_handler = format!("list_by_{parent_name}");
     let create_handler = format!("create_for_{parent_name}");
     let route_const = format!("UNDER_{}", parent_name.to_uppercase());
-    let (route_one_line, route_chain_one_line) = layout::nested_route(
-        &route_const,
-        &format!("get({list_handler}).post({create_handler})"),
-    );
     let upper = parent_name.to_uppercase();
     let parent = Parent {
         struct_name: names::camel(&parent_name),
@@ -97,8 +93,6 @@ fn lower_parent(c: &Ctx, p: &RawParent) -> Option<(Field, Parent, ConstraintMap)
         page_route: format!("format!(\"{{{route_const}}}:{{parent}}\")"),
         route_const,
         nested_path: format!("/{parent_table}/{{{column}}}/{plural}"),
-        route_one_line,
-        route_chain_one_line,
         sql_list_const: format!("SQL_LIST_BY_{upper}"),
         fk_const: format!("FK_{upper}"),
         fk_const_decl: String::new(),
@@ -366,7 +360,8 @@ pub fn lower_resource(
         })
     });
     let cache = lower_cache(r, chain.as_deref(), token_column.as_deref());
-    Resource {
+    let mut resource = Resource {
+        routes: Vec::new(),
         cascade_bumps: Vec::new(),
         cache_epoch: false,
         cache_lists: cache.as_ref().is_some_and(|c| c.lists),
@@ -408,5 +403,7 @@ pub fn lower_resource(
         constraints,
         plural,
         enums,
-    }
+    };
+    resource.routes = super::routes::resource_routes(&resource);
+    resource
 }

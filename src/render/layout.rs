@@ -28,9 +28,6 @@ pub const INDENT: usize = 4;
 const STMT_INDENT: usize = 2 * INDENT;
 /// Struct fields sit one level deep.
 const FIELD_INDENT: usize = INDENT;
-/// `.route(..)` calls of a resource's router are a chain continuation inside
-/// `fn routes()`: two levels deep.
-const ROUTE_INDENT: usize = 2 * INDENT;
 /// Statements of a test function sit one level deep.
 const TEST_STMT_INDENT: usize = INDENT;
 
@@ -162,17 +159,28 @@ pub fn patch_let(ident: &str, name: &str, nullable: bool) -> String {
     }
 }
 
-/// How rustfmt lays out `.route(UNDER_X, get(list_by_x).post(create_for_x))`
-/// in a resource's router: `(one_line, chain_one_line)`. The call stays on
-/// one line while its arguments fit in `fn_call_width` and the line in
-/// `max_width`; otherwise each argument goes on its own line, where the
-/// `get(..).post(..)` chain stays whole while that line fits.
-pub fn nested_route(route_const: &str, route_chain: &str) -> (bool, bool) {
-    let args_len = route_const.len() + ", ".len() + route_chain.len();
-    let one_line =
-        args_len <= FN_CALL_WIDTH && ROUTE_INDENT + ".route()".len() + args_len <= MAX_WIDTH;
-    let chain_one_line = ROUTE_INDENT + INDENT + route_chain.len() + ",".len() <= MAX_WIDTH;
-    (one_line, chain_one_line)
+/// `.route(PATH, get(a).post(b))`, one link of a router chain whose links
+/// start at column `indent`: on one line while the arguments fit in
+/// `fn_call_width` and the line in `max_width`; otherwise each argument on
+/// its own line, where the `get(..).post(..)` chain stays whole while that
+/// line fits and is broken before each method otherwise.
+pub fn route_call(indent: usize, path_const: &str, methods: &[(&str, &str)]) -> String {
+    let calls: Vec<String> = methods.iter().map(|(m, h)| format!("{m}({h})")).collect();
+    let chain = calls.join(".");
+    let args_len = path_const.len() + ", ".len() + chain.len();
+    if args_len <= FN_CALL_WIDTH && indent + ".route()".len() + args_len <= MAX_WIDTH {
+        return format!(".route({path_const}, {chain})");
+    }
+    let inner = pad(indent + INDENT);
+    let chain = if inner.len() + chain.len() + ",".len() <= MAX_WIDTH {
+        chain
+    } else {
+        calls.join(&format!("\n{inner}{}.", pad(INDENT)))
+    };
+    format!(
+        ".route(\n{inner}{path_const},\n{inner}{chain},\n{})",
+        pad(indent)
+    )
 }
 
 /// `callee(args).await;` as a statement of a test function: on one line

@@ -3,6 +3,7 @@
 
 pub mod docs;
 mod facts;
+mod filters;
 pub mod jsonschema;
 pub mod layout;
 pub mod openapi;
@@ -364,10 +365,15 @@ fn fixtures(s: &Service) -> String {
                 .parents
                 .iter()
                 .map(|p| {
+                    let nested_route = r
+                        .routes
+                        .iter()
+                        .find(|route| route.parent.as_ref() == Some(&p.resource))
+                        .map(|route| &route.path);
                     let mut parent = json!({
                         "resource": p.resource,
                         "column": p.column,
-                        "nested_route": p.nested_route,
+                        "nested_route": nested_route,
                         "on_delete": p.on_delete_sql,
                     });
                     if p.from_token {

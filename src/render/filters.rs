@@ -1,0 +1,20 @@
+//! The layout rules of [`super::layout`] as askama filters, so templates
+//! lay out length-dependent Rust at render time and the model keeps facts.
+//! Each filter takes the column its text starts at explicitly: the rule
+//! needs it, and the template is where the indentation is written.
+
+use askama::Values;
+
+use super::facts::RouteGroup;
+use super::layout;
+
+/// `.route(PATH, get(a).post(b))` for the routes of one path.
+#[askama::filter_fn]
+pub fn route_call(group: &RouteGroup<'_>, _: &dyn Values, indent: usize) -> askama::Result<String> {
+    let methods: Vec<(&str, &str)> = group
+        .routes
+        .iter()
+        .map(|r| (r.method_fn, r.handler.as_str()))
+        .collect();
+    Ok(layout::route_call(indent, group.path_const, &methods))
+}
