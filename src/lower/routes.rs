@@ -57,6 +57,10 @@ pub fn resource_routes(r: &Resource) -> Vec<Route> {
         }
     };
     let item = format!("{}/{{id}}", r.route);
+    // The service's route says `{id}`; the document names the parameter
+    // after the resource, as the nested routes name their parents, so that
+    // tools linking operations by parameter name never feed one resource's
+    // id to another's route.
     let openapi_item = format!("{}/{{{}_id}}", r.route, r.name);
     let mut routes = Vec::new();
     let collection = [(RouteAction::List, "list"), (RouteAction::Create, "create")];
