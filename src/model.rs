@@ -421,13 +421,11 @@ pub struct Field {
     pub patch_checks: Vec<String>,
     /// The field's type in the validated PATCH struct.
     pub changes_type: String,
-    /// `pub name: Type,` lines of the row (and validated create), create
-    /// body, PATCH body and validated PATCH structs.
-    pub row_decl: String,
-    pub new_decl: String,
-    pub input_decl: String,
-    pub patch_decl: String,
-    pub changes_decl: String,
+    /// The field's types in the create body and the PATCH body: every
+    /// field is optional there (`Option<..>`, and `Option<Option<..>>` so a
+    /// PATCH tells absent from `null`).
+    pub input_type: String,
+    pub patch_type: String,
     /// `const NAME_DEFAULT: &str = "...";` for a text default.
     pub default_const_decl: Option<String>,
     /// The `#[serde(..)]` attribute of the field in the create body, when

@@ -6,7 +6,7 @@ use super::sql::sql_literal;
 use crate::ddl;
 use crate::model::{EnumType, EnumVariant, Field, Pk};
 use crate::names::{self, sql_ident};
-use crate::render::layout::{self, call_stmt, struct_field};
+use crate::render::layout::{self, call_stmt};
 use crate::spec::{FieldSpec, FieldType, RawField, SERVER_WRITE};
 
 /// Create-body attributes of fields whose serde impl is not what the OpenAPI
@@ -46,22 +46,11 @@ fn changes_type(t: &str, nullable: bool) -> String {
     }
 }
 
-/// The `pub name: Type,` lines of the field in the row, validated create,
-/// create body, PATCH body and validated PATCH structs.
-fn declare(mut f: Field) -> Field {
-    f.row_decl = struct_field(&f.ident, &f.row_type);
-    f.new_decl = struct_field(&f.ident, &f.new_type);
-    f.input_decl = struct_field(&f.ident, &format!("Option<{}>", f.rust_type));
-    f.patch_decl = struct_field(&f.ident, &format!("Option<Option<{}>>", f.rust_type));
-    f.changes_decl = struct_field(&f.ident, &f.changes_type);
-    f
-}
-
 /// The foreign key column of a `belongs_to`, typed as the parent's id.
 pub fn fk_field(column: &str, parent: &str, parent_pk: &Pk, nullable: bool) -> Field {
     let ident = names::rust_field_ident(column);
     let rust_type = format!("super::{parent}::Id");
-    declare(Field {
+    Field {
         ident: ident.clone(),
         column_q: sql_ident(column),
         row_type: wrap_option(&rust_type, nullable),
@@ -77,11 +66,8 @@ pub fn fk_field(column: &str, parent: &str, parent_pk: &Pk, nullable: bool) -> F
         patch_let: layout::patch_let(&ident, column, nullable),
         patch_checks: Vec::new(),
         changes_type: changes_type(&rust_type, nullable),
-        row_decl: String::new(),
-        new_decl: String::new(),
-        input_decl: String::new(),
-        patch_decl: String::new(),
-        changes_decl: String::new(),
+        input_type: format!("Option<{rust_type}>"),
+        patch_type: format!("Option<Option<{rust_type}>>"),
         input_serde: (!parent_pk.is_uuid).then(|| INTEGER_SERDE.to_string()),
         patch_with: if parent_pk.is_uuid {
             "double_option"
@@ -96,7 +82,7 @@ pub fn fk_field(column: &str, parent: &str, parent_pk: &Pk, nullable: bool) -> F
         insert_expr: None,
         rust_type,
         name: column.to_string(),
-    })
+    }
 }
 
 /// A numeric bound as a Rust expression of the field's type.
@@ -314,7 +300,7 @@ pub fn lower_field(
             .collect()
     };
 
-    declare(Field {
+    Field {
         new_type: wrap_option(&rust_type, nullable || restricted),
         insert_expr: match (restricted, default.as_ref()) {
             (true, Some(d)) => Some(sql_literal(ty, d)),
@@ -333,11 +319,8 @@ pub fn lower_field(
         input_checks: render(&input_arg),
         patch_checks: render(&patch_arg),
         changes_type: changes_type(&rust_type, nullable),
-        row_decl: String::new(),
-        new_decl: String::new(),
-        input_decl: String::new(),
-        patch_decl: String::new(),
-        changes_decl: String::new(),
+        input_type: format!("Option<{rust_type}>"),
+        patch_type: format!("Option<Option<{rust_type}>>"),
         input_serde: match ty {
             FieldType::Decimal => Some(DECIMAL_SERDE.to_string()),
             FieldType::I32 | FieldType::I64 => Some(INTEGER_SERDE.to_string()),
@@ -366,5 +349,5 @@ pub fn lower_field(
         spec: spec_of(ty, f),
         ident,
         name,
-    })
+    }
 }

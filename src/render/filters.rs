@@ -18,3 +18,14 @@ pub fn route_call(group: &RouteGroup<'_>, _: &dyn Values, indent: usize) -> aska
         .collect();
     Ok(layout::route_call(indent, group.path_const, &methods))
 }
+
+/// `pub name: Type,` for the field `ident` of a struct.
+#[askama::filter_fn]
+pub fn struct_field(
+    ident: &str,
+    _: &dyn Values,
+    ty: &str,
+    indent: usize,
+) -> askama::Result<String> {
+    Ok(layout::struct_field(indent, ident, ty))
+}

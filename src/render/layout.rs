@@ -26,8 +26,6 @@ pub const INDENT: usize = 4;
 /// Validation statements sit two levels deep, inside `fn validate()` of an
 /// `impl` block.
 const STMT_INDENT: usize = 2 * INDENT;
-/// Struct fields sit one level deep.
-const FIELD_INDENT: usize = INDENT;
 /// Statements of a test function sit one level deep.
 const TEST_STMT_INDENT: usize = INDENT;
 
@@ -88,14 +86,14 @@ pub fn simple_let(ident: &str, expr: &str) -> String {
     }
 }
 
-/// `pub name: Type,` in a struct: the type moves to the next line when the
-/// field does not fit in `max_width`.
-pub fn struct_field(ident: &str, ty: &str) -> String {
+/// `pub name: Type,` in a struct whose fields start at column `indent`: the
+/// type moves to the next line when the field does not fit in `max_width`.
+pub fn struct_field(indent: usize, ident: &str, ty: &str) -> String {
     let one = format!("pub {ident}: {ty},");
-    if FIELD_INDENT + one.len() <= MAX_WIDTH {
+    if indent + one.len() <= MAX_WIDTH {
         one
     } else {
-        format!("pub {ident}:\n{}{ty},", pad(FIELD_INDENT + INDENT))
+        format!("pub {ident}:\n{}{ty},", pad(indent + INDENT))
     }
 }
 

@@ -51,7 +51,7 @@ pub enum {{ e.rust_name }} {
 pub struct {{ r.struct_name }} {
     pub id: Id,
 {%- for f in r.fields %}
-    {{ f.row_decl }}
+    {{ f.ident|struct_field(f.row_type, 4) }}
 {%- endfor %}
 {%- if r.timestamps %}
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -71,7 +71,7 @@ pub struct Input {
 {%- if let Some(a) = f.input_serde %}
     {{ a }}
 {%- endif %}
-    {{ f.input_decl }}
+    {{ f.ident|struct_field(f.input_type, 4) }}
 {%- endfor %}
 }
 
@@ -82,7 +82,7 @@ pub struct Input {
 pub struct Patch {
 {%- for f in r.body_fields %}
     #[serde(default, deserialize_with = "{{ f.patch_with }}")]
-    {{ f.patch_decl }}
+    {{ f.ident|struct_field(f.patch_type, 4) }}
 {%- endfor %}
 }
 
@@ -90,7 +90,7 @@ pub struct Patch {
 #[derive(Debug)]
 pub struct New {
 {%- for f in r.body_fields %}
-    {{ f.new_decl }}
+    {{ f.ident|struct_field(f.new_type, 4) }}
 {%- endfor %}
 }
 
@@ -99,7 +99,7 @@ pub struct New {
 #[derive(Debug)]
 pub struct Changes {
 {%- for f in r.body_fields %}
-    {{ f.changes_decl }}
+    {{ f.ident|struct_field(f.changes_type, 4) }}
 {%- endfor %}
 }
 
