@@ -258,8 +258,8 @@ pub struct Access {
     /// The owner chain is longer than one step: an INSERT checks that the
     /// parent belongs to the caller and returns no row when it does not.
     pub insert_checked: bool,
-    /// `w.check(..)` statements for fields not every caller may write.
-    pub write_checks: Vec<String>,
+    /// `w.check(..)` calls for fields not every caller may write.
+    pub write_checks: Vec<Call>,
     /// What the module imports from `crate::auth`.
     pub auth_import: String,
     /// Which actions' rules include `owner`, by action name, for the tests.
@@ -413,12 +413,14 @@ pub struct Field {
     pub parent: Option<String>,
     /// Position in the INSERT placeholder list (1-based).
     pub param: usize,
-    /// Statements validating this field in a create body (`input_*`) and a
-    /// PATCH body (`patch_*`): the `let` that binds it, then the checks.
-    pub input_let: String,
-    pub input_checks: Vec<String>,
-    pub patch_let: String,
-    pub patch_checks: Vec<String>,
+    /// How an optional create-body field without a value gets its default:
+    /// the method called on the `Option` (`unwrap_or(0)`,
+    /// `unwrap_or_else(|| NAME_DEFAULT.to_owned())`).
+    pub default_call: Option<String>,
+    /// The validator calls checking this field in a create body and in a
+    /// PATCH body, after the `let` that binds it.
+    pub input_checks: Vec<Call>,
+    pub patch_checks: Vec<Call>,
     /// The field's type in the validated PATCH struct.
     pub changes_type: String,
     /// The field's types in the create body and the PATCH body: every
@@ -441,6 +443,15 @@ pub struct Field {
     pub spec: FieldSpec,
     /// `write:` roles; `Some(empty)` for `write: server`.
     pub writers: Option<Vec<String>>,
+}
+
+/// A call statement of generated code (`v.min_chars("name", name, 3);`):
+/// the callee and its arguments as Rust expressions. Its layout depends on
+/// their lengths, so it is made at render time.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub callee: &'static str,
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::naming::table_of;
-use crate::model::{Access, Field, RuleConst, TokenOwner};
+use crate::model::{Access, Call, Field, RuleConst, TokenOwner};
 use crate::names::{self, sql_ident};
 use crate::render::layout;
 use crate::spec::{Action, RawResource};
@@ -86,7 +86,7 @@ fn rule_const(name: &str, rules: &[String]) -> String {
 
 /// `w.check("field", self.field.is_some(), &[Role::Admin]);` for each field
 /// not every caller may write.
-fn write_checks(body_fields: &[Field]) -> Vec<String> {
+fn write_checks(body_fields: &[Field]) -> Vec<Call> {
     body_fields
         .iter()
         .filter_map(|f| {
@@ -96,15 +96,14 @@ fn write_checks(body_fields: &[Field]) -> Vec<String> {
                 .map(|w| format!("Role::{}", names::camel(w)))
                 .collect::<Vec<_>>()
                 .join(", ");
-            Some(layout::call_stmt(
-                "",
-                "w.check",
-                &[
+            Some(Call {
+                callee: "w.check",
+                args: vec![
                     format!("\"{}\"", f.name),
                     format!("self.{}.is_some()", f.ident),
                     format!("&[{roles}]"),
                 ],
-            ))
+            })
         })
         .collect()
 }

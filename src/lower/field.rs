@@ -4,9 +4,9 @@
 use super::naming::pg_name;
 use super::sql::sql_literal;
 use crate::ddl;
-use crate::model::{EnumType, EnumVariant, Field, Pk};
+use crate::model::{Call, EnumType, EnumVariant, Field, Pk};
 use crate::names::{self, sql_ident};
-use crate::render::layout::{self, call_stmt};
+use crate::render::layout;
 use crate::spec::{FieldSpec, FieldType, RawField, SERVER_WRITE};
 
 /// Create-body attributes of fields whose serde impl is not what the OpenAPI
@@ -61,9 +61,8 @@ pub fn fk_field(column: &str, parent: &str, parent_pk: &Pk, nullable: bool) -> F
         parent: Some(parent.to_string()),
         param: 0,
         spec: FieldSpec::default(),
-        input_let: layout::input_let(&ident, column, !nullable, None),
+        default_call: None,
         input_checks: Vec::new(),
-        patch_let: layout::patch_let(&ident, column, nullable),
         patch_checks: Vec::new(),
         changes_type: changes_type(&rust_type, nullable),
         input_type: format!("Option<{rust_type}>"),
@@ -289,13 +288,13 @@ pub fn lower_field(
         .as_ref()
         .map(|_| format!("{}_PATTERN", name.to_uppercase()));
     let checks = check_calls(ty, f, pattern_static.as_deref());
-    let render = |arg: &str| -> Vec<String> {
+    let calls = |arg: &str| -> Vec<Call> {
         checks
             .iter()
-            .map(|(method, extra)| {
+            .map(|(callee, extra)| {
                 let mut args = vec![format!("\"{name}\""), arg.to_string()];
                 args.extend(extra.clone());
-                call_stmt("", method, &args)
+                Call { callee, args }
             })
             .collect()
     };
@@ -313,11 +312,10 @@ pub fn lower_field(
                 .map(|x| x.value.clone())
                 .collect()
         }),
-        input_let: layout::input_let(&ident, &name, required, default_call.as_deref()),
         default_const_decl: default_const.map(|(c, d)| layout::const_str(&c, &format!("{d:?}"))),
-        patch_let: layout::patch_let(&ident, &name, nullable),
-        input_checks: render(&input_arg),
-        patch_checks: render(&patch_arg),
+        default_call,
+        input_checks: calls(&input_arg),
+        patch_checks: calls(&patch_arg),
         changes_type: changes_type(&rust_type, nullable),
         input_type: format!("Option<{rust_type}>"),
         patch_type: format!("Option<Option<{rust_type}>>"),

@@ -7,6 +7,7 @@ use askama::Values;
 
 use super::facts::RouteGroup;
 use super::layout;
+use crate::model::{Call, Field};
 
 /// `.route(PATH, get(a).post(b))` for the routes of one path.
 #[askama::filter_fn]
@@ -28,4 +29,25 @@ pub fn struct_field(
     indent: usize,
 ) -> askama::Result<String> {
     Ok(layout::struct_field(indent, ident, ty))
+}
+
+/// `callee(args);` as a statement.
+#[askama::filter_fn]
+pub fn call_stmt(call: &Call, _: &dyn Values, indent: usize) -> askama::Result<String> {
+    Ok(layout::call_stmt(indent, "", call.callee, &call.args))
+}
+
+/// The `let` binding a create-body field before its checks.
+#[askama::filter_fn]
+pub fn input_let(f: &Field, _: &dyn Values, indent: usize) -> askama::Result<String> {
+    let call = f.default_call.as_deref();
+    Ok(layout::input_let(
+        indent, &f.ident, &f.name, f.required, call,
+    ))
+}
+
+/// The `let` binding a PATCH-body field before its checks.
+#[askama::filter_fn]
+pub fn patch_let(f: &Field, _: &dyn Values, indent: usize) -> askama::Result<String> {
+    Ok(layout::patch_let(indent, &f.ident, &f.name, f.nullable))
 }

@@ -23,9 +23,6 @@ pub const STRUCT_LIT_WIDTH: usize = 18;
 /// continuation line.
 pub const INDENT: usize = 4;
 
-/// Validation statements sit two levels deep, inside `fn validate()` of an
-/// `impl` block.
-const STMT_INDENT: usize = 2 * INDENT;
 /// Statements of a test function sit one level deep.
 const TEST_STMT_INDENT: usize = INDENT;
 
@@ -33,16 +30,17 @@ fn pad(width: usize) -> String {
     " ".repeat(width)
 }
 
-/// A call statement inside `validate()`: on one line while the arguments fit
-/// in `fn_call_width` and the line in `max_width`; for a `let`, next on the
-/// line after the `=` if it fits there; otherwise one argument per line.
-pub fn call_stmt(prefix: &str, callee: &str, args: &[String]) -> String {
+/// A call statement starting at column `indent`: on one line while the
+/// arguments fit in `fn_call_width` and the line in `max_width`; for a
+/// `let`, next on the line after the `=` if it fits there; otherwise one
+/// argument per line.
+pub fn call_stmt(indent: usize, prefix: &str, callee: &str, args: &[String]) -> String {
     let joined = args.join(", ");
     let one = format!("{prefix}{callee}({joined});");
-    if joined.len() <= FN_CALL_WIDTH && STMT_INDENT + one.len() <= MAX_WIDTH {
+    if joined.len() <= FN_CALL_WIDTH && indent + one.len() <= MAX_WIDTH {
         return one;
     }
-    let inner = pad(STMT_INDENT + INDENT);
+    let inner = pad(indent + INDENT);
     let rhs = format!("{callee}({joined});");
     if prefix.starts_with("let ")
         && joined.len() <= FN_CALL_WIDTH
@@ -54,35 +52,35 @@ pub fn call_stmt(prefix: &str, callee: &str, args: &[String]) -> String {
     for a in args {
         out.push_str(&format!("{inner}{a},\n"));
     }
-    out.push_str(&pad(STMT_INDENT));
+    out.push_str(&pad(indent));
     out.push_str(");");
     out
 }
 
-/// `let x = self.x.method(arg);` inside `validate()`: one line while the
+/// `let x = self.x.method(arg);` at column `indent`: one line while the
 /// chain fits in `chain_width` and the line in `max_width`, next on the line
 /// after the `=` if it fits there, otherwise one element per line.
-pub fn chain_let(ident: &str, method_call: &str) -> String {
+pub fn chain_let(indent: usize, ident: &str, method_call: &str) -> String {
     let chain = format!("self.{ident}.{method_call}");
     let one = format!("let {ident} = {chain};");
-    if chain.len() <= CHAIN_WIDTH && STMT_INDENT + one.len() <= MAX_WIDTH {
+    if chain.len() <= CHAIN_WIDTH && indent + one.len() <= MAX_WIDTH {
         return one;
     }
-    let inner = pad(STMT_INDENT + INDENT);
+    let inner = pad(indent + INDENT);
     if chain.len() <= CHAIN_WIDTH && inner.len() + chain.len() + ";".len() <= MAX_WIDTH {
         return format!("let {ident} =\n{inner}{chain};");
     }
     format!("let {ident} = self\n{inner}.{ident}\n{inner}.{method_call};")
 }
 
-/// `let name = expr;` inside `validate()`, with the expression moved after
+/// `let name = expr;` at column `indent`, with the expression moved after
 /// the `=` when the statement does not fit in `max_width`.
-pub fn simple_let(ident: &str, expr: &str) -> String {
+pub fn simple_let(indent: usize, ident: &str, expr: &str) -> String {
     let one = format!("let {ident} = {expr};");
-    if STMT_INDENT + one.len() <= MAX_WIDTH {
+    if indent + one.len() <= MAX_WIDTH {
         one
     } else {
-        format!("let {ident} =\n{}{expr};", pad(STMT_INDENT + INDENT))
+        format!("let {ident} =\n{}{expr};", pad(indent + INDENT))
     }
 }
 
@@ -131,25 +129,33 @@ pub fn const_slice_call(name: &str, ty: &str, items: &[String]) -> String {
 /// The `let` binding a create-body field before its checks run: required
 /// fields go through `v.required`, defaulted ones through `default_call` on
 /// the `Option`, the rest are bound as sent.
-pub fn input_let(ident: &str, name: &str, required: bool, default_call: Option<&str>) -> String {
+pub fn input_let(
+    indent: usize,
+    ident: &str,
+    name: &str,
+    required: bool,
+    default_call: Option<&str>,
+) -> String {
     match (required, default_call) {
         (true, _) => call_stmt(
+            indent,
             &format!("let {ident} = "),
             "v.required",
             &[format!("\"{name}\""), format!("self.{ident}")],
         ),
-        (false, Some(call)) => chain_let(ident, call),
-        (false, None) => simple_let(ident, &format!("self.{ident}")),
+        (false, Some(call)) => chain_let(indent, ident, call),
+        (false, None) => simple_let(indent, ident, &format!("self.{ident}")),
     }
 }
 
 /// The `let` binding a PATCH-body field: a NOT NULL column may be omitted
 /// but not set to null (`v.not_null`); a nullable one is bound as sent.
-pub fn patch_let(ident: &str, name: &str, nullable: bool) -> String {
+pub fn patch_let(indent: usize, ident: &str, name: &str, nullable: bool) -> String {
     if nullable {
-        simple_let(ident, &format!("self.{ident}"))
+        simple_let(indent, ident, &format!("self.{ident}"))
     } else {
         call_stmt(
+            indent,
             &format!("let {ident} = "),
             "v.not_null",
             &[format!("\"{name}\""), format!("self.{ident}")],

@@ -123,9 +123,9 @@ impl Input {
         let mut v = Validator::new();
 {%- endif %}
 {%- for f in r.body_fields %}
-        {{ f.input_let }}
+        {{ f|input_let(8) }}
 {%- for c in f.input_checks %}
-        {{ c }}
+        {{ c|call_stmt(8) }}
 {%- endfor %}
 {%- endfor %}
 {%- for f in r.body_fields %}
@@ -149,9 +149,9 @@ impl Patch {
         let mut v = Validator::new();
 {%- endif %}
 {%- for f in r.body_fields %}
-        {{ f.patch_let }}
+        {{ f|patch_let(8) }}
 {%- for c in f.patch_checks %}
-        {{ c }}
+        {{ c|call_stmt(8) }}
 {%- endfor %}
 {%- endfor %}
 {%- if r.patch_validates %}
@@ -176,7 +176,7 @@ impl {{ ty }} {
     pub fn check_writers(&self, caller: Option<&Caller>) -> Result<(), ApiError> {
         let mut w = Writes::new(caller);
 {%- for c in a.write_checks %}
-        {{ c }}
+        {{ c|call_stmt(8) }}
 {%- endfor %}
         w.finish()
     }
