@@ -142,8 +142,9 @@ pub struct Route {
     /// The path as the service routes it (`/v1/orders/{id}`).
     pub path: String,
     /// The resource module's constant for the path below `/v1`
-    /// (`COLLECTION`, `ITEM`, `UNDER_USER`).
+    /// (`COLLECTION`, `ITEM`, `UNDER_USER`), and that path (`/orders/{id}`).
     pub path_const: String,
+    pub local_path: String,
     /// The path as the OpenAPI document writes it: the item's id is named
     /// after the resource (`/v1/orders/{order_id}`).
     pub openapi_path: String,
@@ -203,11 +204,6 @@ pub struct Resource {
     pub has_patterns: bool,
     /// Some field is `unique` (the generated tests check the 409).
     pub has_unique: bool,
-    /// `const COLLECTION`, `const ITEM` and the nested routes' consts, each
-    /// with its doc comment, laid out as rustfmt does.
-    pub route_consts: Vec<String>,
-    /// `const SQL_DELETE: &str = ...;`
-    pub sql_delete_decl: String,
     /// rustfmt writes a one-element array of a struct literal as `&[Constraint {`.
     pub single_constraint: bool,
     /// The table as the database sees it: the schema state later
@@ -428,8 +424,8 @@ pub struct Field {
     /// PATCH tells absent from `null`).
     pub input_type: String,
     pub patch_type: String,
-    /// `const NAME_DEFAULT: &str = "...";` for a text default.
-    pub default_const_decl: Option<String>,
+    /// `NAME_DEFAULT`, the constant holding a text default, and the text.
+    pub default_const: Option<StrConst>,
     /// The `#[serde(..)]` attribute of the field in the create body, when
     /// serde's own impl is too lenient (decimals: strings of one shape only).
     pub input_serde: Option<String>,
@@ -443,6 +439,13 @@ pub struct Field {
     pub spec: FieldSpec,
     /// `write:` roles; `Some(empty)` for `write: server`.
     pub writers: Option<Vec<String>>,
+}
+
+/// A `&str` constant of generated code: its name and its value.
+#[derive(Debug, Clone)]
+pub struct StrConst {
+    pub name: String,
+    pub value: String,
 }
 
 /// A call statement of generated code (`v.min_chars("name", name, 3);`):
@@ -485,15 +488,10 @@ pub struct Parent {
     /// The route part of a cached nested page's key, with the parent's id:
     /// `format!("{UNDER_USER}:{parent}")`.
     pub page_route: String,
-    /// The nested route below `/v1` (`/users/{user_id}/orders`).
-    pub nested_path: String,
     pub sql_list_const: String,
     pub fk_const: String,
-    /// The declarations of `fk_const` and `sql_exists_const`.
-    pub fk_const_decl: String,
     /// The body of the generated test of the nested routes.
     pub nested_test_call: String,
-    pub sql_exists_decl: String,
     pub sql_exists_const: String,
     /// The FK column is nullable (`on_delete: set_null`).
     pub nullable: bool,

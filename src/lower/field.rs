@@ -4,9 +4,8 @@
 use super::naming::pg_name;
 use super::sql::sql_literal;
 use crate::ddl;
-use crate::model::{Call, EnumType, EnumVariant, Field, Pk};
+use crate::model::{Call, EnumType, EnumVariant, Field, Pk, StrConst};
 use crate::names::{self, sql_ident};
-use crate::render::layout;
 use crate::spec::{FieldSpec, FieldType, RawField, SERVER_WRITE};
 
 /// Create-body attributes of fields whose serde impl is not what the OpenAPI
@@ -75,7 +74,7 @@ pub fn fk_field(column: &str, parent: &str, parent_pk: &Pk, nullable: bool) -> F
         },
         pattern_static: None,
         pattern_literal: String::new(),
-        default_const_decl: None,
+        default_const: None,
         writers: None,
         new_type: wrap_option(&rust_type, nullable),
         insert_expr: None,
@@ -312,7 +311,7 @@ pub fn lower_field(
                 .map(|x| x.value.clone())
                 .collect()
         }),
-        default_const_decl: default_const.map(|(c, d)| layout::const_str(&c, &format!("{d:?}"))),
+        default_const: default_const.map(|(name, value)| StrConst { name, value }),
         default_call,
         input_checks: calls(&input_arg),
         patch_checks: calls(&patch_arg),

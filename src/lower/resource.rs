@@ -16,7 +16,7 @@ use crate::model::{
     ResourceSql, TableDef,
 };
 use crate::names::{self, sql_ident};
-use crate::render::layout::{self, const_str};
+use crate::render::layout;
 use crate::spec::{OnDelete, RawParent, RawResource};
 
 /// What every part of a resource's lowering shares.
@@ -92,15 +92,12 @@ fn lower_parent(c: &Ctx, p: &RawParent) -> Option<(Field, Parent, ConstraintMap)
         create_handler,
         page_route: format!("format!(\"{{{route_const}}}:{{parent}}\")"),
         route_const,
-        nested_path: format!("/{parent_table}/{{{column}}}/{plural}"),
         sql_list_const: format!("SQL_LIST_BY_{upper}"),
         fk_const: format!("FK_{upper}"),
-        fk_const_decl: String::new(),
         nested_test_call: layout::await_stmt(
             "check_nested",
             &[format!("\"{}\"", c.name), format!("\"{parent_name}\"")],
         ),
-        sql_exists_decl: String::new(),
         sql_exists_const: format!("SQL_{upper}_EXISTS"),
         column,
         resource: parent_name,
@@ -228,30 +225,9 @@ fn validation_import(fields: &[Field], body_fields: &[Field], parents: &[Parent]
     }
 }
 
-/// `const COLLECTION`, `const ITEM` and the nested routes' consts.
-fn route_consts(plural: &str, parents: &[Parent]) -> Vec<String> {
-    let mut consts = vec![
-        format!(
-            "/// The collection and item routes.\n{}",
-            const_str("COLLECTION", &format!("\"/{plural}\""))
-        ),
-        const_str("ITEM", &format!("\"/{plural}/{{id}}\"")),
-    ];
-    for p in parents {
-        consts.push(format!(
-            "/// The {plural} of one {}.\n{}",
-            p.resource,
-            const_str(&p.route_const, &format!("\"{}\"", p.nested_path))
-        ));
-    }
-    consts
-}
-
 /// The statements of the resource, and of each parent's nested routes.
 fn statements(input: &StatementInput, parents: &mut [Parent]) -> (ResourceSql, Vec<String>) {
     for p in parents.iter_mut() {
-        p.fk_const_decl = const_str(&p.fk_const, &format!("\"{}\"", p.fk_constraint));
-        p.sql_exists_decl = const_str(&p.sql_exists_const, &format!("r#\"{}\"#", p.sql_exists));
         p.sql_list = input.nested_list(&p.column_q);
     }
     input.statements()
@@ -386,8 +362,6 @@ pub fn lower_resource(
         table,
         has_unique: fields.iter().any(|f| f.spec.unique),
         single_constraint: constraints.len() == 1,
-        route_consts: route_consts(&plural, &parents),
-        sql_delete_decl: const_str("SQL_DELETE", &format!("r#\"{}\"#", sql.delete)),
         validation_import: validation_import(&fields, &body_fields, &parents),
         patch_binds,
         sql,

@@ -7,6 +7,9 @@ use crate::model::{Resource, Route, TokenOwner};
 /// The routes of one path, which the router registers in one `.route(..)`.
 pub struct RouteGroup<'a> {
     pub path_const: &'a str,
+    pub local_path: &'a str,
+    /// The parent resource of a nested collection.
+    pub parent: Option<&'a str>,
     pub routes: Vec<&'a Route>,
 }
 
@@ -20,6 +23,8 @@ impl Resource {
                 Some(g) if g.path_const == route.path_const => g.routes.push(route),
                 _ => groups.push(RouteGroup {
                     path_const: &route.path_const,
+                    local_path: &route.local_path,
+                    parent: route.parent.as_deref(),
                     routes: vec![route],
                 }),
             }

@@ -51,3 +51,15 @@ pub fn input_let(f: &Field, _: &dyn Values, indent: usize) -> askama::Result<Str
 pub fn patch_let(f: &Field, _: &dyn Values, indent: usize) -> askama::Result<String> {
     Ok(layout::patch_let(indent, &f.ident, &f.name, f.nullable))
 }
+
+/// `const NAME: &str = "value";`, the value as a Rust string literal.
+#[askama::filter_fn]
+pub fn const_str(name: &str, _: &dyn Values, value: &str, indent: usize) -> askama::Result<String> {
+    Ok(layout::const_str(indent, name, &format!("{value:?}")))
+}
+
+/// `const NAME: &str = r#"..."#;` for an SQL statement, which holds quotes.
+#[askama::filter_fn]
+pub fn const_sql(name: &str, _: &dyn Values, sql: &str, indent: usize) -> askama::Result<String> {
+    Ok(layout::const_str(indent, name, &format!("r#\"{sql}\"#")))
+}

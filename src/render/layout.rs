@@ -95,17 +95,17 @@ pub fn struct_field(indent: usize, ident: &str, ty: &str) -> String {
     }
 }
 
-/// `const NAME: &str = "...";` at the top level: on one line when it fits,
-/// otherwise the literal on the next line.
-pub fn const_str(name: &str, literal: &str) -> String {
+/// `const NAME: &str = "...";` at column `indent`: on one line when it
+/// fits, otherwise the literal on the next line.
+pub fn const_str(indent: usize, name: &str, literal: &str) -> String {
     let one = format!("const {name}: &str = {literal};");
     // rustfmt moves the literal only when that makes the line fit; a
     // multi-line literal starts where it is.
-    let moved_fits = INDENT + literal.len() + ";".len() <= MAX_WIDTH;
-    if literal.contains('\n') || one.len() <= MAX_WIDTH || !moved_fits {
+    let moved_fits = indent + INDENT + literal.len() + ";".len() <= MAX_WIDTH;
+    if literal.contains('\n') || indent + one.len() <= MAX_WIDTH || !moved_fits {
         one
     } else {
-        format!("const {name}: &str =\n{}{literal};", pad(INDENT))
+        format!("const {name}: &str =\n{}{literal};", pad(indent + INDENT))
     }
 }
 

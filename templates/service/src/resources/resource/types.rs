@@ -10,14 +10,19 @@ pub type Id = {{ r.pk.rust_type }};
 
 /// The row type the handlers below work with.
 pub type Row = {{ r.struct_name }};
-{% for c in r.route_consts %}
-{{ c }}
+{% for g in r.route_groups() %}
+{%- if let Some(parent) = g.parent %}
+/// The {{ r.plural }} of one {{ parent }}.
+{%- else if loop.first %}
+/// The collection and item routes.
+{%- endif %}
+{{ g.path_const|const_str(g.local_path, 0) }}
 {%- endfor %}
 {%- for f in r.fields %}
-{%- if let Some(d) = f.default_const_decl %}
+{%- if let Some(d) = f.default_const %}
 
 /// The default of `{{ f.name }}`.
-{{ d }}
+{{ d.name|const_str(d.value, 0) }}
 {%- endif %}
 {%- if let Some(s) = f.pattern_static %}
 
