@@ -21,9 +21,6 @@ pub struct Service {
     pub stamp: &'static str,
     /// Resource modules in the order rustfmt sorts `mod` items.
     pub modules_sorted: Vec<String>,
-    /// Whether rustfmt keeps the router's `.merge(..)` chain on one line
-    /// (it does while the chain fits in `chain_width`, 60 columns).
-    pub router_inline: bool,
     /// Some resource has a unique field: the generated tests include the
     /// check for it (an unused check would be dead code).
     pub any_unique: bool,
@@ -189,12 +186,9 @@ pub struct Resource {
     pub enums: Vec<EnumType>,
     /// The statements of the resource module, as SQL text.
     pub sql: ResourceSql,
-    /// The validated create struct's fields in shorthand (`email, name`) and
-    /// whether rustfmt keeps that literal on one line.
+    /// The validated create and PATCH structs' fields in shorthand
+    /// (`email, name`).
     pub new_fields: String,
-    pub new_fields_inline: bool,
-    pub changes_fields: String,
-    pub changes_fields_inline: bool,
     /// Whether create or PATCH validation records any error at all (otherwise
     /// the validator is not created).
     pub input_validates: bool,
@@ -280,7 +274,8 @@ pub struct ResourceCache {
 pub struct RuleConst {
     pub name: String,
     pub doc: String,
-    pub decl: String,
+    /// The grants of the rule (`Grant::Owner`, `Grant::Role(Role::Admin)`).
+    pub grants: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -490,8 +485,8 @@ pub struct Parent {
     pub page_route: String,
     pub sql_list_const: String,
     pub fk_const: String,
-    /// The body of the generated test of the nested routes.
-    pub nested_test_call: String,
+    /// The call the generated test of the nested routes awaits.
+    pub nested_test_call: Call,
     pub sql_exists_const: String,
     /// The FK column is nullable (`on_delete: set_null`).
     pub nullable: bool,

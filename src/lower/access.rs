@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use super::naming::table_of;
 use crate::model::{Access, Call, Field, RuleConst, TokenOwner};
 use crate::names::{self, sql_ident};
-use crate::render::layout;
 use crate::spec::{Action, RawResource};
 
 /// The path of foreign keys from a table up to the credentials resource, and
@@ -70,9 +69,9 @@ impl Owner<'_> {
     }
 }
 
-/// `const LIST: Rule = Rule(&[Grant::Owner, Grant::Role(Role::Admin)]);`
-fn rule_const(name: &str, rules: &[String]) -> String {
-    let grants: Vec<String> = rules
+/// The grants of a rule: `Grant::Owner`, `Grant::Role(Role::Admin)`.
+fn grants(rules: &[String]) -> Vec<String> {
+    rules
         .iter()
         .map(|r| match r.as_str() {
             "public" => "Grant::Public".to_string(),
@@ -80,8 +79,7 @@ fn rule_const(name: &str, rules: &[String]) -> String {
             "owner" => "Grant::Owner".to_string(),
             role => format!("Grant::Role(Role::{})", names::camel(role)),
         })
-        .collect();
-    layout::const_slice_call(name, "Rule", &grants)
+        .collect()
 }
 
 /// `w.check("field", self.field.is_some(), &[Role::Admin]);` for each field
@@ -152,7 +150,7 @@ pub fn lower_access(a: &AccessInput) -> Access {
         rules.push(RuleConst {
             name: konst.to_string(),
             doc,
-            decl: rule_const(konst, &list),
+            grants: grants(&list),
         });
         rules_json.push((action.as_str().to_string(), list));
     }

@@ -12,11 +12,10 @@ use super::sql::{self, StatementInput};
 use crate::ddl;
 use crate::graph::owner_chain;
 use crate::model::{
-    ConstraintMap, EnumType, Field, Index, IndexDef, IndexKey, Parent, Resource, ResourceCache,
-    ResourceSql, TableDef,
+    Call, ConstraintMap, EnumType, Field, Index, IndexDef, IndexKey, Parent, Resource,
+    ResourceCache, ResourceSql, TableDef,
 };
 use crate::names::{self, sql_ident};
-use crate::render::layout;
 use crate::spec::{OnDelete, RawParent, RawResource};
 
 /// What every part of a resource's lowering shares.
@@ -94,10 +93,10 @@ fn lower_parent(c: &Ctx, p: &RawParent) -> Option<(Field, Parent, ConstraintMap)
         route_const,
         sql_list_const: format!("SQL_LIST_BY_{upper}"),
         fk_const: format!("FK_{upper}"),
-        nested_test_call: layout::await_stmt(
-            "check_nested",
-            &[format!("\"{}\"", c.name), format!("\"{parent_name}\"")],
-        ),
+        nested_test_call: Call {
+            callee: "check_nested",
+            args: vec![format!("\"{}\"", c.name), format!("\"{parent_name}\"")],
+        },
         sql_exists_const: format!("SQL_{upper}_EXISTS"),
         column,
         resource: parent_name,
@@ -353,9 +352,6 @@ pub fn lower_resource(
         patch_validates: body_fields
             .iter()
             .any(|f| !f.nullable || !f.patch_checks.is_empty()),
-        new_fields_inline: layout::struct_lit_inline(&new_fields),
-        changes_fields_inline: layout::struct_lit_inline(&new_fields),
-        changes_fields: new_fields.clone(),
         new_fields,
         has_patterns: fields.iter().any(|f| f.pattern_static.is_some()),
         create_table: ddl::create_table(&table),

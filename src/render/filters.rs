@@ -7,7 +7,7 @@ use askama::Values;
 
 use super::facts::RouteGroup;
 use super::layout;
-use crate::model::{Call, Field};
+use crate::model::{Call, Field, RuleConst};
 
 /// `.route(PATH, get(a).post(b))` for the routes of one path.
 #[askama::filter_fn]
@@ -62,4 +62,35 @@ pub fn const_str(name: &str, _: &dyn Values, value: &str, indent: usize) -> aska
 #[askama::filter_fn]
 pub fn const_sql(name: &str, _: &dyn Values, sql: &str, indent: usize) -> askama::Result<String> {
     Ok(layout::const_str(indent, name, &format!("r#\"{sql}\"#")))
+}
+
+/// `const NAME: Rule = Rule(&[..]);` for an access rule.
+#[askama::filter_fn]
+pub fn const_rule(rule: &RuleConst, _: &dyn Values, indent: usize) -> askama::Result<String> {
+    Ok(layout::const_slice_call(
+        indent,
+        &rule.name,
+        "Rule",
+        &rule.grants,
+    ))
+}
+
+/// `callee(args).await;` as a statement.
+#[askama::filter_fn]
+pub fn await_stmt(call: &Call, _: &dyn Values, indent: usize) -> askama::Result<String> {
+    Ok(layout::await_stmt(indent, call.callee, &call.args))
+}
+
+/// Whether rustfmt keeps a struct literal of these shorthand fields on one
+/// line.
+#[askama::filter_fn]
+pub fn struct_lit_inline(fields: &str, _: &dyn Values) -> askama::Result<bool> {
+    Ok(layout::struct_lit_inline(fields))
+}
+
+/// Whether rustfmt keeps the router's `.merge(..)` chain of these modules on
+/// one line.
+#[askama::filter_fn]
+pub fn merge_chain_inline(modules: &[String], _: &dyn Values) -> askama::Result<bool> {
+    Ok(layout::merge_chain_inline(modules))
 }

@@ -23,9 +23,6 @@ pub const STRUCT_LIT_WIDTH: usize = 18;
 /// continuation line.
 pub const INDENT: usize = 4;
 
-/// Statements of a test function sit one level deep.
-const TEST_STMT_INDENT: usize = INDENT;
-
 fn pad(width: usize) -> String {
     " ".repeat(width)
 }
@@ -109,19 +106,20 @@ pub fn const_str(indent: usize, name: &str, literal: &str) -> String {
     }
 }
 
-/// `const NAME: Ty = Ty(&[a, b]);` at the top level: the slice stays on one
+/// `const NAME: Ty = Ty(&[a, b]);` at column `indent`: the slice stays on one
 /// line while it fits in `array_width` and the line in `max_width`,
 /// otherwise one element per line.
-pub fn const_slice_call(name: &str, ty: &str, items: &[String]) -> String {
+pub fn const_slice_call(indent: usize, name: &str, ty: &str, items: &[String]) -> String {
     let joined = items.join(", ");
     let one = format!("const {name}: {ty} = {ty}(&[{joined}]);");
-    if one.len() <= MAX_WIDTH && "[]".len() + joined.len() <= ARRAY_WIDTH {
+    if indent + one.len() <= MAX_WIDTH && "[]".len() + joined.len() <= ARRAY_WIDTH {
         return one;
     }
     let mut out = format!("const {name}: {ty} = {ty}(&[\n");
     for item in items {
-        out.push_str(&format!("{}{item},\n", pad(INDENT)));
+        out.push_str(&format!("{}{item},\n", pad(indent + INDENT)));
     }
+    out.push_str(&pad(indent));
     out.push_str("]);");
     out
 }
@@ -187,25 +185,21 @@ pub fn route_call(indent: usize, path_const: &str, methods: &[(&str, &str)]) -> 
     )
 }
 
-/// `callee(args).await;` as a statement of a test function: on one line
+/// `callee(args).await;` as a statement at column `indent`: on one line
 /// while the arguments fit in `fn_call_width` and the line in `max_width`,
 /// otherwise one argument per line and `.await` on a line of its own.
-pub fn await_stmt(callee: &str, args: &[String]) -> String {
+pub fn await_stmt(indent: usize, callee: &str, args: &[String]) -> String {
     let joined = args.join(", ");
     let one = format!("{callee}({joined}).await;");
-    if joined.len() <= FN_CALL_WIDTH && TEST_STMT_INDENT + one.len() <= MAX_WIDTH {
+    if joined.len() <= FN_CALL_WIDTH && indent + one.len() <= MAX_WIDTH {
         return one;
     }
-    let inner = pad(TEST_STMT_INDENT + INDENT);
+    let inner = pad(indent + INDENT);
     let mut out = format!("{callee}(\n");
     for a in args {
         out.push_str(&format!("{inner}{a},\n"));
     }
-    out.push_str(&format!(
-        "{})\n{}.await;",
-        pad(TEST_STMT_INDENT),
-        pad(TEST_STMT_INDENT)
-    ));
+    out.push_str(&format!("{})\n{}.await;", pad(indent), pad(indent)));
     out
 }
 

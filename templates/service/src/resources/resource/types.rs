@@ -109,8 +109,8 @@ pub struct Changes {
 }
 
 {#- `Ok(New { .. })`: shorthand fields, on one line where rustfmt keeps them. #}
-{%- macro ok_literal(ty, inline, fields) %}
-{%- if inline %}
+{%- macro ok_literal(ty, fields) %}
+{%- if fields|struct_lit_inline %}
         Ok({{ ty }} { {{ fields }} })
 {%- else %}
         Ok({{ ty }} {
@@ -143,7 +143,7 @@ impl Input {
 {%- if r.input_validates %}
         v.finish()?;
 {%- endif %}
-{%- call ok_literal("New", r.new_fields_inline, r.new_fields) %}{% endcall %}
+{%- call ok_literal("New", r.new_fields) %}{% endcall %}
     }
 }
 
@@ -163,7 +163,7 @@ impl Patch {
 
         v.finish()?;
 {%- endif %}
-{%- call ok_literal("Changes", r.changes_fields_inline, r.changes_fields) %}{% endcall %}
+{%- call ok_literal("Changes", r.new_fields) %}{% endcall %}
     }
 }
 
@@ -218,6 +218,6 @@ impl Registration {
 {%- for rule in a.rules %}
 
 /// {{ rule.doc }}
-{{ rule.decl }}
+{{ rule|const_rule(0) }}
 {%- endfor %}
 {%- endif %}
