@@ -240,30 +240,12 @@ fn generate(
 /// `METHOD  PATH  OPERATION` for every route.
 fn routes_table(service: &scaffold::model::Service) -> String {
     let mut rows: Vec<(String, String, String)> = Vec::new();
-    for r in &service.resources {
-        rows.push(("GET".into(), r.route.clone(), "list".to_string()));
-        rows.push(("POST".into(), r.route.clone(), "create".to_string()));
-        let item = format!("{}/{{id}}", r.route);
-        for (m, op) in [
-            ("GET", "get"),
-            ("PUT", "replace"),
-            ("PATCH", "update"),
-            ("DELETE", "delete"),
-        ] {
-            rows.push((m.into(), item.clone(), op.to_string()));
-        }
-        for p in &r.parents {
-            rows.push((
-                "GET".into(),
-                p.nested_route.clone(),
-                format!("list under {}", p.resource),
-            ));
-            rows.push((
-                "POST".into(),
-                p.nested_route.clone(),
-                format!("create under {}", p.resource),
-            ));
-        }
+    for route in service.resources.iter().flat_map(|r| &r.routes) {
+        let op = match &route.parent {
+            Some(parent) => format!("{} under {parent}", route.action.as_str()),
+            None => route.action.as_str().to_string(),
+        };
+        rows.push((route.method.into(), route.path.clone(), op));
     }
     for (path, op) in [
         ("/health", "health summary"),

@@ -21,9 +21,6 @@ pub struct Service {
     pub stamp: &'static str,
     /// Resource modules in the order rustfmt sorts `mod` items.
     pub modules_sorted: Vec<String>,
-    /// Whether rustfmt keeps the router's `.merge(..)` chain on one line
-    /// (it does while the chain fits in `chain_width`, 60 columns).
-    pub router_inline: bool,
     /// Some resource has a unique field: the generated tests include the
     /// check for it (an unused check would be dead code).
     pub any_unique: bool,
@@ -116,6 +113,48 @@ pub struct RouteLimit {
     pub bucket: Bucket,
 }
 
+/// What a route does to its resource. Access rules name `Replace` and
+/// `Update` alike (`update`); rate limits tell them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteAction {
+    List,
+    Create,
+    Get,
+    Replace,
+    Update,
+    Delete,
+}
+
+/// One method on one path of a resource. The resource's routes are the one
+/// table the router, the OpenAPI document, the rate limits, the generated
+/// tests' fixtures and `scaffold routes` all read, in this order: the
+/// collection, the item, then the nested collection under each parent.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// `GET`, `POST`, `PUT`, `PATCH` or `DELETE`.
+    pub method: &'static str,
+    /// axum's method router for it (`get`, `post`, ...).
+    pub method_fn: &'static str,
+    pub action: RouteAction,
+    /// The path as the service routes it (`/v1/orders/{id}`).
+    pub path: String,
+    /// The resource module's constant for the path below `/v1`
+    /// (`COLLECTION`, `ITEM`, `UNDER_USER`), and that path (`/orders/{id}`).
+    pub path_const: String,
+    pub local_path: String,
+    /// The path as the OpenAPI document writes it: the item's id is named
+    /// after the resource (`/v1/orders/{order_id}`).
+    pub openapi_path: String,
+    pub operation_id: String,
+    /// The handler function (`list`, `fetch`, `list_by_user`, ...).
+    pub handler: String,
+    /// The access rule the handler checks (`list`, `get`, `create`,
+    /// `update`, `delete`).
+    pub rule: &'static str,
+    /// For a nested collection route, the parent resource's snake_case name.
+    pub parent: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Resource {
     /// snake_case singular (`order_item`).
@@ -128,6 +167,8 @@ pub struct Resource {
     pub table_q: String,
     /// The collection route (`/v1/order_items`).
     pub route: String,
+    /// Every route of the resource, from `crate::lower::routes`.
+    pub routes: Vec<Route>,
     /// Human label for docs and messages (`order item`).
     pub label: String,
     pub pk: Pk,
@@ -145,12 +186,9 @@ pub struct Resource {
     pub enums: Vec<EnumType>,
     /// The statements of the resource module, as SQL text.
     pub sql: ResourceSql,
-    /// The validated create struct's fields in shorthand (`email, name`) and
-    /// whether rustfmt keeps that literal on one line.
+    /// The validated create and PATCH structs' fields in shorthand
+    /// (`email, name`).
     pub new_fields: String,
-    pub new_fields_inline: bool,
-    pub changes_fields: String,
-    pub changes_fields_inline: bool,
     /// Whether create or PATCH validation records any error at all (otherwise
     /// the validator is not created).
     pub input_validates: bool,
@@ -160,11 +198,6 @@ pub struct Resource {
     pub has_patterns: bool,
     /// Some field is `unique` (the generated tests check the 409).
     pub has_unique: bool,
-    /// `const COLLECTION`, `const ITEM` and the nested routes' consts, each
-    /// with its doc comment, laid out as rustfmt does.
-    pub route_consts: Vec<String>,
-    /// `const SQL_DELETE: &str = ...;`
-    pub sql_delete_decl: String,
     /// rustfmt writes a one-element array of a struct literal as `&[Constraint {`.
     pub single_constraint: bool,
     /// The table as the database sees it: the schema state later
@@ -277,8 +310,8 @@ pub struct Access {
     /// The owner chain is longer than one step: an INSERT checks that the
     /// parent belongs to the caller and returns no row when it does not.
     pub insert_checked: bool,
-    /// `w.check(..)` statements for fields not every caller may write.
-    pub write_checks: Vec<String>,
+    /// `w.check(..)` calls for fields not every caller may write.
+    pub write_checks: Vec<Call>,
     /// What the module imports from `crate::auth`.
     pub auth_import: String,
     /// Which actions' rules include `owner`, by action name, for the tests.
@@ -303,7 +336,8 @@ pub struct ResourceCache {
 pub struct RuleConst {
     pub name: String,
     pub doc: String,
-    pub decl: String,
+    /// The grants of the rule (`Grant::Owner`, `Grant::Role(Role::Admin)`).
+    pub grants: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -436,23 +470,23 @@ pub struct Field {
     pub parent: Option<String>,
     /// Position in the INSERT placeholder list (1-based).
     pub param: usize,
-    /// Statements validating this field in a create body (`input_*`) and a
-    /// PATCH body (`patch_*`): the `let` that binds it, then the checks.
-    pub input_let: String,
-    pub input_checks: Vec<String>,
-    pub patch_let: String,
-    pub patch_checks: Vec<String>,
+    /// How an optional create-body field without a value gets its default:
+    /// the method called on the `Option` (`unwrap_or(0)`,
+    /// `unwrap_or_else(|| NAME_DEFAULT.to_owned())`).
+    pub default_call: Option<String>,
+    /// The validator calls checking this field in a create body and in a
+    /// PATCH body, after the `let` that binds it.
+    pub input_checks: Vec<Call>,
+    pub patch_checks: Vec<Call>,
     /// The field's type in the validated PATCH struct.
     pub changes_type: String,
-    /// `pub name: Type,` lines of the row (and validated create), create
-    /// body, PATCH body and validated PATCH structs.
-    pub row_decl: String,
-    pub new_decl: String,
-    pub input_decl: String,
-    pub patch_decl: String,
-    pub changes_decl: String,
-    /// `const NAME_DEFAULT: &str = "...";` for a text default.
-    pub default_const_decl: Option<String>,
+    /// The field's types in the create body and the PATCH body: every
+    /// field is optional there (`Option<..>`, and `Option<Option<..>>` so a
+    /// PATCH tells absent from `null`).
+    pub input_type: String,
+    pub patch_type: String,
+    /// `NAME_DEFAULT`, the constant holding a text default, and the text.
+    pub default_const: Option<StrConst>,
     /// The `#[serde(..)]` attribute of the field in the create body, when
     /// serde's own impl is too lenient (decimals: strings of one shape only).
     pub input_serde: Option<String>,
@@ -466,6 +500,22 @@ pub struct Field {
     pub spec: FieldSpec,
     /// `write:` roles; `Some(empty)` for `write: server`.
     pub writers: Option<Vec<String>>,
+}
+
+/// A `&str` constant of generated code: its name and its value.
+#[derive(Debug, Clone)]
+pub struct StrConst {
+    pub name: String,
+    pub value: String,
+}
+
+/// A call statement of generated code (`v.min_chars("name", name, 3);`):
+/// the callee and its arguments as Rust expressions. Its layout depends on
+/// their lengths, so it is made at render time.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub callee: &'static str,
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -499,20 +549,10 @@ pub struct Parent {
     /// The route part of a cached nested page's key, with the parent's id:
     /// `format!("{UNDER_USER}:{parent}")`.
     pub page_route: String,
-    /// The nested route below `/v1` (`/users/{user_id}/orders`).
-    pub nested_path: String,
-    /// How rustfmt lays out `.route(UNDER_X, get(list_by_x).post(create_for_x))`:
-    /// on one line, with its arguments on their own lines, or with the
-    /// method chain broken as well.
-    pub route_one_line: bool,
-    pub route_chain_one_line: bool,
     pub sql_list_const: String,
     pub fk_const: String,
-    /// The declarations of `fk_const` and `sql_exists_const`.
-    pub fk_const_decl: String,
-    /// The body of the generated test of the nested routes.
-    pub nested_test_call: String,
-    pub sql_exists_decl: String,
+    /// The call the generated test of the nested routes awaits.
+    pub nested_test_call: Call,
     pub sql_exists_const: String,
     /// The FK column is nullable (`on_delete: set_null`).
     pub nullable: bool,

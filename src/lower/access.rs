@@ -5,9 +5,8 @@
 use std::collections::BTreeMap;
 
 use super::naming::table_of;
-use crate::model::{Access, Field, RuleConst, TokenOwner};
+use crate::model::{Access, Call, Field, RuleConst, TokenOwner};
 use crate::names::{self, sql_ident};
-use crate::render::layout;
 use crate::spec::{Action, RawResource};
 
 /// The path of foreign keys from a table up to the credentials resource, and
@@ -78,9 +77,9 @@ impl Owner<'_> {
     }
 }
 
-/// `const LIST: Rule = Rule(&[Grant::Owner, Grant::Role(Role::Admin)]);`
-fn rule_const(name: &str, rules: &[String]) -> String {
-    let grants: Vec<String> = rules
+/// The grants of a rule: `Grant::Owner`, `Grant::Role(Role::Admin)`.
+fn grants(rules: &[String]) -> Vec<String> {
+    rules
         .iter()
         .map(|r| match r.as_str() {
             "public" => "Grant::Public".to_string(),
@@ -88,13 +87,12 @@ fn rule_const(name: &str, rules: &[String]) -> String {
             "owner" => "Grant::Owner".to_string(),
             role => format!("Grant::Role(Role::{})", names::camel(role)),
         })
-        .collect();
-    layout::const_slice_call(name, "Rule", &grants)
+        .collect()
 }
 
 /// `w.check("field", self.field.is_some(), &[Role::Admin]);` for each field
 /// not every caller may write.
-fn write_checks(body_fields: &[Field]) -> Vec<String> {
+fn write_checks(body_fields: &[Field]) -> Vec<Call> {
     body_fields
         .iter()
         .filter_map(|f| {
@@ -104,15 +102,14 @@ fn write_checks(body_fields: &[Field]) -> Vec<String> {
                 .map(|w| format!("Role::{}", names::camel(w)))
                 .collect::<Vec<_>>()
                 .join(", ");
-            Some(layout::call_stmt(
-                "",
-                "w.check",
-                &[
+            Some(Call {
+                callee: "w.check",
+                args: vec![
                     format!("\"{}\"", f.name),
                     format!("self.{}.is_some()", f.ident),
                     format!("&[{roles}]"),
                 ],
-            ))
+            })
         })
         .collect()
 }
@@ -161,7 +158,7 @@ pub fn lower_access(a: &AccessInput) -> Access {
         rules.push(RuleConst {
             name: konst.to_string(),
             doc,
-            decl: rule_const(konst, &list),
+            grants: grants(&list),
         });
         rules_json.push((action.as_str().to_string(), list));
     }

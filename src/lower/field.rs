@@ -4,9 +4,8 @@
 use super::naming::pg_name;
 use super::sql::sql_literal;
 use crate::ddl;
-use crate::model::{EnumType, EnumVariant, Field, Pk};
+use crate::model::{Call, EnumType, EnumVariant, Field, Pk, StrConst};
 use crate::names::{self, sql_ident};
-use crate::render::layout::{self, call_stmt, struct_field};
 use crate::spec::{FieldSpec, FieldType, RawField, SERVER_WRITE};
 
 /// Create-body attributes of fields whose serde impl is not what the OpenAPI
@@ -46,22 +45,11 @@ fn changes_type(t: &str, nullable: bool) -> String {
     }
 }
 
-/// The `pub name: Type,` lines of the field in the row, validated create,
-/// create body, PATCH body and validated PATCH structs.
-fn declare(mut f: Field) -> Field {
-    f.row_decl = struct_field(&f.ident, &f.row_type);
-    f.new_decl = struct_field(&f.ident, &f.new_type);
-    f.input_decl = struct_field(&f.ident, &format!("Option<{}>", f.rust_type));
-    f.patch_decl = struct_field(&f.ident, &format!("Option<Option<{}>>", f.rust_type));
-    f.changes_decl = struct_field(&f.ident, &f.changes_type);
-    f
-}
-
 /// The foreign key column of a `belongs_to`, typed as the parent's id.
 pub fn fk_field(column: &str, parent: &str, parent_pk: &Pk, nullable: bool) -> Field {
     let ident = names::rust_field_ident(column);
     let rust_type = format!("super::{parent}::Id");
-    declare(Field {
+    Field {
         ident: ident.clone(),
         column_q: sql_ident(column),
         row_type: wrap_option(&rust_type, nullable),
@@ -72,16 +60,12 @@ pub fn fk_field(column: &str, parent: &str, parent_pk: &Pk, nullable: bool) -> F
         parent: Some(parent.to_string()),
         param: 0,
         spec: FieldSpec::default(),
-        input_let: layout::input_let(&ident, column, !nullable, None),
+        default_call: None,
         input_checks: Vec::new(),
-        patch_let: layout::patch_let(&ident, column, nullable),
         patch_checks: Vec::new(),
         changes_type: changes_type(&rust_type, nullable),
-        row_decl: String::new(),
-        new_decl: String::new(),
-        input_decl: String::new(),
-        patch_decl: String::new(),
-        changes_decl: String::new(),
+        input_type: format!("Option<{rust_type}>"),
+        patch_type: format!("Option<Option<{rust_type}>>"),
         input_serde: (!parent_pk.is_uuid).then(|| INTEGER_SERDE.to_string()),
         patch_with: if parent_pk.is_uuid {
             "double_option"
@@ -90,13 +74,13 @@ pub fn fk_field(column: &str, parent: &str, parent_pk: &Pk, nullable: bool) -> F
         },
         pattern_static: None,
         pattern_literal: String::new(),
-        default_const_decl: None,
+        default_const: None,
         writers: None,
         new_type: wrap_option(&rust_type, nullable),
         insert_expr: None,
         rust_type,
         name: column.to_string(),
-    })
+    }
 }
 
 /// A numeric bound as a Rust expression of the field's type.
@@ -303,18 +287,18 @@ pub fn lower_field(
         .as_ref()
         .map(|_| format!("{}_PATTERN", name.to_uppercase()));
     let checks = check_calls(ty, f, pattern_static.as_deref());
-    let render = |arg: &str| -> Vec<String> {
+    let calls = |arg: &str| -> Vec<Call> {
         checks
             .iter()
-            .map(|(method, extra)| {
+            .map(|(callee, extra)| {
                 let mut args = vec![format!("\"{name}\""), arg.to_string()];
                 args.extend(extra.clone());
-                call_stmt("", method, &args)
+                Call { callee, args }
             })
             .collect()
     };
 
-    declare(Field {
+    Field {
         new_type: wrap_option(&rust_type, nullable || restricted),
         insert_expr: match (restricted, default.as_ref()) {
             (true, Some(d)) => Some(sql_literal(ty, d)),
@@ -327,17 +311,13 @@ pub fn lower_field(
                 .map(|x| x.value.clone())
                 .collect()
         }),
-        input_let: layout::input_let(&ident, &name, required, default_call.as_deref()),
-        default_const_decl: default_const.map(|(c, d)| layout::const_str(&c, &format!("{d:?}"))),
-        patch_let: layout::patch_let(&ident, &name, nullable),
-        input_checks: render(&input_arg),
-        patch_checks: render(&patch_arg),
+        default_const: default_const.map(|(name, value)| StrConst { name, value }),
+        default_call,
+        input_checks: calls(&input_arg),
+        patch_checks: calls(&patch_arg),
         changes_type: changes_type(&rust_type, nullable),
-        row_decl: String::new(),
-        new_decl: String::new(),
-        input_decl: String::new(),
-        patch_decl: String::new(),
-        changes_decl: String::new(),
+        input_type: format!("Option<{rust_type}>"),
+        patch_type: format!("Option<Option<{rust_type}>>"),
         input_serde: match ty {
             FieldType::Decimal => Some(DECIMAL_SERDE.to_string()),
             FieldType::I32 | FieldType::I64 => Some(INTEGER_SERDE.to_string()),
@@ -366,5 +346,5 @@ pub fn lower_field(
         spec: spec_of(ty, f),
         ident,
         name,
-    })
+    }
 }

@@ -3,8 +3,9 @@
 //! Lowering is split by what it produces: [`resource`] assembles each
 //! resource from its [`field`]s, statements ([`sql`]) and access rules
 //! ([`access`]); [`auth`] and [`rate_limit`] lower the service-wide
-//! sections. Where the layout of generated Rust depends on the length of a
-//! name, the text is laid out by [`crate::render::layout`].
+//! sections; [`routes`] makes each resource's route table. Lowering holds
+//! facts: where the layout of generated Rust depends on the length of a
+//! name, the templates lay it out at render time.
 
 mod access;
 mod auth;
@@ -13,6 +14,7 @@ mod list;
 mod naming;
 mod rate_limit;
 mod resource;
+mod routes;
 mod sql;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,7 +22,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::graph::{cascade_touched, topological};
 use crate::model::{Resource, Service};
 use crate::names;
-use crate::render::layout;
 use crate::spec::{RawResource, RawSpec};
 
 pub use rate_limit::{DEFAULT_LOGIN_RATE_LIMIT, DEFAULT_RATE_LIMIT};
@@ -73,7 +74,6 @@ pub fn lower(spec: &RawSpec) -> Service {
         rate_limits,
         email_pattern: field::raw_string(crate::spec::EMAIL_PATTERN),
         url_pattern: field::raw_string(crate::spec::URL_PATTERN),
-        router_inline: layout::merge_chain_inline(&modules_sorted),
         modules_sorted,
         crate_name: package.replace('-', "_"),
         package,

@@ -1,7 +1,7 @@
 //! Rate limits: the service-wide and login buckets, and the buckets of the
 //! routes a resource's `rate_limit` covers.
 
-use crate::model::{Bucket, RateLimits, Resource, RouteLimit};
+use crate::model::{Bucket, RateLimits, Resource, RouteAction, RouteLimit};
 use crate::names;
 use crate::spec::{RateAction, RawRateLimit, RawSpec};
 
@@ -32,28 +32,28 @@ fn bucket_of(limit: Option<&RawRateLimit>, default: (u64, f64)) -> Bucket {
     }
 }
 
-/// The routes each rate-limited action covers: list and create include the
-/// nested routes under every parent.
-fn routes_by_action(r: &Resource) -> Vec<(RateAction, Vec<(&'static str, String)>)> {
-    let item = format!("{}/{{id}}", r.route);
-    let collection = |method: &'static str| {
-        std::iter::once((method, r.route.clone()))
-            .chain(
-                r.parents
-                    .iter()
-                    .map(move |p| (method, p.nested_route.clone())),
-            )
-            .collect()
-    };
-    vec![
-        (RateAction::List, collection("GET")),
-        (RateAction::Create, collection("POST")),
-        (RateAction::Get, vec![("GET", item.clone())]),
-        (RateAction::Replace, vec![("PUT", item.clone())]),
-        (RateAction::Update, vec![("PATCH", item.clone())]),
-        (RateAction::Delete, vec![("DELETE", item)]),
-    ]
+/// The spec's keyword for a route's action.
+fn rate_action(action: RouteAction) -> RateAction {
+    match action {
+        RouteAction::List => RateAction::List,
+        RouteAction::Create => RateAction::Create,
+        RouteAction::Get => RateAction::Get,
+        RouteAction::Replace => RateAction::Replace,
+        RouteAction::Update => RateAction::Update,
+        RouteAction::Delete => RateAction::Delete,
+    }
 }
+
+/// The order the buckets of a resource are listed in: by action, so that a
+/// list limit covers the direct and the nested lists one after the other.
+const ACTION_ORDER: [RouteAction; 6] = [
+    RouteAction::List,
+    RouteAction::Create,
+    RouteAction::Get,
+    RouteAction::Replace,
+    RouteAction::Update,
+    RouteAction::Delete,
+];
 
 pub fn lower_rate_limits(spec: &RawSpec, resources: &[Resource]) -> RateLimits {
     let service = spec.rate_limit.as_ref();
@@ -70,8 +70,11 @@ pub fn lower_rate_limits(spec: &RawSpec, resources: &[Resource]) -> RateLimits {
             (Some(c), Some(f)) => Some(bucket(c.value, f.value)),
             _ => None,
         };
-        for (action, methods) in routes_by_action(r) {
-            let own = limit.actions.iter().find(|(a, _)| a.value == action);
+        for action in ACTION_ORDER {
+            let own = limit
+                .actions
+                .iter()
+                .find(|(a, _)| a.value == rate_action(action));
             let (scope, bucket) = match (own, &shared) {
                 (Some((_, l)), _) => (
                     format!("{name}.{}", action.as_str()),
@@ -80,10 +83,10 @@ pub fn lower_rate_limits(spec: &RawSpec, resources: &[Resource]) -> RateLimits {
                 (None, Some(b)) => (name.clone(), b.clone()),
                 (None, None) => continue,
             };
-            for (method, route) in methods {
+            for route in r.routes.iter().filter(|route| route.action == action) {
                 routes.push(RouteLimit {
-                    method,
-                    route,
+                    method: route.method,
+                    route: route.path.clone(),
                     scope: scope.clone(),
                     bucket: bucket.clone(),
                 });

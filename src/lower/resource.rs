@@ -13,11 +13,10 @@ use super::sql::{self, StatementInput};
 use crate::ddl;
 use crate::graph::owner_chain;
 use crate::model::{
-    ConstraintMap, EnumType, Field, Index, IndexDef, IndexKey, Parent, Resource, ResourceCache,
-    ResourceSql, TableDef,
+    Call, ConstraintMap, EnumType, Field, Index, IndexDef, IndexKey, Parent, Resource,
+    ResourceCache, ResourceSql, TableDef,
 };
 use crate::names::{self, sql_ident};
-use crate::render::layout::{self, const_str};
 use crate::spec::{OnDelete, RawParent, RawResource};
 
 /// What every part of a resource's lowering shares.
@@ -67,10 +66,6 @@ fn lower_parent(c: &Ctx, p: &RawParent) -> Option<(Field, Parent, ConstraintMap)
     let list_handler = format!("list_by_{parent_name}");
     let create_handler = format!("create_for_{parent_name}");
     let route_const = format!("UNDER_{}", parent_name.to_uppercase());
-    let (route_one_line, route_chain_one_line) = layout::nested_route(
-        &route_const,
-        &format!("get({list_handler}).post({create_handler})"),
-    );
     let upper = parent_name.to_uppercase();
     let parent = Parent {
         struct_name: names::camel(&parent_name),
@@ -97,17 +92,12 @@ fn lower_parent(c: &Ctx, p: &RawParent) -> Option<(Field, Parent, ConstraintMap)
         create_handler,
         page_route: format!("format!(\"{{{route_const}}}:{{parent}}\")"),
         route_const,
-        nested_path: format!("/{parent_table}/{{{column}}}/{plural}"),
-        route_one_line,
-        route_chain_one_line,
         sql_list_const: format!("SQL_LIST_BY_{upper}"),
         fk_const: format!("FK_{upper}"),
-        fk_const_decl: String::new(),
-        nested_test_call: layout::await_stmt(
-            "check_nested",
-            &[format!("\"{}\"", c.name), format!("\"{parent_name}\"")],
-        ),
-        sql_exists_decl: String::new(),
+        nested_test_call: Call {
+            callee: "check_nested",
+            args: vec![format!("\"{}\"", c.name), format!("\"{parent_name}\"")],
+        },
         sql_exists_const: format!("SQL_{upper}_EXISTS"),
         column,
         resource: parent_name,
@@ -236,30 +226,9 @@ fn validation_import(fields: &[Field], body_fields: &[Field], parents: &[Parent]
     }
 }
 
-/// `const COLLECTION`, `const ITEM` and the nested routes' consts.
-fn route_consts(plural: &str, parents: &[Parent]) -> Vec<String> {
-    let mut consts = vec![
-        format!(
-            "/// The collection and item routes.\n{}",
-            const_str("COLLECTION", &format!("\"/{plural}\""))
-        ),
-        const_str("ITEM", &format!("\"/{plural}/{{id}}\"")),
-    ];
-    for p in parents {
-        consts.push(format!(
-            "/// The {plural} of one {}.\n{}",
-            p.resource,
-            const_str(&p.route_const, &format!("\"{}\"", p.nested_path))
-        ));
-    }
-    consts
-}
-
 /// The statements of the resource, and of each parent's nested routes.
 fn statements(input: &StatementInput, parents: &mut [Parent]) -> (ResourceSql, Vec<String>) {
     for p in parents.iter_mut() {
-        p.fk_const_decl = const_str(&p.fk_const, &format!("\"{}\"", p.fk_constraint));
-        p.sql_exists_decl = const_str(&p.sql_exists_const, &format!("r#\"{}\"#", p.sql_exists));
         p.sql_list = input.nested_list(&p.column_q);
     }
     input.statements()
@@ -386,9 +355,10 @@ pub fn lower_resource(
         })
     });
     let cache = lower_cache(r, chain.as_deref(), token_column.as_deref());
-    Resource {
+    let mut resource = Resource {
         list,
         list_indexes,
+        routes: Vec::new(),
         cascade_bumps: Vec::new(),
         cache_epoch: false,
         cache_lists: cache.as_ref().is_some_and(|c| c.lists),
@@ -404,17 +374,12 @@ pub fn lower_resource(
         patch_validates: body_fields
             .iter()
             .any(|f| !f.nullable || !f.patch_checks.is_empty()),
-        new_fields_inline: layout::struct_lit_inline(&new_fields),
-        changes_fields_inline: layout::struct_lit_inline(&new_fields),
-        changes_fields: new_fields.clone(),
         new_fields,
         has_patterns: fields.iter().any(|f| f.pattern_static.is_some()),
         create_table: ddl::create_table(&table),
         table,
         has_unique: fields.iter().any(|f| f.spec.unique),
         single_constraint: constraints.len() == 1,
-        route_consts: route_consts(&plural, &parents),
-        sql_delete_decl: const_str("SQL_DELETE", &format!("r#\"{}\"#", sql.delete)),
         validation_import: validation_import(&fields, &body_fields, &parents),
         patch_binds,
         sql,
@@ -430,5 +395,7 @@ pub fn lower_resource(
         constraints,
         plural,
         enums,
-    }
+    };
+    resource.routes = super::routes::resource_routes(&resource);
+    resource
 }

@@ -2,9 +2,36 @@
 //! `access`: each is a boolean or a borrowed part of the model, computed from
 //! what lowering already decided, so the template still only tests and loops.
 
-use crate::model::{ListKind, ListQuery, Parent, Resource, TokenOwner};
+use crate::model::{ListKind, ListQuery, Parent, Resource, Route, TokenOwner};
+
+/// The routes of one path, which the router registers in one `.route(..)`.
+pub struct RouteGroup<'a> {
+    pub path_const: &'a str,
+    pub local_path: &'a str,
+    /// The parent resource of a nested collection.
+    pub parent: Option<&'a str>,
+    pub routes: Vec<&'a Route>,
+}
 
 impl Resource {
+    /// The resource's routes grouped by path, in route order (the routes of
+    /// one path are adjacent in the table).
+    pub fn route_groups(&self) -> Vec<RouteGroup<'_>> {
+        let mut groups: Vec<RouteGroup> = Vec::new();
+        for route in &self.routes {
+            match groups.last_mut() {
+                Some(g) if g.path_const == route.path_const => g.routes.push(route),
+                _ => groups.push(RouteGroup {
+                    path_const: &route.path_const,
+                    local_path: &route.local_path,
+                    parent: route.parent.as_deref(),
+                    routes: vec![route],
+                }),
+            }
+        }
+        groups
+    }
+
     /// The spec has `auth`: every handler takes the optional `Caller` and
     /// checks its rule before doing anything else.
     pub fn has_auth(&self) -> bool {

@@ -23,31 +23,21 @@ pub const STRUCT_LIT_WIDTH: usize = 18;
 /// continuation line.
 pub const INDENT: usize = 4;
 
-/// Validation statements sit two levels deep, inside `fn validate()` of an
-/// `impl` block.
-const STMT_INDENT: usize = 2 * INDENT;
-/// Struct fields sit one level deep.
-const FIELD_INDENT: usize = INDENT;
-/// `.route(..)` calls of a resource's router are a chain continuation inside
-/// `fn routes()`: two levels deep.
-const ROUTE_INDENT: usize = 2 * INDENT;
-/// Statements of a test function sit one level deep.
-const TEST_STMT_INDENT: usize = INDENT;
-
 fn pad(width: usize) -> String {
     " ".repeat(width)
 }
 
-/// A call statement inside `validate()`: on one line while the arguments fit
-/// in `fn_call_width` and the line in `max_width`; for a `let`, next on the
-/// line after the `=` if it fits there; otherwise one argument per line.
-pub fn call_stmt(prefix: &str, callee: &str, args: &[String]) -> String {
+/// A call statement starting at column `indent`: on one line while the
+/// arguments fit in `fn_call_width` and the line in `max_width`; for a
+/// `let`, next on the line after the `=` if it fits there; otherwise one
+/// argument per line.
+pub fn call_stmt(indent: usize, prefix: &str, callee: &str, args: &[String]) -> String {
     let joined = args.join(", ");
     let one = format!("{prefix}{callee}({joined});");
-    if joined.len() <= FN_CALL_WIDTH && STMT_INDENT + one.len() <= MAX_WIDTH {
+    if joined.len() <= FN_CALL_WIDTH && indent + one.len() <= MAX_WIDTH {
         return one;
     }
-    let inner = pad(STMT_INDENT + INDENT);
+    let inner = pad(indent + INDENT);
     let rhs = format!("{callee}({joined});");
     if prefix.starts_with("let ")
         && joined.len() <= FN_CALL_WIDTH
@@ -59,76 +49,77 @@ pub fn call_stmt(prefix: &str, callee: &str, args: &[String]) -> String {
     for a in args {
         out.push_str(&format!("{inner}{a},\n"));
     }
-    out.push_str(&pad(STMT_INDENT));
+    out.push_str(&pad(indent));
     out.push_str(");");
     out
 }
 
-/// `let x = self.x.method(arg);` inside `validate()`: one line while the
+/// `let x = self.x.method(arg);` at column `indent`: one line while the
 /// chain fits in `chain_width` and the line in `max_width`, next on the line
 /// after the `=` if it fits there, otherwise one element per line.
-pub fn chain_let(ident: &str, method_call: &str) -> String {
+pub fn chain_let(indent: usize, ident: &str, method_call: &str) -> String {
     let chain = format!("self.{ident}.{method_call}");
     let one = format!("let {ident} = {chain};");
-    if chain.len() <= CHAIN_WIDTH && STMT_INDENT + one.len() <= MAX_WIDTH {
+    if chain.len() <= CHAIN_WIDTH && indent + one.len() <= MAX_WIDTH {
         return one;
     }
-    let inner = pad(STMT_INDENT + INDENT);
+    let inner = pad(indent + INDENT);
     if chain.len() <= CHAIN_WIDTH && inner.len() + chain.len() + ";".len() <= MAX_WIDTH {
         return format!("let {ident} =\n{inner}{chain};");
     }
     format!("let {ident} = self\n{inner}.{ident}\n{inner}.{method_call};")
 }
 
-/// `let name = expr;` inside `validate()`, with the expression moved after
+/// `let name = expr;` at column `indent`, with the expression moved after
 /// the `=` when the statement does not fit in `max_width`.
-pub fn simple_let(ident: &str, expr: &str) -> String {
+pub fn simple_let(indent: usize, ident: &str, expr: &str) -> String {
     let one = format!("let {ident} = {expr};");
-    if STMT_INDENT + one.len() <= MAX_WIDTH {
+    if indent + one.len() <= MAX_WIDTH {
         one
     } else {
-        format!("let {ident} =\n{}{expr};", pad(STMT_INDENT + INDENT))
+        format!("let {ident} =\n{}{expr};", pad(indent + INDENT))
     }
 }
 
-/// `pub name: Type,` in a struct: the type moves to the next line when the
-/// field does not fit in `max_width`.
-pub fn struct_field(ident: &str, ty: &str) -> String {
+/// `pub name: Type,` in a struct whose fields start at column `indent`: the
+/// type moves to the next line when the field does not fit in `max_width`.
+pub fn struct_field(indent: usize, ident: &str, ty: &str) -> String {
     let one = format!("pub {ident}: {ty},");
-    if FIELD_INDENT + one.len() <= MAX_WIDTH {
+    if indent + one.len() <= MAX_WIDTH {
         one
     } else {
-        format!("pub {ident}:\n{}{ty},", pad(FIELD_INDENT + INDENT))
+        format!("pub {ident}:\n{}{ty},", pad(indent + INDENT))
     }
 }
 
-/// `const NAME: &str = "...";` at the top level: on one line when it fits,
-/// otherwise the literal on the next line.
-pub fn const_str(name: &str, literal: &str) -> String {
+/// `const NAME: &str = "...";` at column `indent`: on one line when it
+/// fits, otherwise the literal on the next line.
+pub fn const_str(indent: usize, name: &str, literal: &str) -> String {
     let one = format!("const {name}: &str = {literal};");
     // rustfmt moves the literal only when that makes the line fit; a
     // multi-line literal starts where it is.
-    let moved_fits = INDENT + literal.len() + ";".len() <= MAX_WIDTH;
-    if literal.contains('\n') || one.len() <= MAX_WIDTH || !moved_fits {
+    let moved_fits = indent + INDENT + literal.len() + ";".len() <= MAX_WIDTH;
+    if literal.contains('\n') || indent + one.len() <= MAX_WIDTH || !moved_fits {
         one
     } else {
-        format!("const {name}: &str =\n{}{literal};", pad(INDENT))
+        format!("const {name}: &str =\n{}{literal};", pad(indent + INDENT))
     }
 }
 
-/// `const NAME: Ty = Ty(&[a, b]);` at the top level: the slice stays on one
+/// `const NAME: Ty = Ty(&[a, b]);` at column `indent`: the slice stays on one
 /// line while it fits in `array_width` and the line in `max_width`,
 /// otherwise one element per line.
-pub fn const_slice_call(name: &str, ty: &str, items: &[String]) -> String {
+pub fn const_slice_call(indent: usize, name: &str, ty: &str, items: &[String]) -> String {
     let joined = items.join(", ");
     let one = format!("const {name}: {ty} = {ty}(&[{joined}]);");
-    if one.len() <= MAX_WIDTH && "[]".len() + joined.len() <= ARRAY_WIDTH {
+    if indent + one.len() <= MAX_WIDTH && "[]".len() + joined.len() <= ARRAY_WIDTH {
         return one;
     }
     let mut out = format!("const {name}: {ty} = {ty}(&[\n");
     for item in items {
-        out.push_str(&format!("{}{item},\n", pad(INDENT)));
+        out.push_str(&format!("{}{item},\n", pad(indent + INDENT)));
     }
+    out.push_str(&pad(indent));
     out.push_str("]);");
     out
 }
@@ -136,25 +127,33 @@ pub fn const_slice_call(name: &str, ty: &str, items: &[String]) -> String {
 /// The `let` binding a create-body field before its checks run: required
 /// fields go through `v.required`, defaulted ones through `default_call` on
 /// the `Option`, the rest are bound as sent.
-pub fn input_let(ident: &str, name: &str, required: bool, default_call: Option<&str>) -> String {
+pub fn input_let(
+    indent: usize,
+    ident: &str,
+    name: &str,
+    required: bool,
+    default_call: Option<&str>,
+) -> String {
     match (required, default_call) {
         (true, _) => call_stmt(
+            indent,
             &format!("let {ident} = "),
             "v.required",
             &[format!("\"{name}\""), format!("self.{ident}")],
         ),
-        (false, Some(call)) => chain_let(ident, call),
-        (false, None) => simple_let(ident, &format!("self.{ident}")),
+        (false, Some(call)) => chain_let(indent, ident, call),
+        (false, None) => simple_let(indent, ident, &format!("self.{ident}")),
     }
 }
 
 /// The `let` binding a PATCH-body field: a NOT NULL column may be omitted
 /// but not set to null (`v.not_null`); a nullable one is bound as sent.
-pub fn patch_let(ident: &str, name: &str, nullable: bool) -> String {
+pub fn patch_let(indent: usize, ident: &str, name: &str, nullable: bool) -> String {
     if nullable {
-        simple_let(ident, &format!("self.{ident}"))
+        simple_let(indent, ident, &format!("self.{ident}"))
     } else {
         call_stmt(
+            indent,
             &format!("let {ident} = "),
             "v.not_null",
             &[format!("\"{name}\""), format!("self.{ident}")],
@@ -162,38 +161,45 @@ pub fn patch_let(ident: &str, name: &str, nullable: bool) -> String {
     }
 }
 
-/// How rustfmt lays out `.route(UNDER_X, get(list_by_x).post(create_for_x))`
-/// in a resource's router: `(one_line, chain_one_line)`. The call stays on
-/// one line while its arguments fit in `fn_call_width` and the line in
-/// `max_width`; otherwise each argument goes on its own line, where the
-/// `get(..).post(..)` chain stays whole while that line fits.
-pub fn nested_route(route_const: &str, route_chain: &str) -> (bool, bool) {
-    let args_len = route_const.len() + ", ".len() + route_chain.len();
-    let one_line =
-        args_len <= FN_CALL_WIDTH && ROUTE_INDENT + ".route()".len() + args_len <= MAX_WIDTH;
-    let chain_one_line = ROUTE_INDENT + INDENT + route_chain.len() + ",".len() <= MAX_WIDTH;
-    (one_line, chain_one_line)
+/// `.route(PATH, get(a).post(b))`, one link of a router chain whose links
+/// start at column `indent`: on one line while the arguments fit in
+/// `fn_call_width` and the line in `max_width`; otherwise each argument on
+/// its own line, where the `get(..).post(..)` chain stays whole while that
+/// line fits and is broken before each method otherwise.
+pub fn route_call(indent: usize, path_const: &str, methods: &[(&str, &str)]) -> String {
+    let calls: Vec<String> = methods.iter().map(|(m, h)| format!("{m}({h})")).collect();
+    let chain = calls.join(".");
+    let args_len = path_const.len() + ", ".len() + chain.len();
+    if args_len <= FN_CALL_WIDTH && indent + ".route()".len() + args_len <= MAX_WIDTH {
+        return format!(".route({path_const}, {chain})");
+    }
+    let inner = pad(indent + INDENT);
+    let chain = if inner.len() + chain.len() + ",".len() <= MAX_WIDTH {
+        chain
+    } else {
+        calls.join(&format!("\n{inner}{}.", pad(INDENT)))
+    };
+    format!(
+        ".route(\n{inner}{path_const},\n{inner}{chain},\n{})",
+        pad(indent)
+    )
 }
 
-/// `callee(args).await;` as a statement of a test function: on one line
+/// `callee(args).await;` as a statement at column `indent`: on one line
 /// while the arguments fit in `fn_call_width` and the line in `max_width`,
 /// otherwise one argument per line and `.await` on a line of its own.
-pub fn await_stmt(callee: &str, args: &[String]) -> String {
+pub fn await_stmt(indent: usize, callee: &str, args: &[String]) -> String {
     let joined = args.join(", ");
     let one = format!("{callee}({joined}).await;");
-    if joined.len() <= FN_CALL_WIDTH && TEST_STMT_INDENT + one.len() <= MAX_WIDTH {
+    if joined.len() <= FN_CALL_WIDTH && indent + one.len() <= MAX_WIDTH {
         return one;
     }
-    let inner = pad(TEST_STMT_INDENT + INDENT);
+    let inner = pad(indent + INDENT);
     let mut out = format!("{callee}(\n");
     for a in args {
         out.push_str(&format!("{inner}{a},\n"));
     }
-    out.push_str(&format!(
-        "{})\n{}.await;",
-        pad(TEST_STMT_INDENT),
-        pad(TEST_STMT_INDENT)
-    ));
+    out.push_str(&format!("{})\n{}.await;", pad(indent), pad(indent)));
     out
 }
 

@@ -3,6 +3,7 @@
 
 pub mod docs;
 mod facts;
+mod filters;
 pub mod jsonschema;
 pub mod layout;
 pub mod openapi;
@@ -44,7 +45,6 @@ macro_rules! service_templates {
             resources: &'a [Resource],
             enums: &'a [EnumType],
             modules_sorted: &'a [String],
-            router_inline: bool,
             any_unique: bool,
             any_cache: bool,
             any_cache_lists: bool,
@@ -66,7 +66,6 @@ macro_rules! service_templates {
                     resources: &s.resources,
                     enums: &s.enums,
                     modules_sorted: &s.modules_sorted,
-                    router_inline: s.router_inline,
                     any_unique: s.any_unique,
                     any_cache: s.any_cache,
                     any_cache_lists: s.any_cache_lists,
@@ -371,10 +370,15 @@ fn fixtures(s: &Service) -> String {
                 .parents
                 .iter()
                 .map(|p| {
+                    let nested_route = r
+                        .routes
+                        .iter()
+                        .find(|route| route.parent.as_ref() == Some(&p.resource))
+                        .map(|route| &route.path);
                     let mut parent = json!({
                         "resource": p.resource,
                         "column": p.column,
-                        "nested_route": p.nested_route,
+                        "nested_route": nested_route,
                         "on_delete": p.on_delete_sql,
                     });
                     if p.from_token {

@@ -133,51 +133,26 @@ pub(super) fn add_auth(
     );
 }
 
-/// Applies a resource's access rules to its operations in `paths`: the
-/// credentials resource has no create route (registration creates its rows),
-/// and every operation its rule does not make public is secured.
-pub(super) fn secure_routes(
-    r: &Resource,
-    access: &Access,
-    id_param: &str,
-    paths: &mut Map<String, Value>,
-) {
-    let mut routes = vec![r.route.clone(), format!("{}/{{{id_param}}}", r.route)];
-    routes.extend(r.parents.iter().map(|p| p.nested_route.clone()));
-    for route in routes {
-        let Some(item) = paths.get_mut(&route).and_then(Value::as_object_mut) else {
-            continue;
-        };
-        let is_item = route.ends_with(&format!("{{{id_param}}}"));
-        if access.is_credentials && !is_item {
-            // Accounts are created by registration, not by this route.
-            item.remove("post");
-        }
-        for (method, op) in item.iter_mut() {
-            let action = match (method.as_str(), is_item) {
-                ("get", false) => "list",
-                ("post", false) => "create",
-                ("get", true) => "get",
-                ("put" | "patch", true) => "update",
-                ("delete", true) => "delete",
-                _ => continue,
-            };
-            let grants = access
-                .rules_json
-                .iter()
-                .find(|(a, _)| a == action)
-                .map(|(_, g)| g.as_slice())
-                .unwrap_or_default();
-            secure(op, grants);
-            // A body may name a field the caller's role may not write.
-            let role_writes = r
-                .fields
-                .iter()
-                .any(|f| f.writers.as_ref().is_some_and(|w| !w.is_empty()));
-            if role_writes && matches!(method.as_str(), "post" | "put" | "patch") {
-                let responses = op["responses"].as_object_mut().expect("responses");
-                responses.insert("403".into(), reference("responses", "Forbidden"));
-            }
+/// Applies a resource's access rules to its operations in `paths`: every
+/// operation its rule does not make public is secured.
+pub(super) fn secure_routes(r: &Resource, access: &Access, paths: &mut Map<String, Value>) {
+    // A body may name a field the caller's role may not write.
+    let role_writes = r
+        .fields
+        .iter()
+        .any(|f| f.writers.as_ref().is_some_and(|w| !w.is_empty()));
+    for route in &r.routes {
+        let op = &mut paths[&route.openapi_path][route.method.to_lowercase()];
+        let grants = access
+            .rules_json
+            .iter()
+            .find(|(a, _)| a == route.rule)
+            .map(|(_, g)| g.as_slice())
+            .unwrap_or_default();
+        secure(op, grants);
+        if role_writes && matches!(route.method, "POST" | "PUT" | "PATCH") {
+            let responses = op["responses"].as_object_mut().expect("responses");
+            responses.insert("403".into(), reference("responses", "Forbidden"));
         }
     }
 }

@@ -8,7 +8,7 @@ use super::params::{list_params, path_param};
 use super::responses::responses;
 use super::schemas::{input_schema, page_schema, patch_schema, row_schema};
 use super::{body, json_content, reference};
-use crate::model::{Parent, Resource, Service};
+use crate::model::{Parent, Resource, Route, RouteAction, Service};
 
 /// Adds the routes of `r` to `paths` and the schemas they use to `schemas`.
 /// `restricted_by_children`: a child's `on_delete: restrict` can refuse the
@@ -26,32 +26,26 @@ pub(super) fn add_resource(
     schemas.insert(format!("{name}Patch"), patch_schema(s, r));
     let counted = r.list.as_ref().is_some_and(|l| l.count);
     schemas.insert(format!("{name}Page"), page_schema(name, counted));
-    let routes = Routes::new(s, r);
-    paths.insert(r.route.clone(), routes.collection());
-
     let mut delete_errors = vec!["400", "404", "429", "503"];
     if restricted_by_children {
         delete_errors.push("409");
     }
     delete_errors.sort();
-    // The service's route says `{id}`; the document names the parameter
-    // after the resource, as the nested routes name their parents, so that
-    // tools linking operations by parameter name never feed one resource's
-    // id to another's route.
-    let id_param = format!("{}_id", r.name);
-    paths.insert(
-        format!("{}/{{{id_param}}}", r.route),
-        routes.item(&id_param, &delete_errors),
-    );
-    if r.cache.is_some() {
-        let path = format!("{}/{{{id_param}}}", r.route);
-        conditional_get(&mut paths[&path]["get"]);
-    }
+    let routes = Routes::new(s, r, delete_errors);
     for p in &r.parents {
-        routes.nested(p, paths, schemas);
+        schemas.insert(routes.nested_input(p), input_schema(s, r, Some(&p.column)));
+    }
+    for route in &r.routes {
+        let path = paths
+            .entry(route.openapi_path.clone())
+            .or_insert_with(|| json!({}));
+        if let Some(param) = routes.path_param(route) {
+            path["parameters"] = json!([param]);
+        }
+        path[route.method.to_lowercase()] = routes.operation(route);
     }
     if let Some(access) = &r.access {
-        secure_routes(r, access, &id_param, paths);
+        secure_routes(r, access, paths);
     }
 }
 
@@ -62,13 +56,16 @@ struct Routes<'a> {
     /// 409: a unique value is taken, or a foreign key names a missing row.
     conflicts: bool,
     tag: Value,
+    /// The errors of DELETE: a child's `on_delete: restrict` adds a 409.
+    delete_errors: Vec<&'static str>,
 }
 
 impl<'a> Routes<'a> {
-    fn new(s: &'a Service, r: &'a Resource) -> Self {
+    fn new(s: &'a Service, r: &'a Resource, delete_errors: Vec<&'static str>) -> Self {
         Routes {
             s,
             r,
+            delete_errors,
             conflicts: r.constraints.iter().any(|c| c.is_unique) || !r.parents.is_empty(),
             tag: json!([r.plural]),
         }
@@ -107,132 +104,106 @@ impl<'a> Routes<'a> {
         e
     }
 
-    /// The collection route: list and create.
-    fn collection(&self) -> Value {
+    /// The parent of a nested route.
+    fn parent(&self, route: &Route) -> Option<&'a Parent> {
+        let name = route.parent.as_ref()?;
+        self.r.parents.iter().find(|p| &p.resource == name)
+    }
+
+    /// The create body under parent `p`: the input without the parent's column.
+    fn nested_input(&self, p: &Parent) -> String {
+        format!("{}InputUnder{}", self.r.struct_name, p.struct_name)
+    }
+
+    /// The parameter the path of `route` names: the resource's id on the
+    /// item route, the parent's on a nested one.
+    fn path_param(&self, route: &Route) -> Option<Value> {
+        let r = self.r;
+        if let Some(p) = self.parent(route) {
+            let parent_uuid = self
+                .s
+                .resources
+                .iter()
+                .find(|x| x.name == p.resource)
+                .is_some_and(|x| x.pk.is_uuid);
+            return Some(path_param(&p.column, parent_uuid));
+        }
+        let by_id = !matches!(route.action, RouteAction::List | RouteAction::Create);
+        by_id.then(|| path_param(&format!("{}_id", r.name), r.pk.is_uuid))
+    }
+
+    /// The operation of one route.
+    fn operation(&self, route: &Route) -> Value {
         let (r, name, label, tag) = (self.r, &self.r.struct_name, &self.r.label, &self.tag);
-        json!({
-            "get": {
-                "operationId": format!("list_{}", r.plural),
-                "summary": format!("List {}, one page at a time", r.plural.replace('_', " ")),
-                "tags": tag,
+        let item_ok = |what: &str| json!({ "description": what, "content": self.row() });
+        let parent = self.parent(route);
+        let under = parent.map(|p| p.resource.replace('_', " "));
+        let mut op = match (route.action, &under) {
+            (RouteAction::List, _) => json!({
+                "summary": match &under {
+                    Some(under) => format!("List the {} of one {under}", r.plural.replace('_', " ")),
+                    None => format!("List {}, one page at a time", r.plural.replace('_', " ")),
+                },
                 "parameters": list_params(r),
                 "responses": responses(
                     ("200", json!({
                         "description": page_description(r),
                         "content": json_content(reference("schemas", &format!("{name}Page"))),
                     })),
-                    &["400", "429", "503"],
+                    if under.is_some() { &["400", "404", "429", "503"] } else { &["400", "429", "503"] },
                 ),
-            },
-            "post": {
-                "operationId": format!("create_{}", r.name),
+            }),
+            (RouteAction::Create, Some(under)) => json!({
+                "summary": format!("Create a {label} of one {under}"),
+                "requestBody": body(&self.nested_input(parent.expect("a nested route"))),
+                "responses": responses(("201", self.created()), &self.write_errors(&["404"])),
+            }),
+            (RouteAction::Create, None) => json!({
                 "summary": format!("Create a {label}"),
-                "tags": tag,
                 "requestBody": body(&format!("{name}Input")),
                 "responses": responses(("201", self.created()), &self.write_errors(&[])),
-            },
-        })
-    }
-
-    /// The item route, `{id_param}` being the resource's id: read, replace,
-    /// update and delete.
-    fn item(&self, id_param: &str, delete_errors: &[&str]) -> Value {
-        let (r, name, label, tag) = (self.r, &self.r.struct_name, &self.r.label, &self.tag);
-        let item_ok = |what: &str| json!({ "description": what, "content": self.row() });
-        json!({
-            "parameters": [path_param(id_param, r.pk.is_uuid)],
-            "get": {
-                "operationId": format!("get_{}", r.name),
-                "summary": format!("Read a {label}"),
-                "tags": tag,
-                "responses": responses(
-                    ("200", item_ok(&format!("The {label}."))),
-                    &["400", "404", "429", "503"],
-                ),
-            },
-            "put": {
-                "operationId": format!("replace_{}", r.name),
+            }),
+            (RouteAction::Get, _) => {
+                let mut get = json!({
+                    "summary": format!("Read a {label}"),
+                    "responses": responses(
+                        ("200", item_ok(&format!("The {label}."))),
+                        &["400", "404", "429", "503"],
+                    ),
+                });
+                if r.cache.is_some() {
+                    conditional_get(&mut get);
+                }
+                get
+            }
+            (RouteAction::Replace, _) => json!({
                 "summary": format!("Replace a {label}"),
-                "tags": tag,
                 "requestBody": body(&format!("{name}Input")),
                 "responses": responses(
                     ("200", item_ok(&format!("The replaced {label}."))),
                     &self.write_errors(&["404"]),
                 ),
-            },
-            "patch": {
-                "operationId": format!("update_{}", r.name),
+            }),
+            (RouteAction::Update, _) => json!({
                 "summary": format!("Change some fields of a {label}"),
                 "description": "Absent fields are left unchanged; `null` clears a nullable field.",
-                "tags": tag,
                 "requestBody": body(&format!("{name}Patch")),
                 "responses": responses(
                     ("200", item_ok(&format!("The updated {label}."))),
                     &self.write_errors(&["404"]),
                 ),
-            },
-            "delete": {
-                "operationId": format!("delete_{}", r.name),
+            }),
+            (RouteAction::Delete, _) => json!({
                 "summary": format!("Delete a {label}"),
-                "tags": tag,
                 "responses": responses(
                     ("204", json!({ "description": "Deleted." })),
-                    delete_errors,
+                    &self.delete_errors,
                 ),
-            },
-        })
-    }
-
-    /// The collection of this resource under one parent `p`: list and create,
-    /// with the input schema that leaves out the parent's column.
-    fn nested(&self, p: &Parent, paths: &mut Map<String, Value>, schemas: &mut Map<String, Value>) {
-        let (s, r, name, label, tag) = (
-            self.s,
-            self.r,
-            &self.r.struct_name,
-            &self.r.label,
-            &self.tag,
-        );
-        let parent_uuid = s
-            .resources
-            .iter()
-            .find(|x| x.name == p.resource)
-            .is_some_and(|x| x.pk.is_uuid);
-        let nested_input = format!("{name}InputUnder{}", p.struct_name);
-        schemas.insert(nested_input.clone(), input_schema(s, r, Some(&p.column)));
-        paths.insert(
-            p.nested_route.clone(),
-            json!({
-                "parameters": [path_param(&p.column, parent_uuid)],
-                "get": {
-                    "operationId": format!("list_{}_of_{}", r.plural, p.resource),
-                    "summary": format!(
-                        "List the {} of one {}",
-                        r.plural.replace('_', " "),
-                        p.resource.replace('_', " ")
-                    ),
-                    "tags": tag,
-                    "parameters": list_params(r),
-                    "responses": responses(
-                        ("200", json!({
-                            "description": page_description(r),
-                            "content": json_content(reference("schemas", &format!("{name}Page"))),
-                        })),
-                        &["400", "404", "429", "503"],
-                    ),
-                },
-                "post": {
-                    "operationId": format!("create_{}_for_{}", r.name, p.resource),
-                    "summary": format!(
-                        "Create a {label} of one {}",
-                        p.resource.replace('_', " ")
-                    ),
-                    "tags": tag,
-                    "requestBody": body(&nested_input),
-                    "responses": responses(("201", self.created()), &self.write_errors(&["404"])),
-                },
             }),
-        );
+        };
+        op["operationId"] = json!(route.operation_id);
+        op["tags"] = tag.clone();
+        op
     }
 }
 
@@ -268,9 +239,7 @@ fn conditional_get(get: &mut Value) {
 /// What a list's 200 says about the order of its rows.
 fn page_description(r: &Resource) -> &'static str {
     match &r.list {
-        Some(l) if !l.orders.is_empty() => {
-            "One page, in the order `sort` asks for (by id without it)."
-        }
+        Some(l) if !l.orders.is_empty() => "One page, in the order `sort` asks for (by id without it).",
         _ => "One page, in id order.",
     }
 }

@@ -690,7 +690,7 @@ async fn {{ r.name }}_unique() {
 
 #[tokio::test]
 async fn {{ r.name }}_under_{{ p.resource }}() {
-    {{ p.nested_test_call }}
+    {{ p.nested_test_call|await_stmt(4) }}
 }
 {%- endif %}
 {%- endfor %}

@@ -15,7 +15,7 @@ pub mod {{ m }};
 
 /// Routes of every resource, to be nested under the API version prefix.
 pub fn router() -> Router<AppState> {
-{%- if router_inline %}
+{%- if modules_sorted|merge_chain_inline %}
     Router::new(){% for r in resources %}.merge({{ r.name }}::routes()){% endfor %}
 {%- else %}
     Router::new()

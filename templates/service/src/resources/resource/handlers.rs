@@ -8,30 +8,11 @@
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-{%- if r.creates %}
-        .route(COLLECTION, get(list).post(create))
-{%- else %}
-        // Accounts are created by `POST /v1/auth/register`.
-        .route(COLLECTION, get(list))
-{%- endif %}
-        .route(ITEM, get(fetch).put(replace).patch(update).delete(remove))
-{%- for p in r.parents %}
 {%- if !r.creates %}
-        .route({{ p.route_const }}, get({{ p.list_handler }}))
-{%- else if p.route_one_line %}
-        .route({{ p.route_const }}, get({{ p.list_handler }}).post({{ p.create_handler }}))
-{%- else if p.route_chain_one_line %}
-        .route(
-            {{ p.route_const }},
-            get({{ p.list_handler }}).post({{ p.create_handler }}),
-        )
-{%- else %}
-        .route(
-            {{ p.route_const }},
-            get({{ p.list_handler }})
-                .post({{ p.create_handler }}),
-        )
+        // Accounts are created by `POST /v1/auth/register`.
 {%- endif %}
+{%- for g in r.route_groups() %}
+        {{ g|route_call(8) }}
 {%- endfor %}
 }
 

@@ -55,7 +55,7 @@ const CONSTRAINTS: &[Constraint] = &[
 
 /// The foreign key to the parent; on the nested routes its violation means
 /// the parent named in the URL does not exist.
-{{ p.fk_const_decl }}
+{{ p.fk_const|const_str(p.fk_constraint, 0) }}
 {%- endif %}
 {%- endfor %}
 
@@ -124,7 +124,7 @@ static LISTING: listing::Listing = listing::Listing {
 };
 {%- for p in r.parents %}
 
-{{ p.sql_exists_decl }}
+{{ p.sql_exists_const|const_sql(p.sql_exists, 0) }}
 {%- endfor %}
 {%- else %}
 
@@ -136,7 +136,7 @@ const SQL_LIST: &str = r#"{{ r.sql.list }}"#;
 /// Served by the index on ({{ p.column_q }}, "id").
 const {{ p.sql_list_const }}: &str = r#"{{ p.sql_list }}"#;
 
-{{ p.sql_exists_decl }}
+{{ p.sql_exists_const|const_sql(p.sql_exists, 0) }}
 {%- endfor %}
 {%- endif %}
 
@@ -158,4 +158,4 @@ const SQL_REPLACE: &str = r#"{{ r.sql.replace }}"#;
 /// because NULL is a legitimate value for them.
 const SQL_PATCH: &str = r#"{{ r.sql.patch }}"#;
 
-{{ r.sql_delete_decl }}
+{{ "SQL_DELETE"|const_sql(r.sql.delete, 0) }}

@@ -10,14 +10,19 @@ pub type Id = {{ r.pk.rust_type }};
 
 /// The row type the handlers below work with.
 pub type Row = {{ r.struct_name }};
-{% for c in r.route_consts %}
-{{ c }}
+{% for g in r.route_groups() %}
+{%- if let Some(parent) = g.parent %}
+/// The {{ r.plural }} of one {{ parent }}.
+{%- else if loop.first %}
+/// The collection and item routes.
+{%- endif %}
+{{ g.path_const|const_str(g.local_path, 0) }}
 {%- endfor %}
 {%- for f in r.fields %}
-{%- if let Some(d) = f.default_const_decl %}
+{%- if let Some(d) = f.default_const %}
 
 /// The default of `{{ f.name }}`.
-{{ d }}
+{{ d.name|const_str(d.value, 0) }}
 {%- endif %}
 {%- if let Some(s) = f.pattern_static %}
 
@@ -51,7 +56,7 @@ pub enum {{ e.rust_name }} {
 pub struct {{ r.struct_name }} {
     pub id: Id,
 {%- for f in r.fields %}
-    {{ f.row_decl }}
+    {{ f.ident|struct_field(f.row_type, 4) }}
 {%- endfor %}
 {%- if r.timestamps %}
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -71,7 +76,7 @@ pub struct Input {
 {%- if let Some(a) = f.input_serde %}
     {{ a }}
 {%- endif %}
-    {{ f.input_decl }}
+    {{ f.ident|struct_field(f.input_type, 4) }}
 {%- endfor %}
 }
 
@@ -82,7 +87,7 @@ pub struct Input {
 pub struct Patch {
 {%- for f in r.body_fields %}
     #[serde(default, deserialize_with = "{{ f.patch_with }}")]
-    {{ f.patch_decl }}
+    {{ f.ident|struct_field(f.patch_type, 4) }}
 {%- endfor %}
 }
 
@@ -90,7 +95,7 @@ pub struct Patch {
 #[derive(Debug)]
 pub struct New {
 {%- for f in r.body_fields %}
-    {{ f.new_decl }}
+    {{ f.ident|struct_field(f.new_type, 4) }}
 {%- endfor %}
 }
 
@@ -99,13 +104,13 @@ pub struct New {
 #[derive(Debug)]
 pub struct Changes {
 {%- for f in r.body_fields %}
-    {{ f.changes_decl }}
+    {{ f.ident|struct_field(f.changes_type, 4) }}
 {%- endfor %}
 }
 
 {#- `Ok(New { .. })`: shorthand fields, on one line where rustfmt keeps them. #}
-{%- macro ok_literal(ty, inline, fields) %}
-{%- if inline %}
+{%- macro ok_literal(ty, fields) %}
+{%- if fields|struct_lit_inline %}
         Ok({{ ty }} { {{ fields }} })
 {%- else %}
         Ok({{ ty }} {
@@ -123,9 +128,9 @@ impl Input {
         let mut v = Validator::new();
 {%- endif %}
 {%- for f in r.body_fields %}
-        {{ f.input_let }}
+        {{ f|input_let(8) }}
 {%- for c in f.input_checks %}
-        {{ c }}
+        {{ c|call_stmt(8) }}
 {%- endfor %}
 {%- endfor %}
 {%- for f in r.body_fields %}
@@ -138,7 +143,7 @@ impl Input {
 {%- if r.input_validates %}
         v.finish()?;
 {%- endif %}
-{%- call ok_literal("New", r.new_fields_inline, r.new_fields) %}{% endcall %}
+{%- call ok_literal("New", r.new_fields) %}{% endcall %}
     }
 }
 
@@ -149,16 +154,16 @@ impl Patch {
         let mut v = Validator::new();
 {%- endif %}
 {%- for f in r.body_fields %}
-        {{ f.patch_let }}
+        {{ f|patch_let(8) }}
 {%- for c in f.patch_checks %}
-        {{ c }}
+        {{ c|call_stmt(8) }}
 {%- endfor %}
 {%- endfor %}
 {%- if r.patch_validates %}
 
         v.finish()?;
 {%- endif %}
-{%- call ok_literal("Changes", r.changes_fields_inline, r.changes_fields) %}{% endcall %}
+{%- call ok_literal("Changes", r.new_fields) %}{% endcall %}
     }
 }
 
@@ -176,7 +181,7 @@ impl {{ ty }} {
     pub fn check_writers(&self, caller: Option<&Caller>) -> Result<(), ApiError> {
         let mut w = Writes::new(caller);
 {%- for c in a.write_checks %}
-        {{ c }}
+        {{ c|call_stmt(8) }}
 {%- endfor %}
         w.finish()
     }
@@ -213,6 +218,6 @@ impl Registration {
 {%- for rule in a.rules %}
 
 /// {{ rule.doc }}
-{{ rule.decl }}
+{{ rule|const_rule(0) }}
 {%- endfor %}
 {%- endif %}
