@@ -1591,3 +1591,56 @@ async fn security_headers_are_set_and_cors_is_off_by_default() {
     assert!(headers.get("access-control-allow-origin").is_none());
     app.teardown().await;
 }
+{%- if let Some(a) = auth %}
+
+// ---------------------------------------------------------------------------
+// Security review, issue 13: tokens, secrets, registration and sessions
+// ---------------------------------------------------------------------------
+
+/// Valid access token claims for `account`, to forge variants of.
+fn claims_of(account: &Account) -> Value {
+    let now = jsonwebtoken::get_current_timestamp();
+    json!({
+        "sub": common::id_path(&account.id),
+        "role": fixtures().auth().default_role,
+        "iss": "{{ a.issuer }}",
+        "aud": "{{ a.audience }}",
+        "iat": now,
+        "exp": now + 600,
+        "jti": uuid::Uuid::new_v4(),
+        "sid": uuid::Uuid::new_v4(),
+    })
+}
+
+/// `GET /v1/auth/me` with `token`.
+async fn me(app: &TestApp, token: &str) -> common::TestResponse {
+    app.request_as(Some(token), Method::GET, "/v1/auth/me", None)
+        .await
+}
+
+#[tokio::test]
+async fn auth_rejects_future_nbf_and_critical_extensions() {
+    let app = spawn().await;
+    let (account, _) = sign_up(&app).await;
+    let secret = common::TEST_SECRET.as_bytes();
+    let hs256 = jsonwebtoken::Algorithm::HS256;
+    let now = jsonwebtoken::get_current_timestamp();
+    let mut past = claims_of(&account);
+    past["nbf"] = json!(now - 60);
+    let ok = me(&app, &forge(&past, hs256, secret)).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+
+    let mut future = claims_of(&account);
+    future["nbf"] = json!(now + 3600);
+    let refused = me(&app, &forge(&future, hs256, secret)).await;
+    assert_problem(&refused, StatusCode::UNAUTHORIZED, "/v1/auth/me");
+
+    let mut header = jsonwebtoken::Header::new(hs256);
+    header.crit = Some(vec!["urn:example:unknown".to_owned()]);
+    let key = jsonwebtoken::EncodingKey::from_secret(secret);
+    let critical = jsonwebtoken::encode(&header, &claims_of(&account), &key).expect("sign");
+    let refused = me(&app, &critical).await;
+    assert_problem(&refused, StatusCode::UNAUTHORIZED, "/v1/auth/me");
+    app.teardown().await;
+}
+{%- endif %}
