@@ -1643,4 +1643,53 @@ async fn auth_rejects_future_nbf_and_critical_extensions() {
     assert_problem(&refused, StatusCode::UNAUTHORIZED, "/v1/auth/me");
     app.teardown().await;
 }
+
+#[test]
+fn auth_debug_output_redacts_secrets() {
+    use {{ crate_name }}::auth::{AuthState, Login, Refresh};
+    let secret = "a-secret-that-must-never-reach-a-log-line";
+    let login = Login {
+        {{ a.login_ident }}: "someone@example.com".to_owned(),
+        password: secret.to_owned(),
+    };
+    let refresh = Refresh {
+        refresh_token: secret.to_owned(),
+    };
+    let issued = {{ crate_name }}::auth::Tokens {
+        access_token: secret.to_owned(),
+        token_type: "Bearer",
+        expires_in: 60,
+        refresh_token: secret.to_owned(),
+    };
+    for text in [
+        format!("{login:?}"),
+        format!("{refresh:?}"),
+        format!("{issued:?}"),
+    ] {
+        assert!(!text.contains(secret), "{text}");
+        assert!(text.contains("<redacted>"), "{text}");
+    }
+    // The dummy hash is not a secret, but a hash in a log line is noise at
+    // best and a target at worst.
+    let state = AuthState::new(common::TEST_SECRET.as_bytes()).expect("auth state");
+    let text = format!("{state:?}");
+    assert!(!text.contains("argon2"), "{text}");
+    assert!(!text.contains(common::TEST_SECRET), "{text}");
+}
+
+#[tokio::test]
+async fn auth_jwt_secret_is_used_trimmed() {
+    use {{ crate_name }}::auth::{AuthState, Role};
+    let padded = format!("  {}\n", common::TEST_SECRET);
+    let padded = AuthState::new(padded.as_bytes()).expect("auth state");
+    let plain = AuthState::new(common::TEST_SECRET.as_bytes()).expect("auth state");
+    let role: Role =
+        serde_json::from_value(json!(fixtures().auth().default_role)).expect("the default role");
+    let sid = uuid::Uuid::new_v4();
+    let (token, _) = padded.keys.issue("1".to_owned(), role, sid).expect("issue");
+    assert!(plain.keys.verify(&token).is_ok());
+    // Whitespace does not count towards the minimum length.
+    let short = format!("{}x", " ".repeat(40));
+    assert!(AuthState::new(short.as_bytes()).is_err());
+}
 {%- endif %}
