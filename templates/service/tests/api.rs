@@ -1693,3 +1693,70 @@ async fn auth_jwt_secret_is_used_trimmed() {
     assert!(AuthState::new(short.as_bytes()).is_err());
 }
 {%- endif %}
+
+// ---------------------------------------------------------------------------
+// Security review, issue 13: errors a client can cause or should retry
+// ---------------------------------------------------------------------------
+
+/// The error PostgreSQL raises with SQLSTATE `code`, as sqlx reports it.
+async fn raised(app: &TestApp, code: &str) -> sqlx::Error {
+    let sql =
+        format!("DO $$ BEGIN RAISE EXCEPTION 'raised by a test' USING ERRCODE = '{code}'; END $$");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&app.pool)
+        .await
+        .expect_err("the statement raises")
+}
+
+#[tokio::test]
+async fn deadlocks_and_serialization_failures_are_503_with_retry_after() {
+    use {{ crate_name }}::error::ApiError;
+    let app = spawn().await;
+    for code in ["40P01", "40001"] {
+        let error = ApiError::from_db(raised(&app, code).await, &[]);
+        let response = axum::response::IntoResponse::into_response(error);
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{code}");
+        assert!(
+            response.headers().contains_key(header::RETRY_AFTER),
+            "{code}"
+        );
+    }
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn dates_beyond_the_database_range_are_422_not_500() {
+    use {{ crate_name }}::error::ApiError;
+    let app = spawn().await;
+    // datetime_field_overflow: a date PostgreSQL cannot store.
+    let error = ApiError::from_db(raised(&app, "22008").await, &[]);
+    assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn request_timeouts_are_503_with_retry_after() {
+    let app = spawn().await;
+    let r = &fixtures().resources[0];
+    let mut state = app.state.clone();
+    state.limits.request_timeout = std::time::Duration::from_millis(200);
+    let router = {{ crate_name }}::app(state);
+    // A lock held by another transaction makes the list wait past the timeout.
+    let mut blocker = app.pool.begin().await.expect("begin");
+    let lock = format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", r.table);
+    sqlx::query(sqlx::AssertSqlSafe(lock))
+        .execute(&mut *blocker)
+        .await
+        .expect("lock");
+    let request = app
+        .builder(Method::GET, &r.route)
+        .body(Body::empty())
+        .expect("request");
+    let response = tower::ServiceExt::oneshot(router, request)
+        .await
+        .expect("the router is infallible");
+    blocker.rollback().await.expect("rollback");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key(header::RETRY_AFTER));
+    app.teardown().await;
+}
