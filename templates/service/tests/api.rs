@@ -1692,6 +1692,45 @@ async fn auth_jwt_secret_is_used_trimmed() {
     let short = format!("{}x", " ".repeat(40));
     assert!(AuthState::new(short.as_bytes()).is_err());
 }
+
+#[tokio::test]
+async fn auth_taken_login_is_409_without_hashing() {
+    let app = spawn().await;
+    let account = app.register().await;
+    let r = fixture(&fixtures().auth().credentials);
+    let mut body = app.body(&r.name, &[]);
+    body[&fixtures().auth().login] = json!(account.login);
+    let before = app.state.auth.passwords.runs();
+    let response = app.post_new(r, body).await;
+    assert_problem(&response, StatusCode::CONFLICT, "/v1/auth/register");
+    assert_eq!(
+        app.state.auth.passwords.runs(),
+        before,
+        "no hash was computed"
+    );
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn auth_full_hashing_queue_is_503_with_retry_after() {
+    let app = spawn().await;
+    let account = app.register().await;
+    let mut state = app.state.clone();
+    let wait = std::time::Duration::from_millis(50);
+    state.auth.passwords = state.auth.passwords.clone().with_queue(0, wait);
+    let router = {{ crate_name }}::app(state);
+    let body = app.credentials(&account, common::PASSWORD).to_string();
+    let request = Request::post("/v1/auth/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .expect("request");
+    let response = tower::ServiceExt::oneshot(router, request)
+        .await
+        .expect("the router is infallible");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key(header::RETRY_AFTER));
+    app.teardown().await;
+}
 {%- endif %}
 
 // ---------------------------------------------------------------------------
