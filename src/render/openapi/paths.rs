@@ -239,7 +239,9 @@ fn conditional_get(get: &mut Value) {
 /// What a list's 200 says about the order of its rows.
 fn page_description(r: &Resource) -> &'static str {
     match &r.list {
-        Some(l) if !l.orders.is_empty() => "One page, in the order `sort` asks for (by id without it).",
+        Some(l) if !l.orders.is_empty() => {
+            "One page, in the order `sort` asks for (by id without it)."
+        }
         _ => "One page, in id order.",
     }
 }

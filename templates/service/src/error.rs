@@ -149,6 +149,25 @@ impl ApiError {
                     tracing::warn!(error = %err, "database overloaded or unavailable");
                     return Self::database_unavailable();
                 }
+                // deadlock_detected, serialization_failure: the transaction
+                // lost a race with another one and was rolled back whole, so
+                // the same request, sent again, is expected to succeed.
+                if matches!(db_err.code().as_deref(), Some("40P01" | "40001")) {
+                    tracing::warn!(error = %err, "transaction lost a race; the client may retry");
+                    return Self::Unavailable(
+                        "the request conflicted with a concurrent one; retry it".to_owned(),
+                    );
+                }
+                // datetime_field_overflow: a date or time the database cannot
+                // store (before 4713 BC, say) reached it. The client sent it,
+                // so it is a 422, never a 500; the resources refuse years
+                // outside 1..=9999 before this with the field named.
+                if db_err.code().as_deref() == Some("22008") {
+                    return Self::Unprocessable {
+                        detail: "a date or time in the request is out of range".to_owned(),
+                        errors: Vec::new(),
+                    };
+                }
             }
             _ => {}
         }
@@ -276,6 +295,20 @@ pub async fn render_problems(request: Request, next: Next) -> Response {
     }
 
     let (mut parts, body) = response.into_parts();
+    // The timeout layer answers 408, which says the *client* was too slow
+    // to send its request (RFC 9110 §15.5.9). Ours fires when the server
+    // is too slow to answer: that is a 503 the client may retry.
+    if status == StatusCode::REQUEST_TIMEOUT && parts.extensions.get::<Problem>().is_none() {
+        parts.status = StatusCode::SERVICE_UNAVAILABLE;
+        parts
+            .headers
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        parts.extensions.insert(Problem {
+            detail: "the request took too long to process; retry it".to_owned(),
+            errors: Vec::new(),
+        });
+    }
+    let status = parts.status;
     let problem = match parts.extensions.remove::<Problem>() {
         Some(problem) => problem,
         None if parts.extensions.get::<KeepBody>().is_some() || is_problem_json(&parts.headers) => {
@@ -327,7 +360,6 @@ fn default_detail(status: StatusCode) -> &'static str {
             "this method is not allowed on this resource; see the Allow header"
         }
         StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large",
-        StatusCode::REQUEST_TIMEOUT => "the request took too long to process",
         status if status.is_server_error() => "the server could not process the request",
         _ => "the request could not be processed",
     }

@@ -275,6 +275,70 @@ where
 
 struct JsonInteger(i64);
 
+/// Years a `date` or `date-time` field may have. RFC 3339 and the formats
+/// the OpenAPI document states have four-digit years; chrono also reads
+/// signed and longer ones, which PostgreSQL refuses (before 4713 BC) or
+/// stores and echoes outside the documented format.
+const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
+fn year_in_range<E: serde::de::Error>(year: i32) -> Result<(), E> {
+    if YEARS.contains(&year) {
+        Ok(())
+    } else {
+        Err(E::custom(format!(
+            "the year {year} is out of range: it must be between {} and {}",
+            YEARS.start(),
+            YEARS.end()
+        )))
+    }
+}
+
+/// `deserialize_with` for date fields of create bodies: a `YYYY-MM-DD` date
+/// whose year is in 1..=9999.
+pub fn date<'de, D>(deserializer: D) -> Result<Option<chrono::NaiveDate>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    use chrono::Datelike;
+    let value = Option::<chrono::NaiveDate>::deserialize(deserializer)?;
+    if let Some(date) = &value {
+        year_in_range(date.year())?;
+    }
+    Ok(value)
+}
+
+/// [`date`] for PATCH bodies, with [`double_option`]'s meaning of null.
+pub fn date_patch<'de, D>(deserializer: D) -> Result<Option<Option<chrono::NaiveDate>>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    date(deserializer).map(Some)
+}
+
+/// `deserialize_with` for timestamp fields of create bodies: an RFC 3339
+/// date-time whose year, in UTC as it is stored, is in 1..=9999.
+pub fn timestamp<'de, D>(deserializer: D) -> Result<Option<chrono::DateTime<chrono::Utc>>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    use chrono::Datelike;
+    let value = Option::<chrono::DateTime<chrono::Utc>>::deserialize(deserializer)?;
+    if let Some(instant) = &value {
+        year_in_range(instant.year())?;
+    }
+    Ok(value)
+}
+
+/// [`timestamp`] for PATCH bodies, with [`double_option`]'s meaning of null.
+pub fn timestamp_patch<'de, D>(
+    deserializer: D,
+) -> Result<Option<Option<chrono::DateTime<chrono::Utc>>>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    timestamp(deserializer).map(Some)
+}
+
 impl<'de> Deserialize<'de> for JsonInteger {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(JsonIntegerVisitor)
@@ -376,6 +440,28 @@ mod tests {
         assert_eq!(parse("7.5"), None);
         assert_eq!(parse("2147483648"), None);
         assert_eq!(parse("\"7\""), None);
+    }
+
+    #[test]
+    fn dates_and_timestamps_have_four_digit_years() {
+        let day = |json: &str| {
+            let mut deserializer = serde_json::Deserializer::from_str(json);
+            date(&mut deserializer).map(|d| d.is_some())
+        };
+        assert!(day(r#""0001-01-01""#).is_ok_and(|some| some));
+        assert!(day(r#""9999-12-31""#).is_ok_and(|some| some));
+        assert!(day("null").is_ok_and(|some| !some));
+        for bad in [r#""-4714-01-01""#, r#""0000-01-01""#, r#""+10000-01-01""#] {
+            assert!(day(bad).is_err(), "{bad}");
+        }
+        let instant = |json: &str| {
+            let mut deserializer = serde_json::Deserializer::from_str(json);
+            timestamp(&mut deserializer).map(|t| t.is_some())
+        };
+        assert!(instant(r#""2024-02-29T12:00:00Z""#).is_ok_and(|some| some));
+        // 9999-12-31T23:30 at -01:00 is in the year 10000 in UTC.
+        assert!(instant(r#""9999-12-31T23:30:00-01:00""#).is_err());
+        assert!(instant(r#""-4714-01-01T00:00:00Z""#).is_err());
     }
 
     #[test]

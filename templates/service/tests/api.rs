@@ -1598,3 +1598,211 @@ async fn security_headers_are_set_and_cors_is_off_by_default() {
     assert!(headers.get("access-control-allow-origin").is_none());
     app.teardown().await;
 }
+{%- if let Some(a) = auth %}
+
+// ---------------------------------------------------------------------------
+// Security review, issue 13: tokens, secrets, registration and sessions
+// ---------------------------------------------------------------------------
+
+/// Valid access token claims for `account`, to forge variants of.
+fn claims_of(account: &Account) -> Value {
+    let now = jsonwebtoken::get_current_timestamp();
+    json!({
+        "sub": common::id_path(&account.id),
+        "role": fixtures().auth().default_role,
+        "iss": "{{ a.issuer }}",
+        "aud": "{{ a.audience }}",
+        "iat": now,
+        "exp": now + 600,
+        "jti": uuid::Uuid::new_v4(),
+        "sid": uuid::Uuid::new_v4(),
+    })
+}
+
+/// `GET /v1/auth/me` with `token`.
+async fn me(app: &TestApp, token: &str) -> common::TestResponse {
+    app.request_as(Some(token), Method::GET, "/v1/auth/me", None)
+        .await
+}
+
+#[tokio::test]
+async fn auth_rejects_future_nbf_and_critical_extensions() {
+    let app = spawn().await;
+    let (account, _) = sign_up(&app).await;
+    let secret = common::TEST_SECRET.as_bytes();
+    let hs256 = jsonwebtoken::Algorithm::HS256;
+    let now = jsonwebtoken::get_current_timestamp();
+    let mut past = claims_of(&account);
+    past["nbf"] = json!(now - 60);
+    let ok = me(&app, &forge(&past, hs256, secret)).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+
+    let mut future = claims_of(&account);
+    future["nbf"] = json!(now + 3600);
+    let refused = me(&app, &forge(&future, hs256, secret)).await;
+    assert_problem(&refused, StatusCode::UNAUTHORIZED, "/v1/auth/me");
+
+    let mut header = jsonwebtoken::Header::new(hs256);
+    header.crit = Some(vec!["urn:example:unknown".to_owned()]);
+    let key = jsonwebtoken::EncodingKey::from_secret(secret);
+    let critical = jsonwebtoken::encode(&header, &claims_of(&account), &key).expect("sign");
+    let refused = me(&app, &critical).await;
+    assert_problem(&refused, StatusCode::UNAUTHORIZED, "/v1/auth/me");
+    app.teardown().await;
+}
+
+#[test]
+fn auth_debug_output_redacts_secrets() {
+    use {{ crate_name }}::auth::{AuthState, Login, Refresh};
+    let secret = "a-secret-that-must-never-reach-a-log-line";
+    let login = Login {
+        {{ a.login_ident }}: "someone@example.com".to_owned(),
+        password: secret.to_owned(),
+    };
+    let refresh = Refresh {
+        refresh_token: secret.to_owned(),
+    };
+    let issued = {{ crate_name }}::auth::Tokens {
+        access_token: secret.to_owned(),
+        token_type: "Bearer",
+        expires_in: 60,
+        refresh_token: secret.to_owned(),
+    };
+    for text in [
+        format!("{login:?}"),
+        format!("{refresh:?}"),
+        format!("{issued:?}"),
+    ] {
+        assert!(!text.contains(secret), "{text}");
+        assert!(text.contains("<redacted>"), "{text}");
+    }
+    // The dummy hash is not a secret, but a hash in a log line is noise at
+    // best and a target at worst.
+    let state = AuthState::new(common::TEST_SECRET.as_bytes()).expect("auth state");
+    let text = format!("{state:?}");
+    assert!(!text.contains("argon2"), "{text}");
+    assert!(!text.contains(common::TEST_SECRET), "{text}");
+}
+
+#[tokio::test]
+async fn auth_jwt_secret_is_used_trimmed() {
+    use {{ crate_name }}::auth::{AuthState, Role};
+    let padded = format!("  {}\n", common::TEST_SECRET);
+    let padded = AuthState::new(padded.as_bytes()).expect("auth state");
+    let plain = AuthState::new(common::TEST_SECRET.as_bytes()).expect("auth state");
+    let role: Role =
+        serde_json::from_value(json!(fixtures().auth().default_role)).expect("the default role");
+    let sid = uuid::Uuid::new_v4();
+    let (token, _) = padded.keys.issue("1".to_owned(), role, sid).expect("issue");
+    assert!(plain.keys.verify(&token).is_ok());
+    // Whitespace does not count towards the minimum length.
+    let short = format!("{}x", " ".repeat(40));
+    assert!(AuthState::new(short.as_bytes()).is_err());
+}
+
+#[tokio::test]
+async fn auth_taken_login_is_409_without_hashing() {
+    let app = spawn().await;
+    let account = app.register().await;
+    let r = fixture(&fixtures().auth().credentials);
+    let mut body = app.body(&r.name, &[]);
+    body[&fixtures().auth().login] = json!(account.login);
+    let before = app.state.auth.passwords.runs();
+    let response = app.post_new(r, body).await;
+    assert_problem(&response, StatusCode::CONFLICT, "/v1/auth/register");
+    assert_eq!(
+        app.state.auth.passwords.runs(),
+        before,
+        "no hash was computed"
+    );
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn auth_full_hashing_queue_is_503_with_retry_after() {
+    let app = spawn().await;
+    let account = app.register().await;
+    let mut state = app.state.clone();
+    let wait = std::time::Duration::from_millis(50);
+    state.auth.passwords = state.auth.passwords.clone().with_queue(0, wait);
+    let router = {{ crate_name }}::app(state);
+    let body = app.credentials(&account, common::PASSWORD).to_string();
+    let request = Request::post("/v1/auth/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .expect("request");
+    let response = tower::ServiceExt::oneshot(router, request)
+        .await
+        .expect("the router is infallible");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key(header::RETRY_AFTER));
+    app.teardown().await;
+}
+{%- endif %}
+
+// ---------------------------------------------------------------------------
+// Security review, issue 13: errors a client can cause or should retry
+// ---------------------------------------------------------------------------
+
+/// The error PostgreSQL raises with SQLSTATE `code`, as sqlx reports it.
+async fn raised(app: &TestApp, code: &str) -> sqlx::Error {
+    let sql =
+        format!("DO $$ BEGIN RAISE EXCEPTION 'raised by a test' USING ERRCODE = '{code}'; END $$");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&app.pool)
+        .await
+        .expect_err("the statement raises")
+}
+
+#[tokio::test]
+async fn deadlocks_and_serialization_failures_are_503_with_retry_after() {
+    use {{ crate_name }}::error::ApiError;
+    let app = spawn().await;
+    for code in ["40P01", "40001"] {
+        let error = ApiError::from_db(raised(&app, code).await, &[]);
+        let response = axum::response::IntoResponse::into_response(error);
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{code}");
+        assert!(
+            response.headers().contains_key(header::RETRY_AFTER),
+            "{code}"
+        );
+    }
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn dates_beyond_the_database_range_are_422_not_500() {
+    use {{ crate_name }}::error::ApiError;
+    let app = spawn().await;
+    // datetime_field_overflow: a date PostgreSQL cannot store.
+    let error = ApiError::from_db(raised(&app, "22008").await, &[]);
+    assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn request_timeouts_are_503_with_retry_after() {
+    let app = spawn().await;
+    let r = &fixtures().resources[0];
+    let mut state = app.state.clone();
+    state.limits.request_timeout = std::time::Duration::from_millis(200);
+    let router = {{ crate_name }}::app(state);
+    // A lock held by another transaction makes the list wait past the timeout.
+    let mut blocker = app.pool.begin().await.expect("begin");
+    let lock = format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", r.table);
+    sqlx::query(sqlx::AssertSqlSafe(lock))
+        .execute(&mut *blocker)
+        .await
+        .expect("lock");
+    let request = app
+        .builder(Method::GET, &r.route)
+        .body(Body::empty())
+        .expect("request");
+    let response = tower::ServiceExt::oneshot(router, request)
+        .await
+        .expect("the router is infallible");
+    blocker.rollback().await.expect("rollback");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key(header::RETRY_AFTER));
+    app.teardown().await;
+}

@@ -46,7 +46,18 @@ pub struct AuthState {
 }
 
 impl AuthState {
+    /// `secret` is `JWT_SECRET`. Surrounding whitespace (a trailing newline
+    /// from a secrets file or `echo`) is not part of the key: it is trimmed
+    /// here, and what remains must still be long enough.
     pub fn new(secret: &[u8]) -> Result<Self, ApiError> {
+        let secret = secret.trim_ascii();
+        if secret.len() < token::MIN_SECRET_BYTES {
+            tracing::error!(
+                "JWT_SECRET must be at least {} bytes without surrounding whitespace",
+                token::MIN_SECRET_BYTES
+            );
+            return Err(ApiError::Internal);
+        }
         Ok(Self {
             keys: Keys::new(secret),
             passwords: Passwords::new()?,
@@ -77,28 +88,60 @@ pub async fn no_store(request: Request, next: Next) -> Response {
     response
 }
 
+/// Secrets in `Debug` output (a log line, a panic message) outlive the
+/// request by years; every type that holds one prints this instead.
+const REDACTED: &str = "<redacted>";
+
 /// Body of `POST /v1/auth/login`.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     pub {{ a.login_ident }}: String,
     pub password: String,
 }
 
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login")
+            .field("{{ a.login }}", &self.{{ a.login_ident }})
+            .field("password", &REDACTED)
+            .finish()
+    }
+}
+
 /// Body of `POST /v1/auth/refresh`.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Refresh {
     pub refresh_token: String,
 }
 
+impl std::fmt::Debug for Refresh {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Refresh")
+            .field("refresh_token", &REDACTED)
+            .finish()
+    }
+}
+
 /// A new session's tokens (RFC 6749 §5.1).
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct Tokens {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: u64,
     pub refresh_token: String,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("access_token", &REDACTED)
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &REDACTED)
+            .finish()
+    }
 }
 
 const SQL_LOGIN: &str = r#"{{ a.sql_login }}"#;
@@ -166,6 +209,22 @@ async fn register(
         )]));
     };
     Passwords::check(&password)?;
+    // A taken login is answered before any hashing, so a flood of sign-ups
+    // for existing accounts costs a lookup each, not an argon2 hash. The
+    // faster answer tells nothing the 409 itself does not. Two sign-ups for
+    // the same new login can both pass this check; the unique constraint
+    // still makes the second a 409.
+    let taken: Option<(UserId, Role, String)> = sqlx::query_as(SQL_LOGIN)
+        .bind(&new.{{ a.login_ident }})
+        .fetch_optional(&state.pool)
+        .await
+        .map_err(db_error)?;
+    if taken.is_some() {
+        return Err(ApiError::Conflict {
+            detail: "a resource with the same unique value already exists".to_owned(),
+            errors: vec![FieldError::new("{{ a.login }}", "is already taken")],
+        });
+    }
     let hash = state.auth.passwords.hash(password).await?;
     let row = sqlx::query_as::<_, {{ a.struct_name }}>(SQL_REGISTER)
 {%- for b in a.register_binds %}

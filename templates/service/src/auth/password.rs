@@ -9,6 +9,8 @@
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 use tokio::sync::Semaphore;
@@ -26,6 +28,11 @@ const PARAMS: Params = match Params::new(M_COST_KIB, T_COST, P_COST, None) {
     Err(_) => panic!("the argon2 parameters are within argon2's limits"),
 };
 
+/// The longest a request waits for a hashing slot. A few hashes' time: a
+/// burst is absorbed, a flood is refused early instead of piling up
+/// requests that will time out anyway.
+const QUEUE_WAIT: Duration = Duration::from_secs(2);
+
 /// Length limits of a password, in characters. The maximum bounds the work
 /// an attacker can make us do per request; a longer password is refused,
 /// never silently truncated.
@@ -33,9 +40,14 @@ pub const MIN_CHARS: usize = {{ a.password_min }};
 pub const MAX_CHARS: usize = {{ a.password_max }};
 
 /// Hashes and verifies passwords off the async workers.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Passwords {
     permits: Arc<Semaphore>,
+    /// How long a request waits for a permit before it is told to retry:
+    /// past that the queue is longer than a client should wait on.
+    queue_wait: Duration,
+    /// Hashes and verifications run, for tests and metrics.
+    runs: Arc<AtomicU64>,
     /// A hash of a random password. Logins for unknown accounts verify
     /// against it, so they cost the same time as a wrong password and do
     /// not reveal which accounts exist.
@@ -54,8 +66,25 @@ impl Passwords {
         let parallelism = std::thread::available_parallelism().map_or(2, NonZeroUsize::get);
         Ok(Self {
             permits: Arc::new(Semaphore::new(parallelism)),
+            queue_wait: QUEUE_WAIT,
+            runs: Arc::new(AtomicU64::new(0)),
             dummy_hash: dummy_hash.into(),
         })
+    }
+
+    /// The same hasher with `permits` concurrent hashes and `queue_wait`
+    /// for a permit (tests use none, to see a full queue).
+    pub fn with_queue(self, permits: usize, queue_wait: Duration) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(permits)),
+            queue_wait,
+            ..self
+        }
+    }
+
+    /// How many hashes and verifications have run since startup.
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
     }
 
     /// Refuses a password outside the length limits with a 422 naming it.
@@ -93,20 +122,42 @@ impl Passwords {
         Ok(known && matches)
     }
 
+    /// Runs `job` on the blocking pool once a permit is free. The permit
+    /// moves into the task: a request dropped while its hash runs (a client
+    /// that hung up) cannot free a slot the CPU is still busy with. A permit
+    /// not free within `queue_wait` is a 503 with `Retry-After`.
     async fn blocking<T: Send + 'static>(
         &self,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        // The semaphore is never closed, so acquiring only waits.
-        let _permit = self
-            .permits
-            .acquire()
+        let permit = tokio::time::timeout(self.queue_wait, self.permits.clone().acquire_owned())
             .await
+            .map_err(|_| {
+                tracing::warn!("password hashing queue is full");
+                ApiError::Unavailable("too many sign-ins are in progress; retry shortly".to_owned())
+            })?
+            // The semaphore is never closed.
             .map_err(|_| ApiError::Internal)?;
-        tokio::task::spawn_blocking(job).await.map_err(|err| {
+        let runs = Arc::clone(&self.runs);
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            runs.fetch_add(1, Ordering::Relaxed);
+            job()
+        })
+        .await
+        .map_err(|err| {
             tracing::error!(error = %err, "password hashing task failed");
             ApiError::Internal
         })
+    }
+}
+
+impl std::fmt::Debug for Passwords {
+    /// The dummy hash is left out: a hash in a log line serves no reader.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Passwords")
+            .field("permits", &self.permits.available_permits())
+            .finish_non_exhaustive()
     }
 }
 

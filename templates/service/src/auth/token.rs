@@ -4,7 +4,9 @@
 //! The algorithm is pinned (a token naming `none`, HS512 or RS256 is
 //! refused, whatever it claims), and `exp`, `iss`, `aud` and `sub` are
 //! required: jsonwebtoken only checks `iss` and `aud` when they are present
-//! unless they are listed in `required_spec_claims`.
+//! unless they are listed in `required_spec_claims`. A `nbf` in the future
+//! is refused (with the same leeway as `exp`), and so is any token whose
+//! header lists `crit` extensions: we understand none (RFC 7515 §4.1.11).
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -22,8 +24,8 @@ pub const AUDIENCE: &str = "{{ a.audience }}";
 pub const ACCESS_TTL_SECS: u64 = {{ a.token_ttl_secs }};
 pub const REFRESH_TTL_SECS: u64 = {{ a.refresh_ttl_secs }};
 
-/// Clock skew tolerated on `exp`. jsonwebtoken's default is 60 s; a few
-/// seconds covers servers with synchronised clocks.
+/// Clock skew tolerated on `exp` and `nbf`. jsonwebtoken's default is 60 s;
+/// a few seconds covers servers with synchronised clocks.
 pub const LEEWAY_SECS: u64 = 5;
 
 /// HMAC keys shorter than the hash output weaken HS256 (RFC 7518 §3.2).
@@ -63,6 +65,8 @@ impl Keys {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.leeway = LEEWAY_SECS;
+        // jsonwebtoken checks `nbf` only when asked to, and only if present.
+        validation.validate_nbf = true;
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -92,15 +96,23 @@ impl Keys {
     }
 
     /// The claims of a valid token; every failure (signature, algorithm,
-    /// expiry, issuer, audience, a missing claim) is the same 401, so a
-    /// client learns nothing about which check failed.
+    /// expiry, not yet valid, issuer, audience, a missing claim, a critical
+    /// extension) is the same 401, so a client learns nothing about which
+    /// check failed.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map(|data| data.claims)
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|err| {
                 tracing::debug!(error = %err, "rejected an access token");
                 ApiError::invalid_token()
-            })
+            })?;
+        // jsonwebtoken parses `crit` but leaves it to us. A recipient must
+        // refuse a token naming an extension it does not understand, and we
+        // understand none; an empty list is invalid as well.
+        if data.header.crit.is_some() {
+            tracing::debug!("rejected an access token with critical header extensions");
+            return Err(ApiError::invalid_token());
+        }
+        Ok(data.claims)
     }
 }
 
