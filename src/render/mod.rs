@@ -339,6 +339,34 @@ const SERVICE_DEPENDENCIES: &[&str] = &[
 
 /// `tests/fixtures.json`: what the generated test suite needs to know about
 /// each resource, with valid and invalid sample values for every field.
+/// A resource's `list`: what the generated list test asks for and checks.
+fn list_fixture(l: &crate::model::ListQuery) -> Value {
+    use crate::model::ListKind;
+    let kind = |k: &ListKind| match k {
+        ListKind::Int => "int",
+        ListKind::Float => "float",
+        ListKind::Decimal => "decimal",
+        ListKind::Text => "text",
+        ListKind::Bool => "bool",
+        ListKind::Uuid => "uuid",
+        ListKind::Date => "date",
+        ListKind::Timestamp => "timestamp",
+        ListKind::Enum { .. } => "enum",
+    };
+    json!({
+        "count": l.count,
+        "filters": l.filters.iter().map(|f| json!({
+            "column": f.column,
+            "kind": kind(&f.kind),
+            "ops": f.ops,
+        })).collect::<Vec<_>>(),
+        "orders": l.orders.iter().map(|o| json!({
+            "name": o.name,
+            "keys": o.keys.iter().map(|k| json!({ "column": k.column, "desc": k.desc })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
 fn fixtures(s: &Service) -> String {
     let resources: Vec<Value> = s
         .resources
@@ -396,6 +424,9 @@ fn fixtures(s: &Service) -> String {
                 "fields": fields,
                 "parents": parents,
             });
+            if let Some(l) = &r.list {
+                resource["list"] = list_fixture(l);
+            }
             if let Some(a) = &r.access {
                 let rules: serde_json::Map<String, Value> = a
                     .rules_json

@@ -395,6 +395,263 @@ async fn check_pagination(resource: &str) {
     app.teardown().await;
 }
 
+{%- if any_list %}
+/// Orders two values of a filtered column the way PostgreSQL does for the
+/// kinds a range filter allows: numbers, decimals, dates and timestamps.
+fn compare(kind: &str, a: &Value, b: &Value) -> std::cmp::Ordering {
+    let number = |v: &Value| match v {
+        Value::String(text) => text.parse::<f64>().expect("a decimal"),
+        other => other.as_f64().expect("a number"),
+    };
+    match kind {
+        "timestamp" => {
+            let instant = |v: &Value| {
+                chrono::DateTime::parse_from_rfc3339(v.as_str().expect("a timestamp"))
+                    .expect("RFC 3339")
+            };
+            instant(a).cmp(&instant(b))
+        }
+        "date" => a.as_str().cmp(&b.as_str()),
+        _ => number(a).total_cmp(&number(b)),
+    }
+}
+
+/// A value as a query string carries it.
+fn query_value(v: &Value) -> String {
+    let text = match v {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// Every page of `route?query` in pages of `limit`: the ids in the order
+/// served.
+async fn walk(app: &TestApp, route: &str, query: &str, limit: usize) -> Vec<String> {
+    let mut uri = format!("{route}?{query}&limit={limit}");
+    let mut ids = Vec::new();
+    for _ in 0..100 {
+        let page = app.get(&uri).await;
+        assert_eq!(page.status, StatusCode::OK, "{uri}: {}", page.body);
+        let items = page.body["items"].as_array().expect("items");
+        ids.extend(items.iter().map(|row| common::id_path(&row["id"])));
+        match page.body["next_cursor"].as_str() {
+            None => return ids,
+            Some(cursor) => uri = format!("{route}?{query}&limit={limit}&cursor={cursor}"),
+        }
+    }
+    panic!("{route}?{query}: pagination did not terminate");
+}
+
+/// The ids of `rows` that `keep` accepts, sorted like `sorted_ids`.
+fn ids_where(rows: &[Value], keep: impl Fn(&Value) -> bool) -> Vec<Value> {
+    sorted_ids(
+        rows.iter()
+            .filter(|row| keep(row))
+            .map(|row| row["id"].clone())
+            .collect(),
+    )
+}
+
+/// Every filter operator of `list`, each against the rows it must return.
+async fn check_filters(app: &TestApp, r: &common::ResourceFixture, rows: &[Value]) {
+    let list = r.list.as_ref().expect("the resource has `list`");
+    for f in &list.filters {
+        let column = f.column.as_str();
+        let with: Vec<&Value> = rows.iter().filter(|row| !row[column].is_null()).collect();
+        let v = with[0][column].clone();
+        let w = with.iter().map(|row| row[column].clone()).find(|x| *x != v);
+        let mut cases: Vec<(String, Vec<Value>)> = Vec::new();
+        for op in &f.ops {
+            match op.as_str() {
+                "eq" => cases.push((
+                    format!("{column}={}", query_value(&v)),
+                    ids_where(rows, |row| row[column] == v),
+                )),
+                "in" => {
+                    let w = w.clone().unwrap_or_else(|| v.clone());
+                    cases.push((
+                        format!("{column}.in={},{}", query_value(&v), query_value(&w)),
+                        ids_where(rows, |row| row[column] == v || row[column] == w),
+                    ));
+                }
+                "range" => {
+                    use std::cmp::Ordering::{Equal, Greater, Less};
+                    for (suffix, wanted) in [
+                        ("gt", &[Greater][..]),
+                        ("gte", &[Greater, Equal][..]),
+                        ("lt", &[Less][..]),
+                        ("lte", &[Less, Equal][..]),
+                    ] {
+                        cases.push((
+                            format!("{column}.{suffix}={}", query_value(&v)),
+                            ids_where(rows, |row| {
+                                !row[column].is_null()
+                                    && wanted.contains(&compare(&f.kind, &row[column], &v))
+                            }),
+                        ));
+                    }
+                }
+                "null" => {
+                    cases.push((
+                        format!("{column}.null=true"),
+                        ids_where(rows, |row| row[column].is_null()),
+                    ));
+                    cases.push((
+                        format!("{column}.null=false"),
+                        ids_where(rows, |row| !row[column].is_null()),
+                    ));
+                }
+                _ => {
+                    let text = v.as_str().expect("text");
+                    let prefix: String = text.chars().take(3).collect();
+                    cases.push((
+                        format!("{column}.prefix={}", query_value(&json!(prefix))),
+                        ids_where(rows, |row| {
+                            row[column].as_str().is_some_and(|t| t.starts_with(&prefix))
+                        }),
+                    ));
+                }
+            }
+        }
+        for (query, expected) in cases {
+            let got = app.get(&format!("{}?{query}&limit=100", r.route)).await;
+            assert_eq!(got.status, StatusCode::OK, "{query}: {}", got.body);
+            let ids = got.body["items"].as_array().expect("items");
+            let ids = sorted_ids(ids.iter().map(|row| row["id"].clone()).collect());
+            assert_eq!(ids, expected, "{query}");
+        }
+        // A value of the wrong kind is a 400 naming the parameter.
+        if f.kind != "text" && f.ops.iter().any(|op| op == "eq") {
+            let bad = app
+                .get(&format!("{}?{column}=not%20a%20value", r.route))
+                .await;
+            assert_problem(&bad, StatusCode::BAD_REQUEST, &r.route);
+            assert!(
+                bad.body["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.contains(column))
+            );
+        }
+    }
+}
+
+/// Every sort order of `list` and its reverse, walked in pages of two and
+/// compared with the database's own ORDER BY; a cursor is refused under
+/// another order or other filters.
+async fn check_orders(app: &TestApp, r: &common::ResourceFixture, rows: &[Value]) {
+    let list = r.list.as_ref().expect("the resource has `list`");
+    let ids: Vec<String> = rows.iter().map(|row| common::id_path(&row["id"])).collect();
+    for o in &list.orders {
+        for reversed in [false, true] {
+            let keys: Vec<(&str, bool)> = o
+                .keys
+                .iter()
+                .map(|k| (k.column.as_str(), k.desc != reversed))
+                .collect();
+            let name: Vec<String> = keys
+                .iter()
+                .map(|(column, desc)| format!("{}{column}", if *desc { "-" } else { "" }))
+                .collect();
+            let name = name.join(",");
+            let mut order: Vec<String> = keys
+                .iter()
+                .map(|(column, desc)| format!("\"{column}\"{}", if *desc { " DESC" } else { "" }))
+                .collect();
+            let last_desc = keys.last().is_some_and(|(_, desc)| *desc);
+            order.push(format!("\"id\"{}", if last_desc { " DESC" } else { "" }));
+            let sql = format!(
+                "SELECT \"id\"::text FROM {} WHERE \"id\"::text = ANY($1) ORDER BY {}",
+                r.table,
+                order.join(", ")
+            );
+            let expected: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(&ids)
+                .fetch_all(&app.pool)
+                .await
+                .expect("the expected order");
+            let query = format!("sort={}", query_value(&json!(name)));
+            assert_eq!(
+                walk(app, &r.route, &query, 2).await,
+                expected,
+                "sort={name}"
+            );
+            for p in r.parents.iter().filter(|p| !p.from_token) {
+                let parent = &rows[0][&p.column];
+                let nested =
+                    common::nested_path(&p.nested_route, &p.column, &common::id_path(parent));
+                let under: Vec<String> = walk(app, &nested, &query, 2).await;
+                let direct: Vec<&String> = expected
+                    .iter()
+                    .filter(|id| {
+                        rows.iter().any(|row| {
+                            common::id_path(&row["id"]) == **id && row[&p.column] == *parent
+                        })
+                    })
+                    .collect();
+                assert_eq!(
+                    under.iter().collect::<Vec<_>>(),
+                    direct,
+                    "{nested}?sort={name}"
+                );
+            }
+        }
+        // A cursor is bound to the order and filters it was issued for.
+        let first = app
+            .get(&format!("{}?sort={}&limit=1", r.route, o.name))
+            .await;
+        let cursor = first.body["next_cursor"].as_str().expect("a next page");
+        let other = format!("{}?cursor={cursor}", r.route);
+        assert_problem(&app.get(&other).await, StatusCode::BAD_REQUEST, &r.route);
+        if let Some(f) = list
+            .filters
+            .iter()
+            .find(|f| f.ops.iter().any(|op| op == "eq"))
+        {
+            let v = query_value(&rows[0][&f.column]);
+            let other = format!(
+                "{}?sort={}&{}={v}&cursor={cursor}",
+                r.route, o.name, f.column
+            );
+            assert_problem(&app.get(&other).await, StatusCode::BAD_REQUEST, &r.route);
+        }
+    }
+    let bad = app.get(&format!("{}?sort=no_such_order", r.route)).await;
+    assert_problem(&bad, StatusCode::BAD_REQUEST, &r.route);
+}
+
+/// Filters, orders, counts and unknown parameters of a resource's `list`,
+/// against rows this test created.
+async fn check_list(resource: &str) {
+    let app = spawn().await;
+    let r = fixture(resource);
+    let list = r.list.as_ref().expect("the resource has `list`");
+    let parents = app.create_parents(resource).await;
+    for _ in 0..7 {
+        app.create_under(resource, &parents).await;
+    }
+    let all = app.get(&format!("{}?limit=100", r.route)).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    let rows = all.body["items"].as_array().expect("items").clone();
+    check_filters(&app, r, &rows).await;
+    check_orders(&app, r, &rows).await;
+    if list.count {
+        let counted = app.get(&format!("{}?count=exact&limit=2", r.route)).await;
+        assert_eq!(counted.body["total"], json!(rows.len()), "{}", counted.body);
+        let estimated = app.get(&format!("{}?count=estimated", r.route)).await;
+        assert!(estimated.body["total"].is_u64(), "{}", estimated.body);
+    } else {
+        let refused = app.get(&format!("{}?count=exact", r.route)).await;
+        assert_problem(&refused, StatusCode::BAD_REQUEST, &r.route);
+    }
+    let unknown = app.get(&format!("{}?no_such_parameter=1", r.route)).await;
+    assert_problem(&unknown, StatusCode::BAD_REQUEST, &r.route);
+    let detail = unknown.body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("no_such_parameter"), "{detail}");
+    app.teardown().await;
+}
+{%- endif %}
+
 /// Every constraint of every field is enforced with a 422 naming the field.
 async fn check_validation(resource: &str) {
     let app = spawn().await;
@@ -644,6 +901,14 @@ async fn {{ r.name }}_crud() {
 async fn {{ r.name }}_pagination() {
     check_pagination("{{ r.name }}").await;
 }
+
+{%- if r.list.is_some() %}
+
+#[tokio::test]
+async fn {{ r.name }}_list_queries() {
+    check_list("{{ r.name }}").await;
+}
+{%- endif %}
 
 #[tokio::test]
 async fn {{ r.name }}_validation() {

@@ -493,7 +493,40 @@ pub struct ResourceFixture {
 {%- if auth.is_some() %}
     pub access: Option<AccessFixture>,
 {%- endif %}
+{%- if any_list %}
+    pub list: Option<ListFixture>,
+{%- endif %}
 }
+{%- if any_list %}
+
+/// A resource's `list`: its filters (column, value kind, operators), orders
+/// and whether it counts.
+#[derive(Debug, Deserialize)]
+pub struct ListFixture {
+    pub count: bool,
+    pub filters: Vec<FilterFixture>,
+    pub orders: Vec<OrderFixture>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FilterFixture {
+    pub column: String,
+    pub kind: String,
+    pub ops: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OrderFixture {
+    pub name: String,
+    pub keys: Vec<KeyFixture>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct KeyFixture {
+    pub column: String,
+    pub desc: bool,
+}
+{%- endif %}
 
 #[derive(Debug, Deserialize)]
 pub struct FieldFixture {
