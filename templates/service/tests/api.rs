@@ -1591,3 +1591,61 @@ async fn security_headers_are_set_and_cors_is_off_by_default() {
     assert!(headers.get("access-control-allow-origin").is_none());
     app.teardown().await;
 }
+
+// ---------------------------------------------------------------------------
+// CORS headers (security review, issue 13)
+// ---------------------------------------------------------------------------
+
+/// With CORS on, a browser may send conditional requests and a request id,
+/// and read `ETag`, `Retry-After` and `X-Request-Id`.
+#[tokio::test]
+async fn cors_allows_conditional_requests_and_exposes_their_headers() {
+    use {{ crate_name }}::config::CorsSettings;
+    let app = spawn().await;
+    let route = fixtures().resources[0].route.clone();
+    let origin = "https://app.example";
+    let cors = CorsSettings::Origins {
+        origins: vec![axum::http::HeaderValue::from_static(origin)],
+        allow_credentials: false,
+    };
+    let router = {{ crate_name }}::app(app.state.clone().with_cors(cors));
+    let listed = |response: &axum::response::Response, name: &str| {
+        let value = response.headers().get(name).expect(name);
+        let value = value.to_str().expect("ASCII").to_ascii_lowercase();
+        value
+            .split(',')
+            .map(|item| item.trim().to_owned())
+            .collect::<Vec<_>>()
+    };
+
+    let preflight = Request::options(&route)
+        .header("origin", origin)
+        .header("access-control-request-method", "GET")
+        .header(
+            "access-control-request-headers",
+            "if-none-match,if-match,x-request-id",
+        )
+        .body(Body::empty())
+        .expect("request");
+    let response = tower::ServiceExt::oneshot(router.clone(), preflight)
+        .await
+        .expect("the router is infallible");
+    let allowed = listed(&response, "access-control-allow-headers");
+    for name in ["if-none-match", "if-match", "x-request-id"] {
+        assert!(allowed.iter().any(|h| h == name), "{name}: {allowed:?}");
+    }
+
+    let request = app
+        .builder(Method::GET, &route)
+        .header("origin", origin)
+        .body(Body::empty())
+        .expect("request");
+    let response = tower::ServiceExt::oneshot(router, request)
+        .await
+        .expect("the router is infallible");
+    let exposed = listed(&response, "access-control-expose-headers");
+    for name in ["etag", "retry-after", "x-request-id"] {
+        assert!(exposed.iter().any(|h| h == name), "{name}: {exposed:?}");
+    }
+    app.teardown().await;
+}
