@@ -12,7 +12,7 @@ use url::Url;
 {% if auth.is_some() -%}
 use crate::auth::token::MIN_SECRET_BYTES;
 {% endif -%}
-use crate::rate_limit::{IpNet, OnRedisError, RateLimitSettings};
+use crate::rate_limit::{DEFAULT_IPV6_PREFIX, IpNet, OnRedisError, RateLimitSettings};
 use crate::state::HttpLimits;
 
 /// How log lines are written to stdout.
@@ -59,6 +59,9 @@ pub struct Config {
     /// `RATE_LIMIT_ON_REDIS_ERROR`: what the shared limiter does when Redis
     /// cannot be asked.
     pub rate_limit_on_redis_error: OnRedisError,
+    /// `RATE_LIMIT_IPV6_PREFIX`: IPv6 clients share a bucket per network of
+    /// this prefix length.
+    pub rate_limit_ipv6_prefix: u8,
     pub cors: CorsSettings,
     /// `REDIS_URL`: the shared cache and rate-limit buckets; unset = both in
     /// process.
@@ -193,6 +196,19 @@ impl Config {
             OnRedisError::default(),
             "`local`, `allow` or `deny`",
         );
+        let rate_limit_ipv6_prefix = parse_or(
+            &get,
+            &mut problems,
+            "RATE_LIMIT_IPV6_PREFIX",
+            DEFAULT_IPV6_PREFIX,
+            "a prefix length from 1 to 128",
+        );
+        if !(1..=128).contains(&rate_limit_ipv6_prefix) {
+            // 0 would put every IPv6 client in one bucket.
+            problems.push(format!(
+                "RATE_LIMIT_IPV6_PREFIX must be a prefix length from 1 to 128, got {rate_limit_ipv6_prefix}"
+            ));
+        }
         let mut trusted_proxies = Vec::new();
         for item in get("TRUSTED_PROXIES")
             .unwrap_or_default()
@@ -263,6 +279,7 @@ impl Config {
             rate_limit_enabled,
             trusted_proxies,
             rate_limit_on_redis_error,
+            rate_limit_ipv6_prefix,
             cors,
             redis_url: get("REDIS_URL"),
             cache_local_ttl,
@@ -274,6 +291,7 @@ impl Config {
             enabled: self.rate_limit_enabled,
             trusted_proxies: self.trusted_proxies.clone(),
             on_redis_error: self.rate_limit_on_redis_error,
+            ipv6_prefix: self.rate_limit_ipv6_prefix,
         }
     }
 
@@ -394,6 +412,7 @@ impl fmt::Debug for Config {
 {%- endif %}
             .field("rate_limit_enabled", &self.rate_limit_enabled)
             .field("rate_limit_on_redis_error", &self.rate_limit_on_redis_error)
+            .field("rate_limit_ipv6_prefix", &self.rate_limit_ipv6_prefix)
             .field("redis_url", &self.redis_url.as_deref().map(redact_password))
             .field("cache_local_ttl", &self.cache_local_ttl)
             .field("trusted_proxies", &self.trusted_proxies)
@@ -455,6 +474,20 @@ mod tests {
         assert_eq!(config.body_limit_bytes, 1_048_576);
         assert_eq!(config.log_format, LogFormat::Text);
         assert_eq!(config.cache_local_ttl, None);
+        assert_eq!(config.rate_limit_ipv6_prefix, 64);
+    }
+
+    #[test]
+    fn the_ipv6_prefix_is_a_length_from_1_to_128() {
+        let accepted = |raw: &str| {
+            let config = Config::from_lookup(lookup(&[("RATE_LIMIT_IPV6_PREFIX", raw)]));
+            let err = config.expect_err("DATABASE_URL is missing");
+            !err.problems
+                .iter()
+                .any(|p| p.starts_with("RATE_LIMIT_IPV6_PREFIX"))
+        };
+        assert!(accepted("48") && accepted("128") && accepted("1"));
+        assert!(!accepted("0") && !accepted("129") && !accepted("/64"));
     }
 
     #[test]

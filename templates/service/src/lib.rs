@@ -89,9 +89,16 @@ pub fn app(state: AppState) -> Router {
         // streamed bodies too.
         .layer(RequestBodyLimitLayer::new(limits.body_limit_bytes));
 
+{%- if auth.is_some() %}
+    // A login or registration also takes from its account's bucket; inside
+    // the body limit, as this layer reads the body.
+    let account_limit = middleware::from_fn_with_state(state.clone(), rate_limit::enforce_account);
+    let auth_routes = auth::routes().route_layer(account_limit);
+{%- endif %}
+
     Router::new()
 {%- if auth.is_some() %}
-        .nest("/v1", resources::router().merge(auth::routes()))
+        .nest("/v1", resources::router().merge(auth_routes))
 {%- else %}
         .nest("/v1", resources::router())
 {%- endif %}

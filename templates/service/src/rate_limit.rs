@@ -13,9 +13,26 @@
 //! `/openapi.json`, `/docs`) are never limited: probes must not be starved by
 //! traffic.
 //!
+{%- if auth.is_some() %}
+//! Under `/v1/auth/` a bearer token only ever adds its user's bucket and
+//! never replaces the address as a key: the login route's own bucket is the
+//! address's, so attaching any valid token (one registration away) cannot
+//! move password guesses into a fresh bucket. A
+//! login and a registration also take from the [`ACCOUNT`] bucket of the
+//! login they name (trimmed, lowercased), whatever address they come from:
+//! guessing one account's password from many addresses is as slow as from
+//! one. The price is that an attacker can keep one account's login refused
+//! while the attack lasts; every other account, and the account once the
+//! attack stops, is unaffected.
+//!
+{%- endif %}
 //! The address is the socket's peer. `X-Forwarded-For` is read only when the
 //! peer is one of the configured `TRUSTED_PROXIES`; otherwise any client
-//! could pick a fresh address per request and never be limited.
+//! could pick a fresh address per request and never be limited. An IPv6
+//! client is counted by its network (`RATE_LIMIT_IPV6_PREFIX`, a /64 by
+//! default): one subscriber is usually given a whole /64 and could take a
+//! fresh address per request. An IPv4-mapped IPv6 address (a dual-stack
+//! socket's view of an IPv4 client) is the IPv4 address it maps.
 //!
 //! With `REDIS_URL` set the buckets live in Redis and every replica shares
 //! them: one Lua script ([`TAKE_SCRIPT`]) refills and takes from all of a
@@ -31,7 +48,10 @@ use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+{% if auth.is_some() -%}
+use axum::body::Bytes;
+{% endif -%}
+use axum::extract::{ConnectInfo, {% if auth.is_some() %}FromRequest, {% endif %}MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -67,6 +87,18 @@ pub const LOGIN: Policy = {{ rate_limits.login.rust }};
 
 /// Where [`LOGIN`] applies (a service without `auth` has no such route).
 const LOGIN_ROUTE: &str = "/v1/auth/login";
+{%- if let Some(a) = auth %}
+
+/// Routes where the limiter ignores the bearer token.
+const AUTH_ROUTES: &str = "/v1/auth/";
+
+/// The per-account bucket: as small as [`LOGIN`], keyed by the login a
+/// request names instead of by its address.
+pub const ACCOUNT: Policy = LOGIN;
+
+/// The routes whose body names an account (in the `{{ a.login }}` field).
+const ACCOUNT_ROUTES: [&str; 2] = [LOGIN_ROUTE, "/v1/auth/register"];
+{%- endif %}
 
 /// A route with a bucket of its own.
 struct RouteLimit {
@@ -173,12 +205,17 @@ impl FromStr for OnRedisError {
     }
 }
 
+/// The network an IPv6 client is counted by, unless configured otherwise.
+pub const DEFAULT_IPV6_PREFIX: u8 = 64;
+
 /// How the limiter is configured at startup.
 #[derive(Clone, Debug)]
 pub struct RateLimitSettings {
     pub enabled: bool,
     pub trusted_proxies: Vec<IpNet>,
     pub on_redis_error: OnRedisError,
+    /// IPv6 clients share a bucket per network of this prefix length (1-128).
+    pub ipv6_prefix: u8,
 }
 
 impl Default for RateLimitSettings {
@@ -187,22 +224,47 @@ impl Default for RateLimitSettings {
             enabled: true,
             trusted_proxies: Vec::new(),
             on_redis_error: OnRedisError::default(),
+            ipv6_prefix: DEFAULT_IPV6_PREFIX,
         }
     }
 }
 
-/// Whose bucket: an address, or a signed-in user (by the token's subject).
+/// Whose bucket: an address (for IPv6, its network's first address), or a
+/// signed-in user (by the token's subject){% if auth.is_some() %}, or an account named by a
+/// login or registration (see [`Client::account`]){% endif %}.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Client {
     Ip(IpAddr),
     User(String),
+{%- if auth.is_some() %}
+    /// The SHA-256 (hex) of the normalised login.
+    Account(String),
+{%- endif %}
 }
+{%- if auth.is_some() %}
+
+impl Client {
+    /// The account a login names: trimmed and lowercased, so `Alice@x.org `
+    /// and `alice@x.org` share one bucket, then hashed, so Redis key names
+    /// do not list the logins people typed.
+    pub fn account(login: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let normalised = login.trim().to_lowercase();
+        let digest = Sha256::digest(normalised.as_bytes());
+        let hex = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+        Client::Account(hex)
+    }
+}
+{%- endif %}
 
 impl fmt::Display for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Client::Ip(ip) => write!(f, "ip:{ip}"),
             Client::User(id) => write!(f, "user:{id}"),
+{%- if auth.is_some() %}
+            Client::Account(hash) => write!(f, "account:{hash}"),
+{%- endif %}
         }
     }
 }
@@ -456,16 +518,17 @@ impl RateLimiter {
     }
 
     /// The address requests are counted against: the peer, or with a trusted
-    /// proxy in front, the nearest untrusted address in `X-Forwarded-For`.
+    /// proxy in front, the nearest untrusted address in `X-Forwarded-For`;
+    /// for IPv6, the first address of its network.
     pub fn client_ip(&self, request: &Request) -> IpAddr {
         let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() else {
             // Only when the router is driven without a socket (in-process
             // tests): every request is one client.
             return IpAddr::V4(Ipv4Addr::UNSPECIFIED);
         };
-        let peer = peer.ip();
+        let peer = peer.ip().to_canonical();
         if !self.is_trusted(peer) {
-            return peer;
+            return self.network_of(peer);
         }
         let hops: Vec<&str> = request
             .headers()
@@ -477,13 +540,26 @@ impl RateLimiter {
             .collect();
         // Right to left: each proxy appends the address it received from.
         for hop in hops.iter().rev() {
-            match hop.parse::<IpAddr>() {
-                Ok(ip) if self.is_trusted(ip) => continue,
-                Ok(ip) => return ip,
-                Err(_) => break,
+            match parse_hop(hop) {
+                Some(ip) if self.is_trusted(ip) => continue,
+                Some(ip) => return self.network_of(ip),
+                None => break,
             }
         }
-        peer
+        self.network_of(peer)
+    }
+
+    /// An IPv6 address's network (its first address), so that the
+    /// addresses of one subscriber share a bucket; IPv4 as it is.
+    fn network_of(&self, ip: IpAddr) -> IpAddr {
+        match ip {
+            IpAddr::V4(_) => ip,
+            IpAddr::V6(v6) => {
+                let host_bits = 128 - u32::from(self.settings.ipv6_prefix.min(128));
+                let mask = u128::MAX.checked_shl(host_bits).unwrap_or(0);
+                IpAddr::V6((u128::from(v6) & mask).into())
+            }
+        }
     }
 
     fn is_trusted(&self, ip: IpAddr) -> bool {
@@ -492,6 +568,18 @@ impl RateLimiter {
             .iter()
             .any(|net| net.contains(ip))
     }
+}
+
+/// One `X-Forwarded-For` entry: an address, or an address with the port
+/// some proxies append (`192.0.2.1:5678`, `[2001:db8::1]:443`), or a
+/// bracketed IPv6 address without one; IPv4-mapped IPv6 as IPv4.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let ip = hop
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|socket| socket.ip()))
+        .or_else(|| hop.strip_prefix('[')?.strip_suffix(']')?.parse().ok())?;
+    Some(ip.to_canonical())
 }
 {%- if auth.is_some() %}
 
@@ -550,6 +638,8 @@ pub async fn enforce(State(state): State<AppState>, {% if auth.is_some() %}mut {
         policy: GLOBAL,
     }];
 {%- if auth.is_some() %}
+    // A token only ever adds its user's bucket; under /v1/auth/ it does not
+    // replace the address as the key of the route's own bucket.
     let client = match user {
         Some(user) => {
             let user = Client::User(user);
@@ -558,7 +648,11 @@ pub async fn enforce(State(state): State<AppState>, {% if auth.is_some() %}mut {
                 client: user.clone(),
                 policy: GLOBAL,
             });
-            user
+            if route.starts_with(AUTH_ROUTES) {
+                address
+            } else {
+                user
+            }
         }
         None => address,
     };
@@ -594,15 +688,96 @@ pub async fn enforce(State(state): State<AppState>, {% if auth.is_some() %}mut {
     response
 }
 
+/// Headers already set by an inner refusal ([`enforce_account`]) describe
+/// the bucket that refused, and are kept.
 fn set_headers(headers: &mut HeaderMap, decision: &Decision) {
     for (name, value) in [
         ("ratelimit-limit", u64::from(decision.limit)),
         ("ratelimit-remaining", u64::from(decision.remaining)),
         ("ratelimit-reset", decision.reset_secs),
     ] {
-        headers.insert(name, HeaderValue::from(value));
+        headers.entry(name).or_insert(HeaderValue::from(value));
     }
 }
+{%- if let Some(a) = auth %}
+
+/// The part of a login or registration body the limiter reads; every other
+/// field, and any error, is left to the handler.
+#[derive(serde::Deserialize)]
+struct NamedAccount {
+    #[serde(rename = "{{ a.login }}")]
+    login: Option<String>,
+}
+
+/// Takes a token from the [`ACCOUNT`] bucket of `login`. `Ok` with the
+/// decision when the request may go on; `Err` is the response to send (429,
+/// or 503 when Redis cannot be asked and the policy is to refuse). Applied
+/// to the login and registration routes by [`enforce_account`]; a handler
+/// that learns a login some other way can call it directly.
+pub async fn take_account(state: &AppState, login: &str) -> Result<Decision, Response> {
+    if !state.rate_limiter.settings.enabled {
+        return Ok(Decision::unlimited());
+    }
+    let take = [Take {
+        bucket: "account",
+        client: Client::account(login),
+        policy: ACCOUNT,
+    }];
+    let Some(decision) = state.rate_limiter.take(&take).await else {
+        return Err(
+            ApiError::Unavailable("the rate limiter is unavailable".to_owned()).into_response(),
+        );
+    };
+    if decision.allowed {
+        return Ok(decision);
+    }
+    state.metrics.record_rate_limited(decision.bucket);
+    let mut response = ApiError::TooManyRequests {
+        retry_after_secs: decision.retry_after_secs,
+    }
+    .into_response();
+    set_headers(response.headers_mut(), &decision);
+    Err(response)
+}
+
+/// Route middleware of the auth routes: a login or registration takes from
+/// the bucket of the account its body names. It runs inside the body limit
+/// and before the handler, which reads the buffered body again; a body
+/// without a readable login passes untouched (the handler refuses it).
+pub async fn enforce_account(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let applies = request.method() == Method::POST
+        && request
+            .extensions()
+            .get::<MatchedPath>()
+            .is_some_and(|path| ACCOUNT_ROUTES.contains(&path.as_str()));
+    if !applies || !state.rate_limiter.settings.enabled {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    // Read as the handler's extractor would, under the same limits (they
+    // travel in the request's extensions).
+    let buffered = Request::from_parts(parts.clone(), body);
+    let body = match Bytes::from_request(buffered, &state).await {
+        Ok(body) => body,
+        // Over the body limit (413) or a broken stream: the outer layers
+        // render the status as a problem.
+        Err(rejection) => return rejection.into_response(),
+    };
+    let login = serde_json::from_slice::<NamedAccount>(&body)
+        .ok()
+        .and_then(|named| named.login);
+    if let Some(login) = login
+        && let Err(refused) = take_account(&state, &login).await
+    {
+        return refused;
+    }
+    next.run(Request::from_parts(parts, body.into())).await
+}
+{%- endif %}
 
 #[cfg(test)]
 mod tests {
@@ -671,6 +846,45 @@ mod tests {
         // Only the first request took from the roomy bucket: 9 of 10 left.
         let roomy_only = limiter.take(&[roomy]).await.expect("in-process");
         assert_eq!(roomy_only.remaining, 8);
+    }
+
+    #[test]
+    fn forwarded_hops_parse_with_or_without_ports() {
+        let ip = |text: &str| text.parse::<IpAddr>().expect("ip");
+        for (hop, expected) in [
+            ("192.0.2.1", "192.0.2.1"),
+            ("192.0.2.1:5678", "192.0.2.1"),
+            ("2001:db8::1", "2001:db8::1"),
+            ("[2001:db8::1]:443", "2001:db8::1"),
+            ("[2001:db8::1]", "2001:db8::1"),
+            ("::ffff:192.0.2.1", "192.0.2.1"),
+            ("[::ffff:192.0.2.1]:80", "192.0.2.1"),
+        ] {
+            assert_eq!(parse_hop(hop), Some(ip(expected)), "{hop}");
+        }
+        for bad in ["unknown", "192.0.2.1:", "[2001:db8::1", "_hidden"] {
+            assert_eq!(parse_hop(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_network() {
+        let ip = |text: &str| text.parse::<IpAddr>().expect("ip");
+        let limiter = RateLimiter::new(RateLimitSettings::default());
+        let network = ip("2001:db8:1:2::");
+        assert_eq!(limiter.network_of(ip("2001:db8:1:2:a:b:c:d")), network);
+        assert_eq!(limiter.network_of(ip("192.0.2.1")), ip("192.0.2.1"));
+        let per_host = RateLimiter::new(RateLimitSettings {
+            ipv6_prefix: 128,
+            ..RateLimitSettings::default()
+        });
+        let host = ip("2001:db8:1:2:a:b:c:d");
+        assert_eq!(per_host.network_of(host), host);
+        let per_site = RateLimiter::new(RateLimitSettings {
+            ipv6_prefix: 48,
+            ..RateLimitSettings::default()
+        });
+        assert_eq!(per_site.network_of(host), ip("2001:db8:1::"));
     }
 
     #[test]

@@ -1649,3 +1649,151 @@ async fn cors_allows_conditional_requests_and_exposes_their_headers() {
     }
     app.teardown().await;
 }
+
+// ---------------------------------------------------------------------------
+// Rate-limit keys (security review, issue 13)
+// ---------------------------------------------------------------------------
+
+/// A GET of the first resource's list as if it came from `peer`, with an
+/// optional `X-Forwarded-For`.
+fn get_from(app: &TestApp, peer: std::net::SocketAddr, forwarded: Option<&str>) -> Request<Body> {
+    let mut builder = app.builder(Method::GET, &fixtures().resources[0].route);
+    if let Some(hops) = forwarded {
+        builder = builder.header("x-forwarded-for", hops);
+    }
+    let mut request = builder.body(Body::empty()).expect("request");
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
+    request
+}
+
+fn ip(text: &str) -> std::net::IpAddr {
+    text.parse().expect("an IP address")
+}
+
+/// An IPv6 client is limited per /64 (what one subscriber is given, so a
+/// fresh address per request buys nothing), and an IPv4-mapped IPv6 peer is
+/// the IPv4 client it maps.
+#[tokio::test]
+async fn ipv6_clients_share_a_bucket_per_prefix_and_mapped_ipv4_is_ipv4() {
+    let app = spawn().await;
+    let route = fixtures().resources[0].route.clone();
+    drain(&app.state, ip("2001:db8:1:2::")).await;
+    let same_prefix = (ip("2001:db8:1:2:dead:beef:0:1"), 443).into();
+    let refused = app.send(get_from(&app, same_prefix, None)).await;
+    assert_problem(&refused, StatusCode::TOO_MANY_REQUESTS, &route);
+    let next_prefix = (ip("2001:db8:1:3::1"), 443).into();
+    let allowed = app.send(get_from(&app, next_prefix, None)).await;
+    assert_eq!(allowed.status, StatusCode::OK, "another /64");
+
+    drain(&app.state, ip("192.0.2.7")).await;
+    let mapped = (ip("::ffff:192.0.2.7"), 443).into();
+    let refused = app.send(get_from(&app, mapped, None)).await;
+    assert_problem(&refused, StatusCode::TOO_MANY_REQUESTS, &route);
+    app.teardown().await;
+}
+
+/// Proxies that append the client's port (`203.0.113.9:5678`,
+/// `[2001:db8::1]:443`) still name the client.
+#[tokio::test]
+async fn forwarded_for_hops_may_carry_ports() {
+    use {{ crate_name }}::rate_limit::RateLimitSettings;
+    let app = spawn().await;
+    let settings = RateLimitSettings {
+        enabled: true,
+        trusted_proxies: vec!["127.0.0.1".parse().expect("address")],
+        ..RateLimitSettings::default()
+    };
+    let state = app.state.clone().with_rate_limits(settings);
+    let router = {{ crate_name }}::app(state.clone());
+    let proxy = ([127, 0, 0, 1], 40000).into();
+    for (hop, client) in [
+        ("203.0.113.9:5678", "203.0.113.9"),
+        ("[2001:db8::1]:443", "2001:db8::"),
+    ] {
+        drain(&state, ip(client)).await;
+        let request = get_from(&app, proxy, Some(hop));
+        let response = tower::ServiceExt::oneshot(router.clone(), request)
+            .await
+            .expect("the router is infallible");
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{hop}");
+    }
+    app.teardown().await;
+}
+{%- if auth.is_some() %}
+
+/// A login request as if it came from `peer`, with an optional bearer token.
+fn login_from(peer: [u8; 4], token: Option<&str>, body: &Value) -> Request<Body> {
+    let mut builder =
+        Request::post("/v1/auth/login").header(header::CONTENT_TYPE, "application/json");
+    if let Some(token) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let mut request = builder.body(Body::from(body.to_string())).expect("request");
+    let peer = std::net::SocketAddr::from((peer, 40000));
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
+    request
+}
+
+/// A bearer token does not move login attempts out of the address's
+/// `login` bucket: any token is one registration away.
+#[tokio::test]
+async fn login_bucket_is_the_address_even_with_a_token() {
+    use {{ crate_name }}::rate_limit::LOGIN;
+    let app = spawn().await;
+    let (account, tokens) = sign_up(&app).await;
+    let peer = [192, 0, 2, 10];
+    let take = [Take {
+        bucket: "login",
+        client: Client::Ip(peer.into()),
+        policy: LOGIN,
+    }];
+    for _ in 0..=LOGIN.capacity {
+        app.state.rate_limiter.take(&take).await;
+    }
+    let body = app.credentials(&account, common::PASSWORD);
+    let token = Some(tokens.access_token.as_str());
+    let refused = app.send(login_from(peer, token, &body)).await;
+    assert_problem(&refused, StatusCode::TOO_MANY_REQUESTS, "/v1/auth/login");
+    app.teardown().await;
+}
+
+/// Guesses at one account's password from many addresses draw from the
+/// account's own bucket, however the login is cased or padded.
+#[tokio::test]
+async fn login_attempts_are_counted_per_account_across_addresses() {
+    use {{ crate_name }}::rate_limit::LOGIN;
+    let app = spawn().await;
+    let (account, _) = sign_up(&app).await;
+    let mut statuses = Vec::new();
+    for attempt in 0..2 * LOGIN.capacity {
+        let login = if attempt % 2 == 0 {
+            account.login.to_uppercase()
+        } else {
+            format!("  {} ", account.login)
+        };
+        let guess = Account {
+            login,
+            ..account.clone()
+        };
+        let body = app.credentials(&guess, "not the password");
+        let peer = [198, 51, 100, u8::try_from(attempt % 250).expect("a byte")];
+        let response = app.send(login_from(peer, None, &body)).await;
+        statuses.push(response.status);
+        if response.status == StatusCode::TOO_MANY_REQUESTS {
+            assert_problem(&response, StatusCode::TOO_MANY_REQUESTS, "/v1/auth/login");
+            break;
+        }
+    }
+    assert_eq!(statuses[0], StatusCode::UNAUTHORIZED, "{statuses:?}");
+    assert_eq!(
+        statuses.last(),
+        Some(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    app.teardown().await;
+}
+{%- endif %}
