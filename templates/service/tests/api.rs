@@ -1797,3 +1797,49 @@ async fn login_attempts_are_counted_per_account_across_addresses() {
     app.teardown().await;
 }
 {%- endif %}
+
+// ---------------------------------------------------------------------------
+// Metric label sets (security review, issue 13)
+// ---------------------------------------------------------------------------
+
+/// The label sets of the request metrics are closed: every documented route
+/// is listed, at 0, before its first request; an unknown method is `OTHER`
+/// and every path no route matches is one `unmatched` route.
+#[tokio::test]
+async fn request_metrics_have_closed_label_sets() {
+    let app = spawn().await;
+    let route = fixtures().resources[0].route.clone();
+    let scrape = || async {
+        let request = Request::get("/metrics")
+            .body(Body::empty())
+            .expect("request");
+        app.send_text(request).await.2
+    };
+    let text = scrape().await;
+    let listed = [
+        ("method", "GET"),
+        ("route", route.as_str()),
+        ("status", "200"),
+    ];
+    for name in ["http_requests_total", "http_request_duration_seconds_count"] {
+        assert_eq!(metric_value(&text, name, &listed), Some(0.0), "{text}");
+    }
+
+    for path in ["/no/such/route", "/v1/nothing/here", "/another/one"] {
+        assert_eq!(app.get(path).await.status, StatusCode::NOT_FOUND);
+    }
+    let purge = Method::from_bytes(b"PURGE").expect("a method");
+    let request = app
+        .builder(purge, &route)
+        .body(Body::empty())
+        .expect("request");
+    app.send_text(request).await;
+    let text = scrape().await;
+    let unmatched = [("method", "GET"), ("route", "unmatched"), ("status", "404")];
+    let counted = metric_value(&text, "http_requests_total", &unmatched);
+    assert_eq!(counted, Some(3.0), "{text}");
+    assert!(!text.contains("PURGE"), "{text}");
+    let other = metric_value(&text, "http_requests_total", &[("method", "OTHER")]);
+    assert_eq!(other, Some(1.0), "{text}");
+    app.teardown().await;
+}
