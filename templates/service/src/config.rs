@@ -13,7 +13,7 @@ use url::Url;
 use crate::auth::token::MIN_SECRET_BYTES;
 {% endif -%}
 use crate::rate_limit::{DEFAULT_IPV6_PREFIX, IpNet, OnRedisError, RateLimitSettings};
-use crate::state::HttpLimits;
+use crate::state::{HttpLimits, ServeSettings};
 
 /// How log lines are written to stdout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +49,9 @@ pub struct Config {
     pub database_statement_timeout: Duration,
     pub request_timeout: Duration,
     pub body_limit_bytes: usize,
+    /// `HTTP_HEADER_READ_TIMEOUT`, `HTTP_MAX_CONNECTIONS`, `SHUTDOWN_DELAY`
+    /// and `SHUTDOWN_TIMEOUT`.
+    pub serve: ServeSettings,
     pub log_format: LogFormat,
 {%- if auth.is_some() %}
     /// `JWT_SECRET`: the HS256 key access tokens are signed with.
@@ -244,6 +247,41 @@ impl Config {
             ttl
         });
 
+        let defaults = ServeSettings::default();
+        let mut duration = |name: &str, default: Duration, positive: bool| match get(name) {
+            None => default,
+            Some(raw) => match parse_duration(&raw).filter(|d| !positive || !d.is_zero()) {
+                Some(duration) => duration,
+                None => {
+                    let kind = if positive { "a positive" } else { "a" };
+                    problems.push(format!(
+                        "{name} must be {kind} duration such as `500ms` or `5s`, got `{raw}`"
+                    ));
+                    default
+                }
+            },
+        };
+        let header_read_timeout = duration(
+            "HTTP_HEADER_READ_TIMEOUT",
+            defaults.header_read_timeout,
+            true,
+        );
+        let shutdown_delay = duration("SHUTDOWN_DELAY", defaults.shutdown_delay, false);
+        let shutdown_timeout = duration("SHUTDOWN_TIMEOUT", defaults.shutdown_timeout, false);
+        let max_connections = parse_or(
+            &get,
+            &mut problems,
+            "HTTP_MAX_CONNECTIONS",
+            defaults.max_connections,
+            "a whole number",
+        );
+        let serve = ServeSettings {
+            header_read_timeout,
+            max_connections,
+            shutdown_delay,
+            shutdown_timeout,
+        };
+
         // Zero would either deadlock the pool or disable a safety limit by
         // accident; a deliberate "no limit" is not offered.
         for (name, value) in [
@@ -255,6 +293,7 @@ impl Config {
             ("DATABASE_STATEMENT_TIMEOUT_MS", statement_timeout_ms),
             ("REQUEST_TIMEOUT_SECS", request_timeout_secs),
             ("BODY_LIMIT_BYTES", body_limit_bytes as u64),
+            ("HTTP_MAX_CONNECTIONS", max_connections as u64),
         ] {
             if value == 0 {
                 problems.push(format!("{name} must be greater than 0"));
@@ -272,6 +311,7 @@ impl Config {
             database_statement_timeout: Duration::from_millis(statement_timeout_ms),
             request_timeout: Duration::from_secs(request_timeout_secs),
             body_limit_bytes,
+            serve,
             log_format,
 {%- if auth.is_some() %}
             jwt_secret,
@@ -293,6 +333,11 @@ impl Config {
             on_redis_error: self.rate_limit_on_redis_error,
             ipv6_prefix: self.rate_limit_ipv6_prefix,
         }
+    }
+
+    /// How the server treats connections.
+    pub fn serve_settings(&self) -> ServeSettings {
+        self.serve
     }
 
     /// The HTTP-level limits the router enforces.
@@ -322,9 +367,13 @@ fn parse_or<T: FromStr>(
     }
 }
 
-/// A whole number with a unit: `ms`, `s` or `m` (`500ms`, `2s`, `1m`).
+/// A whole number with a unit: `ms`, `s` or `m` (`500ms`, `2s`, `1m`); a
+/// bare `0` is zero in any unit.
 fn parse_duration(raw: &str) -> Option<Duration> {
     let raw = raw.trim();
+    if raw == "0" {
+        return Some(Duration::ZERO);
+    }
     let digits = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
     let (number, unit) = raw.split_at(digits);
     let number: u64 = number.parse().ok()?;
@@ -406,6 +455,7 @@ impl fmt::Debug for Config {
             )
             .field("request_timeout", &self.request_timeout)
             .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("serve", &self.serve)
             .field("log_format", &self.log_format)
 {%- if auth.is_some() %}
             .field("jwt_secret", &"<redacted>")
@@ -475,6 +525,38 @@ mod tests {
         assert_eq!(config.log_format, LogFormat::Text);
         assert_eq!(config.cache_local_ttl, None);
         assert_eq!(config.rate_limit_ipv6_prefix, 64);
+        assert_eq!(config.serve.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(config.serve.max_connections, 1024);
+        assert_eq!(config.serve.shutdown_delay, Duration::from_secs(5));
+        assert_eq!(config.serve.shutdown_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn server_timeouts_are_durations_and_the_delay_may_be_zero() {
+        let problems = |vars: &[(&str, &str)]| {
+            let err = Config::from_lookup(lookup(vars)).expect_err("DATABASE_URL is missing");
+            err.problems
+                .into_iter()
+                .filter(|p| !p.starts_with("DATABASE_URL"))
+{%- if auth.is_some() %}
+                .filter(|p| !p.starts_with("JWT_SECRET"))
+{%- endif %}
+                .collect::<Vec<_>>()
+        };
+        let valid = [
+            ("SHUTDOWN_DELAY", "0"),
+            ("SHUTDOWN_TIMEOUT", "500ms"),
+            ("HTTP_HEADER_READ_TIMEOUT", "2s"),
+            ("HTTP_MAX_CONNECTIONS", "64"),
+        ];
+        assert_eq!(problems(&valid), Vec::<String>::new());
+        let invalid = [
+            ("SHUTDOWN_DELAY", "5"),
+            ("SHUTDOWN_TIMEOUT", "soon"),
+            ("HTTP_HEADER_READ_TIMEOUT", "0s"),
+            ("HTTP_MAX_CONNECTIONS", "0"),
+        ];
+        assert_eq!(problems(&invalid).len(), 4, "{:?}", problems(&invalid));
     }
 
     #[test]

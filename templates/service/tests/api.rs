@@ -1843,3 +1843,135 @@ async fn request_metrics_have_closed_label_sets() {
     assert_eq!(other, Some(1.0), "{text}");
     app.teardown().await;
 }
+
+// ---------------------------------------------------------------------------
+// The server over a socket (security review, issue 13)
+// ---------------------------------------------------------------------------
+
+/// Serves the app's state on a fresh local port; sending on the returned
+/// channel is the shutdown signal, and the task ends when `serve` returns.
+async fn serve_locally(
+    app: &TestApp,
+    settings: {{ crate_name }}::ServeSettings,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    use {{ crate_name }}::serve;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a local port");
+    let addr = listener.local_addr().expect("the local address");
+    let (stop, signal) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        let _ = signal.await;
+    };
+    let server = tokio::spawn(serve(listener, app.state.clone(), settings, signal));
+    (addr, stop, server)
+}
+
+/// `GET path` on a fresh connection: the status, or `None` when the server
+/// refused or closed the connection without answering.
+async fn raw_get(addr: std::net::SocketAddr, path: &str) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.ok()?;
+    let response = String::from_utf8_lossy(&response);
+    response.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
+}
+
+/// A client trickling its headers is cut off after the header-read timeout;
+/// over the connection cap, a client waits until a slot frees.
+#[tokio::test]
+async fn slow_headers_are_cut_off_and_connections_are_capped() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn().await;
+    let settings = {{ crate_name }}::ServeSettings {
+        header_read_timeout: Duration::from_millis(500),
+        max_connections: 1,
+        shutdown_delay: Duration::ZERO,
+        shutdown_timeout: Duration::from_secs(1),
+    };
+    let (addr, stop, server) = serve_locally(&app, settings).await;
+    let started = std::time::Instant::now();
+    let mut slow = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    slow.write_all(b"GET /livez HTTP/1.1\r\nHost: te")
+        .await
+        .expect("write");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let waiting = tokio::spawn(raw_get(addr, "/livez"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiting.is_finished(), "the only slot is taken");
+
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the slow client is cut off");
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    let served = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("served once the slot is free")
+        .expect("the client task");
+    assert_eq!(served, Some(200));
+
+    stop.send(()).expect("the server is running");
+    server.await.expect("the server task");
+    app.teardown().await;
+}
+
+/// On the shutdown signal readiness fails at once while requests are still
+/// served; after the delay the listener closes, and a request still in
+/// flight (its body never arrives) is dropped at the deadline.
+#[tokio::test]
+async fn shutdown_fails_readiness_first_then_drains_within_the_deadline() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn().await;
+    let settings = {{ crate_name }}::ServeSettings {
+        header_read_timeout: Duration::from_secs(5),
+        max_connections: 16,
+        shutdown_delay: Duration::from_millis(800),
+        shutdown_timeout: Duration::from_millis(500),
+    };
+    let (addr, stop, server) = serve_locally(&app, settings).await;
+    assert_eq!(raw_get(addr, "/readyz").await, Some(200));
+
+    let (path, _) = first_resource(&app).await;
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 100\r\n"
+    );
+{%- if auth.is_some() %}
+    let token = app.token.as_deref().expect("the harness's token");
+    head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+{%- endif %}
+    head.push_str("\r\n{");
+    let mut stuck = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stuck.write_all(head.as_bytes()).await.expect("write");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let signalled = std::time::Instant::now();
+    stop.send(()).expect("the server is running");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(app.state.is_shutting_down());
+    assert_eq!(raw_get(addr, "/readyz").await, Some(503), "not ready");
+    assert_eq!(raw_get(addr, "/livez").await, Some(200), "still serving");
+
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("serve returns at the deadline")
+        .expect("the server task");
+    let elapsed = signalled.elapsed();
+    assert!(elapsed >= Duration::from_millis(1200), "{elapsed:?}");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "the listener is closed"
+    );
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(1), stuck.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the stuck request's connection is closed");
+    app.teardown().await;
+}
