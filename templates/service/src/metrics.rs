@@ -9,6 +9,7 @@
 //!   status) exists from startup, at 0, so rates and alerts work before the
 //!   first request;
 //! - `db_pool_connections` and `db_pool_idle_connections`, read at scrape time;
+//!   `db_probes_total`, the health probes that reached the database;
 //! - `rate_limited_requests_total`, by bucket; `rate_limit_errors_total`
 //!   and `rate_limit_breaker_state` for the shared (Redis) buckets;
 //! - `cache_hits_total`, `cache_misses_total`, `cache_errors_total`,
@@ -32,6 +33,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::cache::CacheStats;
+use crate::health::DatabaseProbe;
 use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
 
@@ -119,9 +121,9 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// The service's metrics, with the cache's and the limiter's counters
-    /// registered.
-    pub fn new(cache: &CacheStats, limiter: &RateLimiter) -> Self {
+    /// The service's metrics, with the cache's, the limiter's and the
+    /// database probe's counters registered.
+    pub fn new(cache: &CacheStats, limiter: &RateLimiter, probe: &DatabaseProbe) -> Self {
         let requests = Family::default();
         let latency: Family<RequestLabels, Histogram> =
             Family::new_with_constructor(latency_histogram);
@@ -148,6 +150,11 @@ impl Metrics {
             "db_pool_idle_connections",
             "Open database connections not in use",
             pool_idle.clone(),
+        );
+        registry.register(
+            "db_probes",
+            "Health and readiness probes that reached the database",
+            probe.probes.clone(),
         );
         registry.register(
             "rate_limited_requests",

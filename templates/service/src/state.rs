@@ -13,6 +13,7 @@ use crate::auth::AuthState;
 
 use crate::cache::Cache;
 use crate::config::CorsSettings;
+use crate::health::DatabaseProbe;
 use crate::metrics::Metrics;
 use crate::rate_limit::{RateLimitSettings, RateLimiter};
 
@@ -84,13 +85,16 @@ pub struct AppState {
     pub cors: CorsSettings,
     /// GET by id of the resources with `cache`; in-process unless replaced.
     pub cache: Arc<Cache>,
+    /// `/health` and `/readyz`'s shared, briefly cached database probe.
+    pub database_probe: Arc<DatabaseProbe>,
 }
 
 impl AppState {
     pub fn new(pool: PgPool, limits: HttpLimits{% if auth.is_some() %}, auth: AuthState{% endif %}) -> Self {
         let cache = Arc::new(Cache::default());
         let rate_limiter = Arc::new(RateLimiter::new(RateLimitSettings::default()));
-        let metrics = Arc::new(Metrics::new(&cache.stats, &rate_limiter));
+        let database_probe = Arc::new(DatabaseProbe::default());
+        let metrics = Arc::new(Metrics::new(&cache.stats, &rate_limiter, &database_probe));
         Self {
             pool,
             started_at: Instant::now(),
@@ -103,6 +107,7 @@ impl AppState {
             metrics,
             cors: CorsSettings::Off,
             cache,
+            database_probe,
         }
     }
 
@@ -110,7 +115,7 @@ impl AppState {
     /// proxies); the metrics are rebuilt so they count the new one.
     pub fn with_rate_limiter(mut self, limiter: RateLimiter) -> Self {
         self.rate_limiter = Arc::new(limiter);
-        self.metrics = Arc::new(Metrics::new(&self.cache.stats, &self.rate_limiter));
+        self.metrics = self.rebuilt_metrics();
         self
     }
 
@@ -123,8 +128,13 @@ impl AppState {
     /// rebuilt so they count the new cache.
     pub fn with_cache(mut self, cache: Cache) -> Self {
         self.cache = Arc::new(cache);
-        self.metrics = Arc::new(Metrics::new(&self.cache.stats, &self.rate_limiter));
+        self.metrics = self.rebuilt_metrics();
         self
+    }
+
+    fn rebuilt_metrics(&self) -> Arc<Metrics> {
+        let metrics = Metrics::new(&self.cache.stats, &self.rate_limiter, &self.database_probe);
+        Arc::new(metrics)
     }
 
     pub fn with_cors(mut self, cors: CorsSettings) -> Self {

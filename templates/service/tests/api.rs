@@ -1975,3 +1975,33 @@ async fn shutdown_fails_readiness_first_then_drains_within_the_deadline() {
     assert!(closed.is_ok(), "the stuck request's connection is closed");
     app.teardown().await;
 }
+
+// ---------------------------------------------------------------------------
+// Health probes (security review, issue 13)
+// ---------------------------------------------------------------------------
+
+/// Concurrent probes share one database round trip, and its result is
+/// reused briefly, so polling costs neither a pool connection per probe nor
+/// a query per probe.
+#[tokio::test]
+async fn health_probes_share_one_database_round_trip() {
+    use {{ crate_name }}::health::PROBE_TTL;
+    let app = spawn().await;
+    let probes = || app.state.database_probe.probes.get();
+    let before = probes();
+    let mut requests = tokio::task::JoinSet::new();
+    for path in ["/health", "/readyz"].repeat(10) {
+        let request = Request::get(path).body(Body::empty()).expect("request");
+        requests.spawn(tower::ServiceExt::oneshot(app.router.clone(), request));
+    }
+    while let Some(response) = requests.join_next().await {
+        let response = response.expect("the request task");
+        assert_eq!(response.expect("infallible").status(), StatusCode::OK);
+    }
+    assert_eq!(probes() - before, 1, "one round trip for twenty probes");
+
+    tokio::time::sleep(PROBE_TTL).await;
+    assert_eq!(app.get("/readyz").await.status, StatusCode::OK);
+    assert_eq!(probes() - before, 2, "probed again once the result is old");
+    app.teardown().await;
+}
