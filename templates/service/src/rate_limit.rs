@@ -43,10 +43,11 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::str::FromStr;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
 
 {% if auth.is_some() -%}
 use axum::body::Bytes;
@@ -124,9 +125,73 @@ const ROUTES: &[RouteLimit] = &[
 ];
 {%- endif %}
 
-/// Buckets are dropped once full again (an idle client costs nothing), in a
-/// sweep that runs when this many buckets exist.
-const SWEEP_AT: usize = 10_000;
+/// The in-process buckets are spread over this many shards by key hash,
+/// each behind a lock of its own, so requests of different clients seldom
+/// wait for one another.
+const SHARDS: usize = 16;
+
+/// How often a background task drops the buckets that are full again (an
+/// idle client costs nothing), one shard at a time, off the request path.
+const SWEEP_EVERY: Duration = Duration::from_secs(10);
+
+type BucketKey = (&'static str, Client);
+
+/// This process's buckets.
+struct LocalBuckets {
+    shards: Vec<Mutex<HashMap<BucketKey, Bucket>>>,
+    hasher: RandomState,
+}
+
+impl LocalBuckets {
+    fn new() -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            hasher: RandomState::new(),
+        }
+    }
+
+    fn shard_of(&self, key: &BucketKey) -> usize {
+        (self.hasher.hash_one(key) % SHARDS as u64) as usize
+    }
+
+    /// A shard's buckets. The lock is held for a few arithmetic operations
+    /// only; a poisoned lock means a panic mid-update, and the buckets are
+    /// still usable.
+    fn lock(&self, shard: usize) -> MutexGuard<'_, HashMap<BucketKey, Bucket>> {
+        self.shards[shard]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Drops the buckets that are full again.
+    fn sweep(&self) {
+        let now = Instant::now();
+        for shard in 0..SHARDS {
+            self.lock(shard).retain(|_, bucket| {
+                bucket.refill(now);
+                bucket.tokens < f64::from(bucket.policy.capacity)
+            });
+        }
+    }
+
+    fn len(&self) -> usize {
+        (0..SHARDS).map(|shard| self.lock(shard).len()).sum()
+    }
+}
+
+/// Sweeps `buckets` every `period` until the limiter is dropped.
+async fn sweep_periodically(buckets: Weak<LocalBuckets>, period: Duration) {
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let Some(buckets) = buckets.upgrade() else {
+            return;
+        };
+        buckets.sweep();
+    }
+}
 
 /// An IPv4 or IPv6 network, `10.0.0.0/8` or a single address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -401,7 +466,7 @@ return reply
 /// The buckets of every client: in this process, and in Redis when shared.
 pub struct RateLimiter {
     settings: RateLimitSettings,
-    local: Mutex<HashMap<(&'static str, Client), Bucket>>,
+    local: Arc<LocalBuckets>,
     shared: Option<(GuardedRedis, redis::Script)>,
     /// Failed or timed-out Redis calls (`/metrics`).
     pub errors: Counter,
@@ -417,14 +482,28 @@ impl fmt::Debug for RateLimiter {
 }
 
 impl RateLimiter {
-    /// Buckets in this process.
+    /// Buckets in this process, swept every [`SWEEP_EVERY`] (when created
+    /// inside a Tokio runtime, as the service always is).
     pub fn new(settings: RateLimitSettings) -> Self {
+        Self::with_sweep_every(settings, SWEEP_EVERY)
+    }
+
+    fn with_sweep_every(settings: RateLimitSettings, period: Duration) -> Self {
+        let local = Arc::new(LocalBuckets::new());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(sweep_periodically(Arc::downgrade(&local), period));
+        }
         Self {
             settings,
-            local: Mutex::new(HashMap::new()),
+            local,
             shared: None,
             errors: Counter::default(),
         }
+    }
+
+    /// How many buckets this process holds.
+    pub fn local_buckets(&self) -> usize {
+        self.local.len()
     }
 
     /// Buckets in Redis, shared by every replica, through the service's
@@ -481,34 +560,35 @@ impl RateLimiter {
 
     fn take_local(&self, takes: &[Take]) -> Decision {
         let now = Instant::now();
-        // The lock is held for a few arithmetic operations only; a poisoned
-        // lock means a panic mid-update, and the buckets are still usable.
-        let mut buckets = self
-            .local
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if buckets.len() >= SWEEP_AT {
-            buckets.retain(|_, b| {
-                b.refill(now);
-                b.tokens < f64::from(b.policy.capacity)
-            });
-        }
+        let keys: Vec<(usize, BucketKey)> = takes
+            .iter()
+            .map(|take| {
+                let key = (take.bucket, take.client.clone());
+                (self.local.shard_of(&key), key)
+            })
+            .collect();
+        // Every shard the request touches is locked at once, so it takes from
+        // all its buckets or none; always in ascending order, so two requests
+        // never wait for each other in a cycle.
+        let mut shards: Vec<usize> = keys.iter().map(|(shard, _)| *shard).collect();
+        shards.sort_unstable();
+        shards.dedup();
+        let mut locked: Vec<_> = shards.iter().map(|shard| self.local.lock(*shard)).collect();
+        let slot = |shard: &usize| shards.binary_search(shard).unwrap_or_default();
         let mut tokens = Vec::with_capacity(takes.len());
-        for take in takes {
-            let bucket = buckets
-                .entry((take.bucket, take.client.clone()))
-                .or_insert(Bucket {
-                    tokens: f64::from(take.policy.capacity),
-                    updated: now,
-                    policy: take.policy,
-                });
+        for ((shard, key), take) in keys.iter().zip(takes) {
+            let bucket = locked[slot(shard)].entry(key.clone()).or_insert(Bucket {
+                tokens: f64::from(take.policy.capacity),
+                updated: now,
+                policy: take.policy,
+            });
             bucket.refill(now);
             tokens.push(bucket.tokens);
         }
         let allowed = tokens.iter().all(|tokens| *tokens >= 1.0);
         if allowed {
-            for (take, tokens) in takes.iter().zip(&mut tokens) {
-                if let Some(bucket) = buckets.get_mut(&(take.bucket, take.client.clone())) {
+            for ((shard, key), tokens) in keys.iter().zip(&mut tokens) {
+                if let Some(bucket) = locked[slot(shard)].get_mut(key) {
                     bucket.tokens -= 1.0;
                     *tokens = bucket.tokens;
                 }
@@ -885,6 +965,41 @@ mod tests {
             ..RateLimitSettings::default()
         });
         assert_eq!(per_site.network_of(host), ip("2001:db8:1::"));
+    }
+
+    #[tokio::test]
+    async fn full_buckets_are_swept_by_a_timer() {
+        let period = Duration::from_millis(20);
+        let limiter = RateLimiter::with_sweep_every(RateLimitSettings::default(), period);
+        let quick = Policy::new(1, 1000.0);
+        for last in 0..100 {
+            let client = Client::Ip(IpAddr::V4(Ipv4Addr::new(192, 0, 2, last)));
+            assert!(allowed(&limiter, &[take(client, quick)]).await);
+        }
+        let slow = Policy::new(1, 0.001);
+        let kept = Client::User("7".to_owned());
+        assert!(allowed(&limiter, &[take(kept.clone(), slow)]).await);
+        assert_eq!(limiter.local_buckets(), 101);
+        // Refilled within a millisecond, then dropped by the next sweep; the
+        // slow bucket is still empty and kept.
+        tokio::time::sleep(period * 10).await;
+        assert_eq!(limiter.local_buckets(), 1);
+        assert!(!allowed(&limiter, &[take(kept, slow)]).await);
+    }
+
+    #[tokio::test]
+    async fn a_request_spanning_shards_takes_from_all_or_none() {
+        let limiter = RateLimiter::new(RateLimitSettings::default());
+        let roomy = Policy::new(100, 0.001);
+        let mut takes: Vec<Take> = (0..32)
+            .map(|user| take(Client::User(user.to_string()), roomy))
+            .collect();
+        let tight = Policy::new(1, 0.001);
+        takes.push(take(Client::User("tight".to_owned()), tight));
+        assert!(allowed(&limiter, &takes).await);
+        assert!(!allowed(&limiter, &takes).await);
+        let first = limiter.take(&takes[..1]).await.expect("in-process");
+        assert_eq!(first.remaining, 98, "only the allowed request took");
     }
 
     #[test]
