@@ -316,6 +316,8 @@ const SERVICE_DEPENDENCIES: &[&str] = &[
     "futures-util",
     "getrandom 0.4.3",
     "http-body-util",
+    "hyper",
+    "hyper-util",
     "jsonwebtoken",
     "moka",
     "prometheus-client",

@@ -12,8 +12,8 @@ use url::Url;
 {% if auth.is_some() -%}
 use crate::auth::token::MIN_SECRET_BYTES;
 {% endif -%}
-use crate::rate_limit::{IpNet, OnRedisError, RateLimitSettings};
-use crate::state::HttpLimits;
+use crate::rate_limit::{DEFAULT_IPV6_PREFIX, IpNet, OnRedisError, RateLimitSettings};
+use crate::state::{HttpLimits, ServeSettings};
 
 /// How log lines are written to stdout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +49,9 @@ pub struct Config {
     pub database_statement_timeout: Duration,
     pub request_timeout: Duration,
     pub body_limit_bytes: usize,
+    /// `HTTP_HEADER_READ_TIMEOUT`, `HTTP_MAX_CONNECTIONS`, `SHUTDOWN_DELAY`
+    /// and `SHUTDOWN_TIMEOUT`.
+    pub serve: ServeSettings,
     pub log_format: LogFormat,
 {%- if auth.is_some() %}
     /// `JWT_SECRET`: the HS256 key access tokens are signed with.
@@ -59,6 +62,9 @@ pub struct Config {
     /// `RATE_LIMIT_ON_REDIS_ERROR`: what the shared limiter does when Redis
     /// cannot be asked.
     pub rate_limit_on_redis_error: OnRedisError,
+    /// `RATE_LIMIT_IPV6_PREFIX`: IPv6 clients share a bucket per network of
+    /// this prefix length.
+    pub rate_limit_ipv6_prefix: u8,
     pub cors: CorsSettings,
     /// `REDIS_URL`: the shared cache and rate-limit buckets; unset = both in
     /// process.
@@ -193,6 +199,19 @@ impl Config {
             OnRedisError::default(),
             "`local`, `allow` or `deny`",
         );
+        let rate_limit_ipv6_prefix = parse_or(
+            &get,
+            &mut problems,
+            "RATE_LIMIT_IPV6_PREFIX",
+            DEFAULT_IPV6_PREFIX,
+            "a prefix length from 1 to 128",
+        );
+        if !(1..=128).contains(&rate_limit_ipv6_prefix) {
+            // 0 would put every IPv6 client in one bucket.
+            problems.push(format!(
+                "RATE_LIMIT_IPV6_PREFIX must be a prefix length from 1 to 128, got {rate_limit_ipv6_prefix}"
+            ));
+        }
         let mut trusted_proxies = Vec::new();
         for item in get("TRUSTED_PROXIES")
             .unwrap_or_default()
@@ -228,6 +247,41 @@ impl Config {
             ttl
         });
 
+        let defaults = ServeSettings::default();
+        let mut duration = |name: &str, default: Duration, positive: bool| match get(name) {
+            None => default,
+            Some(raw) => match parse_duration(&raw).filter(|d| !positive || !d.is_zero()) {
+                Some(duration) => duration,
+                None => {
+                    let kind = if positive { "a positive" } else { "a" };
+                    problems.push(format!(
+                        "{name} must be {kind} duration such as `500ms` or `5s`, got `{raw}`"
+                    ));
+                    default
+                }
+            },
+        };
+        let header_read_timeout = duration(
+            "HTTP_HEADER_READ_TIMEOUT",
+            defaults.header_read_timeout,
+            true,
+        );
+        let shutdown_delay = duration("SHUTDOWN_DELAY", defaults.shutdown_delay, false);
+        let shutdown_timeout = duration("SHUTDOWN_TIMEOUT", defaults.shutdown_timeout, false);
+        let max_connections = parse_or(
+            &get,
+            &mut problems,
+            "HTTP_MAX_CONNECTIONS",
+            defaults.max_connections,
+            "a whole number",
+        );
+        let serve = ServeSettings {
+            header_read_timeout,
+            max_connections,
+            shutdown_delay,
+            shutdown_timeout,
+        };
+
         // Zero would either deadlock the pool or disable a safety limit by
         // accident; a deliberate "no limit" is not offered.
         for (name, value) in [
@@ -239,6 +293,7 @@ impl Config {
             ("DATABASE_STATEMENT_TIMEOUT_MS", statement_timeout_ms),
             ("REQUEST_TIMEOUT_SECS", request_timeout_secs),
             ("BODY_LIMIT_BYTES", body_limit_bytes as u64),
+            ("HTTP_MAX_CONNECTIONS", max_connections as u64),
         ] {
             if value == 0 {
                 problems.push(format!("{name} must be greater than 0"));
@@ -256,6 +311,7 @@ impl Config {
             database_statement_timeout: Duration::from_millis(statement_timeout_ms),
             request_timeout: Duration::from_secs(request_timeout_secs),
             body_limit_bytes,
+            serve,
             log_format,
 {%- if auth.is_some() %}
             jwt_secret,
@@ -263,6 +319,7 @@ impl Config {
             rate_limit_enabled,
             trusted_proxies,
             rate_limit_on_redis_error,
+            rate_limit_ipv6_prefix,
             cors,
             redis_url: get("REDIS_URL"),
             cache_local_ttl,
@@ -274,7 +331,13 @@ impl Config {
             enabled: self.rate_limit_enabled,
             trusted_proxies: self.trusted_proxies.clone(),
             on_redis_error: self.rate_limit_on_redis_error,
+            ipv6_prefix: self.rate_limit_ipv6_prefix,
         }
+    }
+
+    /// How the server treats connections.
+    pub fn serve_settings(&self) -> ServeSettings {
+        self.serve
     }
 
     /// The HTTP-level limits the router enforces.
@@ -304,9 +367,13 @@ fn parse_or<T: FromStr>(
     }
 }
 
-/// A whole number with a unit: `ms`, `s` or `m` (`500ms`, `2s`, `1m`).
+/// A whole number with a unit: `ms`, `s` or `m` (`500ms`, `2s`, `1m`); a
+/// bare `0` is zero in any unit.
 fn parse_duration(raw: &str) -> Option<Duration> {
     let raw = raw.trim();
+    if raw == "0" {
+        return Some(Duration::ZERO);
+    }
     let digits = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
     let (number, unit) = raw.split_at(digits);
     let number: u64 = number.parse().ok()?;
@@ -388,12 +455,14 @@ impl fmt::Debug for Config {
             )
             .field("request_timeout", &self.request_timeout)
             .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("serve", &self.serve)
             .field("log_format", &self.log_format)
 {%- if auth.is_some() %}
             .field("jwt_secret", &"<redacted>")
 {%- endif %}
             .field("rate_limit_enabled", &self.rate_limit_enabled)
             .field("rate_limit_on_redis_error", &self.rate_limit_on_redis_error)
+            .field("rate_limit_ipv6_prefix", &self.rate_limit_ipv6_prefix)
             .field("redis_url", &self.redis_url.as_deref().map(redact_password))
             .field("cache_local_ttl", &self.cache_local_ttl)
             .field("trusted_proxies", &self.trusted_proxies)
@@ -455,6 +524,52 @@ mod tests {
         assert_eq!(config.body_limit_bytes, 1_048_576);
         assert_eq!(config.log_format, LogFormat::Text);
         assert_eq!(config.cache_local_ttl, None);
+        assert_eq!(config.rate_limit_ipv6_prefix, 64);
+        assert_eq!(config.serve.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(config.serve.max_connections, 1024);
+        assert_eq!(config.serve.shutdown_delay, Duration::from_secs(5));
+        assert_eq!(config.serve.shutdown_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn server_timeouts_are_durations_and_the_delay_may_be_zero() {
+        let problems = |vars: &[(&str, &str)]| {
+            let err = Config::from_lookup(lookup(vars)).expect_err("DATABASE_URL is missing");
+            err.problems
+                .into_iter()
+                .filter(|p| !p.starts_with("DATABASE_URL"))
+{%- if auth.is_some() %}
+                .filter(|p| !p.starts_with("JWT_SECRET"))
+{%- endif %}
+                .collect::<Vec<_>>()
+        };
+        let valid = [
+            ("SHUTDOWN_DELAY", "0"),
+            ("SHUTDOWN_TIMEOUT", "500ms"),
+            ("HTTP_HEADER_READ_TIMEOUT", "2s"),
+            ("HTTP_MAX_CONNECTIONS", "64"),
+        ];
+        assert_eq!(problems(&valid), Vec::<String>::new());
+        let invalid = [
+            ("SHUTDOWN_DELAY", "5"),
+            ("SHUTDOWN_TIMEOUT", "soon"),
+            ("HTTP_HEADER_READ_TIMEOUT", "0s"),
+            ("HTTP_MAX_CONNECTIONS", "0"),
+        ];
+        assert_eq!(problems(&invalid).len(), 4, "{:?}", problems(&invalid));
+    }
+
+    #[test]
+    fn the_ipv6_prefix_is_a_length_from_1_to_128() {
+        let accepted = |raw: &str| {
+            let config = Config::from_lookup(lookup(&[("RATE_LIMIT_IPV6_PREFIX", raw)]));
+            let err = config.expect_err("DATABASE_URL is missing");
+            !err.problems
+                .iter()
+                .any(|p| p.starts_with("RATE_LIMIT_IPV6_PREFIX"))
+        };
+        assert!(accepted("48") && accepted("128") && accepted("1"));
+        assert!(!accepted("0") && !accepted("129") && !accepted("/64"));
     }
 
     #[test]

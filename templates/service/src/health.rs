@@ -6,15 +6,23 @@
 //! - `/readyz`: this replica should receive traffic (database reachable and
 //!   not shutting down).
 //! - `/health`: a JSON summary for dashboards and people.
+//!
+//! Both database-checking probes share [`DatabaseProbe`]: one query at a time
+//! for all of them, its result reused for [`PROBE_TTL`], so however many load
+//! balancers and dashboards poll, probes cost at most one pool connection
+//! and about one query per second.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use prometheus_client::metrics::counter::Counter;
 use serde::Serialize;
+use sqlx::PgPool;
+use tokio::sync::Mutex;
 
 use crate::error::{ApiError, KeepBody};
 use crate::extract::Json;
@@ -23,6 +31,37 @@ use crate::state::AppState;
 /// Probes must answer quickly even when the pool is exhausted; a probe that
 /// hangs is worse than one that fails.
 const DATABASE_PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long a probe's result is reused.
+pub const PROBE_TTL: Duration = Duration::from_secs(1);
+
+/// The database probe shared by `/health` and `/readyz`.
+#[derive(Debug, Default)]
+pub struct DatabaseProbe {
+    /// When the last probe finished, and whether the database answered. The
+    /// lock is held across a probe: concurrent callers wait for the one in
+    /// flight and take its result (single flight).
+    last: Mutex<Option<(Instant, bool)>>,
+    /// Probes that reached the pool (`/metrics`).
+    pub probes: Counter,
+}
+
+impl DatabaseProbe {
+    /// Whether the database answered a `SELECT 1` within the last
+    /// [`PROBE_TTL`]; probes once when the last result is older.
+    pub async fn is_up(&self, pool: &PgPool) -> bool {
+        let mut last = self.last.lock().await;
+        if let Some((at, up)) = *last
+            && at.elapsed() < PROBE_TTL
+        {
+            return up;
+        }
+        self.probes.inc();
+        let up = probe(pool).await;
+        *last = Some((Instant::now(), up));
+        up
+    }
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -110,7 +149,11 @@ async fn readyz(State(state): State<AppState>) -> Result<StatusCode, ApiError> {
 }
 
 async fn database_is_up(state: &AppState) -> bool {
-    let probe = sqlx::query("SELECT 1").execute(&state.pool);
+    state.database_probe.is_up(&state.pool).await
+}
+
+async fn probe(pool: &PgPool) -> bool {
+    let probe = sqlx::query("SELECT 1").execute(pool);
     match tokio::time::timeout(DATABASE_PROBE_TIMEOUT, probe).await {
         Ok(Ok(_)) => true,
         Ok(Err(err)) => {

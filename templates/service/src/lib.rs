@@ -2,12 +2,25 @@
 //! The `{{ package }}` HTTP service.
 //!
 //! [`app`] builds the complete router, middleware included, so tests exercise
-//! exactly what production serves, without opening a socket.
+//! exactly what production serves, without opening a socket; [`serve`] runs
+//! it on a listener.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::http::HeaderName;
 use axum::middleware;
-use tower::ServiceBuilder;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tower::{Layer, ServiceBuilder};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -39,7 +52,7 @@ pub mod state;
 pub mod telemetry;
 pub mod validation;
 
-pub use state::AppState;
+pub use state::{AppState, ServeSettings};
 
 /// Correlates a request across services and log lines; taken from the client
 /// (or an upstream proxy) when present, generated otherwise.
@@ -92,9 +105,16 @@ pub fn app(state: AppState) -> Router {
         // streamed bodies too.
         .layer(RequestBodyLimitLayer::new(limits.body_limit_bytes));
 
+{%- if auth.is_some() %}
+    // A login or registration also takes from its account's bucket; inside
+    // the body limit, as this layer reads the body.
+    let account_limit = middleware::from_fn_with_state(state.clone(), rate_limit::enforce_account);
+    let auth_routes = auth::routes().route_layer(account_limit);
+{%- endif %}
+
     Router::new()
 {%- if auth.is_some() %}
-        .nest("/v1", resources::router().merge(auth::routes()))
+        .nest("/v1", resources::router().merge(auth_routes))
 {%- else %}
         .nest("/v1", resources::router())
 {%- endif %}
@@ -108,4 +128,90 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(middleware)
         .with_state(state)
+}
+
+/// Serves [`app`] on `listener` until `signal` resolves, then shuts down in
+/// order: `/readyz` fails at once, requests are still accepted for
+/// `shutdown_delay` (load balancers need a few probes to notice), then the
+/// listener closes and in-flight requests get `shutdown_timeout` to finish;
+/// the connections still open then are closed and their handlers dropped.
+///
+/// HTTP/1.1 through hyper directly, as axum's `serve` sets no timer and so
+/// no header-read timeout, and has no connection cap or drain deadline.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    settings: ServeSettings,
+    signal: impl Future<Output = ()>,
+) {
+    let shutting_down = state.shutting_down.clone();
+    let app = app(state);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(settings.header_read_timeout)
+        .keep_alive(true);
+    let slots = Arc::new(Semaphore::new(settings.max_connections));
+    let graceful = GracefulShutdown::new();
+    // Every connection's task, so that those still open at the deadline can
+    // be ended (their handlers dropped) before the caller closes the pool.
+    let mut connections = JoinSet::new();
+    let stop = async {
+        signal.await;
+        shutting_down.store(true, Ordering::Relaxed);
+        tracing::info!(delay = ?settings.shutdown_delay, "shutdown requested, readiness fails");
+        tokio::time::sleep(settings.shutdown_delay).await;
+    };
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        // A slot first: over the cap, connections wait in the kernel's
+        // backlog instead of costing a task and buffers each.
+        let slot = tokio::select! {
+            () = &mut stop => break,
+            slot = slots.clone().acquire_owned() => slot,
+        };
+        let Ok(slot) = slot else { break };
+        let (stream, peer) = tokio::select! {
+            () = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors, or a connection reset before
+                    // it was accepted: pause instead of spinning.
+                    tracing::warn!(error = %err, "failed to accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        // Responses are small and written at once; Nagle's algorithm would
+        // only add latency.
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::warn!(error = %err, "failed to set TCP_NODELAY");
+        }
+        // The peer address is the rate limiter's client key.
+        let service = axum::Extension(ConnectInfo::<SocketAddr>(peer)).layer(app.clone());
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        // Forget the connections that have ended.
+        while connections.try_join_next().is_some() {}
+        connections.spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "connection closed with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    tracing::info!("listener closed, draining in-flight requests");
+    if tokio::time::timeout(settings.shutdown_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = connections.len(),
+            "shutdown deadline passed; dropping the connections still open"
+        );
+    }
+    connections.shutdown().await;
 }

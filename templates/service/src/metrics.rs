@@ -3,14 +3,20 @@
 //!
 //! - `http_requests_total` and `http_request_duration_seconds`, by method,
 //!   route template (never the raw path: ids would explode the series count)
-//!   and status;
+//!   and status. Both label sets are closed, so no client can add series:
+//!   a method outside [`METHODS`] is `OTHER`, every path no route matches is
+//!   `unmatched`. Every documented operation's series (with its success
+//!   status) exists from startup, at 0, so rates and alerts work before the
+//!   first request;
 //! - `db_pool_connections` and `db_pool_idle_connections`, read at scrape time;
+//!   `db_probes_total`, the health probes that reached the database;
 //! - `rate_limited_requests_total`, by bucket; `rate_limit_errors_total`
 //!   and `rate_limit_breaker_state` for the shared (Redis) buckets;
 //! - `cache_hits_total`, `cache_misses_total`, `cache_errors_total`,
 //!   `cache_loads_total` and `cache_breaker_state` (0 closed, 1 open,
 //!   2 half-open).
 
+use std::sync::LazyLock;
 use std::time::Instant;
 
 use axum::Router;
@@ -27,6 +33,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::cache::CacheStats;
+use crate::health::DatabaseProbe;
 use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
 
@@ -37,11 +44,62 @@ const LATENCY_BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
+/// The methods counted under their own name.
+const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// The method label of every other method.
+const OTHER_METHOD: &str = "OTHER";
+
+/// The route label of every request no route matched.
+const UNMATCHED: &str = "unmatched";
+
+fn method_label(method: &str) -> &'static str {
+    METHODS
+        .iter()
+        .find(|known| **known == method)
+        .copied()
+        .unwrap_or(OTHER_METHOD)
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
+    method: &'static str,
     route: String,
     status: u16,
+}
+
+/// Every operation of the OpenAPI document (written from the same routes
+/// as the router), with its success status.
+static OPERATIONS: LazyLock<Vec<RequestLabels>> = LazyLock::new(documented_operations);
+
+fn documented_operations() -> Vec<RequestLabels> {
+    let document: serde_json::Value = match serde_json::from_str(crate::openapi::DOCUMENT) {
+        Ok(document) => document,
+        Err(err) => {
+            tracing::error!(error = %err, "the OpenAPI document does not parse");
+            return Vec::new();
+        }
+    };
+    let mut operations = Vec::new();
+    let paths = document["paths"].as_object().into_iter().flatten();
+    for (route, item) in paths {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            // Path items also hold `parameters`, which is no method.
+            let method = method_label(&method.to_ascii_uppercase());
+            let responses = operation["responses"].as_object().into_iter().flatten();
+            let status = responses
+                .filter_map(|(status, _)| status.parse::<u16>().ok())
+                .find(|status| (200..300).contains(status));
+            if let Some(status) = status.filter(|_| method != OTHER_METHOD) {
+                operations.push(RequestLabels {
+                    method,
+                    route: route.clone(),
+                    status,
+                });
+            }
+        }
+    }
+    operations
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -63,15 +121,19 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// The service's metrics, with the cache's and the limiter's counters
-    /// registered.
-    pub fn new(cache: &CacheStats, limiter: &RateLimiter) -> Self {
+    /// The service's metrics, with the cache's, the limiter's and the
+    /// database probe's counters registered.
+    pub fn new(cache: &CacheStats, limiter: &RateLimiter, probe: &DatabaseProbe) -> Self {
         let requests = Family::default();
         let latency: Family<RequestLabels, Histogram> =
             Family::new_with_constructor(latency_histogram);
         let pool_connections = Gauge::default();
         let pool_idle = Gauge::default();
         let rate_limited = Family::default();
+        for labels in OPERATIONS.iter() {
+            requests.get_or_create_owned(labels);
+            latency.get_or_create_owned(labels);
+        }
         let mut registry = Registry::default();
         registry.register("http_requests", "HTTP requests handled", requests.clone());
         registry.register(
@@ -88,6 +150,11 @@ impl Metrics {
             "db_pool_idle_connections",
             "Open database connections not in use",
             pool_idle.clone(),
+        );
+        registry.register(
+            "db_probes",
+            "Health and readiness probes that reached the database",
+            probe.probes.clone(),
         );
         registry.register(
             "rate_limited_requests",
@@ -163,11 +230,11 @@ pub fn routes() -> Router<AppState> {
 /// Middleware: counts and times every request by its route template.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method().as_str());
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or("<unmatched>", MatchedPath::as_str)
+        .map_or(UNMATCHED, MatchedPath::as_str)
         .to_owned();
     let response = next.run(request).await;
     let labels = RequestLabels {

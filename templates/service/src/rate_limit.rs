@@ -13,9 +13,26 @@
 //! `/openapi.json`, `/docs`) are never limited: probes must not be starved by
 //! traffic.
 //!
+{%- if auth.is_some() %}
+//! Under `/v1/auth/` a bearer token only ever adds its user's bucket and
+//! never replaces the address as a key: the login route's own bucket is the
+//! address's, so attaching any valid token (one registration away) cannot
+//! move password guesses into a fresh bucket. A
+//! login and a registration also take from the [`ACCOUNT`] bucket of the
+//! login they name (trimmed, lowercased), whatever address they come from:
+//! guessing one account's password from many addresses is as slow as from
+//! one. The price is that an attacker can keep one account's login refused
+//! while the attack lasts; every other account, and the account once the
+//! attack stops, is unaffected.
+//!
+{%- endif %}
 //! The address is the socket's peer. `X-Forwarded-For` is read only when the
 //! peer is one of the configured `TRUSTED_PROXIES`; otherwise any client
-//! could pick a fresh address per request and never be limited.
+//! could pick a fresh address per request and never be limited. An IPv6
+//! client is counted by its network (`RATE_LIMIT_IPV6_PREFIX`, a /64 by
+//! default): one subscriber is usually given a whole /64 and could take a
+//! fresh address per request. An IPv4-mapped IPv6 address (a dual-stack
+//! socket's view of an IPv4 client) is the IPv4 address it maps.
 //!
 //! With `REDIS_URL` set the buckets live in Redis and every replica shares
 //! them: one Lua script ([`TAKE_SCRIPT`]) refills and takes from all of a
@@ -26,12 +43,16 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::str::FromStr;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+{% if auth.is_some() -%}
+use axum::body::Bytes;
+{% endif -%}
+use axum::extract::{ConnectInfo, {% if auth.is_some() %}FromRequest, {% endif %}MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -67,6 +88,18 @@ pub const LOGIN: Policy = {{ rate_limits.login.rust }};
 
 /// Where [`LOGIN`] applies (a service without `auth` has no such route).
 const LOGIN_ROUTE: &str = "/v1/auth/login";
+{%- if let Some(a) = auth %}
+
+/// Routes where the limiter ignores the bearer token.
+const AUTH_ROUTES: &str = "/v1/auth/";
+
+/// The per-account bucket: as small as [`LOGIN`], keyed by the login a
+/// request names instead of by its address.
+pub const ACCOUNT: Policy = LOGIN;
+
+/// The routes whose body names an account (in the `{{ a.login }}` field).
+const ACCOUNT_ROUTES: [&str; 2] = [LOGIN_ROUTE, "/v1/auth/register"];
+{%- endif %}
 
 /// A route with a bucket of its own.
 struct RouteLimit {
@@ -92,9 +125,73 @@ const ROUTES: &[RouteLimit] = &[
 ];
 {%- endif %}
 
-/// Buckets are dropped once full again (an idle client costs nothing), in a
-/// sweep that runs when this many buckets exist.
-const SWEEP_AT: usize = 10_000;
+/// The in-process buckets are spread over this many shards by key hash,
+/// each behind a lock of its own, so requests of different clients seldom
+/// wait for one another.
+const SHARDS: usize = 16;
+
+/// How often a background task drops the buckets that are full again (an
+/// idle client costs nothing), one shard at a time, off the request path.
+const SWEEP_EVERY: Duration = Duration::from_secs(10);
+
+type BucketKey = (&'static str, Client);
+
+/// This process's buckets.
+struct LocalBuckets {
+    shards: Vec<Mutex<HashMap<BucketKey, Bucket>>>,
+    hasher: RandomState,
+}
+
+impl LocalBuckets {
+    fn new() -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            hasher: RandomState::new(),
+        }
+    }
+
+    fn shard_of(&self, key: &BucketKey) -> usize {
+        (self.hasher.hash_one(key) % SHARDS as u64) as usize
+    }
+
+    /// A shard's buckets. The lock is held for a few arithmetic operations
+    /// only; a poisoned lock means a panic mid-update, and the buckets are
+    /// still usable.
+    fn lock(&self, shard: usize) -> MutexGuard<'_, HashMap<BucketKey, Bucket>> {
+        self.shards[shard]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Drops the buckets that are full again.
+    fn sweep(&self) {
+        let now = Instant::now();
+        for shard in 0..SHARDS {
+            self.lock(shard).retain(|_, bucket| {
+                bucket.refill(now);
+                bucket.tokens < f64::from(bucket.policy.capacity)
+            });
+        }
+    }
+
+    fn len(&self) -> usize {
+        (0..SHARDS).map(|shard| self.lock(shard).len()).sum()
+    }
+}
+
+/// Sweeps `buckets` every `period` until the limiter is dropped.
+async fn sweep_periodically(buckets: Weak<LocalBuckets>, period: Duration) {
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let Some(buckets) = buckets.upgrade() else {
+            return;
+        };
+        buckets.sweep();
+    }
+}
 
 /// An IPv4 or IPv6 network, `10.0.0.0/8` or a single address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,12 +270,17 @@ impl FromStr for OnRedisError {
     }
 }
 
+/// The network an IPv6 client is counted by, unless configured otherwise.
+pub const DEFAULT_IPV6_PREFIX: u8 = 64;
+
 /// How the limiter is configured at startup.
 #[derive(Clone, Debug)]
 pub struct RateLimitSettings {
     pub enabled: bool,
     pub trusted_proxies: Vec<IpNet>,
     pub on_redis_error: OnRedisError,
+    /// IPv6 clients share a bucket per network of this prefix length (1-128).
+    pub ipv6_prefix: u8,
 }
 
 impl Default for RateLimitSettings {
@@ -187,22 +289,47 @@ impl Default for RateLimitSettings {
             enabled: true,
             trusted_proxies: Vec::new(),
             on_redis_error: OnRedisError::default(),
+            ipv6_prefix: DEFAULT_IPV6_PREFIX,
         }
     }
 }
 
-/// Whose bucket: an address, or a signed-in user (by the token's subject).
+/// Whose bucket: an address (for IPv6, its network's first address), or a
+/// signed-in user (by the token's subject){% if auth.is_some() %}, or an account named by a
+/// login or registration (see [`Client::account`]){% endif %}.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Client {
     Ip(IpAddr),
     User(String),
+{%- if auth.is_some() %}
+    /// The SHA-256 (hex) of the normalised login.
+    Account(String),
+{%- endif %}
 }
+{%- if auth.is_some() %}
+
+impl Client {
+    /// The account a login names: trimmed and lowercased, so `Alice@x.org `
+    /// and `alice@x.org` share one bucket, then hashed, so Redis key names
+    /// do not list the logins people typed.
+    pub fn account(login: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let normalised = login.trim().to_lowercase();
+        let digest = Sha256::digest(normalised.as_bytes());
+        let hex = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+        Client::Account(hex)
+    }
+}
+{%- endif %}
 
 impl fmt::Display for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Client::Ip(ip) => write!(f, "ip:{ip}"),
             Client::User(id) => write!(f, "user:{id}"),
+{%- if auth.is_some() %}
+            Client::Account(hash) => write!(f, "account:{hash}"),
+{%- endif %}
         }
     }
 }
@@ -339,7 +466,7 @@ return reply
 /// The buckets of every client: in this process, and in Redis when shared.
 pub struct RateLimiter {
     settings: RateLimitSettings,
-    local: Mutex<HashMap<(&'static str, Client), Bucket>>,
+    local: Arc<LocalBuckets>,
     shared: Option<(GuardedRedis, redis::Script)>,
     /// Failed or timed-out Redis calls (`/metrics`).
     pub errors: Counter,
@@ -355,14 +482,28 @@ impl fmt::Debug for RateLimiter {
 }
 
 impl RateLimiter {
-    /// Buckets in this process.
+    /// Buckets in this process, swept every [`SWEEP_EVERY`] (when created
+    /// inside a Tokio runtime, as the service always is).
     pub fn new(settings: RateLimitSettings) -> Self {
+        Self::with_sweep_every(settings, SWEEP_EVERY)
+    }
+
+    fn with_sweep_every(settings: RateLimitSettings, period: Duration) -> Self {
+        let local = Arc::new(LocalBuckets::new());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(sweep_periodically(Arc::downgrade(&local), period));
+        }
         Self {
             settings,
-            local: Mutex::new(HashMap::new()),
+            local,
             shared: None,
             errors: Counter::default(),
         }
+    }
+
+    /// How many buckets this process holds.
+    pub fn local_buckets(&self) -> usize {
+        self.local.len()
     }
 
     /// Buckets in Redis, shared by every replica, through the service's
@@ -419,34 +560,35 @@ impl RateLimiter {
 
     fn take_local(&self, takes: &[Take]) -> Decision {
         let now = Instant::now();
-        // The lock is held for a few arithmetic operations only; a poisoned
-        // lock means a panic mid-update, and the buckets are still usable.
-        let mut buckets = self
-            .local
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if buckets.len() >= SWEEP_AT {
-            buckets.retain(|_, b| {
-                b.refill(now);
-                b.tokens < f64::from(b.policy.capacity)
-            });
-        }
+        let keys: Vec<(usize, BucketKey)> = takes
+            .iter()
+            .map(|take| {
+                let key = (take.bucket, take.client.clone());
+                (self.local.shard_of(&key), key)
+            })
+            .collect();
+        // Every shard the request touches is locked at once, so it takes from
+        // all its buckets or none; always in ascending order, so two requests
+        // never wait for each other in a cycle.
+        let mut shards: Vec<usize> = keys.iter().map(|(shard, _)| *shard).collect();
+        shards.sort_unstable();
+        shards.dedup();
+        let mut locked: Vec<_> = shards.iter().map(|shard| self.local.lock(*shard)).collect();
+        let slot = |shard: &usize| shards.binary_search(shard).unwrap_or_default();
         let mut tokens = Vec::with_capacity(takes.len());
-        for take in takes {
-            let bucket = buckets
-                .entry((take.bucket, take.client.clone()))
-                .or_insert(Bucket {
-                    tokens: f64::from(take.policy.capacity),
-                    updated: now,
-                    policy: take.policy,
-                });
+        for ((shard, key), take) in keys.iter().zip(takes) {
+            let bucket = locked[slot(shard)].entry(key.clone()).or_insert(Bucket {
+                tokens: f64::from(take.policy.capacity),
+                updated: now,
+                policy: take.policy,
+            });
             bucket.refill(now);
             tokens.push(bucket.tokens);
         }
         let allowed = tokens.iter().all(|tokens| *tokens >= 1.0);
         if allowed {
-            for (take, tokens) in takes.iter().zip(&mut tokens) {
-                if let Some(bucket) = buckets.get_mut(&(take.bucket, take.client.clone())) {
+            for ((shard, key), tokens) in keys.iter().zip(&mut tokens) {
+                if let Some(bucket) = locked[slot(shard)].get_mut(key) {
                     bucket.tokens -= 1.0;
                     *tokens = bucket.tokens;
                 }
@@ -456,16 +598,17 @@ impl RateLimiter {
     }
 
     /// The address requests are counted against: the peer, or with a trusted
-    /// proxy in front, the nearest untrusted address in `X-Forwarded-For`.
+    /// proxy in front, the nearest untrusted address in `X-Forwarded-For`;
+    /// for IPv6, the first address of its network.
     pub fn client_ip(&self, request: &Request) -> IpAddr {
         let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() else {
             // Only when the router is driven without a socket (in-process
             // tests): every request is one client.
             return IpAddr::V4(Ipv4Addr::UNSPECIFIED);
         };
-        let peer = peer.ip();
+        let peer = peer.ip().to_canonical();
         if !self.is_trusted(peer) {
-            return peer;
+            return self.network_of(peer);
         }
         let hops: Vec<&str> = request
             .headers()
@@ -477,13 +620,26 @@ impl RateLimiter {
             .collect();
         // Right to left: each proxy appends the address it received from.
         for hop in hops.iter().rev() {
-            match hop.parse::<IpAddr>() {
-                Ok(ip) if self.is_trusted(ip) => continue,
-                Ok(ip) => return ip,
-                Err(_) => break,
+            match parse_hop(hop) {
+                Some(ip) if self.is_trusted(ip) => continue,
+                Some(ip) => return self.network_of(ip),
+                None => break,
             }
         }
-        peer
+        self.network_of(peer)
+    }
+
+    /// An IPv6 address's network (its first address), so that the
+    /// addresses of one subscriber share a bucket; IPv4 as it is.
+    fn network_of(&self, ip: IpAddr) -> IpAddr {
+        match ip {
+            IpAddr::V4(_) => ip,
+            IpAddr::V6(v6) => {
+                let host_bits = 128 - u32::from(self.settings.ipv6_prefix.min(128));
+                let mask = u128::MAX.checked_shl(host_bits).unwrap_or(0);
+                IpAddr::V6((u128::from(v6) & mask).into())
+            }
+        }
     }
 
     fn is_trusted(&self, ip: IpAddr) -> bool {
@@ -492,6 +648,18 @@ impl RateLimiter {
             .iter()
             .any(|net| net.contains(ip))
     }
+}
+
+/// One `X-Forwarded-For` entry: an address, or an address with the port
+/// some proxies append (`192.0.2.1:5678`, `[2001:db8::1]:443`), or a
+/// bracketed IPv6 address without one; IPv4-mapped IPv6 as IPv4.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    let ip = hop
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|socket| socket.ip()))
+        .or_else(|| hop.strip_prefix('[')?.strip_suffix(']')?.parse().ok())?;
+    Some(ip.to_canonical())
 }
 {%- if auth.is_some() %}
 
@@ -550,6 +718,8 @@ pub async fn enforce(State(state): State<AppState>, {% if auth.is_some() %}mut {
         policy: GLOBAL,
     }];
 {%- if auth.is_some() %}
+    // A token only ever adds its user's bucket; under /v1/auth/ it does not
+    // replace the address as the key of the route's own bucket.
     let client = match user {
         Some(user) => {
             let user = Client::User(user);
@@ -558,7 +728,11 @@ pub async fn enforce(State(state): State<AppState>, {% if auth.is_some() %}mut {
                 client: user.clone(),
                 policy: GLOBAL,
             });
-            user
+            if route.starts_with(AUTH_ROUTES) {
+                address
+            } else {
+                user
+            }
         }
         None => address,
     };
@@ -594,15 +768,96 @@ pub async fn enforce(State(state): State<AppState>, {% if auth.is_some() %}mut {
     response
 }
 
+/// Headers already set by an inner refusal ([`enforce_account`]) describe
+/// the bucket that refused, and are kept.
 fn set_headers(headers: &mut HeaderMap, decision: &Decision) {
     for (name, value) in [
         ("ratelimit-limit", u64::from(decision.limit)),
         ("ratelimit-remaining", u64::from(decision.remaining)),
         ("ratelimit-reset", decision.reset_secs),
     ] {
-        headers.insert(name, HeaderValue::from(value));
+        headers.entry(name).or_insert(HeaderValue::from(value));
     }
 }
+{%- if let Some(a) = auth %}
+
+/// The part of a login or registration body the limiter reads; every other
+/// field, and any error, is left to the handler.
+#[derive(serde::Deserialize)]
+struct NamedAccount {
+    #[serde(rename = "{{ a.login }}")]
+    login: Option<String>,
+}
+
+/// Takes a token from the [`ACCOUNT`] bucket of `login`. `Ok` with the
+/// decision when the request may go on; `Err` is the response to send (429,
+/// or 503 when Redis cannot be asked and the policy is to refuse). Applied
+/// to the login and registration routes by [`enforce_account`]; a handler
+/// that learns a login some other way can call it directly.
+pub async fn take_account(state: &AppState, login: &str) -> Result<Decision, Response> {
+    if !state.rate_limiter.settings.enabled {
+        return Ok(Decision::unlimited());
+    }
+    let take = [Take {
+        bucket: "account",
+        client: Client::account(login),
+        policy: ACCOUNT,
+    }];
+    let Some(decision) = state.rate_limiter.take(&take).await else {
+        return Err(
+            ApiError::Unavailable("the rate limiter is unavailable".to_owned()).into_response(),
+        );
+    };
+    if decision.allowed {
+        return Ok(decision);
+    }
+    state.metrics.record_rate_limited(decision.bucket);
+    let mut response = ApiError::TooManyRequests {
+        retry_after_secs: decision.retry_after_secs,
+    }
+    .into_response();
+    set_headers(response.headers_mut(), &decision);
+    Err(response)
+}
+
+/// Route middleware of the auth routes: a login or registration takes from
+/// the bucket of the account its body names. It runs inside the body limit
+/// and before the handler, which reads the buffered body again; a body
+/// without a readable login passes untouched (the handler refuses it).
+pub async fn enforce_account(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let applies = request.method() == Method::POST
+        && request
+            .extensions()
+            .get::<MatchedPath>()
+            .is_some_and(|path| ACCOUNT_ROUTES.contains(&path.as_str()));
+    if !applies || !state.rate_limiter.settings.enabled {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    // Read as the handler's extractor would, under the same limits (they
+    // travel in the request's extensions).
+    let buffered = Request::from_parts(parts.clone(), body);
+    let body = match Bytes::from_request(buffered, &state).await {
+        Ok(body) => body,
+        // Over the body limit (413) or a broken stream: the outer layers
+        // render the status as a problem.
+        Err(rejection) => return rejection.into_response(),
+    };
+    let login = serde_json::from_slice::<NamedAccount>(&body)
+        .ok()
+        .and_then(|named| named.login);
+    if let Some(login) = login
+        && let Err(refused) = take_account(&state, &login).await
+    {
+        return refused;
+    }
+    next.run(Request::from_parts(parts, body.into())).await
+}
+{%- endif %}
 
 #[cfg(test)]
 mod tests {
@@ -671,6 +926,80 @@ mod tests {
         // Only the first request took from the roomy bucket: 9 of 10 left.
         let roomy_only = limiter.take(&[roomy]).await.expect("in-process");
         assert_eq!(roomy_only.remaining, 8);
+    }
+
+    #[test]
+    fn forwarded_hops_parse_with_or_without_ports() {
+        let ip = |text: &str| text.parse::<IpAddr>().expect("ip");
+        for (hop, expected) in [
+            ("192.0.2.1", "192.0.2.1"),
+            ("192.0.2.1:5678", "192.0.2.1"),
+            ("2001:db8::1", "2001:db8::1"),
+            ("[2001:db8::1]:443", "2001:db8::1"),
+            ("[2001:db8::1]", "2001:db8::1"),
+            ("::ffff:192.0.2.1", "192.0.2.1"),
+            ("[::ffff:192.0.2.1]:80", "192.0.2.1"),
+        ] {
+            assert_eq!(parse_hop(hop), Some(ip(expected)), "{hop}");
+        }
+        for bad in ["unknown", "192.0.2.1:", "[2001:db8::1", "_hidden"] {
+            assert_eq!(parse_hop(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_network() {
+        let ip = |text: &str| text.parse::<IpAddr>().expect("ip");
+        let limiter = RateLimiter::new(RateLimitSettings::default());
+        let network = ip("2001:db8:1:2::");
+        assert_eq!(limiter.network_of(ip("2001:db8:1:2:a:b:c:d")), network);
+        assert_eq!(limiter.network_of(ip("192.0.2.1")), ip("192.0.2.1"));
+        let per_host = RateLimiter::new(RateLimitSettings {
+            ipv6_prefix: 128,
+            ..RateLimitSettings::default()
+        });
+        let host = ip("2001:db8:1:2:a:b:c:d");
+        assert_eq!(per_host.network_of(host), host);
+        let per_site = RateLimiter::new(RateLimitSettings {
+            ipv6_prefix: 48,
+            ..RateLimitSettings::default()
+        });
+        assert_eq!(per_site.network_of(host), ip("2001:db8:1::"));
+    }
+
+    #[tokio::test]
+    async fn full_buckets_are_swept_by_a_timer() {
+        let period = Duration::from_millis(20);
+        let limiter = RateLimiter::with_sweep_every(RateLimitSettings::default(), period);
+        let quick = Policy::new(1, 1000.0);
+        for last in 0..100 {
+            let client = Client::Ip(IpAddr::V4(Ipv4Addr::new(192, 0, 2, last)));
+            assert!(allowed(&limiter, &[take(client, quick)]).await);
+        }
+        let slow = Policy::new(1, 0.001);
+        let kept = Client::User("7".to_owned());
+        assert!(allowed(&limiter, &[take(kept.clone(), slow)]).await);
+        assert_eq!(limiter.local_buckets(), 101);
+        // Refilled within a millisecond, then dropped by the next sweep; the
+        // slow bucket is still empty and kept.
+        tokio::time::sleep(period * 10).await;
+        assert_eq!(limiter.local_buckets(), 1);
+        assert!(!allowed(&limiter, &[take(kept, slow)]).await);
+    }
+
+    #[tokio::test]
+    async fn a_request_spanning_shards_takes_from_all_or_none() {
+        let limiter = RateLimiter::new(RateLimitSettings::default());
+        let roomy = Policy::new(100, 0.001);
+        let mut takes: Vec<Take> = (0..32)
+            .map(|user| take(Client::User(user.to_string()), roomy))
+            .collect();
+        let tight = Policy::new(1, 0.001);
+        takes.push(take(Client::User("tight".to_owned()), tight));
+        assert!(allowed(&limiter, &takes).await);
+        assert!(!allowed(&limiter, &takes).await);
+        let first = limiter.take(&takes[..1]).await.expect("in-process");
+        assert_eq!(first.remaining, 98, "only the allowed request took");
     }
 
     #[test]

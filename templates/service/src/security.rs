@@ -50,8 +50,16 @@ pub fn cors(settings: &CorsSettings) -> Option<CorsLayer> {
             Method::PATCH,
             Method::DELETE,
         ])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        // Conditional requests (ETag) and a client's own request id.
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            header::IF_NONE_MATCH,
+            header::IF_MATCH,
+            HeaderName::from_static(crate::REQUEST_ID_HEADER),
+        ])
         .expose_headers([
+            header::ETAG,
             header::LOCATION,
             header::RETRY_AFTER,
             HeaderName::from_static("ratelimit-limit"),

@@ -13,6 +13,7 @@ use crate::auth::AuthState;
 
 use crate::cache::Cache;
 use crate::config::CorsSettings;
+use crate::health::DatabaseProbe;
 use crate::metrics::Metrics;
 use crate::rate_limit::{RateLimitSettings, RateLimiter};
 
@@ -30,6 +31,38 @@ impl Default for HttpLimits {
         Self {
             request_timeout: Duration::from_secs(30),
             body_limit_bytes: 1_048_576,
+        }
+    }
+}
+
+/// How the server treats connections ([`crate::serve`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ServeSettings {
+    /// A client must send a request's headers within this long, counted
+    /// from when the connection starts waiting for a request (so it is also
+    /// how long an idle keep-alive connection is kept): a client trickling
+    /// headers (slowloris) cannot hold a connection.
+    pub header_read_timeout: Duration,
+    /// Connections served at once; further ones wait in the listen backlog
+    /// until one closes.
+    pub max_connections: usize,
+    /// On SIGTERM, how long `/readyz` fails while requests are still
+    /// accepted, so load balancers stop routing here before the listener
+    /// closes.
+    pub shutdown_delay: Duration,
+    /// Then, how long in-flight requests get to finish; connections still
+    /// open after it are dropped.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServeSettings {
+    /// The configuration defaults.
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            shutdown_delay: Duration::from_secs(5),
+            shutdown_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -52,13 +85,16 @@ pub struct AppState {
     pub cors: CorsSettings,
     /// GET by id of the resources with `cache`; in-process unless replaced.
     pub cache: Arc<Cache>,
+    /// `/health` and `/readyz`'s shared, briefly cached database probe.
+    pub database_probe: Arc<DatabaseProbe>,
 }
 
 impl AppState {
     pub fn new(pool: PgPool, limits: HttpLimits{% if auth.is_some() %}, auth: AuthState{% endif %}) -> Self {
         let cache = Arc::new(Cache::default());
         let rate_limiter = Arc::new(RateLimiter::new(RateLimitSettings::default()));
-        let metrics = Arc::new(Metrics::new(&cache.stats, &rate_limiter));
+        let database_probe = Arc::new(DatabaseProbe::default());
+        let metrics = Arc::new(Metrics::new(&cache.stats, &rate_limiter, &database_probe));
         Self {
             pool,
             started_at: Instant::now(),
@@ -71,6 +107,7 @@ impl AppState {
             metrics,
             cors: CorsSettings::Off,
             cache,
+            database_probe,
         }
     }
 
@@ -78,7 +115,7 @@ impl AppState {
     /// proxies); the metrics are rebuilt so they count the new one.
     pub fn with_rate_limiter(mut self, limiter: RateLimiter) -> Self {
         self.rate_limiter = Arc::new(limiter);
-        self.metrics = Arc::new(Metrics::new(&self.cache.stats, &self.rate_limiter));
+        self.metrics = self.rebuilt_metrics();
         self
     }
 
@@ -91,8 +128,13 @@ impl AppState {
     /// rebuilt so they count the new cache.
     pub fn with_cache(mut self, cache: Cache) -> Self {
         self.cache = Arc::new(cache);
-        self.metrics = Arc::new(Metrics::new(&self.cache.stats, &self.rate_limiter));
+        self.metrics = self.rebuilt_metrics();
         self
+    }
+
+    fn rebuilt_metrics(&self) -> Arc<Metrics> {
+        let metrics = Metrics::new(&self.cache.stats, &self.rate_limiter, &self.database_probe);
+        Arc::new(metrics)
     }
 
     pub fn with_cors(mut self, cors: CorsSettings) -> Self {

@@ -2071,3 +2071,417 @@ async fn request_timeouts_are_503_with_retry_after() {
     assert!(response.headers().contains_key(header::RETRY_AFTER));
     app.teardown().await;
 }
+
+// ---------------------------------------------------------------------------
+// CORS headers (security review, issue 13)
+// ---------------------------------------------------------------------------
+
+/// With CORS on, a browser may send conditional requests and a request id,
+/// and read `ETag`, `Retry-After` and `X-Request-Id`.
+#[tokio::test]
+async fn cors_allows_conditional_requests_and_exposes_their_headers() {
+    use {{ crate_name }}::config::CorsSettings;
+    let app = spawn().await;
+    let route = fixtures().resources[0].route.clone();
+    let origin = "https://app.example";
+    let cors = CorsSettings::Origins {
+        origins: vec![axum::http::HeaderValue::from_static(origin)],
+        allow_credentials: false,
+    };
+    let router = {{ crate_name }}::app(app.state.clone().with_cors(cors));
+    let listed = |response: &axum::response::Response, name: &str| {
+        let value = response.headers().get(name).expect(name);
+        let value = value.to_str().expect("ASCII").to_ascii_lowercase();
+        value
+            .split(',')
+            .map(|item| item.trim().to_owned())
+            .collect::<Vec<_>>()
+    };
+
+    let preflight = Request::options(&route)
+        .header("origin", origin)
+        .header("access-control-request-method", "GET")
+        .header(
+            "access-control-request-headers",
+            "if-none-match,if-match,x-request-id",
+        )
+        .body(Body::empty())
+        .expect("request");
+    let response = tower::ServiceExt::oneshot(router.clone(), preflight)
+        .await
+        .expect("the router is infallible");
+    let allowed = listed(&response, "access-control-allow-headers");
+    for name in ["if-none-match", "if-match", "x-request-id"] {
+        assert!(allowed.iter().any(|h| h == name), "{name}: {allowed:?}");
+    }
+
+    let request = app
+        .builder(Method::GET, &route)
+        .header("origin", origin)
+        .body(Body::empty())
+        .expect("request");
+    let response = tower::ServiceExt::oneshot(router, request)
+        .await
+        .expect("the router is infallible");
+    let exposed = listed(&response, "access-control-expose-headers");
+    for name in ["etag", "retry-after", "x-request-id"] {
+        assert!(exposed.iter().any(|h| h == name), "{name}: {exposed:?}");
+    }
+    app.teardown().await;
+}
+
+// ---------------------------------------------------------------------------
+// Rate-limit keys (security review, issue 13)
+// ---------------------------------------------------------------------------
+
+/// A GET of the first resource's list as if it came from `peer`, with an
+/// optional `X-Forwarded-For`.
+fn get_from(app: &TestApp, peer: std::net::SocketAddr, forwarded: Option<&str>) -> Request<Body> {
+    let mut builder = app.builder(Method::GET, &fixtures().resources[0].route);
+    if let Some(hops) = forwarded {
+        builder = builder.header("x-forwarded-for", hops);
+    }
+    let mut request = builder.body(Body::empty()).expect("request");
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
+    request
+}
+
+fn ip(text: &str) -> std::net::IpAddr {
+    text.parse().expect("an IP address")
+}
+
+/// An IPv6 client is limited per /64 (what one subscriber is given, so a
+/// fresh address per request buys nothing), and an IPv4-mapped IPv6 peer is
+/// the IPv4 client it maps.
+#[tokio::test]
+async fn ipv6_clients_share_a_bucket_per_prefix_and_mapped_ipv4_is_ipv4() {
+    let app = spawn().await;
+    let route = fixtures().resources[0].route.clone();
+    drain(&app.state, ip("2001:db8:1:2::")).await;
+    let same_prefix = (ip("2001:db8:1:2:dead:beef:0:1"), 443).into();
+    let refused = app.send(get_from(&app, same_prefix, None)).await;
+    assert_problem(&refused, StatusCode::TOO_MANY_REQUESTS, &route);
+    let next_prefix = (ip("2001:db8:1:3::1"), 443).into();
+    let allowed = app.send(get_from(&app, next_prefix, None)).await;
+    assert_eq!(allowed.status, StatusCode::OK, "another /64");
+
+    drain(&app.state, ip("192.0.2.7")).await;
+    let mapped = (ip("::ffff:192.0.2.7"), 443).into();
+    let refused = app.send(get_from(&app, mapped, None)).await;
+    assert_problem(&refused, StatusCode::TOO_MANY_REQUESTS, &route);
+    app.teardown().await;
+}
+
+/// Proxies that append the client's port (`203.0.113.9:5678`,
+/// `[2001:db8::1]:443`) still name the client.
+#[tokio::test]
+async fn forwarded_for_hops_may_carry_ports() {
+    use {{ crate_name }}::rate_limit::RateLimitSettings;
+    let app = spawn().await;
+    let settings = RateLimitSettings {
+        enabled: true,
+        trusted_proxies: vec!["127.0.0.1".parse().expect("address")],
+        ..RateLimitSettings::default()
+    };
+    let state = app.state.clone().with_rate_limits(settings);
+    let router = {{ crate_name }}::app(state.clone());
+    let proxy = ([127, 0, 0, 1], 40000).into();
+    for (hop, client) in [
+        ("203.0.113.9:5678", "203.0.113.9"),
+        ("[2001:db8::1]:443", "2001:db8::"),
+    ] {
+        drain(&state, ip(client)).await;
+        let request = get_from(&app, proxy, Some(hop));
+        let response = tower::ServiceExt::oneshot(router.clone(), request)
+            .await
+            .expect("the router is infallible");
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{hop}");
+    }
+    app.teardown().await;
+}
+{%- if auth.is_some() %}
+
+/// A login request as if it came from `peer`, with an optional bearer token.
+fn login_from(peer: [u8; 4], token: Option<&str>, body: &Value) -> Request<Body> {
+    let mut builder =
+        Request::post("/v1/auth/login").header(header::CONTENT_TYPE, "application/json");
+    if let Some(token) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let mut request = builder.body(Body::from(body.to_string())).expect("request");
+    let peer = std::net::SocketAddr::from((peer, 40000));
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(peer));
+    request
+}
+
+/// A bearer token does not move login attempts out of the address's
+/// `login` bucket: any token is one registration away.
+#[tokio::test]
+async fn login_bucket_is_the_address_even_with_a_token() {
+    use {{ crate_name }}::rate_limit::LOGIN;
+    let app = spawn().await;
+    let (account, tokens) = sign_up(&app).await;
+    let peer = [192, 0, 2, 10];
+    let take = [Take {
+        bucket: "login",
+        client: Client::Ip(peer.into()),
+        policy: LOGIN,
+    }];
+    for _ in 0..=LOGIN.capacity {
+        app.state.rate_limiter.take(&take).await;
+    }
+    let body = app.credentials(&account, common::PASSWORD);
+    let token = Some(tokens.access_token.as_str());
+    let refused = app.send(login_from(peer, token, &body)).await;
+    assert_problem(&refused, StatusCode::TOO_MANY_REQUESTS, "/v1/auth/login");
+    app.teardown().await;
+}
+
+/// Guesses at one account's password from many addresses draw from the
+/// account's own bucket, however the login is cased or padded.
+#[tokio::test]
+async fn login_attempts_are_counted_per_account_across_addresses() {
+    use {{ crate_name }}::rate_limit::LOGIN;
+    let app = spawn().await;
+    let (account, _) = sign_up(&app).await;
+    let mut statuses = Vec::new();
+    for attempt in 0..2 * LOGIN.capacity {
+        let login = if attempt % 2 == 0 {
+            account.login.to_uppercase()
+        } else {
+            format!("  {} ", account.login)
+        };
+        let guess = Account {
+            login,
+            ..account.clone()
+        };
+        let body = app.credentials(&guess, "not the password");
+        let peer = [198, 51, 100, u8::try_from(attempt % 250).expect("a byte")];
+        let response = app.send(login_from(peer, None, &body)).await;
+        statuses.push(response.status);
+        if response.status == StatusCode::TOO_MANY_REQUESTS {
+            assert_problem(&response, StatusCode::TOO_MANY_REQUESTS, "/v1/auth/login");
+            break;
+        }
+    }
+    assert_eq!(statuses[0], StatusCode::UNAUTHORIZED, "{statuses:?}");
+    assert_eq!(
+        statuses.last(),
+        Some(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    app.teardown().await;
+}
+{%- endif %}
+
+// ---------------------------------------------------------------------------
+// Metric label sets (security review, issue 13)
+// ---------------------------------------------------------------------------
+
+/// The label sets of the request metrics are closed: every documented route
+/// is listed, at 0, before its first request; an unknown method is `OTHER`
+/// and every path no route matches is one `unmatched` route.
+#[tokio::test]
+async fn request_metrics_have_closed_label_sets() {
+    let app = spawn().await;
+    let route = fixtures().resources[0].route.clone();
+    let scrape = || async {
+        let request = Request::get("/metrics")
+            .body(Body::empty())
+            .expect("request");
+        app.send_text(request).await.2
+    };
+    let text = scrape().await;
+    let listed = [
+        ("method", "GET"),
+        ("route", route.as_str()),
+        ("status", "200"),
+    ];
+    for name in ["http_requests_total", "http_request_duration_seconds_count"] {
+        assert_eq!(metric_value(&text, name, &listed), Some(0.0), "{text}");
+    }
+
+    for path in ["/no/such/route", "/v1/nothing/here", "/another/one"] {
+        assert_eq!(app.get(path).await.status, StatusCode::NOT_FOUND);
+    }
+    let purge = Method::from_bytes(b"PURGE").expect("a method");
+    let request = app
+        .builder(purge, &route)
+        .body(Body::empty())
+        .expect("request");
+    app.send_text(request).await;
+    let text = scrape().await;
+    let unmatched = [("method", "GET"), ("route", "unmatched"), ("status", "404")];
+    let counted = metric_value(&text, "http_requests_total", &unmatched);
+    assert_eq!(counted, Some(3.0), "{text}");
+    assert!(!text.contains("PURGE"), "{text}");
+    let other = metric_value(&text, "http_requests_total", &[("method", "OTHER")]);
+    assert_eq!(other, Some(1.0), "{text}");
+    app.teardown().await;
+}
+
+// ---------------------------------------------------------------------------
+// The server over a socket (security review, issue 13)
+// ---------------------------------------------------------------------------
+
+/// Serves the app's state on a fresh local port; sending on the returned
+/// channel is the shutdown signal, and the task ends when `serve` returns.
+async fn serve_locally(
+    app: &TestApp,
+    settings: {{ crate_name }}::ServeSettings,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    use {{ crate_name }}::serve;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a local port");
+    let addr = listener.local_addr().expect("the local address");
+    let (stop, signal) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        let _ = signal.await;
+    };
+    let server = tokio::spawn(serve(listener, app.state.clone(), settings, signal));
+    (addr, stop, server)
+}
+
+/// `GET path` on a fresh connection: the status, or `None` when the server
+/// refused or closed the connection without answering.
+async fn raw_get(addr: std::net::SocketAddr, path: &str) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.ok()?;
+    let response = String::from_utf8_lossy(&response);
+    response.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
+}
+
+/// A client trickling its headers is cut off after the header-read timeout;
+/// over the connection cap, a client waits until a slot frees.
+#[tokio::test]
+async fn slow_headers_are_cut_off_and_connections_are_capped() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn().await;
+    let settings = {{ crate_name }}::ServeSettings {
+        header_read_timeout: Duration::from_millis(500),
+        max_connections: 1,
+        shutdown_delay: Duration::ZERO,
+        shutdown_timeout: Duration::from_secs(1),
+    };
+    let (addr, stop, server) = serve_locally(&app, settings).await;
+    let started = std::time::Instant::now();
+    let mut slow = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    slow.write_all(b"GET /livez HTTP/1.1\r\nHost: te")
+        .await
+        .expect("write");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let waiting = tokio::spawn(raw_get(addr, "/livez"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiting.is_finished(), "the only slot is taken");
+
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the slow client is cut off");
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    let served = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("served once the slot is free")
+        .expect("the client task");
+    assert_eq!(served, Some(200));
+
+    stop.send(()).expect("the server is running");
+    server.await.expect("the server task");
+    app.teardown().await;
+}
+
+/// On the shutdown signal readiness fails at once while requests are still
+/// served; after the delay the listener closes, and a request still in
+/// flight (its body never arrives) is dropped at the deadline.
+#[tokio::test]
+async fn shutdown_fails_readiness_first_then_drains_within_the_deadline() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn().await;
+    let settings = {{ crate_name }}::ServeSettings {
+        header_read_timeout: Duration::from_secs(5),
+        max_connections: 16,
+        shutdown_delay: Duration::from_millis(800),
+        shutdown_timeout: Duration::from_millis(500),
+    };
+    let (addr, stop, server) = serve_locally(&app, settings).await;
+    assert_eq!(raw_get(addr, "/readyz").await, Some(200));
+
+    let (path, _) = first_resource(&app).await;
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 100\r\n"
+    );
+{%- if auth.is_some() %}
+    let token = app.token.as_deref().expect("the harness's token");
+    head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+{%- endif %}
+    head.push_str("\r\n{");
+    let mut stuck = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stuck.write_all(head.as_bytes()).await.expect("write");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let signalled = std::time::Instant::now();
+    stop.send(()).expect("the server is running");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(app.state.is_shutting_down());
+    assert_eq!(raw_get(addr, "/readyz").await, Some(503), "not ready");
+    assert_eq!(raw_get(addr, "/livez").await, Some(200), "still serving");
+
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("serve returns at the deadline")
+        .expect("the server task");
+    let elapsed = signalled.elapsed();
+    assert!(elapsed >= Duration::from_millis(1200), "{elapsed:?}");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "the listener is closed"
+    );
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(1), stuck.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the stuck request's connection is closed");
+    app.teardown().await;
+}
+
+// ---------------------------------------------------------------------------
+// Health probes (security review, issue 13)
+// ---------------------------------------------------------------------------
+
+/// Concurrent probes share one database round trip, and its result is
+/// reused briefly, so polling costs neither a pool connection per probe nor
+/// a query per probe.
+#[tokio::test]
+async fn health_probes_share_one_database_round_trip() {
+    use {{ crate_name }}::health::PROBE_TTL;
+    let app = spawn().await;
+    let probes = || app.state.database_probe.probes.get();
+    let before = probes();
+    let mut requests = tokio::task::JoinSet::new();
+    for path in ["/health", "/readyz"].repeat(10) {
+        let request = Request::get(path).body(Body::empty()).expect("request");
+        requests.spawn(tower::ServiceExt::oneshot(app.router.clone(), request));
+    }
+    while let Some(response) = requests.join_next().await {
+        let response = response.expect("the request task");
+        assert_eq!(response.expect("infallible").status(), StatusCode::OK);
+    }
+    assert_eq!(probes() - before, 1, "one round trip for twenty probes");
+
+    tokio::time::sleep(PROBE_TTL).await;
+    assert_eq!(app.get("/readyz").await.status, StatusCode::OK);
+    assert_eq!(probes() - before, 2, "probed again once the result is old");
+    app.teardown().await;
+}
