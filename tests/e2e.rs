@@ -124,6 +124,8 @@ impl Running {
             )
             .env("BIND_ADDR", format!("127.0.0.1:{port}"))
             .env("LOG_FORMAT", "json")
+            // No load balancer to drain from: stop serving as soon as asked.
+            .env("SHUTDOWN_DELAY", "0")
             .env("BODY_LIMIT_BYTES", "65536")
             // Read by services with `auth`; at least 32 bytes.
             .env("JWT_SECRET", "e2e-secret-that-is-long-enough-for-hs256")
@@ -1867,6 +1869,7 @@ fn database_outage_is_503_and_the_service_recovers() {
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
         .env("DATABASE_ACQUIRE_TIMEOUT_MS", "1000")
         .env("RATE_LIMIT_ENABLED", "false")
+        .env("SHUTDOWN_DELAY", "0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
