@@ -1555,9 +1555,20 @@ fn shop_caches_list_pages_loads_once_and_has_a_local_tier() {
         assert_eq!(first.status, 200, "{route}: {:?}", first.body);
         assert_eq!(listed(&first, &id), Some(&row), "{route}");
         let current = redis.cli(&["GET", &generation]);
+        // Orders have `list`: the key holds the canonical filters and order
+        // (none here), then the limit.
+        let key = format!("{package}:{key_route}?owner={alice_id}&limit=20@{current}");
+        assert_eq!(redis.cli(&["EXISTS", &key]), "1", "{route}: {key} in Redis");
+        // Two spellings of one filtered, sorted request share one entry.
+        for query in [
+            "sort=-created_at&status=pending",
+            "status=pending&sort=-created_at&limit=20",
+        ] {
+            let filtered = request_as(Some(&token), "GET", &format!("{url}?{query}"), None);
+            assert_eq!(listed(&filtered, &id), Some(&row), "{route}?{query}");
+        }
         let key = format!(
-            "{package}:{key_route}?owner={alice_id}&after={}&limit=20@{current}",
-            i64::MIN
+            "{package}:{key_route}?owner={alice_id}&sort=-created_at;status=pending;limit=20@{current}"
         );
         assert_eq!(redis.cli(&["EXISTS", &key]), "1", "{route}: {key} in Redis");
         let ttl: u64 = redis.cli(&["TTL", &key]).parse().unwrap();
