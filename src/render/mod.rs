@@ -51,6 +51,8 @@ macro_rules! service_templates {
             email_pattern: &'a str,
             url_pattern: &'a str,
             rate_limits: &'a crate::model::RateLimits,
+            /// Kubernetes and compose names (see `deploy_templates!`).
+            app: String,
         }
 
         impl<'a> $name<'a> {
@@ -71,6 +73,7 @@ macro_rules! service_templates {
                     email_pattern: &s.email_pattern,
                     url_pattern: &s.url_pattern,
                     rate_limits: &s.rate_limits,
+                    app: s.package.replace('_', "-"),
                 }
             }
         }
