@@ -340,6 +340,31 @@ fn manifests_agree_with_each_other_and_the_service() {
         assert!(dockerfile.contains("USER 65532:65532"));
         assert_eq!(pod["securityContext"]["runAsUser"], 65532);
         assert!(dockerfile.contains("EXPOSE 8080"));
+        // Every file the build stage copies from the context exists and is
+        // let through by .dockerignore (an allowlist: `*`, then `!path`).
+        let dockerignore = std::fs::read_to_string(dir.join(".dockerignore")).unwrap();
+        let allowed: Vec<&str> = dockerignore
+            .lines()
+            .filter_map(|l| l.strip_prefix('!'))
+            .collect();
+        assert!(dockerignore.lines().any(|l| l == "*"), "{spec}");
+        let copied: Vec<&str> = dockerfile
+            .lines()
+            .filter_map(|l| l.strip_prefix("COPY "))
+            .filter(|args| !args.starts_with("--from"))
+            .flat_map(|args| {
+                let args: Vec<&str> = args.split_whitespace().collect();
+                args[..args.len() - 1].to_vec()
+            })
+            .collect();
+        assert!(copied.contains(&"src") && copied.contains(&"Cargo.lock"));
+        for path in &copied {
+            assert!(
+                dir.join(path).exists(),
+                "{spec}: COPY {path}: not generated"
+            );
+            assert!(allowed.contains(path), "{spec}: COPY {path}: ignored");
+        }
         assert_eq!(container["ports"][0]["containerPort"], 8080);
 
         // compose: migrate once, then the service, health-checked by itself.
