@@ -2044,3 +2044,160 @@ fn rate_limit_is_shared_through_redis_and_fails_by_policy() {
         &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
     );
 }
+
+/// Runs `<bin> healthcheck` with `BIND_ADDR` as the container has it; its
+/// exit code.
+fn healthcheck(bin: &Path, bind_addr: &str) -> Option<i32> {
+    let started = Instant::now();
+    let out = Command::new(bin)
+        .arg("healthcheck")
+        .env("BIND_ADDR", bind_addr)
+        .output()
+        .expect("healthcheck runs");
+    // Its own deadline is 2 s; a container runtime gives it about 3.
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "healthcheck took {:?}",
+        started.elapsed()
+    );
+    out.status.code()
+}
+
+/// There is no Docker engine or cluster here, so the deployment files
+/// (Dockerfile, compose.yaml, deploy/k8s/; tests/deploy.rs checks their
+/// shape) are kept honest by running the commands they run: `migrate` twice
+/// at once against a fresh database, as two replicas of the migration job
+/// would; the service with compose.yaml's environment (MIGRATE_ON_START=false
+/// after the `migrate` service); `healthcheck` with the image's wildcard
+/// BIND_ADDR, 0 while the service is ready and 1 once it has stopped.
+#[test]
+fn deployment_commands_work() {
+    // Its own package name (other tests build `shop` into the same target
+    // directory), with an underscore: compose and Kubernetes names use `-`.
+    let package = "shop_deploy";
+    let (bin, tmp) = build_variant("shop", "service: shop", "service: shop_deploy", package);
+    let dir = tmp.path().join(package);
+    let db = format!("scaffold_e2e_deploy_{}", std::process::id());
+    psql("test", &format!("DROP DATABASE IF EXISTS \"{db}\""));
+    psql("test", &format!("CREATE DATABASE \"{db}\""));
+    let url = format!("postgres://postgres@127.0.0.1:5432/{db}");
+
+    // compose.yaml's service and its environment.
+    let compose: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(dir.join("compose.yaml")).unwrap()).unwrap();
+    let services = &compose["services"];
+    assert_eq!(services["migrate"]["command"][0], "migrate");
+    let service = &services["shop-deploy"];
+    let compose_env: Vec<(String, String)> = service["environment"]
+        .as_mapping()
+        .expect("compose.yaml has the service `shop-deploy` with an environment")
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().unwrap().to_string(),
+                v.as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let compose_var = |name: &str| {
+        compose_env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("compose.yaml sets {name}"))
+    };
+    assert_eq!(compose_var("MIGRATE_ON_START"), "false");
+    assert_eq!(service["healthcheck"]["test"][2], "healthcheck");
+
+    // Before the migration job, a replica with MIGRATE_ON_START=false
+    // refuses to start and says what to run.
+    let early = Command::new(&bin)
+        .env("DATABASE_URL", &url)
+        .env("JWT_SECRET", "e2e-secret-that-is-long-enough-for-hs256")
+        .env("BIND_ADDR", format!("127.0.0.1:{}", free_port()))
+        .env("MIGRATE_ON_START", "false")
+        .output()
+        .unwrap();
+    let early_logs = String::from_utf8_lossy(&early.stdout).to_string()
+        + &String::from_utf8_lossy(&early.stderr);
+    assert_eq!(early.status.code(), Some(1), "{early_logs}");
+    assert!(
+        early_logs.contains("is not applied") && early_logs.contains("shop_deploy migrate"),
+        "{early_logs}"
+    );
+
+    // Two migration jobs at once: both succeed, each migration once.
+    let spawn_migrate = || {
+        Command::new(&bin)
+            .arg("migrate")
+            .env("DATABASE_URL", &url)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (first, second) = (spawn_migrate(), spawn_migrate());
+    for job in [first, second] {
+        let out = job.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "migrate: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut versions: Vec<String> = std::fs::read_dir(dir.join("migrations"))
+        .unwrap()
+        .map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.split('_')
+                .next()
+                .unwrap()
+                .trim_start_matches('0')
+                .to_string()
+        })
+        .collect();
+    versions.sort();
+    let applied = psql(
+        &db,
+        "SELECT string_agg(version || ':' || n, ',' ORDER BY version) FROM \
+         (SELECT version, count(*) AS n FROM _sqlx_migrations WHERE success GROUP BY version) v",
+    );
+    let expected: Vec<String> = versions.iter().map(|v| format!("{v}:1")).collect();
+    assert_eq!(applied, expected.join(","));
+    assert_eq!(
+        psql(
+            &db,
+            "SELECT count(*) FROM _sqlx_migrations WHERE NOT success"
+        ),
+        "0"
+    );
+    // A later job has nothing to do and still succeeds.
+    assert!(spawn_migrate().wait().unwrap().success());
+
+    // The service with compose.yaml's environment, pointed at this machine's
+    // PostgreSQL and Redis instead of compose's `postgres` and `redis`.
+    let mut env: Vec<(String, String)> = compose_env
+        .iter()
+        .filter(|(k, _)| {
+            !["DATABASE_URL", "REDIS_URL", "BIND_ADDR", "JWT_SECRET"].contains(&k.as_str())
+        })
+        .cloned()
+        .collect();
+    env.push(("REDIS_URL".into(), "redis://127.0.0.1:6379".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let svc = Running::start_with(&bin, &db, &env);
+    let port = svc.base.rsplit(':').next().unwrap().to_string();
+    // The image's BIND_ADDR is the wildcard address; the probe goes to
+    // loopback on the same port.
+    let bind_addr = compose_var("BIND_ADDR").replace(":8080", &format!(":{port}"));
+    assert!(bind_addr.starts_with("0.0.0.0:"), "{bind_addr}");
+    assert_eq!(healthcheck(&bin, &bind_addr), Some(0), "{}", svc.logs());
+    stop(svc);
+    assert_eq!(healthcheck(&bin, &bind_addr), Some(1));
+
+    psql(
+        "test",
+        &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
+    );
+}

@@ -55,6 +55,8 @@ macro_rules! service_templates {
             email_pattern: &'a str,
             url_pattern: &'a str,
             rate_limits: &'a crate::model::RateLimits,
+            /// Kubernetes and compose names (see `deploy_templates!`).
+            app: String,
         }
 
         impl<'a> $name<'a> {
@@ -75,6 +77,7 @@ macro_rules! service_templates {
                     email_pattern: &s.email_pattern,
                     url_pattern: &s.url_pattern,
                     rate_limits: &s.rate_limits,
+                    app: s.package.replace('_', "-"),
                 }
             }
         }
@@ -90,6 +93,7 @@ service_templates! {
     Gitignore => "service/gitignore.tmpl",
     Migration => "service/migrations/initial.sql",
     MainRs => "service/src/main.rs",
+    CliRs => "service/src/cli.rs",
     LibRs => "service/src/lib.rs",
     ConfigRs => "service/src/config.rs",
     DbRs => "service/src/db.rs",
@@ -133,6 +137,60 @@ auth_templates! {
     AuthTokenRs => "service/src/auth/token.rs",
 }
 
+/// The toolchain of the generated Dockerfile and CI workflow: the Rust
+/// release scaffold's own tests build the generated services with.
+const RUST_VERSION: &str = "1.95";
+
+/// Declares one template struct per deployment file (Dockerfile, compose,
+/// Kubernetes manifests, CI workflow). They all see the same fields.
+macro_rules! deploy_templates {
+    ($($name:ident => $path:literal),* $(,)?) => {$(
+        #[derive(Template)]
+        #[template(path = $path)]
+        // Every template sees the same fields and reads only some of them.
+        #[allow(dead_code)]
+        struct $name<'a> {
+            stamp: &'a str,
+            /// The binary's name.
+            package: &'a str,
+            crate_name: &'a str,
+            /// Kubernetes and compose names: a DNS label (`_` is not allowed
+            /// in one; service names are lowercase and at most 48 bytes).
+            app: String,
+            auth: bool,
+            rust_version: &'a str,
+        }
+
+        impl<'a> $name<'a> {
+            fn new(s: &'a Service) -> Self {
+                $name {
+                    stamp: s.stamp,
+                    package: &s.package,
+                    crate_name: &s.crate_name,
+                    app: s.package.replace('_', "-"),
+                    auth: s.auth.is_some(),
+                    rust_version: RUST_VERSION,
+                }
+            }
+        }
+    )*};
+}
+
+deploy_templates! {
+    Dockerfile => "service/deploy/Dockerfile.tmpl",
+    Dockerignore => "service/deploy/dockerignore.tmpl",
+    ComposeYaml => "service/deploy/compose.yaml",
+    GithubCi => "service/deploy/github-ci.yaml",
+    K8sConfigmap => "service/deploy/k8s/configmap.yaml",
+    K8sDeployment => "service/deploy/k8s/deployment.yaml",
+    K8sHpa => "service/deploy/k8s/hpa.yaml",
+    K8sJob => "service/deploy/k8s/job.yaml",
+    K8sKustomization => "service/deploy/k8s/kustomization.yaml",
+    K8sPdb => "service/deploy/k8s/pdb.yaml",
+    K8sSecretExample => "service/deploy/k8s/secret.example.yaml",
+    K8sService => "service/deploy/k8s/service.yaml",
+}
+
 #[derive(Template)]
 #[template(path = "service/src/hooks/resource.rs")]
 struct HooksRs<'a> {
@@ -166,6 +224,7 @@ pub fn render(service: &Service, spec_source: &str) -> Vec<GeneratedFile> {
     add(".env.example", render_one(EnvExample::new(s)));
     add(".gitignore", render_one(Gitignore::new(s)));
     add("src/main.rs", render_one(MainRs::new(s)));
+    add("src/cli.rs", render_one(CliRs::new(s)));
     add("src/lib.rs", render_one(LibRs::new(s)));
     add("src/config.rs", render_one(ConfigRs::new(s)));
     add("src/db.rs", render_one(DbRs::new(s)));
@@ -206,6 +265,30 @@ pub fn render(service: &Service, spec_source: &str) -> Vec<GeneratedFile> {
             render_one(ResourceRs { stamp: s.stamp, r }),
         );
     }
+    add("Dockerfile", render_one(Dockerfile::new(s)));
+    add(".dockerignore", render_one(Dockerignore::new(s)));
+    add("compose.yaml", render_one(ComposeYaml::new(s)));
+    add(".github/workflows/ci.yml", render_one(GithubCi::new(s)));
+    add(
+        "deploy/k8s/configmap.yaml",
+        render_one(K8sConfigmap::new(s)),
+    );
+    add(
+        "deploy/k8s/deployment.yaml",
+        render_one(K8sDeployment::new(s)),
+    );
+    add("deploy/k8s/hpa.yaml", render_one(K8sHpa::new(s)));
+    add("deploy/k8s/job.yaml", render_one(K8sJob::new(s)));
+    add(
+        "deploy/k8s/kustomization.yaml",
+        render_one(K8sKustomization::new(s)),
+    );
+    add("deploy/k8s/pdb.yaml", render_one(K8sPdb::new(s)));
+    add(
+        "deploy/k8s/secret.example.yaml",
+        render_one(K8sSecretExample::new(s)),
+    );
+    add("deploy/k8s/service.yaml", render_one(K8sService::new(s)));
     add("tests/common/mod.rs", render_one(TestsCommonRs::new(s)));
     add("tests/api.rs", render_one(TestsApiRs::new(s)));
     add("tests/fixtures.json", fixtures(s));
