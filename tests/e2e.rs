@@ -2201,3 +2201,150 @@ fn deployment_commands_work() {
         &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
     );
 }
+
+/// Every node of an EXPLAIN (FORMAT JSON) plan, depth first.
+fn plan_nodes<'a>(node: &'a Value, out: &mut Vec<&'a Value>) {
+    out.push(node);
+    for child in node["Plans"].as_array().into_iter().flatten() {
+        plan_nodes(child, out);
+    }
+}
+
+/// The starter's order lists over 200,000 rows: every filter and order the
+/// spec declares, owner-scoped (a customer) and not (an admin), direct and
+/// nested, first pages and later ones. The service runs with
+/// `plan_cache_mode = force_generic_plan`, so every statement is planned
+/// the way a prepared statement is after its sixth execution (parameters
+/// unknown), and with `auto_explain` sending each plan to the client as a
+/// NOTICE, which the service logs; no plan may scan `orders` sequentially.
+#[test]
+fn shop_list_plans_use_indexes_on_a_big_table() {
+    let (bin, credentials, _tmp) = build_shop_as("plans-shop");
+    let db = format!("scaffold_e2e_plans_{}", std::process::id());
+    psql("test", &format!("DROP DATABASE IF EXISTS \"{db}\""));
+    psql("test", &format!("CREATE DATABASE \"{db}\""));
+    let options = [
+        "-c session_preload_libraries=auto_explain",
+        "-c auto_explain.log_min_duration=0",
+        "-c auto_explain.log_level=notice",
+        "-c auto_explain.log_format=json",
+        "-c plan_cache_mode=force_generic_plan",
+    ]
+    .join(" ")
+    .replace(' ', "%20")
+    .replace('=', "%3D");
+    let url = format!("postgres://postgres@127.0.0.1:5432/{db}?options={options}");
+    let svc = Running::start_with(
+        &bin,
+        &db,
+        &[
+            ("DATABASE_URL", url.as_str()),
+            ("RUST_LOG", "warn,sqlx::postgres::notice=info"),
+        ],
+    );
+    let (alice, alice_token) = sign_up(&svc, &credentials, 0);
+    let (_admin, _) = sign_up(&svc, &credentials, 1);
+    psql(
+        &db,
+        "UPDATE users SET role = 'admin' WHERE id <> (SELECT min(id) FROM users)",
+    );
+    let admin_email = body_for(&credentials, 1, &[], None)["email"].clone();
+    let admin = send(
+        "POST",
+        &svc.url("/v1/auth/login"),
+        &json!({ "email": admin_email, "password": "correct horse battery staple" }),
+    );
+    let admin_token = admin.body["access_token"].as_str().unwrap().to_string();
+
+    // 1,000 other customers and 200,000 orders, a few hundred of them Alice's.
+    psql(
+        &db,
+        "INSERT INTO users (email, name, role, password_hash) \
+         SELECT 'user' || g || '@example.com', 'user ' || g, 'customer', 'x' \
+         FROM generate_series(1, 1000) AS g",
+    );
+    psql(
+        &db,
+        "INSERT INTO orders (user_id, total_cents, status, created_at, updated_at) \
+         SELECT (SELECT min(id) FROM users) + g % 1002, g, \
+                (ARRAY['pending', 'paid', 'shipped'])[1 + g % 3]::order_status, \
+                now() - g * interval '1 second', now() \
+         FROM generate_series(1, 200000) AS g",
+    );
+    psql(&db, "ANALYZE");
+
+    let since = "2020-01-01T00:00:00Z";
+    let queries = [
+        String::new(),
+        "status=paid".into(),
+        "status.in=paid,shipped".into(),
+        format!("created_at.gte={since}"),
+        format!("created_at.lt={since}"),
+        "sort=-created_at".into(),
+        "sort=created_at".into(),
+        format!("sort=-created_at&status=paid&created_at.gte={since}"),
+    ];
+    let alice_orders = format!("/v1/users/{}/orders", id_path(&alice));
+    let mut sent = 0;
+    for (token, routes) in [
+        (
+            &alice_token,
+            vec!["/v1/orders".to_string(), alice_orders.clone()],
+        ),
+        (&admin_token, vec!["/v1/orders".to_string(), alice_orders]),
+    ] {
+        for route in &routes {
+            for query in &queries {
+                let url = svc.url(&format!("{route}?{query}&limit=5"));
+                let page = request_as(Some(token), "GET", &url, None);
+                assert_eq!(page.status, 200, "{route}?{query}: {:?}", page.body);
+                sent += 1;
+                // The second page: the keyset condition has its own plan.
+                if let Some(cursor) = page.body["next_cursor"].as_str() {
+                    let next = svc.url(&format!("{route}?{query}&limit=5&cursor={cursor}"));
+                    let page = request_as(Some(token), "GET", &next, None);
+                    assert_eq!(page.status, 200, "{route}?{query} page 2: {:?}", page.body);
+                    sent += 1;
+                }
+            }
+        }
+    }
+
+    let logs = svc.logs();
+    let mut plans = 0;
+    for line in logs.lines() {
+        let Ok(event) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        // JSON log lines carry the event's fields at the top level.
+        let message = event["message"].as_str().unwrap_or_default();
+        let Some(start) = message.find('{') else {
+            continue;
+        };
+        let Ok(explained) = serde_json::from_str::<Value>(&message[start..]) else {
+            continue;
+        };
+        let text = explained["Query Text"].as_str().unwrap_or_default();
+        if !text.contains("FROM \"orders\"") {
+            continue;
+        }
+        plans += 1;
+        let mut nodes = Vec::new();
+        plan_nodes(&explained["Plan"], &mut nodes);
+        for node in nodes {
+            assert!(
+                !(node["Node Type"] == "Seq Scan" && node["Relation Name"] == "orders"),
+                "a sequential scan of orders for {text}:\n{explained:#}"
+            );
+        }
+    }
+    assert!(
+        plans >= sent,
+        "{plans} plans of order lists logged for {sent} requests:\n{logs}"
+    );
+    drop(svc);
+    psql(
+        "test",
+        &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
+    );
+}
