@@ -25,7 +25,9 @@ pub fn add_enum_value(name: &str, value: &str) -> String {
 /// identity, NOT NULL, default.
 pub fn column(c: &ColumnDef) -> String {
     let mut out = format!("{} {}", sql_ident(&c.name), c.sql_type);
-    if c.identity {
+    if let Some(expr) = &c.generated {
+        out.push_str(&format!(" GENERATED ALWAYS AS ({expr}) STORED"));
+    } else if c.identity {
         out.push_str(" GENERATED ALWAYS AS IDENTITY");
     } else if !c.nullable {
         out.push_str(" NOT NULL");
@@ -87,10 +89,13 @@ fn index_keys(keys: &[IndexKey]) -> String {
 
 pub fn create_index(table: &str, ix: &IndexDef) -> String {
     format!(
-        "CREATE {}INDEX {} ON {} ({});",
+        "CREATE {}INDEX {} ON {}{} ({});",
         if ix.unique { "UNIQUE " } else { "" },
         sql_ident(&ix.name),
         sql_ident(table),
+        ix.method
+            .as_ref()
+            .map_or_else(String::new, |m| format!(" USING {m}")),
         index_keys(&ix.keys)
     )
 }

@@ -244,6 +244,9 @@ pub struct ListQuery {
     pub orders: Vec<ListOrder>,
     /// `?count=exact|estimated` is allowed.
     pub count: bool,
+    /// The fields `?q=` searches; their words are in the generated column
+    /// `search_vector`.
+    pub search: Vec<String>,
     /// The owner condition cut around its one parameter, for statements
     /// assembled at run time; `None` when the resource has no owner.
     pub owner_cond: Option<(String, String)>,
@@ -383,6 +386,10 @@ pub struct ColumnDef {
     pub nullable: bool,
     /// The `DEFAULT` expression, as SQL (`'pending'`, `now()`).
     pub default: Option<String>,
+    /// `GENERATED ALWAYS AS (<expression>) STORED`: derived from the other
+    /// columns (the full-text `search_vector`); absent from older locks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<String>,
 }
 
 /// A named table constraint.
@@ -421,6 +428,9 @@ pub struct IndexDef {
     pub name: String,
     pub unique: bool,
     pub keys: Vec<IndexKey>,
+    /// `USING gin` for the full-text index; btree when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -6,12 +6,13 @@
 
 use crate::ddl;
 use crate::model::{
-    Field, Index, IndexDef, IndexKey, ListFilter, ListKey, ListKind, ListOrder, ListQuery, Parent,
-    Pk,
+    ColumnDef, Field, Index, IndexDef, IndexKey, ListFilter, ListKey, ListKind, ListOrder,
+    ListQuery, Parent, Pk,
 };
 use crate::spec::{FieldType, FilterOp, RawList, order_text};
 
 use super::naming::pg_name;
+use crate::validate::SEARCH_COLUMN;
 
 /// What list lowering needs of the resource being lowered.
 pub struct ListInput<'a> {
@@ -68,8 +69,40 @@ fn qualified(input: &ListInput, column: &str) -> String {
     format!("{}.{}", input.table_q, crate::names::sql_ident(column))
 }
 
-/// The list query of a resource with `list`, and the indexes to add.
-pub fn lower_list(input: &ListInput) -> (ListQuery, Vec<(Index, IndexDef)>) {
+/// With `search`: the generated column holding the searched fields' words
+/// and its GIN index. The `simple` configuration: words are lowercased, not
+/// stemmed, in any language.
+pub fn search_column(input: &ListInput, fields: &[String]) -> (ColumnDef, Index, IndexDef) {
+    let text = fields
+        .iter()
+        .map(|f| format!("coalesce({}, '')", crate::names::sql_ident(f)))
+        .collect::<Vec<_>>()
+        .join(" || ' ' || ");
+    let column = ColumnDef {
+        name: SEARCH_COLUMN.to_string(),
+        sql_type: "tsvector".to_string(),
+        identity: false,
+        nullable: true,
+        default: None,
+        generated: Some(format!("to_tsvector('simple', {text})")),
+    };
+    let def = IndexDef {
+        name: pg_name(format!("{}_{SEARCH_COLUMN}_idx", input.plural)),
+        unique: false,
+        keys: vec![key(SEARCH_COLUMN, false, None)],
+        method: Some("gin".to_string()),
+    };
+    let index = Index {
+        name: def.name.clone(),
+        unique: false,
+        create: ddl::create_index(input.plural, &def),
+    };
+    (column, index, def)
+}
+
+/// The list query of a resource with `list`, the indexes to add and, with
+/// `search`, the generated column.
+pub fn lower_list(input: &ListInput) -> (ListQuery, Vec<(Index, IndexDef)>, Option<ColumnDef>) {
     let filters: Vec<ListFilter> = input
         .raw
         .filter
@@ -104,14 +137,30 @@ pub fn lower_list(input: &ListInput) -> (ListQuery, Vec<(Index, IndexDef)>) {
                 .collect(),
         })
         .collect();
-    let indexes = needed_indexes(input, &filters, &orders);
+    let mut indexes = needed_indexes(input, &filters, &orders);
+    let search: Vec<String> = input
+        .raw
+        .search
+        .iter()
+        .map(|f| crate::names::snake(&f.value))
+        .collect();
+    // The search column is computed from the fields; its index is the one
+    // GIN index `?q=` needs, under every scope (the planner combines it with
+    // a scope's btree index).
+    let mut added_column = None;
+    if !search.is_empty() {
+        let (column, index, def) = search_column(input, &search);
+        indexes.push((index, def));
+        added_column = Some(column);
+    }
     let query = ListQuery {
+        search,
         filters,
         orders,
         count: input.raw.count.as_ref().is_some_and(|c| c.value),
         owner_cond: input.owner_cond.clone(),
     };
-    (query, indexes)
+    (query, indexes, added_column)
 }
 
 fn key(column: &str, desc: bool, opclass: Option<&str>) -> IndexKey {
@@ -185,6 +234,7 @@ fn needed_indexes(
             name: index_name(input.plural, &keys, &all),
             unique: false,
             keys,
+            method: None,
         };
         out.push((
             Index {

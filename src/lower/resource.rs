@@ -160,6 +160,7 @@ fn lower_indexes(
             name: index_name,
             unique,
             keys,
+            method: None,
         };
         let index = Index {
             name: def.name.clone(),
@@ -324,7 +325,7 @@ pub fn lower_resource(
     let (list, list_indexes) = match &r.list {
         None => (None, Vec::new()),
         Some(raw) => {
-            let (query, added) = lower_list(&ListInput {
+            let (query, added, search_column) = lower_list(&ListInput {
                 raw,
                 plural: &plural,
                 table_q: &table_q,
@@ -336,6 +337,7 @@ pub fn lower_resource(
             });
             let (indexes, defs): (Vec<Index>, Vec<IndexDef>) = added.into_iter().unzip();
             table.indexes.extend(defs);
+            table.columns.extend(search_column);
             (Some(query), indexes)
         }
     };

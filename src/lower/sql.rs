@@ -344,6 +344,7 @@ pub fn columns(
         identity: false,
         nullable,
         default: default.map(str::to_string),
+        generated: None,
     };
     let id = if pk.is_uuid {
         column("id", pk.sql_type, false, Some("gen_random_uuid()"))
@@ -424,5 +425,6 @@ pub fn fk_index(name: &str, column: &str) -> IndexDef {
         name: name.to_string(),
         unique: false,
         keys: vec![key(column), key("id")],
+        method: None,
     }
 }

@@ -83,6 +83,7 @@ fn column(c: NamedV1) -> Result<ColumnDef> {
         identity,
         nullable,
         default,
+        generated: None,
     })
 }
 
@@ -160,6 +161,7 @@ fn index(ix: NamedV1) -> Result<IndexDef> {
             name: ix.name,
             unique,
             keys,
+            method: None,
         }),
         None => unreadable("index", &ix.definition),
     }

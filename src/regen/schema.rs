@@ -111,7 +111,15 @@ pub fn diff(
             let renamed_from = field.and_then(|f| f.spec.renamed_from.as_deref());
             if let Some(prev) = old_cols.get(col.name.as_str()) {
                 kept_old.insert(prev.name.as_str());
-                out.extend(ddl::alter_column(t, prev, col));
+                if prev.generated != col.generated {
+                    // A generated column's expression cannot be altered: it
+                    // is derived data, dropped and computed again.
+                    out.push(ddl::drop_column(t, &prev.name));
+                    out.push(ddl::add_column(t, col));
+                    tags.push(format!("regenerate_{}_{}", table.name, col.name));
+                } else {
+                    out.extend(ddl::alter_column(t, prev, col));
+                }
                 continue;
             }
             if let Some(from) = renamed_from
@@ -145,6 +153,12 @@ pub fn diff(
         }
         for prev in &before.columns {
             if kept_old.contains(prev.name.as_str()) {
+                continue;
+            }
+            // Derived data (the search column) loses nothing when dropped.
+            if prev.generated.is_some() {
+                out.push(ddl::drop_column(t, &prev.name));
+                tags.push(format!("drop_{}_{}", table.name, prev.name));
                 continue;
             }
             if options.allow_destructive {

@@ -128,6 +128,11 @@ pub fn spec_schema() -> Value {
                         "description": "The orders a client may ask for, each `column` or `-column` (descending) or several comma-separated; the reverse of each is allowed too, and the id breaks ties. Sort keys must be required columns.",
                         "items": { "type": "string", "pattern": "^-?[a-z][a-z0-9_]*(,-?[a-z][a-z0-9_]*)*$" }
                     },
+                    "search": {
+                        "type": "array",
+                        "description": "The text fields `?q=` searches (full text, `websearch_to_tsquery`, a generated `tsvector` column with a GIN index).",
+                        "items": { "type": "string" }
+                    },
                     "count": { "type": "boolean", "default": false }
                 }
             },

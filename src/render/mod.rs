@@ -440,6 +440,7 @@ fn list_fixture(l: &crate::model::ListQuery) -> Value {
     };
     json!({
         "count": l.count,
+        "search": l.search,
         "filters": l.filters.iter().map(|f| json!({
             "column": f.column,
             "kind": kind(&f.kind),

@@ -7,7 +7,7 @@ use super::parse::{Parser, join};
 use super::{FilterOp, RawFilter, RawList, SortKey, Sp};
 use crate::diag::{Diagnostic, Loc, one_of_help};
 
-const LIST_KEYS: &[&str] = &["filter", "sort", "count"];
+const LIST_KEYS: &[&str] = &["filter", "sort", "search", "count"];
 
 impl Parser<'_> {
     /// `list: { filter: { status: [eq, in] }, sort: [-created_at], count: true }`.
@@ -26,9 +26,22 @@ impl Parser<'_> {
             Some(node) => self.sort_orders(node, &join(path, "sort")),
             None => Vec::new(),
         };
+        let search = map
+            .get_node("search")
+            .and_then(|node| {
+                self.names(
+                    node,
+                    &join(path, "search"),
+                    "a field name",
+                    "list the text fields `?q=` searches: `search: [title, body]`",
+                )
+            })
+            .map(|names| names.value)
+            .unwrap_or_default();
         Some(RawList {
             filter,
             sort,
+            search,
             count: self.bool_at(map, path, "count"),
             loc: Loc::from_span(map.span()),
             path: path.to_string(),

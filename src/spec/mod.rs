@@ -124,6 +124,8 @@ pub struct RawList {
     pub sort: Vec<Sp<Vec<SortKey>>>,
     /// `count: true`: `?count=exact` and `?count=estimated` add a `total`.
     pub count: Option<Sp<bool>>,
+    /// `search: [title, body]`: the text fields `?q=` searches.
+    pub search: Vec<Sp<String>>,
     pub loc: Loc,
     pub path: String,
 }

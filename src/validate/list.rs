@@ -122,6 +122,60 @@ pub(super) fn list(r: &RawResource, diags: &mut Diagnostics) {
         }
     }
     sort_orders(list, &columns, &names, diags);
+    search(r, list, &columns, &names, diags);
+}
+
+/// The column holding the searched words; a field may not take its name.
+pub const SEARCH_COLUMN: &str = "search_vector";
+
+/// `search`: text fields only, each once, and no field named like the
+/// generated column.
+fn search(
+    r: &RawResource,
+    list: &RawList,
+    columns: &[Column],
+    names: &[&str],
+    diags: &mut Diagnostics,
+) {
+    use FieldType as T;
+    let mut seen = BTreeSet::new();
+    for field in &list.search {
+        let Some(column) = columns.iter().find(|c| c.name == field.value) else {
+            diags.push(
+                field
+                    .diag(format!("unknown field `{}` in `search`", field.value))
+                    .help(one_of_help(&field.value, names)),
+            );
+            continue;
+        };
+        if !seen.insert(field.value.as_str()) {
+            diags.push(
+                field
+                    .diag(format!("`{}` is listed twice in `search`", field.value))
+                    .help("list each field once"),
+            );
+        } else if !matches!(column.ty, Some(T::String | T::Text | T::Email | T::Url)) {
+            diags.push(
+                field
+                    .diag(format!("cannot search `{}`: it is not text", field.value))
+                    .help("search `string`, `text`, `email` or `url` fields; filter the others"),
+            );
+        }
+    }
+    if !list.search.is_empty()
+        && let Some(f) = r
+            .fields
+            .iter()
+            .find(|f| names::snake(&f.name.value) == SEARCH_COLUMN)
+    {
+        diags.push(
+            f.name
+                .diag(format!(
+                    "the field `{SEARCH_COLUMN}` collides with the column `search` adds"
+                ))
+                .help("rename the field"),
+        );
+    }
 }
 
 fn sort_orders(list: &RawList, columns: &[Column], names: &[&str], diags: &mut Diagnostics) {

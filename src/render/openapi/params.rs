@@ -65,6 +65,20 @@ pub(super) fn list_params(r: &Resource) -> Vec<Value> {
             json!({ "type": "string", "enum": names }),
         ));
     }
+    if !l.search.is_empty() {
+        params.push(query_param(
+            "q",
+            &format!(
+                "Only rows whose {} hold these words (web search syntax: `\"a phrase\"`, `or`, `-word`; not stemmed, any case).",
+                l.search
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            json!({ "type": "string", "minLength": 1, "maxLength": 1000, "pattern": "^[^\\u0000]*[^\\u0000\\s][^\\u0000]*$" }),
+        ));
+    }
     if l.count {
         params.push(query_param(
             "count",

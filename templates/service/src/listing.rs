@@ -90,6 +90,9 @@ pub struct Listing {
     pub orders: &'static [Order],
     /// `?count=exact` and `?count=estimated` are allowed.
     pub count: bool,
+    /// The generated `tsvector` column `?q=` searches; empty without
+    /// `search` in the spec.
+    pub search: &'static str,
 }
 
 /// A parsed value, bound with the column's type.
@@ -275,6 +278,8 @@ pub struct ListRequest {
     order: Option<(&'static Order, bool)>,
     after: Option<After>,
     pub count: Option<Count>,
+    /// `?q=`, the words to search for.
+    search: Option<String>,
     /// The canonical filters and order: what a cursor is bound to.
     canonical: String,
 }
@@ -310,6 +315,9 @@ impl Listing {
         }
         if self.count {
             names.push("count".to_owned());
+        }
+        if !self.search.is_empty() {
+            names.push("q".to_owned());
         }
         for f in self.filters {
             for op in f.ops.split(',') {
@@ -371,8 +379,15 @@ impl Listing {
             None => None,
             Some(text) => Some(self.count_mode(&text)?),
         };
+        let search = match params.remove("q") {
+            None => None,
+            Some(text) => Some(self.search_text(text)?),
+        };
         let mut conds = Vec::new();
         let mut canonical = String::new();
+        if let Some(q) = &search {
+            canonical.push_str(&format!("q={q};"));
+        }
         if let Some((o, reversed)) = order {
             canonical.push_str(&format!(
                 "sort={}{};",
@@ -408,6 +423,7 @@ impl Listing {
             order,
             after: None,
             count,
+            search,
             canonical,
         };
         if let Some(cursor) = cursor {
@@ -438,6 +454,24 @@ impl Listing {
                 allowed.join(", ")
             )
         }))
+    }
+
+    /// `?q=`: words in the searched fields, in web search syntax (`"a
+    /// phrase"`, `or`, `-word`).
+    fn search_text(&self, text: String) -> Result<String, ApiError> {
+        if self.search.is_empty() {
+            return Err(bad(format!(
+                "unknown query parameter `q`; allowed: {}",
+                self.allowed()
+            )));
+        }
+        if text.trim().is_empty() || text.contains('\0') || text.chars().count() > 1000 {
+            return Err(bad(
+                "query parameter `q`: expected 1 to 1000 characters of text without NUL characters"
+                    .to_owned(),
+            ));
+        }
+        Ok(text)
     }
 
     fn count_mode(&self, text: &str) -> Result<Count, ApiError> {
@@ -719,6 +753,14 @@ impl ListRequest {
                 }
             }
         }
+        if let Some(q) = &self.search {
+            // `simple`, like the column: the words as written, lowercased.
+            qb.push(sep);
+            self.listing.push_column(qb, self.listing.search);
+            qb.push(" @@ websearch_to_tsquery('simple', ");
+            qb.push_bind(q.clone()).push(")");
+            sep = " AND ";
+        }
         if let Some(after) = self.after.as_ref().filter(|_| from_cursor) {
             qb.push(sep);
             self.push_keyset(qb, after);
@@ -887,6 +929,7 @@ mod tests {
         parents: "",
         owner_before: "",
         owner_after: "",
+        search: "",
         id: Kind::Int,
         filters: FILTERS,
         orders: ORDERS,

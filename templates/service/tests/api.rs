@@ -635,6 +635,33 @@ async fn check_list(resource: &str) {
     let rows = all.body["items"].as_array().expect("items").clone();
     check_filters(&app, r, &rows).await;
     check_orders(&app, r, &rows).await;
+    if let Some(field) = list.search.first() {
+        // A word of one row's first searched field: every row holding it in
+        // any searched field, whatever its case, and no other.
+        let text = rows[0][field].as_str().expect("a searched field is text");
+        let word = text
+            .split_whitespace()
+            .last()
+            .expect("a word")
+            .to_lowercase();
+        let holds = |v: &Value| {
+            v.as_str().is_some_and(|t| {
+                t.to_lowercase()
+                    .split(|c: char| !c.is_alphanumeric())
+                    .any(|w| w == word)
+            })
+        };
+        let expected = ids_where(&rows, |row| list.search.iter().any(|f| holds(&row[f])));
+        assert!(!expected.is_empty());
+        let q = query_value(&json!(word.to_uppercase()));
+        let found = app.get(&format!("{}?q={q}&limit=100", r.route)).await;
+        assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+        let ids = found.body["items"].as_array().expect("items");
+        let ids = sorted_ids(ids.iter().map(|row| row["id"].clone()).collect());
+        assert_eq!(ids, expected, "q={word}");
+        let blank = app.get(&format!("{}?q=%20", r.route)).await;
+        assert_problem(&blank, StatusCode::BAD_REQUEST, &r.route);
+    }
     if list.count {
         let counted = app.get(&format!("{}?count=exact&limit=2", r.route)).await;
         assert_eq!(counted.body["total"], json!(rows.len()), "{}", counted.body);

@@ -504,6 +504,8 @@ pub struct ResourceFixture {
 #[derive(Debug, Deserialize)]
 pub struct ListFixture {
     pub count: bool,
+    /// The fields `?q=` searches.
+    pub search: Vec<String>,
     pub filters: Vec<FilterFixture>,
     pub orders: Vec<OrderFixture>,
 }

@@ -121,6 +121,7 @@ static LISTING: listing::Listing = listing::Listing {
     ],
 {%- endif %}
     count: {{ l.count }},
+    search: "{% if !l.search.is_empty() %}search_vector{% endif %}",
 };
 {%- for p in r.parents %}
 
