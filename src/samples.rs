@@ -59,8 +59,18 @@ pub fn invalid(spec: &FieldSpec) -> Vec<(Value, String)> {
         FieldType::Url => out.push((json!("not a url"), "url format".to_string())),
         FieldType::Enum => out.push((json!("not_a_value"), "enum value".to_string())),
         FieldType::Uuid => out.push((json!("not-a-uuid"), "uuid format".to_string())),
-        FieldType::Date => out.push((json!("2024-13-45"), "date format".to_string())),
-        FieldType::Timestamp => out.push((json!("yesterday"), "timestamp format".to_string())),
+        FieldType::Date => {
+            out.push((json!("2024-13-45"), "date format".to_string()));
+            // chrono parses these; PostgreSQL refuses the first (before
+            // 4713 BC) and the `date` format has no room for the second.
+            out.push((json!("-4714-01-01"), "year range".to_string()));
+            out.push((json!("10000-01-01"), "year range".to_string()));
+        }
+        FieldType::Timestamp => {
+            out.push((json!("yesterday"), "timestamp format".to_string()));
+            out.push((json!("-4714-01-01T00:00:00Z"), "year range".to_string()));
+            out.push((json!("10000-01-01T00:00:00Z"), "year range".to_string()));
+        }
         FieldType::Bool => out.push((json!("maybe"), "type".to_string())),
         FieldType::I32 | FieldType::I64 | FieldType::F64 => {
             out.push((json!("seven"), "type".to_string()))

@@ -13,6 +13,11 @@ use crate::spec::{FieldSpec, FieldType, RawField, SERVER_WRITE};
 /// travel as strings of one documented shape.
 const INTEGER_SERDE: &str = "#[serde(default, deserialize_with = \"crate::extract::integer\")]";
 const DECIMAL_SERDE: &str = "#[serde(default, deserialize_with = \"crate::extract::decimal\")]";
+/// chrono reads signed and five-digit years that PostgreSQL refuses or the
+/// document's `date`/`date-time` formats cannot express; these refuse them
+/// as a 422 naming the field.
+const DATE_SERDE: &str = "#[serde(default, deserialize_with = \"crate::extract::date\")]";
+const TIMESTAMP_SERDE: &str = "#[serde(default, deserialize_with = \"crate::extract::timestamp\")]";
 
 /// Text types: a value is a `String`, and checks receive it as `&str`.
 fn is_text(ty: FieldType) -> bool {
@@ -321,11 +326,15 @@ pub fn lower_field(
         input_serde: match ty {
             FieldType::Decimal => Some(DECIMAL_SERDE.to_string()),
             FieldType::I32 | FieldType::I64 => Some(INTEGER_SERDE.to_string()),
+            FieldType::Date => Some(DATE_SERDE.to_string()),
+            FieldType::Timestamp => Some(TIMESTAMP_SERDE.to_string()),
             _ => None,
         },
         patch_with: match ty {
             FieldType::Decimal => "crate::extract::decimal_patch",
             FieldType::I32 | FieldType::I64 => "crate::extract::integer_patch",
+            FieldType::Date => "crate::extract::date_patch",
+            FieldType::Timestamp => "crate::extract::timestamp_patch",
             _ => "double_option",
         },
         pattern_literal: f
