@@ -2512,3 +2512,21 @@ async fn health_probes_share_one_database_round_trip() {
     assert_eq!(probes() - before, 2, "probed again once the result is old");
     app.teardown().await;
 }
+{%- if let Some(a) = auth %}
+
+// ---------------------------------------------------------------------------
+// Issue 13, auth and correctness: sessions, logins and secrets
+// ---------------------------------------------------------------------------
+
+#[test]
+fn registration_debug_output_redacts_the_password() {
+    use {{ crate_name }}::resources::{{ a.module }}::Registration;
+    let secret = "a-password-that-must-never-reach-a-log-line";
+    let mut body = sample_body(fixture(&fixtures().auth().credentials), 0, &[]);
+    body["password"] = json!(secret);
+    let registration: Registration = serde_json::from_value(body).expect("a registration");
+    let text = format!("{registration:?}");
+    assert!(!text.contains(secret), "{text}");
+    assert!(text.contains("<redacted>"), "{text}");
+}
+{%- endif %}

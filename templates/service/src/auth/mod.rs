@@ -92,6 +92,19 @@ pub async fn no_store(request: Request, next: Next) -> Response {
 /// request by years; every type that holds one prints this instead.
 const REDACTED: &str = "<redacted>";
 
+/// A password as a request body carries it. Its `Debug` prints
+/// `<redacted>`, so a body holding one can derive `Debug` and still never
+/// show it; the JSON is the bare string.
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
 /// Body of `POST /v1/auth/login`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -191,13 +191,17 @@ impl {{ ty }} {
 {%- if a.is_credentials %}
 
 /// Body of `POST /v1/auth/register`: the fields of [`Input`] and the
-/// password, which is only ever stored as a hash.
+/// password, which is only ever stored as a hash (and which its `Debug`
+/// prints as `<redacted>`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Registration {
-    pub password: Option<String>,
+    pub password: Option<crate::auth::Password>,
 {%- for f in r.body_fields %}
-    pub {{ f.ident }}: Option<{{ f.rust_type }}>,
+{%- if let Some(a) = f.input_serde %}
+    {{ a }}
+{%- endif %}
+    {{ f.ident|struct_field(f.input_type, 4) }}
 {%- endfor %}
 }
 
@@ -209,7 +213,7 @@ impl Registration {
             {{ f.ident }}: self.{{ f.ident }},
 {%- endfor %}
         };
-        (input, self.password)
+        (input, self.password.map(|password| password.0))
     }
 }
 {%- endif %}
