@@ -1570,7 +1570,12 @@ fn shop_caches_list_pages_loads_once_and_has_a_local_tier() {
         let key = format!(
             "{package}:{key_route}?owner={alice_id}&sort=-created_at;status=pending;limit=20@{current}"
         );
-        assert_eq!(redis.cli(&["EXISTS", &key]), "1", "{route}: {key} in Redis");
+        let keys = redis.cli(&["KEYS", "*"]);
+        assert_eq!(
+            redis.cli(&["EXISTS", &key]),
+            "1",
+            "{route}: {key} in Redis:\n{keys}"
+        );
         let ttl: u64 = redis.cli(&["TTL", &key]).parse().unwrap();
         assert!((265..=330).contains(&ttl), "5m ± 10%: {ttl} s");
 
