@@ -1567,14 +1567,14 @@ fn shop_caches_list_pages_loads_once_and_has_a_local_tier() {
             let filtered = request_as(Some(&token), "GET", &format!("{url}?{query}"), None);
             assert_eq!(listed(&filtered, &id), Some(&row), "{route}?{query}");
         }
-        let key = format!(
+        let filtered = format!(
             "{package}:{key_route}?owner={alice_id}&sort=-created_at;status=pending;limit=20@{current}"
         );
         let keys = redis.cli(&["KEYS", "*"]);
         assert_eq!(
-            redis.cli(&["EXISTS", &key]),
+            redis.cli(&["EXISTS", &filtered]),
             "1",
-            "{route}: {key} in Redis:\n{keys}"
+            "{route}: {filtered} in Redis:\n{keys}"
         );
         let ttl: u64 = redis.cli(&["TTL", &key]).parse().unwrap();
         assert!((265..=330).contains(&ttl), "5m ± 10%: {ttl} s");
