@@ -7,7 +7,7 @@
 use crate::ddl;
 use crate::model::{
     ColumnDef, Field, Index, IndexDef, IndexKey, ListFilter, ListKey, ListKind, ListOrder,
-    ListQuery, Parent, Pk,
+    ListQuery, Parent, Pk, TableDef,
 };
 use crate::spec::{FieldType, FilterOp, RawList, order_text};
 
@@ -16,15 +16,30 @@ use crate::validate::SEARCH_COLUMN;
 
 /// What list lowering needs of the resource being lowered.
 pub struct ListInput<'a> {
-    pub raw: &'a RawList,
     pub plural: &'a str,
     pub table_q: &'a str,
     pub pk: &'a Pk,
     pub fields: &'a [Field],
     pub parents: &'a [Parent],
     pub owner_cond: Option<(String, String)>,
-    /// The indexes the table has already (foreign keys, declared).
-    pub existing: &'a [IndexDef],
+}
+
+/// Lowers `list`, when the resource has one, and adds what it needs to the
+/// table: the indexes no existing one serves and, with `search`, the search
+/// column and its index.
+pub fn add_list(
+    raw: Option<&RawList>,
+    input: &ListInput,
+    table: &mut TableDef,
+) -> (Option<ListQuery>, Vec<Index>) {
+    let Some(raw) = raw else {
+        return (None, Vec::new());
+    };
+    let (query, added, search_column) = lower_list(raw, input, &table.indexes);
+    let (indexes, defs): (Vec<Index>, Vec<IndexDef>) = added.into_iter().unzip();
+    table.indexes.extend(defs);
+    table.columns.extend(search_column);
+    (Some(query), indexes)
 }
 
 /// The kind of `column`, and whether it may be NULL.
@@ -102,9 +117,12 @@ pub fn search_column(input: &ListInput, fields: &[String]) -> (ColumnDef, Index,
 
 /// The list query of a resource with `list`, the indexes to add and, with
 /// `search`, the generated column.
-pub fn lower_list(input: &ListInput) -> (ListQuery, Vec<(Index, IndexDef)>, Option<ColumnDef>) {
-    let filters: Vec<ListFilter> = input
-        .raw
+fn lower_list(
+    raw: &RawList,
+    input: &ListInput,
+    existing: &[IndexDef],
+) -> (ListQuery, Vec<(Index, IndexDef)>, Option<ColumnDef>) {
+    let filters: Vec<ListFilter> = raw
         .filter
         .iter()
         .map(|f| {
@@ -119,8 +137,7 @@ pub fn lower_list(input: &ListInput) -> (ListQuery, Vec<(Index, IndexDef)>, Opti
             }
         })
         .collect();
-    let orders: Vec<ListOrder> = input
-        .raw
+    let orders: Vec<ListOrder> = raw
         .sort
         .iter()
         .map(|o| ListOrder {
@@ -137,9 +154,8 @@ pub fn lower_list(input: &ListInput) -> (ListQuery, Vec<(Index, IndexDef)>, Opti
                 .collect(),
         })
         .collect();
-    let mut indexes = needed_indexes(input, &filters, &orders);
-    let search: Vec<String> = input
-        .raw
+    let mut indexes = needed_indexes(input, existing, &filters, &orders);
+    let search: Vec<String> = raw
         .search
         .iter()
         .map(|f| crate::names::snake(&f.value))
@@ -157,7 +173,7 @@ pub fn lower_list(input: &ListInput) -> (ListQuery, Vec<(Index, IndexDef)>, Opti
         search,
         filters,
         orders,
-        count: input.raw.count.as_ref().is_some_and(|c| c.value),
+        count: raw.count.as_ref().is_some_and(|c| c.value),
         owner_cond: input.owner_cond.clone(),
     };
     (query, indexes, added_column)
@@ -190,6 +206,7 @@ fn serves(ix: &IndexDef, keys: &[IndexKey], ordered: bool) -> bool {
 /// range filters on their first key), then filters.
 fn needed_indexes(
     input: &ListInput,
+    existing: &[IndexDef],
     filters: &[ListFilter],
     orders: &[ListOrder],
 ) -> Vec<(Index, IndexDef)> {
@@ -220,7 +237,7 @@ fn needed_indexes(
             }
         }
     }
-    let mut all: Vec<IndexDef> = input.existing.to_vec();
+    let mut all: Vec<IndexDef> = existing.to_vec();
     let mut out = Vec::new();
     for (mut keys, ordered) in wanted {
         if all.iter().any(|ix| serves(ix, &keys, ordered)) {

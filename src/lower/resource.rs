@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::access::{AccessInput, Owner, lower_access};
 use super::auth::AuthCtx;
 use super::field::{fk_field, lower_field, patch_checks_use_present};
-use super::list::{ListInput, lower_list};
+use super::list::{ListInput, add_list};
 use super::naming::{pg_name, pk_of, table_of};
 use super::sql::{self, StatementInput};
 use crate::ddl;
@@ -322,25 +322,15 @@ pub fn lower_resource(
             .chain(index_defs)
             .collect(),
     };
-    let (list, list_indexes) = match &r.list {
-        None => (None, Vec::new()),
-        Some(raw) => {
-            let (query, added, search_column) = lower_list(&ListInput {
-                raw,
-                plural: &plural,
-                table_q: &table_q,
-                pk: &pk,
-                fields: &fields,
-                parents: &parents,
-                owner_cond: owner.as_ref().map(Owner::split_cond),
-                existing: &table.indexes,
-            });
-            let (indexes, defs): (Vec<Index>, Vec<IndexDef>) = added.into_iter().unzip();
-            table.indexes.extend(defs);
-            table.columns.extend(search_column);
-            (Some(query), indexes)
-        }
+    let list_input = ListInput {
+        plural: &plural,
+        table_q: &table_q,
+        pk: &pk,
+        fields: &fields,
+        parents: &parents,
+        owner_cond: owner.as_ref().map(Owner::split_cond),
     };
+    let (list, list_indexes) = add_list(r.list.as_ref(), &list_input, &mut table);
     let new_fields = body_fields
         .iter()
         .map(|f| f.ident.clone())

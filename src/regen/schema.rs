@@ -50,21 +50,15 @@ pub struct DiffOptions {
     pub allow_destructive: bool,
 }
 
-/// The statements that take a database from `old` to `new`, or the reasons
-/// the change cannot be made safely. `Ok(None)` when nothing changed.
-pub fn diff(
+/// Enum types: new ones first (tables may use them), new values appended;
+/// a removed value is a problem (PostgreSQL cannot drop one).
+fn diff_enums(
     old: &Schema,
     new: &Schema,
-    service: &Service,
-    options: DiffOptions,
-) -> Result<Option<Migration>, Vec<Diagnostic>> {
-    let mut out = Vec::new();
-    let mut tags: Vec<String> = Vec::new();
-    let mut problems = Vec::new();
-    let destructive_help =
-        "pass `--allow-destructive` to drop it and its data, or restore it in the spec";
-
-    // Enum types: new ones first (tables may use them), new values appended.
+    out: &mut Vec<String>,
+    tags: &mut Vec<String>,
+    problems: &mut Vec<Diagnostic>,
+) {
     for (name, values) in &new.enums {
         match old.enums.get(name) {
             None => out.push(ddl::create_type(name, values)),
@@ -82,6 +76,23 @@ pub fn diff(
             }
         }
     }
+}
+
+/// The statements that take a database from `old` to `new`, or the reasons
+/// the change cannot be made safely. `Ok(None)` when nothing changed.
+pub fn diff(
+    old: &Schema,
+    new: &Schema,
+    service: &Service,
+    options: DiffOptions,
+) -> Result<Option<Migration>, Vec<Diagnostic>> {
+    let mut out = Vec::new();
+    let mut tags: Vec<String> = Vec::new();
+    let mut problems = Vec::new();
+    let destructive_help =
+        "pass `--allow-destructive` to drop it and its data, or restore it in the spec";
+
+    diff_enums(old, new, &mut out, &mut tags, &mut problems);
 
     let old_tables: BTreeMap<&str, &TableDef> =
         old.tables.iter().map(|t| (t.name.as_str(), t)).collect();

@@ -110,32 +110,7 @@ pub fn spec_schema() -> Value {
                     "lists": { "type": "boolean", "default": false }
                 }
             },
-            "list": {
-                "type": "object",
-                "additionalProperties": false,
-                "description": "What a list request may ask for besides a page: filters (`?status=paid`, `?status.in=a,b`, `?total.gte=5`, `?note.null=true`, `?name.prefix=ab`), sort orders (`?sort=-created_at`) and counts (`?count=exact`). Every filter and order is served by an index the migrations create.",
-                "properties": {
-                    "filter": {
-                        "type": "object",
-                        "description": "Column: the operators a client may use on it.",
-                        "additionalProperties": {
-                            "type": "array",
-                            "items": { "enum": FilterOp::NAMES }
-                        }
-                    },
-                    "sort": {
-                        "type": "array",
-                        "description": "The orders a client may ask for, each `column` or `-column` (descending) or several comma-separated; the reverse of each is allowed too, and the id breaks ties. Sort keys must be required columns.",
-                        "items": { "type": "string", "pattern": "^-?[a-z][a-z0-9_]*(,-?[a-z][a-z0-9_]*)*$" }
-                    },
-                    "search": {
-                        "type": "array",
-                        "description": "The text fields `?q=` searches (full text, `websearch_to_tsquery`, a generated `tsvector` column with a GIN index).",
-                        "items": { "type": "string" }
-                    },
-                    "count": { "type": "boolean", "default": false }
-                }
-            },
+            "list": list_schema(),
             "access": {
                 "type": "object",
                 "additionalProperties": false,
@@ -203,4 +178,34 @@ pub fn spec_schema_text() -> String {
         serde_json::to_string_pretty(&spec_schema()).expect("JSON values always serialize");
     text.push('\n');
     text
+}
+
+/// A resource's `list`: filters, sort orders, search and counts.
+fn list_schema() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "description": "What a list request may ask for besides a page: filters (`?status=paid`, `?status.in=a,b`, `?total.gte=5`, `?note.null=true`, `?name.prefix=ab`), sort orders (`?sort=-created_at`) and counts (`?count=exact`). Every filter and order is served by an index the migrations create.",
+        "properties": {
+            "filter": {
+                "type": "object",
+                "description": "Column: the operators a client may use on it.",
+                "additionalProperties": {
+                    "type": "array",
+                    "items": { "enum": FilterOp::NAMES }
+                }
+            },
+            "sort": {
+                "type": "array",
+                "description": "The orders a client may ask for, each `column` or `-column` (descending) or several comma-separated; the reverse of each is allowed too, and the id breaks ties. Sort keys must be required columns.",
+                "items": { "type": "string", "pattern": "^-?[a-z][a-z0-9_]*(,-?[a-z][a-z0-9_]*)*$" }
+            },
+            "search": {
+                "type": "array",
+                "description": "The text fields `?q=` searches (full text, `websearch_to_tsquery`, a generated `tsvector` column with a GIN index).",
+                "items": { "type": "string" }
+            },
+            "count": { "type": "boolean", "default": false }
+        }
+    })
 }
