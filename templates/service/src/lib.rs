@@ -52,7 +52,8 @@ pub mod state;
 pub mod telemetry;
 pub mod validation;
 
-pub use state::{AppState, ServeSettings};
+pub use config::ServeSettings;
+pub use state::AppState;
 
 /// Correlates a request across services and log lines; taken from the client
 /// (or an upstream proxy) when present, generated otherwise.

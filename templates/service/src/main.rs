@@ -12,8 +12,8 @@ use {{ crate_name }}::auth::AuthState;
 {% endif -%}
 use {{ crate_name }}::breaker;
 use {{ crate_name }}::cache::Cache;
-use {{ crate_name }}::config::Config;
-use {{ crate_name }}::db::{self, PoolSettings};
+use {{ crate_name }}::config::{Config, PoolSettings};
+use {{ crate_name }}::db;
 use {{ crate_name }}::rate_limit::RateLimiter;
 use {{ crate_name }}::serve;
 use {{ crate_name }}::state::AppState;

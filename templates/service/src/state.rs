@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use sqlx::PgPool;
 {%- if auth.is_some() %}
@@ -12,60 +12,10 @@ use crate::auth::AuthState;
 {%- endif %}
 
 use crate::cache::Cache;
-use crate::config::CorsSettings;
+use crate::config::{CorsSettings, HttpLimits, RateLimitSettings};
 use crate::health::DatabaseProbe;
 use crate::metrics::Metrics;
-use crate::rate_limit::{RateLimitSettings, RateLimiter};
-
-/// Limits the router enforces on every request.
-#[derive(Clone, Copy, Debug)]
-pub struct HttpLimits {
-    pub request_timeout: Duration,
-    pub body_limit_bytes: usize,
-}
-
-impl Default for HttpLimits {
-    /// Same values as the configuration defaults, so tests behave like a
-    /// service started without overrides.
-    fn default() -> Self {
-        Self {
-            request_timeout: Duration::from_secs(30),
-            body_limit_bytes: 1_048_576,
-        }
-    }
-}
-
-/// How the server treats connections ([`crate::serve`]).
-#[derive(Clone, Copy, Debug)]
-pub struct ServeSettings {
-    /// A client must send a request's headers within this long, counted
-    /// from when the connection starts waiting for a request (so it is also
-    /// how long an idle keep-alive connection is kept): a client trickling
-    /// headers (slowloris) cannot hold a connection.
-    pub header_read_timeout: Duration,
-    /// Connections served at once; further ones wait in the listen backlog
-    /// until one closes.
-    pub max_connections: usize,
-    /// On SIGTERM, how long `/readyz` fails while requests are still
-    /// accepted, so load balancers stop routing here before the listener
-    /// closes.
-    pub shutdown_delay: Duration,
-    /// Then, how long in-flight requests get to finish; connections still
-    /// open after it are dropped.
-    pub shutdown_timeout: Duration,
-}
-
-impl Default for ServeSettings {
-    /// The configuration defaults.
-    fn default() -> Self {
-        Self {
-            header_read_timeout: Duration::from_secs(10),
-            max_connections: 1024,
-            shutdown_delay: Duration::from_secs(5),
-            shutdown_timeout: Duration::from_secs(30),
-        }
-    }
-}
+use crate::rate_limit::RateLimiter;
 
 /// Cheap to clone: the pool and the flag are reference-counted{% if auth.is_some() %}, and so
 /// are the auth keys and the hasher's semaphore{% endif %}.
