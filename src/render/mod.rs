@@ -158,6 +158,8 @@ macro_rules! deploy_templates {
             /// in one; service names are lowercase and at most 48 bytes).
             app: String,
             auth: bool,
+            /// Some resource has `cache`: Redis also holds the shared cache.
+            any_cache: bool,
             rust_version: &'a str,
         }
 
@@ -169,6 +171,7 @@ macro_rules! deploy_templates {
                     crate_name: &s.crate_name,
                     app: s.package.replace('_', "-"),
                     auth: s.auth.is_some(),
+                    any_cache: s.any_cache,
                     rust_version: RUST_VERSION,
                 }
             }
@@ -231,7 +234,9 @@ pub fn render(service: &Service, spec_source: &str) -> Vec<GeneratedFile> {
     add("src/error.rs", render_one(ErrorRs::new(s)));
     add("src/extract.rs", render_one(ExtractRs::new(s)));
     add("src/breaker.rs", render_one(BreakerRs::new(s)));
-    add("src/cache.rs", render_one(CacheRs::new(s)));
+    if s.any_cache {
+        add("src/cache.rs", render_one(CacheRs::new(s)));
+    }
     add("src/health.rs", render_one(HealthRs::new(s)));
     add("src/openapi.rs", render_one(OpenapiRs::new(s)));
     add("src/metrics.rs", render_one(MetricsRs::new(s)));

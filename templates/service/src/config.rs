@@ -234,6 +234,7 @@ pub struct Config {
     /// this prefix length.
     pub rate_limit_ipv6_prefix: u8,
     pub cors: CorsSettings,
+{%- if any_cache %}
     /// `REDIS_URL`: the shared cache and rate-limit buckets; unset = both in
     /// process.
     pub redis_url: Option<String>,
@@ -241,6 +242,10 @@ pub struct Config {
     /// live this long; unset = none. Writes made through other replicas may
     /// be served stale from it for up to this long.
     pub cache_local_ttl: Option<Duration>,
+{%- else %}
+    /// `REDIS_URL`: the shared rate-limit buckets; unset = in process.
+    pub redis_url: Option<String>,
+{%- endif %}
 }
 
 /// All configuration problems found, so an operator fixes them in one go
@@ -405,6 +410,8 @@ impl Config {
             &mut problems,
         );
 
+{%- if any_cache %}
+
         let cache_local_ttl = get("CACHE_LOCAL_TTL").and_then(|raw| {
             let ttl = parse_duration(&raw).filter(|ttl| !ttl.is_zero());
             if ttl.is_none() {
@@ -414,6 +421,7 @@ impl Config {
             }
             ttl
         });
+{%- endif %}
 
         let defaults = ServeSettings::default();
         let mut duration = |name: &str, default: Duration, positive: bool| match get(name) {
@@ -490,7 +498,9 @@ impl Config {
             rate_limit_ipv6_prefix,
             cors,
             redis_url: get("REDIS_URL"),
+{%- if any_cache %}
             cache_local_ttl,
+{%- endif %}
         })
     }
 
@@ -632,7 +642,9 @@ impl fmt::Debug for Config {
             .field("rate_limit_on_redis_error", &self.rate_limit_on_redis_error)
             .field("rate_limit_ipv6_prefix", &self.rate_limit_ipv6_prefix)
             .field("redis_url", &self.redis_url.as_deref().map(redact_password))
+{%- if any_cache %}
             .field("cache_local_ttl", &self.cache_local_ttl)
+{%- endif %}
             .field("trusted_proxies", &self.trusted_proxies)
             .field("cors", &self.cors)
             .finish()
@@ -691,7 +703,9 @@ mod tests {
         assert_eq!(config.request_timeout, Duration::from_secs(30));
         assert_eq!(config.body_limit_bytes, 1_048_576);
         assert_eq!(config.log_format, LogFormat::Text);
+{%- if any_cache %}
         assert_eq!(config.cache_local_ttl, None);
+{%- endif %}
         assert_eq!(config.rate_limit_ipv6_prefix, 64);
         assert_eq!(config.serve.header_read_timeout, Duration::from_secs(10));
         assert_eq!(config.serve.max_connections, 1024);
@@ -741,13 +755,18 @@ mod tests {
     }
 
     #[test]
+{%- if any_cache %}
     fn cache_local_ttl_is_a_positive_duration_with_a_unit() {
+{%- else %}
+    fn durations_are_whole_numbers_with_a_unit() {
+{%- endif %}
         assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
         assert_eq!(parse_duration(" 2s "), Some(Duration::from_secs(2)));
         assert_eq!(parse_duration("1m"), Some(Duration::from_secs(60)));
         for bad in ["2", "s", "2h", "-1s", "1.5s", "2 s"] {
             assert_eq!(parse_duration(bad), None, "{bad:?}");
         }
+{%- if any_cache %}
         for bad in ["0s", "soon"] {
             let err = Config::from_lookup(lookup(&[("CACHE_LOCAL_TTL", bad)]))
                 .expect_err("invalid config");
@@ -759,6 +778,7 @@ mod tests {
                 err.problems
             );
         }
+{%- endif %}
     }
 
     #[test]

@@ -31,7 +31,9 @@ use tracing::Level;
 pub mod auth;
 {% endif -%}
 pub mod breaker;
+{%- if any_cache %}
 pub mod cache;
+{%- endif %}
 pub mod config;
 pub mod custom;
 pub mod db;

@@ -11,7 +11,9 @@ use sqlx::PgPool;
 use crate::auth::AuthState;
 {%- endif %}
 
+{% if any_cache -%}
 use crate::cache::Cache;
+{% endif -%}
 use crate::config::{CorsSettings, HttpLimits, RateLimitSettings};
 use crate::health::DatabaseProbe;
 use crate::metrics::Metrics;
@@ -33,18 +35,26 @@ pub struct AppState {
     pub rate_limiter: Arc<RateLimiter>,
     pub metrics: Arc<Metrics>,
     pub cors: CorsSettings,
+{%- if any_cache %}
     /// GET by id of the resources with `cache`; in-process unless replaced.
     pub cache: Arc<Cache>,
+{%- endif %}
     /// `/health` and `/readyz`'s shared, briefly cached database probe.
     pub database_probe: Arc<DatabaseProbe>,
 }
 
 impl AppState {
     pub fn new(pool: PgPool, limits: HttpLimits{% if auth.is_some() %}, auth: AuthState{% endif %}) -> Self {
+{%- if any_cache %}
         let cache = Arc::new(Cache::default());
+{%- endif %}
         let rate_limiter = Arc::new(RateLimiter::new(RateLimitSettings::default()));
         let database_probe = Arc::new(DatabaseProbe::default());
+{%- if any_cache %}
         let metrics = Arc::new(Metrics::new(&cache.stats, &rate_limiter, &database_probe));
+{%- else %}
+        let metrics = Arc::new(Metrics::new(&rate_limiter, &database_probe));
+{%- endif %}
         Self {
             pool,
             started_at: Instant::now(),
@@ -56,7 +66,9 @@ impl AppState {
             rate_limiter,
             metrics,
             cors: CorsSettings::Off,
+{%- if any_cache %}
             cache,
+{%- endif %}
             database_probe,
         }
     }
@@ -74,6 +86,8 @@ impl AppState {
         self.with_rate_limiter(RateLimiter::new(settings))
     }
 
+{%- if any_cache %}
+
     /// Replaces the in-process cache (with Redis); the metrics are
     /// rebuilt so they count the new cache.
     pub fn with_cache(mut self, cache: Cache) -> Self {
@@ -81,9 +95,14 @@ impl AppState {
         self.metrics = self.rebuilt_metrics();
         self
     }
+{%- endif %}
 
     fn rebuilt_metrics(&self) -> Arc<Metrics> {
+{%- if any_cache %}
         let metrics = Metrics::new(&self.cache.stats, &self.rate_limiter, &self.database_probe);
+{%- else %}
+        let metrics = Metrics::new(&self.rate_limiter, &self.database_probe);
+{%- endif %}
         Arc::new(metrics)
     }
 
