@@ -50,6 +50,9 @@ macro_rules! service_templates {
             any_cache_lists: bool,
             /// Some resource has `list`: the service has `src/listing.rs`.
             any_list: bool,
+            /// Some resource has no `list`: its lists page by primary key
+            /// through `pagination::PageRequest`.
+            any_id_pages: bool,
             auth: Option<&'a Auth>,
             nested_checks: bool,
             email_pattern: &'a str,
@@ -72,6 +75,7 @@ macro_rules! service_templates {
                     any_cache: s.any_cache,
                     any_cache_lists: s.any_cache_lists,
                     any_list: s.resources.iter().any(|r| r.list.is_some()),
+                    any_id_pages: s.resources.iter().any(|r| r.list.is_none()),
                     auth: s.auth.as_ref(),
                     nested_checks: s.nested_checks,
                     email_pattern: &s.email_pattern,
