@@ -99,6 +99,32 @@ resources:
       type: { type: string, required: false }
 "#,
     ),
+    (
+        // Every resource has `list` and one has `cache` without list pages:
+        // pagination.rs keeps only the page, cache.rs is emitted.
+        "every_resource_listed",
+        r#"version: 1
+service: listed
+resources:
+  author:
+    cache: { ttl: 5m }
+    fields:
+      handle: { type: string, max_length: 30, unique: true }
+    list:
+      filter:
+        handle: [eq, prefix]
+      sort: [handle]
+  post:
+    primary_key: uuid
+    belongs_to: author
+    fields:
+      title: { type: string, max_length: 200 }
+    list:
+      filter:
+        title: [eq]
+      sort: [-created_at]
+"#,
+    ),
 ];
 
 /// Field and resource names of many lengths, each with every kind of

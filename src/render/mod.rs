@@ -50,6 +50,9 @@ macro_rules! service_templates {
             any_cache_lists: bool,
             /// Some resource has `list`: the service has `src/listing.rs`.
             any_list: bool,
+            /// Some resource has no `list`: its lists page by primary key
+            /// through `pagination::PageRequest`.
+            any_id_pages: bool,
             auth: Option<&'a Auth>,
             nested_checks: bool,
             email_pattern: &'a str,
@@ -72,6 +75,7 @@ macro_rules! service_templates {
                     any_cache: s.any_cache,
                     any_cache_lists: s.any_cache_lists,
                     any_list: s.resources.iter().any(|r| r.list.is_some()),
+                    any_id_pages: s.resources.iter().any(|r| r.list.is_none()),
                     auth: s.auth.as_ref(),
                     nested_checks: s.nested_checks,
                     email_pattern: &s.email_pattern,
@@ -158,6 +162,8 @@ macro_rules! deploy_templates {
             /// in one; service names are lowercase and at most 48 bytes).
             app: String,
             auth: bool,
+            /// Some resource has `cache`: Redis also holds the shared cache.
+            any_cache: bool,
             rust_version: &'a str,
         }
 
@@ -169,6 +175,7 @@ macro_rules! deploy_templates {
                     crate_name: &s.crate_name,
                     app: s.package.replace('_', "-"),
                     auth: s.auth.is_some(),
+                    any_cache: s.any_cache,
                     rust_version: RUST_VERSION,
                 }
             }
@@ -231,7 +238,9 @@ pub fn render(service: &Service, spec_source: &str) -> Vec<GeneratedFile> {
     add("src/error.rs", render_one(ErrorRs::new(s)));
     add("src/extract.rs", render_one(ExtractRs::new(s)));
     add("src/breaker.rs", render_one(BreakerRs::new(s)));
-    add("src/cache.rs", render_one(CacheRs::new(s)));
+    if s.any_cache {
+        add("src/cache.rs", render_one(CacheRs::new(s)));
+    }
     add("src/health.rs", render_one(HealthRs::new(s)));
     add("src/openapi.rs", render_one(OpenapiRs::new(s)));
     add("src/metrics.rs", render_one(MetricsRs::new(s)));

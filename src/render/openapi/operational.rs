@@ -5,8 +5,11 @@ use serde_json::{Map, Value, json};
 use super::json_content;
 use super::responses::responses;
 
-/// Health, metrics and the document itself.
-pub(super) fn add_operational(paths: &mut Map<String, Value>) {
+/// Health, metrics and the document itself. `/health` reports a `cache`
+/// object only when the service has a cache (`any_cache`): a service without
+/// one has no backend, breaker or counters to report, and zeros would read
+/// as an idle cache that is not there.
+pub(super) fn add_operational(any_cache: bool, paths: &mut Map<String, Value>) {
     let tag = json!(["operations"]);
     let empty_ok = |what: &str| json!({ "description": what });
     paths.insert(
@@ -27,37 +30,44 @@ pub(super) fn add_operational(paths: &mut Map<String, Value>) {
             "responses": responses(("200", empty_ok("Ready.")), &["503"]),
         }}),
     );
+    let mut properties = json!({
+        "status": { "type": "string", "enum": ["ok", "degraded"] },
+        "uptime_seconds": { "type": "integer", "minimum": 0 },
+        "database": { "type": "string", "enum": ["up", "down"] },
+        "rate_limit": {
+            "type": "object",
+            "required": ["backend", "breaker", "errors"],
+            "properties": {
+                "backend": { "type": "string", "enum": ["memory", "redis"] },
+                "breaker": { "type": "string", "enum": ["closed", "open", "half_open"] },
+                "errors": { "type": "integer", "minimum": 0 },
+            },
+            "additionalProperties": false,
+        },
+    });
+    // In the order the service serves them.
+    let mut required = vec!["status", "uptime_seconds", "database"];
+    if any_cache {
+        properties["cache"] = json!({
+            "type": "object",
+            "required": ["backend", "breaker", "hits", "misses", "errors", "loads"],
+            "properties": {
+                "backend": { "type": "string", "enum": ["memory", "redis"] },
+                "breaker": { "type": "string", "enum": ["closed", "open", "half_open"] },
+                "hits": { "type": "integer", "minimum": 0 },
+                "misses": { "type": "integer", "minimum": 0 },
+                "errors": { "type": "integer", "minimum": 0 },
+                "loads": { "type": "integer", "minimum": 0 },
+            },
+            "additionalProperties": false,
+        });
+        required.push("cache");
+    }
+    required.push("rate_limit");
     let health = json!({
         "type": "object",
-        "required": ["status", "uptime_seconds", "database", "cache", "rate_limit"],
-        "properties": {
-            "status": { "type": "string", "enum": ["ok", "degraded"] },
-            "uptime_seconds": { "type": "integer", "minimum": 0 },
-            "database": { "type": "string", "enum": ["up", "down"] },
-            "cache": {
-                "type": "object",
-                "required": ["backend", "breaker", "hits", "misses", "errors", "loads"],
-                "properties": {
-                    "backend": { "type": "string", "enum": ["memory", "redis"] },
-                    "breaker": { "type": "string", "enum": ["closed", "open", "half_open"] },
-                    "hits": { "type": "integer", "minimum": 0 },
-                    "misses": { "type": "integer", "minimum": 0 },
-                    "errors": { "type": "integer", "minimum": 0 },
-                    "loads": { "type": "integer", "minimum": 0 },
-                },
-                "additionalProperties": false,
-            },
-            "rate_limit": {
-                "type": "object",
-                "required": ["backend", "breaker", "errors"],
-                "properties": {
-                    "backend": { "type": "string", "enum": ["memory", "redis"] },
-                    "breaker": { "type": "string", "enum": ["closed", "open", "half_open"] },
-                    "errors": { "type": "integer", "minimum": 0 },
-                },
-                "additionalProperties": false,
-            },
-        },
+        "required": required,
+        "properties": properties,
         "additionalProperties": false,
     });
     paths.insert(

@@ -2,18 +2,16 @@
 //! Process configuration, read once from the environment at startup.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
 use axum::http::HeaderValue;
 use url::Url;
+{%- if auth.is_some() %}
 
-{% if auth.is_some() -%}
 use crate::auth::token::MIN_SECRET_BYTES;
-{% endif -%}
-use crate::rate_limit::{DEFAULT_IPV6_PREFIX, IpNet, OnRedisError, RateLimitSettings};
-use crate::state::{HttpLimits, ServeSettings};
+{%- endif %}
 
 /// How log lines are written to stdout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +34,176 @@ pub enum CorsSettings {
         origins: Vec<HeaderValue>,
         allow_credentials: bool,
     },
+}
+
+/// Limits the router enforces on every request.
+#[derive(Clone, Copy, Debug)]
+pub struct HttpLimits {
+    pub request_timeout: Duration,
+    pub body_limit_bytes: usize,
+}
+
+impl Default for HttpLimits {
+    /// Same values as the configuration defaults, so tests behave like a
+    /// service started without overrides.
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            body_limit_bytes: 1_048_576,
+        }
+    }
+}
+
+/// How the server treats connections ([`crate::serve`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ServeSettings {
+    /// A client must send a request's headers within this long, counted
+    /// from when the connection starts waiting for a request (so it is also
+    /// how long an idle keep-alive connection is kept): a client trickling
+    /// headers (slowloris) cannot hold a connection.
+    pub header_read_timeout: Duration,
+    /// Connections served at once; further ones wait in the listen backlog
+    /// until one closes.
+    pub max_connections: usize,
+    /// On SIGTERM, how long `/readyz` fails while requests are still
+    /// accepted, so load balancers stop routing here before the listener
+    /// closes.
+    pub shutdown_delay: Duration,
+    /// Then, how long in-flight requests get to finish; connections still
+    /// open after it are dropped.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServeSettings {
+    /// The configuration defaults.
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            shutdown_delay: Duration::from_secs(5),
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The pool settings derived from [`Config`], separated so tests can build a
+/// pool for a throw-away database without a full configuration.
+#[derive(Clone, Debug)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    pub statement_timeout: Duration,
+}
+
+impl From<&Config> for PoolSettings {
+    fn from(config: &Config) -> Self {
+        Self {
+            max_connections: config.database_max_connections,
+            acquire_timeout: config.database_acquire_timeout,
+            statement_timeout: config.database_statement_timeout,
+        }
+    }
+}
+
+/// An IPv4 or IPv6 network, `10.0.0.0/8` or a single address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for IpNet {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (addr, prefix) = match text.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (text, None),
+        };
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("`{text}` is not an IP address or network"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(prefix) => prefix
+                .parse::<u8>()
+                .ok()
+                .filter(|prefix| *prefix <= max)
+                .ok_or_else(|| format!("`{text}` has an invalid prefix length"))?,
+        };
+        Ok(Self { addr, prefix })
+    }
+}
+
+/// What to do with a request when Redis cannot be asked about its buckets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnRedisError {
+    /// Limit with this process's own buckets until Redis is back: each
+    /// replica then allows the full rate on its own.
+    #[default]
+    Local,
+    /// Fail open: no limit while Redis is unreachable.
+    Allow,
+    /// Fail closed: 503 with `Retry-After` while Redis is unreachable.
+    Deny,
+}
+
+impl FromStr for OnRedisError {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "local" => Ok(Self::Local),
+            "allow" => Ok(Self::Allow),
+            "deny" => Ok(Self::Deny),
+            _ => Err(format!("`{text}` is not `local`, `allow` or `deny`")),
+        }
+    }
+}
+
+/// The network an IPv6 client is counted by, unless configured otherwise.
+pub const DEFAULT_IPV6_PREFIX: u8 = 64;
+
+/// How the limiter is configured at startup.
+#[derive(Clone, Debug)]
+pub struct RateLimitSettings {
+    pub enabled: bool,
+    pub trusted_proxies: Vec<IpNet>,
+    pub on_redis_error: OnRedisError,
+    /// IPv6 clients share a bucket per network of this prefix length (1-128).
+    pub ipv6_prefix: u8,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            trusted_proxies: Vec::new(),
+            on_redis_error: OnRedisError::default(),
+            ipv6_prefix: DEFAULT_IPV6_PREFIX,
+        }
+    }
 }
 
 /// Everything the service needs to start. `RUST_LOG` is not stored here: it
@@ -66,6 +234,7 @@ pub struct Config {
     /// this prefix length.
     pub rate_limit_ipv6_prefix: u8,
     pub cors: CorsSettings,
+{%- if any_cache %}
     /// `REDIS_URL`: the shared cache and rate-limit buckets; unset = both in
     /// process.
     pub redis_url: Option<String>,
@@ -73,6 +242,10 @@ pub struct Config {
     /// live this long; unset = none. Writes made through other replicas may
     /// be served stale from it for up to this long.
     pub cache_local_ttl: Option<Duration>,
+{%- else %}
+    /// `REDIS_URL`: the shared rate-limit buckets; unset = in process.
+    pub redis_url: Option<String>,
+{%- endif %}
 }
 
 /// All configuration problems found, so an operator fixes them in one go
@@ -237,6 +410,8 @@ impl Config {
             &mut problems,
         );
 
+{%- if any_cache %}
+
         let cache_local_ttl = get("CACHE_LOCAL_TTL").and_then(|raw| {
             let ttl = parse_duration(&raw).filter(|ttl| !ttl.is_zero());
             if ttl.is_none() {
@@ -246,6 +421,7 @@ impl Config {
             }
             ttl
         });
+{%- endif %}
 
         let defaults = ServeSettings::default();
         let mut duration = |name: &str, default: Duration, positive: bool| match get(name) {
@@ -322,7 +498,9 @@ impl Config {
             rate_limit_ipv6_prefix,
             cors,
             redis_url: get("REDIS_URL"),
+{%- if any_cache %}
             cache_local_ttl,
+{%- endif %}
         })
     }
 
@@ -464,7 +642,9 @@ impl fmt::Debug for Config {
             .field("rate_limit_on_redis_error", &self.rate_limit_on_redis_error)
             .field("rate_limit_ipv6_prefix", &self.rate_limit_ipv6_prefix)
             .field("redis_url", &self.redis_url.as_deref().map(redact_password))
+{%- if any_cache %}
             .field("cache_local_ttl", &self.cache_local_ttl)
+{%- endif %}
             .field("trusted_proxies", &self.trusted_proxies)
             .field("cors", &self.cors)
             .finish()
@@ -523,7 +703,9 @@ mod tests {
         assert_eq!(config.request_timeout, Duration::from_secs(30));
         assert_eq!(config.body_limit_bytes, 1_048_576);
         assert_eq!(config.log_format, LogFormat::Text);
+{%- if any_cache %}
         assert_eq!(config.cache_local_ttl, None);
+{%- endif %}
         assert_eq!(config.rate_limit_ipv6_prefix, 64);
         assert_eq!(config.serve.header_read_timeout, Duration::from_secs(10));
         assert_eq!(config.serve.max_connections, 1024);
@@ -573,13 +755,18 @@ mod tests {
     }
 
     #[test]
+{%- if any_cache %}
     fn cache_local_ttl_is_a_positive_duration_with_a_unit() {
+{%- else %}
+    fn durations_are_whole_numbers_with_a_unit() {
+{%- endif %}
         assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
         assert_eq!(parse_duration(" 2s "), Some(Duration::from_secs(2)));
         assert_eq!(parse_duration("1m"), Some(Duration::from_secs(60)));
         for bad in ["2", "s", "2h", "-1s", "1.5s", "2 s"] {
             assert_eq!(parse_duration(bad), None, "{bad:?}");
         }
+{%- if any_cache %}
         for bad in ["0s", "soon"] {
             let err = Config::from_lookup(lookup(&[("CACHE_LOCAL_TTL", bad)]))
                 .expect_err("invalid config");
@@ -591,6 +778,7 @@ mod tests {
                 err.problems
             );
         }
+{%- endif %}
     }
 
     #[test]
@@ -690,5 +878,28 @@ mod tests {
 {%- endif %}
         assert!(!debug.contains("hunter2"), "{debug}");
         assert!(debug.contains("redacted"), "{debug}");
+    }
+
+    #[test]
+    fn networks_contain_their_addresses() {
+        let net: IpNet = "10.1.0.0/16".parse().expect("network");
+        assert!(net.contains("10.1.2.3".parse().expect("ip")));
+        assert!(!net.contains("10.2.0.1".parse().expect("ip")));
+        let one: IpNet = "::1".parse().expect("address");
+        assert!(one.contains("::1".parse().expect("ip")));
+        assert!(!one.contains("127.0.0.1".parse().expect("ip")));
+        let all: IpNet = "0.0.0.0/0".parse().expect("network");
+        assert!(all.contains("192.0.2.1".parse().expect("ip")));
+        for bad in ["10.0.0.0/33", "nope", "10.0.0.0/x"] {
+            assert!(bad.parse::<IpNet>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn redis_failure_policies_parse() {
+        assert_eq!("local".parse(), Ok(OnRedisError::Local));
+        assert_eq!("allow".parse(), Ok(OnRedisError::Allow));
+        assert_eq!("deny".parse(), Ok(OnRedisError::Deny));
+        assert!("open".parse::<OnRedisError>().is_err());
     }
 }

@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::config::Config;
+use crate::config::PoolSettings;
 
 /// Migrations are compiled into the binary, so a deployed artifact always
 /// carries exactly the schema it was built against.
@@ -18,25 +18,6 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// (often 10-60 minutes) would cut them mid-query.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
-
-/// The pool settings derived from [`Config`], separated so tests can build a
-/// pool for a throw-away database without a full configuration.
-#[derive(Clone, Debug)]
-pub struct PoolSettings {
-    pub max_connections: u32,
-    pub acquire_timeout: Duration,
-    pub statement_timeout: Duration,
-}
-
-impl From<&Config> for PoolSettings {
-    fn from(config: &Config) -> Self {
-        Self {
-            max_connections: config.database_max_connections,
-            acquire_timeout: config.database_acquire_timeout,
-            statement_timeout: config.database_statement_timeout,
-        }
-    }
-}
 
 /// Opens a pool and waits for the first connection, so a wrong URL or an
 /// unreachable database fails at startup rather than on the first request.

@@ -75,9 +75,12 @@ struct Health {
     status: &'static str,
     uptime_seconds: u64,
     database: &'static str,
+{%- if any_cache %}
     cache: CacheHealth,
+{%- endif %}
     rate_limit: RateLimitHealth,
 }
+{%- if any_cache %}
 
 /// The cache never makes the service unhealthy: reads fall back to the
 /// database while it is down.
@@ -94,6 +97,11 @@ struct CacheHealth {
 
 /// Nor does the limiter: without Redis it follows its configured policy
 /// (`RATE_LIMIT_ON_REDIS_ERROR`).
+{%- else %}
+
+/// The limiter never makes the service unhealthy: without Redis it follows
+/// its configured policy (`RATE_LIMIT_ON_REDIS_ERROR`).
+{%- endif %}
 #[derive(Serialize)]
 struct RateLimitHealth {
     backend: &'static str,
@@ -107,6 +115,7 @@ async fn health(State(state): State<AppState>) -> Response {
         status: if database_up { "ok" } else { "degraded" },
         uptime_seconds: state.started_at.elapsed().as_secs(),
         database: if database_up { "up" } else { "down" },
+{%- if any_cache %}
         cache: CacheHealth {
             backend: state.cache.backend_name(),
             breaker: state.cache.breaker_state().as_str(),
@@ -115,6 +124,7 @@ async fn health(State(state): State<AppState>) -> Response {
             errors: state.cache.stats.errors.get(),
             loads: state.cache.stats.loads.get(),
         },
+{%- endif %}
         rate_limit: RateLimitHealth {
             backend: state.rate_limiter.backend_name(),
             breaker: state.rate_limiter.breaker_state().as_str(),

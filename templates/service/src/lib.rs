@@ -31,7 +31,9 @@ use tracing::Level;
 pub mod auth;
 {% endif -%}
 pub mod breaker;
+{%- if any_cache %}
 pub mod cache;
+{%- endif %}
 pub mod config;
 pub mod custom;
 pub mod db;
@@ -52,7 +54,8 @@ pub mod state;
 pub mod telemetry;
 pub mod validation;
 
-pub use state::{AppState, ServeSettings};
+pub use config::ServeSettings;
+pub use state::AppState;
 
 /// Correlates a request across services and log lines; taken from the client
 /// (or an upstream proxy) when present, generated otherwise.

@@ -11,9 +11,11 @@ use tokio::net::TcpListener;
 use {{ crate_name }}::auth::AuthState;
 {% endif -%}
 use {{ crate_name }}::breaker;
+{% if any_cache -%}
 use {{ crate_name }}::cache::Cache;
-use {{ crate_name }}::config::Config;
-use {{ crate_name }}::db::{self, PoolSettings};
+{% endif -%}
+use {{ crate_name }}::config::{Config, PoolSettings};
+use {{ crate_name }}::db;
 use {{ crate_name }}::rate_limit::RateLimiter;
 use {{ crate_name }}::serve;
 use {{ crate_name }}::state::AppState;
@@ -57,13 +59,21 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let state = AppState::new(pool.clone(), config.http_limits());
 {%- endif %}
     let state = state.with_cors(config.cors.clone());
+{%- if any_cache %}
     // One Redis connection, shared by the cache and the rate limiter.
+{%- else %}
+    // With Redis, every replica takes from the same rate-limit buckets.
+{%- endif %}
     let state = match &config.redis_url {
         Some(url) => {
             let conn = breaker::connect(url)?;
+{%- if any_cache %}
             state
                 .with_cache(Cache::redis(conn.clone()).with_local_tier(config.cache_local_ttl))
                 .with_rate_limiter(RateLimiter::shared(config.rate_limit_settings(), conn))
+{%- else %}
+            state.with_rate_limiter(RateLimiter::shared(config.rate_limit_settings(), conn))
+{%- endif %}
         }
         None => state.with_rate_limits(config.rate_limit_settings()),
     };

@@ -10,11 +10,17 @@
 //!   first request;
 //! - `db_pool_connections` and `db_pool_idle_connections`, read at scrape time;
 //!   `db_probes_total`, the health probes that reached the database;
+{%- if any_cache %}
 //! - `rate_limited_requests_total`, by bucket; `rate_limit_errors_total`
 //!   and `rate_limit_breaker_state` for the shared (Redis) buckets;
 //! - `cache_hits_total`, `cache_misses_total`, `cache_errors_total`,
 //!   `cache_loads_total` and `cache_breaker_state` (0 closed, 1 open,
 //!   2 half-open).
+{%- else %}
+//! - `rate_limited_requests_total`, by bucket; `rate_limit_errors_total`
+//!   and `rate_limit_breaker_state` (0 closed, 1 open, 2 half-open) for the
+//!   shared (Redis) buckets.
+{%- endif %}
 
 use std::sync::LazyLock;
 use std::time::Instant;
@@ -32,7 +38,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+{% if any_cache -%}
 use crate::cache::CacheStats;
+{% endif -%}
 use crate::health::DatabaseProbe;
 use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
@@ -117,13 +125,21 @@ pub struct Metrics {
     pool_idle: Gauge,
     rate_limited: Family<BucketLabels, Counter>,
     rate_limit_breaker: Gauge,
+{%- if any_cache %}
     cache_breaker: Gauge,
+{%- endif %}
 }
 
 impl Metrics {
+{%- if any_cache %}
     /// The service's metrics, with the cache's, the limiter's and the
     /// database probe's counters registered.
     pub fn new(cache: &CacheStats, limiter: &RateLimiter, probe: &DatabaseProbe) -> Self {
+{%- else %}
+    /// The service's metrics, with the limiter's and the database probe's
+    /// counters registered.
+    pub fn new(limiter: &RateLimiter, probe: &DatabaseProbe) -> Self {
+{%- endif %}
         let requests = Family::default();
         let latency: Family<RequestLabels, Histogram> =
             Family::new_with_constructor(latency_histogram);
@@ -172,6 +188,7 @@ impl Metrics {
             "Rate-limit circuit breaker: 0 closed, 1 open, 2 half-open",
             rate_limit_breaker.clone(),
         );
+{%- if any_cache %}
         registry.register(
             "cache_hits",
             "Reads (GET by id, cached list pages) served from the cache",
@@ -198,6 +215,7 @@ impl Metrics {
             "Cache circuit breaker: 0 closed, 1 open, 2 half-open",
             cache_breaker.clone(),
         );
+{%- endif %}
         Self {
             registry,
             requests,
@@ -206,7 +224,9 @@ impl Metrics {
             pool_idle,
             rate_limited,
             rate_limit_breaker,
+{%- if any_cache %}
             cache_breaker,
+{%- endif %}
         }
     }
 }
@@ -258,9 +278,11 @@ async fn scrape(State(state): State<AppState>) -> Response {
     metrics
         .pool_idle
         .set(i64::try_from(state.pool.num_idle()).unwrap_or(i64::MAX));
+{%- if any_cache %}
     metrics
         .cache_breaker
         .set(state.cache.breaker_state().as_gauge());
+{%- endif %}
     metrics
         .rate_limit_breaker
         .set(state.rate_limiter.breaker_state().as_gauge());

@@ -45,7 +45,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -59,6 +58,7 @@ use axum::response::{IntoResponse, Response};
 use prometheus_client::metrics::counter::Counter;
 
 use crate::breaker::{BreakerState, GuardedRedis};
+use crate::config::{OnRedisError, RateLimitSettings};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -190,107 +190,6 @@ async fn sweep_periodically(buckets: Weak<LocalBuckets>, period: Duration) {
             return;
         };
         buckets.sweep();
-    }
-}
-
-/// An IPv4 or IPv6 network, `10.0.0.0/8` or a single address.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IpNet {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl IpNet {
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
-}
-
-impl FromStr for IpNet {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let (addr, prefix) = match text.split_once('/') {
-            Some((addr, prefix)) => (addr, Some(prefix)),
-            None => (text, None),
-        };
-        let addr: IpAddr = addr
-            .parse()
-            .map_err(|_| format!("`{text}` is not an IP address or network"))?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(prefix) => prefix
-                .parse::<u8>()
-                .ok()
-                .filter(|prefix| *prefix <= max)
-                .ok_or_else(|| format!("`{text}` has an invalid prefix length"))?,
-        };
-        Ok(Self { addr, prefix })
-    }
-}
-
-/// What to do with a request when Redis cannot be asked about its buckets.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum OnRedisError {
-    /// Limit with this process's own buckets until Redis is back: each
-    /// replica then allows the full rate on its own.
-    #[default]
-    Local,
-    /// Fail open: no limit while Redis is unreachable.
-    Allow,
-    /// Fail closed: 503 with `Retry-After` while Redis is unreachable.
-    Deny,
-}
-
-impl FromStr for OnRedisError {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "local" => Ok(Self::Local),
-            "allow" => Ok(Self::Allow),
-            "deny" => Ok(Self::Deny),
-            _ => Err(format!("`{text}` is not `local`, `allow` or `deny`")),
-        }
-    }
-}
-
-/// The network an IPv6 client is counted by, unless configured otherwise.
-pub const DEFAULT_IPV6_PREFIX: u8 = 64;
-
-/// How the limiter is configured at startup.
-#[derive(Clone, Debug)]
-pub struct RateLimitSettings {
-    pub enabled: bool,
-    pub trusted_proxies: Vec<IpNet>,
-    pub on_redis_error: OnRedisError,
-    /// IPv6 clients share a bucket per network of this prefix length (1-128).
-    pub ipv6_prefix: u8,
-}
-
-impl Default for RateLimitSettings {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            trusted_proxies: Vec::new(),
-            on_redis_error: OnRedisError::default(),
-            ipv6_prefix: DEFAULT_IPV6_PREFIX,
-        }
     }
 }
 
@@ -863,21 +762,6 @@ pub async fn enforce_account(
 mod tests {
     use super::*;
 
-    #[test]
-    fn networks_contain_their_addresses() {
-        let net: IpNet = "10.1.0.0/16".parse().expect("network");
-        assert!(net.contains("10.1.2.3".parse().expect("ip")));
-        assert!(!net.contains("10.2.0.1".parse().expect("ip")));
-        let one: IpNet = "::1".parse().expect("address");
-        assert!(one.contains("::1".parse().expect("ip")));
-        assert!(!one.contains("127.0.0.1".parse().expect("ip")));
-        let all: IpNet = "0.0.0.0/0".parse().expect("network");
-        assert!(all.contains("192.0.2.1".parse().expect("ip")));
-        for bad in ["10.0.0.0/33", "nope", "10.0.0.0/x"] {
-            assert!(bad.parse::<IpNet>().is_err(), "{bad}");
-        }
-    }
-
     fn take(client: Client, policy: Policy) -> Take {
         Take {
             bucket: "t",
@@ -1000,13 +884,5 @@ mod tests {
         assert!(!allowed(&limiter, &takes).await);
         let first = limiter.take(&takes[..1]).await.expect("in-process");
         assert_eq!(first.remaining, 98, "only the allowed request took");
-    }
-
-    #[test]
-    fn redis_failure_policies_parse() {
-        assert_eq!("local".parse(), Ok(OnRedisError::Local));
-        assert_eq!("allow".parse(), Ok(OnRedisError::Allow));
-        assert_eq!("deny".parse(), Ok(OnRedisError::Deny));
-        assert!("open".parse::<OnRedisError>().is_err());
     }
 }

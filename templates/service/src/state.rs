@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use sqlx::PgPool;
 {%- if auth.is_some() %}
@@ -11,61 +11,13 @@ use sqlx::PgPool;
 use crate::auth::AuthState;
 {%- endif %}
 
+{% if any_cache -%}
 use crate::cache::Cache;
-use crate::config::CorsSettings;
+{% endif -%}
+use crate::config::{CorsSettings, HttpLimits, RateLimitSettings};
 use crate::health::DatabaseProbe;
 use crate::metrics::Metrics;
-use crate::rate_limit::{RateLimitSettings, RateLimiter};
-
-/// Limits the router enforces on every request.
-#[derive(Clone, Copy, Debug)]
-pub struct HttpLimits {
-    pub request_timeout: Duration,
-    pub body_limit_bytes: usize,
-}
-
-impl Default for HttpLimits {
-    /// Same values as the configuration defaults, so tests behave like a
-    /// service started without overrides.
-    fn default() -> Self {
-        Self {
-            request_timeout: Duration::from_secs(30),
-            body_limit_bytes: 1_048_576,
-        }
-    }
-}
-
-/// How the server treats connections ([`crate::serve`]).
-#[derive(Clone, Copy, Debug)]
-pub struct ServeSettings {
-    /// A client must send a request's headers within this long, counted
-    /// from when the connection starts waiting for a request (so it is also
-    /// how long an idle keep-alive connection is kept): a client trickling
-    /// headers (slowloris) cannot hold a connection.
-    pub header_read_timeout: Duration,
-    /// Connections served at once; further ones wait in the listen backlog
-    /// until one closes.
-    pub max_connections: usize,
-    /// On SIGTERM, how long `/readyz` fails while requests are still
-    /// accepted, so load balancers stop routing here before the listener
-    /// closes.
-    pub shutdown_delay: Duration,
-    /// Then, how long in-flight requests get to finish; connections still
-    /// open after it are dropped.
-    pub shutdown_timeout: Duration,
-}
-
-impl Default for ServeSettings {
-    /// The configuration defaults.
-    fn default() -> Self {
-        Self {
-            header_read_timeout: Duration::from_secs(10),
-            max_connections: 1024,
-            shutdown_delay: Duration::from_secs(5),
-            shutdown_timeout: Duration::from_secs(30),
-        }
-    }
-}
+use crate::rate_limit::RateLimiter;
 
 /// Cheap to clone: the pool and the flag are reference-counted{% if auth.is_some() %}, and so
 /// are the auth keys and the hasher's semaphore{% endif %}.
@@ -83,18 +35,26 @@ pub struct AppState {
     pub rate_limiter: Arc<RateLimiter>,
     pub metrics: Arc<Metrics>,
     pub cors: CorsSettings,
+{%- if any_cache %}
     /// GET by id of the resources with `cache`; in-process unless replaced.
     pub cache: Arc<Cache>,
+{%- endif %}
     /// `/health` and `/readyz`'s shared, briefly cached database probe.
     pub database_probe: Arc<DatabaseProbe>,
 }
 
 impl AppState {
     pub fn new(pool: PgPool, limits: HttpLimits{% if auth.is_some() %}, auth: AuthState{% endif %}) -> Self {
+{%- if any_cache %}
         let cache = Arc::new(Cache::default());
+{%- endif %}
         let rate_limiter = Arc::new(RateLimiter::new(RateLimitSettings::default()));
         let database_probe = Arc::new(DatabaseProbe::default());
+{%- if any_cache %}
         let metrics = Arc::new(Metrics::new(&cache.stats, &rate_limiter, &database_probe));
+{%- else %}
+        let metrics = Arc::new(Metrics::new(&rate_limiter, &database_probe));
+{%- endif %}
         Self {
             pool,
             started_at: Instant::now(),
@@ -106,7 +66,9 @@ impl AppState {
             rate_limiter,
             metrics,
             cors: CorsSettings::Off,
+{%- if any_cache %}
             cache,
+{%- endif %}
             database_probe,
         }
     }
@@ -124,6 +86,8 @@ impl AppState {
         self.with_rate_limiter(RateLimiter::new(settings))
     }
 
+{%- if any_cache %}
+
     /// Replaces the in-process cache (with Redis); the metrics are
     /// rebuilt so they count the new cache.
     pub fn with_cache(mut self, cache: Cache) -> Self {
@@ -131,9 +95,14 @@ impl AppState {
         self.metrics = self.rebuilt_metrics();
         self
     }
+{%- endif %}
 
     fn rebuilt_metrics(&self) -> Arc<Metrics> {
+{%- if any_cache %}
         let metrics = Metrics::new(&self.cache.stats, &self.rate_limiter, &self.database_probe);
+{%- else %}
+        let metrics = Metrics::new(&self.rate_limiter, &self.database_probe);
+{%- endif %}
         Arc::new(metrics)
     }
 

@@ -1833,7 +1833,7 @@ async fn rate_limit_refuses_an_empty_bucket_and_recovers_after_refill() {
 
 #[tokio::test]
 async fn forwarded_for_counts_only_behind_a_trusted_proxy() {
-    use {{ crate_name }}::rate_limit::RateLimitSettings;
+    use {{ crate_name }}::config::RateLimitSettings;
     let app = spawn().await;
     let route = fixtures().resources[0].route.clone();
     let proxy: std::net::SocketAddr = ([127, 0, 0, 1], 40000).into();
@@ -2227,7 +2227,7 @@ async fn ipv6_clients_share_a_bucket_per_prefix_and_mapped_ipv4_is_ipv4() {
 /// `[2001:db8::1]:443`) still name the client.
 #[tokio::test]
 async fn forwarded_for_hops_may_carry_ports() {
-    use {{ crate_name }}::rate_limit::RateLimitSettings;
+    use {{ crate_name }}::config::RateLimitSettings;
     let app = spawn().await;
     let settings = RateLimitSettings {
         enabled: true,

@@ -21,8 +21,9 @@ use url::Url;
 {% if auth.is_some() -%}
 use {{ crate_name }}::auth::AuthState;
 {% endif -%}
-use {{ crate_name }}::db::{self, PoolSettings};
-use {{ crate_name }}::state::{AppState, HttpLimits};
+use {{ crate_name }}::config::{HttpLimits, PoolSettings};
+use {{ crate_name }}::db;
+use {{ crate_name }}::state::AppState;
 {%- if auth.is_some() %}
 
 /// The `JWT_SECRET` of every test app.
