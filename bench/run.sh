@@ -237,7 +237,9 @@ deep_id=$("${PSQL[@]}" -d "$DB_DEEP" -Atc "SELECT id FROM orders WHERE status = 
 next_id=$("${PSQL[@]}" -d "$DB_DEEP" -Atc "SELECT id FROM orders WHERE status = 'paid'
   ORDER BY created_at DESC, id DESC OFFSET 1000001 LIMIT 1")
 deep_created=$(curl -sf "${auth[@]}" "127.0.0.1:$PORT_DEEP/v1/orders/$deep_id" | jq -r '.created_at')
-deep_cursor=$(jq -c --arg at "$deep_created" --argjson id "$deep_id" '[.[0], [$at], $id]' <<<"$decoded" |
+# The id keeps the spelling of the real cursor (an i64 id is a JSON string there).
+deep_cursor=$(jq -c --arg at "$deep_created" --arg id "$deep_id" \
+  '[.[0], [$at], (if (.[2] | type) == "string" then $id else ($id | tonumber) end)]' <<<"$decoded" |
   tr -d '\n' | basenc --base64url -w0 | tr -d '=')
 deep_path="$list_path&cursor=$deep_cursor"
 first=$(curl -sf "${auth[@]}" "127.0.0.1:$PORT_DEEP$deep_path" | jq -r '.items[0].id')
