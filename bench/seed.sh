@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the bench scripts. seed_users PORT DB WORK: 1,000 users in the
 # starter spec's service listening on PORT (database DB), an admin among
 # them whose access token is left in $token, and WORK/get.lua, a wrk script
@@ -9,6 +10,7 @@ seed_users() {
   curl -sf -X POST "127.0.0.1:$port/v1/auth/register" -H 'content-type: application/json' \
     -d '{"email": "bench@example.com", "name": "Bench", "password": "bench password 123"}' >/dev/null
   psql -h 127.0.0.1 -U postgres -d "$db" -qc "UPDATE users SET role = 'admin'"
+  # shellcheck disable=SC2034 # read by the sourcing script
   token=$(curl -sf -X POST "127.0.0.1:$port/v1/auth/login" -H 'content-type: application/json' \
     -d '{"email": "bench@example.com", "password": "bench password 123"}' |
     sed 's/.*"access_token":"\([^"]*\)".*/\1/')

@@ -14,7 +14,7 @@ pub fn topological<'a>(
     resources: &'a [RawResource],
     by_name: &BTreeMap<String, &'a RawResource>,
 ) -> Vec<&'a RawResource> {
-    let mut placed: Vec<String> = Vec::new();
+    let mut placed: BTreeSet<String> = BTreeSet::new();
     let mut out = Vec::new();
     while out.len() < resources.len() {
         let before = out.len();
@@ -28,7 +28,7 @@ pub fn topological<'a>(
                 placed.contains(&parent) || !by_name.contains_key(&parent)
             });
             if ready {
-                placed.push(name);
+                placed.insert(name);
                 out.push(r);
             }
         }
@@ -73,35 +73,51 @@ pub fn owner_chain(
     walk(resource, credentials, by_name, &mut BTreeSet::new())
 }
 
-/// The resources whose rows the database changes when a row of `name` is
-/// deleted: children by `on_delete: cascade` (and, since their rows go too,
-/// their own children), children by `set_null`. In the resources' order,
-/// each once.
-pub fn cascade_touched(resources: &[Resource], name: &str) -> Vec<String> {
+/// Each resource's children: for every `belongs_to` naming it, the child's
+/// index in `resources` and its `on_delete` SQL, in the resources' order.
+/// Built once, so walking the graph does not scan every resource per step.
+pub fn children(resources: &[Resource]) -> BTreeMap<&str, Vec<(usize, &'static str)>> {
+    let mut children: BTreeMap<&str, Vec<(usize, &'static str)>> = BTreeMap::new();
+    for (i, child) in resources.iter().enumerate() {
+        for p in &child.parents {
+            children
+                .entry(p.resource.as_str())
+                .or_default()
+                .push((i, p.on_delete_sql));
+        }
+    }
+    children
+}
+
+/// The resources whose rows the database changes when a row of
+/// `resources[at]` is deleted: children by `on_delete: cascade` (and, since
+/// their rows go too, their own children), children by `set_null`. Their
+/// indexes in `resources`, in the resources' order, each once. `children`
+/// is [`children`] of `resources`.
+pub fn cascade_touched(
+    resources: &[Resource],
+    children: &BTreeMap<&str, Vec<(usize, &'static str)>>,
+    at: usize,
+) -> Vec<usize> {
     let mut touched = BTreeSet::new();
-    let mut deleted = BTreeSet::from([name.to_string()]);
-    let mut pending = vec![name.to_string()];
+    let mut deleted = BTreeSet::from([resources[at].name.as_str()]);
+    let mut pending = vec![resources[at].name.as_str()];
     while let Some(parent) = pending.pop() {
-        for child in resources {
-            for p in child.parents.iter().filter(|p| p.resource == parent) {
-                match p.on_delete_sql {
-                    "CASCADE" => {
-                        touched.insert(child.name.clone());
-                        if deleted.insert(child.name.clone()) {
-                            pending.push(child.name.clone());
-                        }
+        for &(i, on_delete) in children.get(parent).into_iter().flatten() {
+            let child = resources[i].name.as_str();
+            match on_delete {
+                "CASCADE" => {
+                    touched.insert(i);
+                    if deleted.insert(child) {
+                        pending.push(child);
                     }
-                    "SET NULL" => {
-                        touched.insert(child.name.clone());
-                    }
-                    _ => {}
                 }
+                "SET NULL" => {
+                    touched.insert(i);
+                }
+                _ => {}
             }
         }
     }
-    resources
-        .iter()
-        .filter(|r| touched.contains(&r.name))
-        .map(|r| r.name.clone())
-        .collect()
+    touched.into_iter().collect()
 }

@@ -19,7 +19,7 @@ mod sql;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::graph::{cascade_touched, topological};
+use crate::graph::{self, cascade_touched, topological};
 use crate::model::{Resource, Service};
 use crate::names;
 use crate::spec::{RawResource, RawSpec};
@@ -90,26 +90,23 @@ pub fn lower(spec: &RawSpec) -> Service {
 /// store their by-id entries under an epoch for that reason
 /// (`Resource::cache_epoch`).
 fn cascade_counters(resources: &mut [Resource]) {
-    let touched: Vec<Vec<String>> = resources
-        .iter()
-        .map(|r| cascade_touched(resources, &r.name))
+    let children = graph::children(resources);
+    let touched: Vec<Vec<usize>> = (0..resources.len())
+        .map(|i| cascade_touched(resources, &children, i))
         .collect();
-    let epochs: BTreeSet<String> = touched.iter().flatten().cloned().collect();
-    for r in resources.iter_mut() {
-        r.cache_epoch = r.cache.is_some() && epochs.contains(&r.name);
+    let epochs: BTreeSet<usize> = touched.iter().flatten().copied().collect();
+    for (i, r) in resources.iter_mut().enumerate() {
+        r.cache_epoch = r.cache.is_some() && epochs.contains(&i);
     }
     for (i, touched) in touched.into_iter().enumerate() {
         let mut bumps = Vec::new();
         for child in touched {
-            let c = resources
-                .iter()
-                .find(|r| r.name == child)
-                .expect("a resource");
+            let c = &resources[child];
             if c.cache_lists {
-                bumps.push(format!("super::{child}::generation"));
+                bumps.push(format!("super::{}::generation", c.name));
             }
             if c.cache_epoch {
-                bumps.push(format!("super::{child}::epoch"));
+                bumps.push(format!("super::{}::epoch", c.name));
             }
         }
         resources[i].cascade_bumps = bumps;

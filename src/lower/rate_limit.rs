@@ -58,12 +58,14 @@ const ACTION_ORDER: [RouteAction; 6] = [
 pub fn lower_rate_limits(spec: &RawSpec, resources: &[Resource]) -> RateLimits {
     let service = spec.rate_limit.as_ref();
     let mut routes = Vec::new();
+    let by_name: std::collections::BTreeMap<&str, &Resource> =
+        resources.iter().map(|r| (r.name.as_str(), r)).collect();
     for raw in &spec.resources {
         let Some(limit) = &raw.rate_limit else {
             continue;
         };
         let name = names::snake(&raw.name.value);
-        let Some(r) = resources.iter().find(|r| r.name == name) else {
+        let Some(r) = by_name.get(name.as_str()) else {
             continue;
         };
         let shared = match (&limit.capacity, &limit.refill_per_second) {

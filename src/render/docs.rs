@@ -61,14 +61,12 @@ pub fn page(document: &Value) -> String {
             };
             let parameters = shared
                 .iter()
-                .chain(list(&op["parameters"]).iter())
+                .chain(list(&op["parameters"]))
                 .map(|p| parameter(resolve(p, components)))
                 .collect();
-            let body = op["requestBody"]["content"]["application/json"]["schema"]
-                .as_object()
-                .map(|schema| shape(&Value::Object(schema.clone())));
+            let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+            let body = schema.is_object().then(|| shape(schema));
             let responses = object(&op["responses"])
-                .iter()
                 .map(|(status, r)| (status.clone(), text(&resolve(r, components)["description"])))
                 .collect();
             operations.push(Operation {
@@ -85,14 +83,12 @@ pub fn page(document: &Value) -> String {
         }
     }
     let schemas = object(&components["schemas"])
-        .iter()
         .map(|(name, schema)| {
             let required = list(&schema["required"]);
             Schema {
                 name: name.clone(),
                 description: text(&schema["description"]),
                 properties: object(&schema["properties"])
-                    .iter()
                     .map(|(field, s)| Row {
                         name: field.clone(),
                         location: String::new(),
@@ -119,12 +115,14 @@ pub fn page(document: &Value) -> String {
     html
 }
 
-fn object(value: &Value) -> Map<String, Value> {
-    value.as_object().cloned().unwrap_or_default()
+/// The entries of `value` if it is an object, borrowed (the document is
+/// large: cloning its maps cost more than rendering the page).
+fn object(value: &Value) -> impl Iterator<Item = (&String, &Value)> {
+    value.as_object().into_iter().flat_map(Map::iter)
 }
 
-fn list(value: &Value) -> Vec<Value> {
-    value.as_array().cloned().unwrap_or_default()
+fn list(value: &Value) -> &[Value] {
+    value.as_array().map_or(&[], Vec::as_slice)
 }
 
 fn text(value: &Value) -> String {
@@ -132,20 +130,18 @@ fn text(value: &Value) -> String {
 }
 
 /// The component a `$ref` names (`#/components/<kind>/<name>`), or `value`.
-fn resolve(value: &Value, components: &Value) -> Value {
+fn resolve<'a>(value: &'a Value, components: &'a Value) -> &'a Value {
+    const NULL: &Value = &Value::Null;
     match value["$ref"]
         .as_str()
         .and_then(|r| r.strip_prefix("#/components/"))
     {
-        Some(pointer) => components
-            .pointer(&format!("/{pointer}"))
-            .cloned()
-            .unwrap_or(Value::Null),
-        None => value.clone(),
+        Some(pointer) => components.pointer(&format!("/{pointer}")).unwrap_or(NULL),
+        None => value,
     }
 }
 
-fn parameter(p: Value) -> Row {
+fn parameter(p: &Value) -> Row {
     Row {
         name: text(&p["name"]),
         location: text(&p["in"]),

@@ -41,13 +41,16 @@ pub const DECIMAL_PATTERN: &str = r"^-?[0-9]{1,18}(\.[0-9]{1,9})?$";
 pub fn document(s: &Service) -> Value {
     let mut paths = Map::new();
     let mut schemas = Map::new();
+    // Resources some child's `on_delete: restrict` protects, found in one pass.
+    let restricted: std::collections::BTreeSet<&str> = s
+        .resources
+        .iter()
+        .flat_map(|child| &child.parents)
+        .filter(|p| p.on_delete_sql == "RESTRICT")
+        .map(|p| p.resource.as_str())
+        .collect();
     for r in &s.resources {
-        let restricted_by_children = s.resources.iter().any(|child| {
-            child
-                .parents
-                .iter()
-                .any(|p| p.resource == r.name && p.on_delete_sql == "RESTRICT")
-        });
+        let restricted_by_children = restricted.contains(r.name.as_str());
         paths::add_resource(s, r, restricted_by_children, &mut paths, &mut schemas);
     }
     if let Some(auth) = &s.auth {
@@ -104,9 +107,9 @@ pub fn document(s: &Service) -> Value {
                 s.package, s.stamp
             ),
         },
-        "paths": paths,
+        "paths": Value::Object(paths),
         "components": {
-            "schemas": schemas,
+            "schemas": Value::Object(schemas),
             "responses": responses::shared_responses(),
             "securitySchemes": {
                 "bearerAuth": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
