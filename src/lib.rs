@@ -6,6 +6,7 @@
 
 pub mod ddl;
 pub mod diag;
+pub mod files;
 pub mod graph;
 pub mod lower;
 pub mod model;
@@ -18,7 +19,7 @@ pub mod validate;
 pub mod write;
 
 use diag::{Diagnostic, Diagnostics};
-use render::GeneratedFile;
+use files::GeneratedFile;
 
 /// The starter spec `scaffold new` uses when no `--spec` is given.
 pub const STARTER_SPEC: &str = include_str!("../specs/shop.yaml");

@@ -10,7 +10,7 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::render::GeneratedFile;
+use crate::files::GeneratedFile;
 
 /// Rejects any path that is absolute or climbs out of the output directory.
 /// Paths come from validated names, so this is a second line of defence.
@@ -124,8 +124,8 @@ pub fn plan(
     regen: &crate::Regeneration,
     previous: &crate::regen::lock::Lock,
 ) -> Result<Plan> {
+    use crate::files::Owner;
     use crate::regen::lock::{LOCK_PATH, hash};
-    use crate::render::Owner;
     let mut plan = Plan::default();
     for f in &regen.files {
         let on_disk = read_opt(&dir.join(safe_relative(&f.path)?))?;

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::files::{GeneratedFile, Owner};
 use crate::regen::lock_v1;
 use crate::regen::schema::Schema;
-use crate::render::{GeneratedFile, Owner};
 
 pub const LOCK_PATH: &str = "scaffold.lock";
 

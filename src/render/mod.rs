@@ -14,21 +14,7 @@ use serde_json::{Value, json};
 use crate::model::{Auth, EnumType, Resource, Service};
 use crate::samples;
 
-/// Who owns a file: `Generated` files are rewritten by every generation;
-/// `User` files are written once and then belong to the user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Owner {
-    Generated,
-    User,
-}
-
-/// One output file, path relative to the service root with `/` separators.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GeneratedFile {
-    pub path: String,
-    pub contents: String,
-    pub owner: Owner,
-}
+pub use crate::files::{GeneratedFile, Owner};
 
 /// Declares one template struct per service-wide file. They all see the same
 /// fields, taken from the [`Service`].
