@@ -98,9 +98,22 @@ grep -q 'capacity: 1000000, refill_per_second: 1000000, login' "$work/shopbench.
 sed -e 's/^service: shopbench$/service: shopdeep/' -e 's/cache: { ttl: 5m, lists: true }/cache: { ttl: 5m }/' \
   "$work/shopbench.yaml" >"$work/shopdeep.yaml"
 grep -q 'lists: true' "$work/shopdeep.yaml" && { echo "shop.yaml's list cache moved; fix the sed" >&2; exit 1; }
+# sync_tree FROM TO: TO becomes a copy of FROM, rewriting only the files whose
+# bytes changed, so cargo's fingerprints (mtimes, paths) survive a rerun and
+# an unchanged service is not rebuilt.
+sync_tree() {
+  local from=$1 to=$2 f
+  mkdir -p "$to"
+  (cd "$to" && find . -type f) | while read -r f; do [ -e "$from/$f" ] || rm -f "$to/$f"; done
+  (cd "$from" && find . -type f) | while read -r f; do
+    mkdir -p "$to/$(dirname "$f")"
+    cmp -s "$from/$f" "$to/$f" || cp "$from/$f" "$to/$f"
+  done
+}
 for svc in library shopbench shopdeep; do
   "$scaffold" new "$work/$svc" --spec "$work/$svc.yaml" >/dev/null 2>&1
-  cargo build --release --locked --quiet --manifest-path "$work/$svc/Cargo.toml" --target-dir target/bench
+  sync_tree "$work/$svc" "target/bench/src/$svc"
+  cargo build --release --locked --quiet --manifest-path "target/bench/src/$svc/Cargo.toml" --target-dir target/bench
 done
 mkdir -p "$SCRATCH"
 CARGO_TARGET_DIR="$SCRATCH/reference-target" cargo build --release --quiet \
