@@ -40,7 +40,9 @@ pub(super) fn add_auth(
             "type": "object",
             "properties": {
                 a.login.clone(): { "type": "string", "pattern": NO_NUL },
-                "password": { "type": "string", "pattern": NO_NUL },
+                // Longer than any password registration accepts, so the
+                // service refuses it before hashing (422).
+                "password": { "type": "string", "maxLength": a.password_max, "pattern": NO_NUL },
             },
             "required": [a.login, "password"],
             "additionalProperties": false,
