@@ -244,9 +244,10 @@ pub struct ListQuery {
     pub orders: Vec<ListOrder>,
     /// `?count=exact|estimated` is allowed.
     pub count: bool,
-    /// The fields `?q=` searches; their words are in the generated column
-    /// `search_vector`.
+    /// The fields `?q=` searches.
     pub search: Vec<String>,
+    /// The generated column holding their words, when there are some.
+    pub search_column: Option<String>,
     /// The owner condition cut around its one parameter, for statements
     /// assembled at run time; `None` when the resource has no owner.
     pub owner_cond: Option<(String, String)>,
@@ -286,6 +287,8 @@ pub struct ListFilter {
 pub struct ListOrder {
     /// `-created_at` or `status,-created_at`.
     pub name: String,
+    /// The same order reversed, which a client may ask for too.
+    pub reverse: String,
     pub keys: Vec<ListKey>,
 }
 

@@ -9,7 +9,7 @@ use crate::model::{
     ColumnDef, Field, Index, IndexDef, IndexKey, ListFilter, ListKey, ListKind, ListOrder,
     ListQuery, Parent, Pk, TableDef,
 };
-use crate::spec::{FieldType, FilterOp, RawList, order_text};
+use crate::spec::{FieldType, FilterOp, RawList, order_text, reversed};
 
 use super::naming::pg_name;
 use crate::validate::SEARCH_COLUMN;
@@ -142,6 +142,7 @@ fn lower_list(
         .iter()
         .map(|o| ListOrder {
             name: order_text(&o.value),
+            reverse: order_text(&reversed(&o.value)),
             keys: o
                 .value
                 .iter()
@@ -170,6 +171,7 @@ fn lower_list(
         added_column = Some(column);
     }
     let query = ListQuery {
+        search_column: added_column.as_ref().map(|c| c.name.clone()),
         search,
         filters,
         orders,

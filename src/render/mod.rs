@@ -11,7 +11,7 @@ pub mod openapi;
 use askama::Template;
 use serde_json::{Value, json};
 
-use crate::model::{Auth, EnumType, Resource, Service};
+use crate::model::{Auth, EnumType, Resource, RouteAction, Service};
 use crate::samples;
 
 pub use crate::files::{GeneratedFile, Owner};
@@ -508,6 +508,19 @@ fn fixtures(s: &Service) -> String {
             if let Some(l) = &r.list {
                 resource["list"] = list_fixture(l);
             }
+            // The OpenAPI operation ids of its list and create routes, for
+            // tools that configure checks per operation (CI's schemathesis).
+            let ids = |action: RouteAction| -> Vec<&str> {
+                r.routes
+                    .iter()
+                    .filter(|route| route.action == action)
+                    .map(|route| route.operation_id.as_str())
+                    .collect()
+            };
+            resource["operations"] = json!({
+                "list": ids(RouteAction::List),
+                "create": ids(RouteAction::Create),
+            });
             if let Some(a) = &r.access {
                 let rules: serde_json::Map<String, Value> = a
                     .rules_json

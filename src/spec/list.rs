@@ -130,6 +130,17 @@ impl Parser<'_> {
     }
 }
 
+/// The same keys in the opposite direction: the reverse a client may also
+/// ask for.
+pub fn reversed(keys: &[SortKey]) -> Vec<SortKey> {
+    keys.iter()
+        .map(|k| SortKey {
+            column: k.column.clone(),
+            desc: !k.desc,
+        })
+        .collect()
+}
+
 /// `-created_at` or `status,-created_at`: the spelling of an order in the
 /// spec, in the query string and in diagnostics.
 pub fn order_text(keys: &[SortKey]) -> String {
@@ -143,5 +154,26 @@ impl RawList {
     /// Where the mapping is, for diagnostics about the whole of it.
     pub fn diag(&self, message: impl Into<String>) -> Diagnostic {
         Diagnostic::new(self.loc, self.path.clone(), message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reverse_flips_every_key() {
+        let keys = [
+            SortKey {
+                column: "created_at".into(),
+                desc: true,
+            },
+            SortKey {
+                column: "status".into(),
+                desc: false,
+            },
+        ];
+        assert_eq!(order_text(&keys), "-created_at,status");
+        assert_eq!(order_text(&reversed(&keys)), "created_at,-status");
     }
 }

@@ -14,7 +14,7 @@ mod list;
 mod parse;
 mod resource;
 
-pub use list::order_text;
+pub use list::{order_text, reversed};
 pub use parse::{list, parse, parse_duration};
 
 /// The spec format versions this build understands.

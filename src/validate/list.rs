@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use crate::diag::{Diagnostics, one_of_help};
 use crate::names;
-use crate::spec::{FieldType, FilterOp, OnDelete, RawList, RawResource, order_text};
+use crate::spec::{FieldType, FilterOp, OnDelete, RawList, RawResource, order_text, reversed};
 
 /// What a list may filter or sort on: a column and what validation needs to
 /// know about it.
@@ -182,15 +182,7 @@ fn sort_orders(list: &RawList, columns: &[Column], names: &[&str], diags: &mut D
     let mut seen: BTreeSet<String> = BTreeSet::new();
     for order in &list.sort {
         let text = order_text(&order.value);
-        let reverse: Vec<_> = order
-            .value
-            .iter()
-            .map(|k| crate::spec::SortKey {
-                column: k.column.clone(),
-                desc: !k.desc,
-            })
-            .collect();
-        if seen.contains(&text) || seen.contains(&order_text(&reverse)) {
+        if seen.contains(&text) || seen.contains(&order_text(&reversed(&order.value))) {
             diags.push(
                 order
                     .diag(format!(

@@ -57,7 +57,7 @@ pub(super) fn list_params(r: &Resource) -> Vec<Value> {
         let mut names: Vec<String> = Vec::new();
         for o in &l.orders {
             names.push(o.name.clone());
-            names.push(reverse(&o.name));
+            names.push(o.reverse.clone());
         }
         params.push(query_param(
             "sort",
@@ -102,18 +102,6 @@ fn query_param(name: &str, description: &str, schema: Value) -> Value {
         "description": description,
         "schema": schema,
     })
-}
-
-/// `-created_at,status` → `created_at,-status`.
-fn reverse(order: &str) -> String {
-    order
-        .split(',')
-        .map(|k| match k.strip_prefix('-') {
-            Some(rest) => rest.to_string(),
-            None => format!("-{k}"),
-        })
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 /// The parameters one operator of a filter gives.

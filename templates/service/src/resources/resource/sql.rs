@@ -107,6 +107,7 @@ static LISTING: listing::Listing = listing::Listing {
 {%- for o in l.orders %}
     orders: &[listing::Order {
         name: "{{ o.name }}",
+        reverse: "{{ o.reverse }}",
 {%- call keys(o, "        ") %}{% endcall %}
     }],
 {%- endfor %}
@@ -115,13 +116,14 @@ static LISTING: listing::Listing = listing::Listing {
 {%- for o in l.orders %}
         listing::Order {
             name: "{{ o.name }}",
+            reverse: "{{ o.reverse }}",
 {%- call keys(o, "            ") %}{% endcall %}
         },
 {%- endfor %}
     ],
 {%- endif %}
     count: {{ l.count }},
-    search: "{% if !l.search.is_empty() %}search_vector{% endif %}",
+    search: "{% if let Some(c) = l.search_column %}{{ c }}{% endif %}",
 };
 {%- for p in r.parents %}
 
