@@ -30,6 +30,10 @@ fn cargo(dir: &Path, args: &[&str]) {
         .args(args)
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", target_dir())
+        // Debug info would triple the shared target directory (several GB
+        // for four services) and the link time; a failing test reads the
+        // service's own output, not a debugger.
+        .env("CARGO_PROFILE_DEV_DEBUG", "0")
         .env("DATABASE_URL", ADMIN_URL)
         .env_remove("RUSTFLAGS")
         .output()
