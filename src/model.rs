@@ -235,6 +235,9 @@ pub struct Resource {
     /// Indexes the list's filters and orders need that no declared index
     /// serves: created with the table, named after their columns.
     pub list_indexes: Vec<Index>,
+    /// The owner condition cut around its one parameter (for statements
+    /// assembled at run time); `None` when the resource has no owner.
+    pub owner_cond: Option<(String, String)>,
 }
 
 /// `list`: the filters, orders and counts a list request may ask for.
@@ -250,6 +253,37 @@ pub struct ListQuery {
     pub search_column: Option<String>,
     /// The owner condition cut around its one parameter, for statements
     /// assembled at run time; `None` when the resource has no owner.
+    pub owner_cond: Option<(String, String)>,
+    /// The keys of a row in a response, which `?fields=` may name.
+    pub fields: Vec<String>,
+    /// The relations `?include=` may embed, in spec order.
+    pub includes: Vec<ListInclude>,
+}
+
+/// A relation a list's rows may embed with `?include=`, and the statement
+/// that loads it for a whole page.
+#[derive(Debug, Clone)]
+pub struct ListInclude {
+    /// A parent's name (`user`) or the children's plural (`comments`): the
+    /// query value and the key in each row.
+    pub name: String,
+    /// The included resource's module.
+    pub module: String,
+    /// The included resource's rule a caller must pass: `GET` for a parent,
+    /// `LIST` for children.
+    pub rule: &'static str,
+    /// The key of a listed row linking it (the foreign key, or `id`), and
+    /// the key of an included row it matches (`id`, or the foreign key).
+    pub from: String,
+    pub to: String,
+    pub many: bool,
+    /// The kind of the linking ids (`Int` or `Uuid`).
+    pub id: ListKind,
+    /// The statement around the bound ids and the owner condition.
+    pub head: String,
+    pub middle: String,
+    pub tail: String,
+    /// The included resource's owner condition around its one parameter.
     pub owner_cond: Option<(String, String)>,
 }
 

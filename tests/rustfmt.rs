@@ -27,6 +27,8 @@ resources:
   warehouse_location_zone:
     fields:
       human_readable_zone_label: { type: string, min_length: 3, max_length: 120, pattern: "^[A-Z][A-Za-z0-9 ]+$", unique: true }
+    list:
+      include: [warehouse_inventory_items, stock_movement_records]
   warehouse_inventory_item:
     primary_key: uuid
     cache: { ttl: 90s, lists: true }
@@ -46,6 +48,8 @@ resources:
     fields:
       quantity_moved_in_units: { type: i32, min: -100000, max: 100000 }
       movement_reason_code: { type: string, max_length: 16, required: false }
+    list:
+      include: [warehouse_inventory_item, warehouse_location_zone]
 "#,
     ),
     (
@@ -68,6 +72,8 @@ resources:
     access: { list: [owner, admin], get: [owner, admin], create: [owner, admin], update: [owner, admin], delete: [owner, admin] }
     fields:
       body: text
+    list:
+      include: [user]
   x:
     cache: { ttl: 1s, lists: true }
     access: { get: public }

@@ -22,6 +22,7 @@ pub struct ListInput<'a> {
     pub fields: &'a [Field],
     pub parents: &'a [Parent],
     pub owner_cond: Option<(String, String)>,
+    pub timestamps: bool,
 }
 
 /// Lowers `list`, when the resource has one, and adds what it needs to the
@@ -177,8 +178,22 @@ fn lower_list(
         orders,
         count: raw.count.as_ref().is_some_and(|c| c.value),
         owner_cond: input.owner_cond.clone(),
+        fields: row_keys(input),
+        // Filled in once every resource is lowered (`super::include`).
+        includes: Vec::new(),
     };
     (query, indexes, added_column)
+}
+
+/// The keys of a row in a response, in column order: what `?fields=` may
+/// name.
+fn row_keys(input: &ListInput) -> Vec<String> {
+    let mut keys = vec!["id".to_string()];
+    keys.extend(input.fields.iter().map(|f| f.name.clone()));
+    if input.timestamps {
+        keys.extend(["created_at".to_string(), "updated_at".to_string()]);
+    }
+    keys
 }
 
 fn key(column: &str, desc: bool, opclass: Option<&str>) -> IndexKey {

@@ -10,6 +10,7 @@
 mod access;
 mod auth;
 mod field;
+mod include;
 mod list;
 mod naming;
 mod rate_limit;
@@ -24,6 +25,7 @@ use crate::model::{Resource, Service};
 use crate::names;
 use crate::spec::{RawResource, RawSpec};
 
+pub use include::CHILDREN_LIMIT;
 pub use rate_limit::{DEFAULT_LOGIN_RATE_LIMIT, DEFAULT_RATE_LIMIT};
 
 /// Lowers a spec that passed validation.
@@ -60,6 +62,7 @@ pub fn lower(spec: &RawSpec) -> Service {
         .map(|r| resource::lower_resource(r, &by_name, &mut enums, ctx.as_ref()))
         .collect();
     cascade_counters(&mut resources);
+    include::lower_includes(&raw_resources, &mut resources);
     let auth = ctx.as_ref().map(|ctx| auth::lower_auth(ctx, &resources));
     let nested_checks = resources
         .iter()

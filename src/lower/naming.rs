@@ -5,7 +5,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::model::Pk;
-use crate::names::{self, PG_MAX_IDENT};
+use crate::names::PG_MAX_IDENT;
 use crate::spec::{PkKind, RawResource};
 
 /// A constraint or index name PostgreSQL will keep intact: names longer than
@@ -20,10 +20,7 @@ pub fn pg_name(base: String) -> String {
 
 /// The table of a resource: its `plural`, or the plural of its name.
 pub fn table_of(r: &RawResource) -> String {
-    match &r.plural {
-        Some(p) => names::snake(&p.value),
-        None => names::plural(&names::snake(&r.name.value)),
-    }
+    r.table_name()
 }
 
 /// The primary key of a resource: an identity `bigint` unless the spec asks

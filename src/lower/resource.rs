@@ -322,13 +322,15 @@ pub fn lower_resource(
             .chain(index_defs)
             .collect(),
     };
+    let owner_cond = owner.as_ref().map(Owner::split_cond);
     let list_input = ListInput {
         plural: &plural,
         table_q: &table_q,
         pk: &pk,
         fields: &fields,
         parents: &parents,
-        owner_cond: owner.as_ref().map(Owner::split_cond),
+        owner_cond: owner_cond.clone(),
+        timestamps,
     };
     let (list, list_indexes) = add_list(r.list.as_ref(), &list_input, &mut table);
     let new_fields = body_fields
@@ -350,6 +352,7 @@ pub fn lower_resource(
     let mut resource = Resource {
         list,
         list_indexes,
+        owner_cond,
         routes: Vec::new(),
         cascade_bumps: Vec::new(),
         cache_epoch: false,

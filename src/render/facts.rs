@@ -89,6 +89,11 @@ impl Resource {
     }
 
     /// The owner a list statement is scoped to: the rule's, or none.
+    /// The resource's list may embed relations (`?include=`).
+    pub fn list_includes(&self) -> bool {
+        self.list.as_ref().is_some_and(|l| !l.includes.is_empty())
+    }
+
     pub fn list_owner(&self) -> &'static str {
         if self.owned() {
             "owner.map(listing::Value::from)"

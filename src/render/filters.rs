@@ -67,8 +67,11 @@ pub fn const_sql(name: &str, _: &dyn Values, sql: &str, indent: usize) -> askama
 /// `const NAME: Rule = Rule(&[..]);` for an access rule.
 #[askama::filter_fn]
 pub fn const_rule(rule: &RuleConst, _: &dyn Values, indent: usize) -> askama::Result<String> {
+    // Other resources' lists check it before embedding these rows
+    // (`?include=`).
     Ok(layout::const_slice_call(
         indent,
+        "pub(super) ",
         &rule.name,
         "Rule",
         &rule.grants,

@@ -205,7 +205,12 @@ fn list_schema() -> Value {
                 "description": "The text fields `?q=` searches (full text, `websearch_to_tsquery`, a generated `tsvector` column with a GIN index).",
                 "items": { "type": "string" }
             },
-            "count": { "type": "boolean", "default": false }
+            "count": { "type": "boolean", "default": false },
+            "include": {
+                "type": "array",
+                "description": format!("The relations `?include=` may embed in each row: a parent by its resource name (`author`), or the resources that belong to this one by their plural (`comments`, at most {} per row, by id). One statement per relation for the whole page, under the included resource's access rule; `?fields=` (any list) picks keys of a row.", crate::lower::CHILDREN_LIMIT),
+                "items": { "type": "string" }
+            }
         }
     })
 }

@@ -106,16 +106,22 @@ pub fn const_str(indent: usize, name: &str, literal: &str) -> String {
     }
 }
 
-/// `const NAME: Ty = Ty(&[a, b]);` at column `indent`: the slice stays on one
-/// line while it fits in `array_width` and the line in `max_width`,
-/// otherwise one element per line.
-pub fn const_slice_call(indent: usize, name: &str, ty: &str, items: &[String]) -> String {
+/// `{vis}const NAME: Ty = Ty(&[a, b]);` at column `indent` (`vis` is empty
+/// or ends with a space): the slice stays on one line while it fits in
+/// `array_width` and the line in `max_width`, otherwise one element per line.
+pub fn const_slice_call(
+    indent: usize,
+    vis: &str,
+    name: &str,
+    ty: &str,
+    items: &[String],
+) -> String {
     let joined = items.join(", ");
-    let one = format!("const {name}: {ty} = {ty}(&[{joined}]);");
+    let one = format!("{vis}const {name}: {ty} = {ty}(&[{joined}]);");
     if indent + one.len() <= MAX_WIDTH && "[]".len() + joined.len() <= ARRAY_WIDTH {
         return one;
     }
-    let mut out = format!("const {name}: {ty} = {ty}(&[\n");
+    let mut out = format!("{vis}const {name}: {ty} = {ty}(&[\n");
     for item in items {
         out.push_str(&format!("{}{item},\n", pad(indent + INDENT)));
     }

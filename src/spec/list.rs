@@ -7,7 +7,7 @@ use super::parse::{Parser, join};
 use super::{FilterOp, RawFilter, RawList, SortKey, Sp};
 use crate::diag::{Diagnostic, Loc, one_of_help};
 
-const LIST_KEYS: &[&str] = &["filter", "sort", "search", "count"];
+const LIST_KEYS: &[&str] = &["filter", "sort", "search", "count", "include"];
 
 impl Parser<'_> {
     /// `list: { filter: { status: [eq, in] }, sort: [-created_at], count: true }`.
@@ -38,10 +38,23 @@ impl Parser<'_> {
             })
             .map(|names| names.value)
             .unwrap_or_default();
+        let include = map
+            .get_node("include")
+            .and_then(|node| {
+                self.names(
+                    node,
+                    &join(path, "include"),
+                    "a relation",
+                    "list the parents (by name) and children (by plural) `?include=` may embed: `include: [author, comments]`",
+                )
+            })
+            .map(|names| names.value)
+            .unwrap_or_default();
         Some(RawList {
             filter,
             sort,
             search,
+            include,
             count: self.bool_at(map, path, "count"),
             loc: Loc::from_span(map.span()),
             path: path.to_string(),

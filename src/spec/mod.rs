@@ -28,6 +28,17 @@ pub struct Sp<T> {
     pub path: String,
 }
 
+impl RawResource {
+    /// The table's name: `plural`, or the name's plural. Also the JSON key
+    /// under which a parent's `?include=` embeds rows of this resource.
+    pub fn table_name(&self) -> String {
+        match &self.plural {
+            Some(p) => crate::names::snake(&p.value),
+            None => crate::names::plural(&crate::names::snake(&self.name.value)),
+        }
+    }
+}
+
 impl<T> Sp<T> {
     pub fn diag(&self, message: impl Into<String>) -> Diagnostic {
         Diagnostic::new(self.loc, self.path.clone(), message)
@@ -126,6 +137,9 @@ pub struct RawList {
     pub count: Option<Sp<bool>>,
     /// `search: [title, body]`: the text fields `?q=` searches.
     pub search: Vec<Sp<String>>,
+    /// `include: [author, comments]`: the parents (by resource name) and
+    /// children (by their table's plural) `?include=` may embed.
+    pub include: Vec<Sp<String>>,
     pub loc: Loc,
     pub path: String,
 }

@@ -2,7 +2,7 @@
 //! column's type, and sort keys are never NULL (keyset pagination compares
 //! them, and NULL compares as neither before nor after).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::{Diagnostics, one_of_help};
 use crate::names;
@@ -123,6 +123,61 @@ pub(super) fn list(r: &RawResource, diags: &mut Diagnostics) {
     }
     sort_orders(list, &columns, &names, diags);
     search(r, list, &columns, &names, diags);
+}
+
+/// `include`: each name is a parent of `r` (by resource name) or a resource
+/// that belongs to `r` (by its table's plural), listed once, and not the
+/// name of one of `r`'s columns (it becomes a key of the same JSON object).
+pub(super) fn includes(
+    r: &RawResource,
+    by_name: &BTreeMap<String, &RawResource>,
+    diags: &mut Diagnostics,
+) {
+    let Some(list) = &r.list else { return };
+    let me = names::snake(&r.name.value);
+    let parents: Vec<String> = r
+        .belongs_to
+        .iter()
+        .map(|p| names::snake(&p.resource.value))
+        .collect();
+    let children: Vec<String> = by_name
+        .values()
+        .filter(|c| {
+            c.belongs_to
+                .iter()
+                .any(|p| names::snake(&p.resource.value) == me)
+        })
+        .map(|c| c.table_name())
+        .collect();
+    let known: Vec<&str> = parents.iter().chain(&children).map(String::as_str).collect();
+    let columns = columns(r);
+    let mut seen = BTreeSet::new();
+    for name in &list.include {
+        if !known.contains(&name.value.as_str()) {
+            let help = if known.is_empty() {
+                "only a parent (`belongs_to`) or a resource that belongs to this one can be included, and this resource has neither".to_owned()
+            } else {
+                one_of_help(&name.value, &known)
+            };
+            diags.push(
+                name.diag(format!("unknown relation `{}` in `include`", name.value))
+                    .help(help),
+            );
+        } else if !seen.insert(name.value.as_str()) {
+            diags.push(
+                name.diag(format!("`{}` is included twice", name.value))
+                    .help("list each relation once"),
+            );
+        } else if columns.iter().any(|c| c.name == name.value) {
+            diags.push(
+                name.diag(format!(
+                    "the include `{}` would share its JSON key with the column `{}`",
+                    name.value, name.value
+                ))
+                .help("rename the field, or leave the relation out of `include`"),
+            );
+        }
+    }
 }
 
 /// The column holding the searched words; a field may not take its name.

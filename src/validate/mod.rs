@@ -154,6 +154,7 @@ fn resource<'a>(
     }
     indexes(r, &seen_field, &fk_columns, diags);
     list::list(r, diags);
+    list::includes(r, by_name, diags);
     if let Some(limit) = &r.rate_limit {
         // A resource may set only per-action buckets.
         bucket(limit, limit.actions.is_empty(), diags);

@@ -86,12 +86,34 @@ pub(super) fn list_params(r: &Resource) -> Vec<Value> {
             json!({ "type": "string", "enum": ["exact", "estimated"] }),
         ));
     }
+    params.push(query_param(
+        "fields",
+        "Only these keys of each row, comma-separated (`id` is always returned).",
+        json!({ "type": "string", "pattern": names_pattern(&l.fields) }),
+    ));
+    if !l.includes.is_empty() {
+        let names: Vec<String> = l.includes.iter().map(|i| i.name.clone()).collect();
+        params.push(query_param(
+            "include",
+            &format!(
+                "Embed these relations in each row, comma-separated: a parent as an object (or null), children as a list of at most {}, by id. Each is one more statement for the whole page, under the included resource's own access rule.",
+                crate::lower::CHILDREN_LIMIT
+            ),
+            json!({ "type": "string", "pattern": names_pattern(&names) }),
+        ));
+    }
     for f in &l.filters {
         for op in &f.ops {
             filter_params(f, op, &mut params);
         }
     }
     params
+}
+
+/// One or more of `names`, comma-separated.
+fn names_pattern(names: &[String]) -> String {
+    let one = format!("({})", names.join("|"));
+    format!("^{one}(,{one})*$")
 }
 
 fn query_param(name: &str, description: &str, schema: Value) -> Value {

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use super::auth::secure_routes;
 use super::params::{list_params, path_param};
 use super::responses::responses;
-use super::schemas::{input_schema, page_schema, patch_schema, row_schema};
+use super::schemas::{input_schema, list_item_schema, page_schema, patch_schema, row_schema};
 use super::{body, json_content, reference};
 use crate::model::{Parent, Resource, Route, RouteAction, Service};
 
@@ -25,7 +25,14 @@ pub(super) fn add_resource(
     schemas.insert(format!("{name}Input"), input_schema(s, r, None));
     schemas.insert(format!("{name}Patch"), patch_schema(s, r));
     let counted = r.list.as_ref().is_some_and(|l| l.count);
-    schemas.insert(format!("{name}Page"), page_schema(name, counted));
+    let item = if r.list.is_some() {
+        let item = format!("{name}ListItem");
+        schemas.insert(item.clone(), list_item_schema(s, r));
+        item
+    } else {
+        name.clone()
+    };
+    schemas.insert(format!("{name}Page"), page_schema(&item, counted));
     let mut delete_errors = vec!["400", "404", "429", "503"];
     if restricted_by_children {
         delete_errors.push("409");

@@ -178,6 +178,40 @@ pub(super) fn row_schema(s: &Service, r: &Resource) -> Value {
     })
 }
 
+/// A row of a list with `list`: the row, where `?fields=` may leave out
+/// any key but `id`, and each relation `?include=` may add (a parent or
+/// `null` when it is gone or not the caller's to see; at most the cap of
+/// children, by id).
+pub(super) fn list_item_schema(s: &Service, r: &Resource) -> Value {
+    let mut schema = row_schema(s, r);
+    schema["required"] = json!(["id"]);
+    let includes = r.list.iter().flat_map(|l| &l.includes);
+    for i in includes {
+        let target = s
+            .resources
+            .iter()
+            .find(|t| t.name == i.module)
+            .map_or(i.module.as_str(), |t| t.struct_name.as_str());
+        let value = if i.many {
+            json!({
+                "type": "array",
+                "items": reference("schemas", target),
+                "maxItems": crate::lower::CHILDREN_LIMIT,
+                "description": format!("With `?include={}`: the first {} by id.", i.name, crate::lower::CHILDREN_LIMIT),
+            })
+        } else {
+            json!({
+                "anyOf": [reference("schemas", target), { "type": "null" }],
+                "description": format!("With `?include={}`: null when it is gone or not yours to see.", i.name),
+            })
+        };
+        schema["properties"][&i.name] = value;
+    }
+    schema["description"] =
+        json!("A row as a list returns it: `?fields=` may leave out any key but `id`.");
+    schema
+}
+
 /// Create and replace bodies. A field with a default may be omitted or sent
 /// as `null` (both mean "the default"); a nullable field may be `null`.
 pub(super) fn input_schema(s: &Service, r: &Resource, nested_under: Option<&str>) -> Value {

@@ -14,16 +14,18 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use serde_json::{Value as Json, json};
+use serde_json::{Map, Value as Json, json};
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 
 use crate::error::ApiError;
+use crate::extract::Json as JsonBody;
 use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT, Page};
 
 /// How a filtered or sorted column's values are parsed and bound.
@@ -95,6 +97,39 @@ pub struct Listing {
     /// The generated `tsvector` column `?q=` searches; empty without
     /// `search` in the spec.
     pub search: &'static str,
+    /// The keys of a row in a response, comma-separated: what `?fields=`
+    /// may name.
+    pub fields: &'static str,
+    /// The relations `?include=` may embed.
+    pub includes: &'static [Include],
+}
+
+/// A relation `?include=` may embed in every row of a page, and the one
+/// statement that loads it for the whole page (`= ANY` of the page's ids,
+/// never one statement per row).
+pub struct Include {
+    /// The query value and the key it is embedded under: a parent's name
+    /// (`user`, one object or `null`) or the children's plural (`comments`,
+    /// a list by id, capped per row by the statement's `LIMIT`).
+    pub name: &'static str,
+    /// The key of a listed row that links it: the parent's foreign key, or
+    /// `id` for children.
+    pub from: &'static str,
+    /// The key of an included row it matches: `id` for a parent, the
+    /// children's foreign key.
+    pub to: &'static str,
+    pub many: bool,
+    /// The kind of the linking ids.
+    pub id: Kind,
+    /// The statement around the bound array of ids: before it, and after it
+    /// up to where the owner condition goes, then the rest.
+    pub head: &'static str,
+    pub middle: &'static str,
+    pub tail: &'static str,
+    /// The included resource's owner condition around its one parameter;
+    /// empty when it has no owner.
+    pub owner_before: &'static str,
+    pub owner_after: &'static str,
 }
 
 /// A parsed value, bound with the column's type.
@@ -284,6 +319,10 @@ pub struct ListRequest {
     search: Option<String>,
     /// The canonical filters and order: what a cursor is bound to.
     canonical: String,
+    /// `?include=`, in the order the spec declares them.
+    include: Vec<&'static Include>,
+    /// `?fields=`: the keys to keep of each row (`id` always stays).
+    fields: Option<Vec<&'static str>>,
 }
 
 impl fmt::Debug for Listing {
@@ -295,6 +334,12 @@ impl fmt::Debug for Listing {
 impl fmt::Debug for Filter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.column)
+    }
+}
+
+impl fmt::Debug for Include {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
     }
 }
 
@@ -320,6 +365,10 @@ impl Listing {
         }
         if !self.search.is_empty() {
             names.push("q".to_owned());
+        }
+        names.push("fields".to_owned());
+        if !self.includes.is_empty() {
+            names.push("include".to_owned());
         }
         for f in self.filters {
             for op in f.ops.split(',') {
@@ -385,6 +434,16 @@ impl Listing {
             None => None,
             Some(text) => Some(self.search_text(text)?),
         };
+        // Neither changes which rows a page holds, so neither is part of a
+        // cursor or of a cached page's key.
+        let include = match params.remove("include") {
+            None => Vec::new(),
+            Some(text) => self.include_list(&text)?,
+        };
+        let fields = match params.remove("fields") {
+            None => None,
+            Some(text) => Some(self.field_list(&text)?),
+        };
         let mut conds = Vec::new();
         let mut canonical = String::new();
         if let Some(q) = &search {
@@ -427,6 +486,8 @@ impl Listing {
             count,
             search,
             canonical,
+            include,
+            fields,
         };
         if let Some(cursor) = cursor {
             request.after = Some(request.decode(&cursor)?);
@@ -474,6 +535,52 @@ impl Listing {
             ));
         }
         Ok(text)
+    }
+
+    /// `?include=user,comments`: declared relations.
+    fn include_list(&'static self, text: &str) -> Result<Vec<&'static Include>, ApiError> {
+        let names = || quoted(&self.includes.iter().map(|i| i.name).collect::<Vec<_>>());
+        if self.includes.is_empty() {
+            return Err(bad(format!(
+                "unknown query parameter `include`; allowed: {}",
+                self.allowed()
+            )));
+        }
+        let mut asked = Vec::new();
+        for name in text.split(',') {
+            let include = self
+                .includes
+                .iter()
+                .find(|i| i.name == name)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "query parameter `include`: unknown relation `{name}`; allowed: {}",
+                        names()
+                    ))
+                })?;
+            // Named twice is included once.
+            if !asked.iter().any(|i: &&Include| i.name == name) {
+                asked.push(include);
+            }
+        }
+        Ok(asked)
+    }
+
+    /// `?fields=id,status`: keys of a row.
+    fn field_list(&self, text: &str) -> Result<Vec<&'static str>, ApiError> {
+        let mut asked = Vec::new();
+        for name in text.split(',') {
+            let Some(field) = self.fields.split(',').find(|f| *f == name) else {
+                return Err(bad(format!(
+                    "query parameter `fields`: unknown field `{name}`; allowed: {}",
+                    quoted(&self.fields.split(',').collect::<Vec<_>>())
+                )));
+            };
+            if !asked.contains(&field) {
+                asked.push(field);
+            }
+        }
+        Ok(asked)
     }
 
     fn count_mode(&self, text: &str) -> Result<Count, ApiError> {
@@ -695,12 +802,12 @@ impl ListRequest {
             qb.push(sep);
             self.listing.push_column(qb, column);
             qb.push(" = ");
-            bind(qb, id, self.listing.id_kind_of(id));
+            bind(qb, id, id.id_kind());
             sep = " AND ";
         }
         if let Some((before, after, owner)) = &scope.owner {
             qb.push(sep).push(before);
-            bind(qb, owner, self.listing.id_kind_of(owner));
+            bind(qb, owner, owner.id_kind());
             qb.push(after);
             sep = " AND ";
         }
@@ -867,10 +974,140 @@ impl ListRequest {
     }
 }
 
-impl Listing {
+/// The rows of a page as JSON objects, for `?fields=` and `?include=` to
+/// shape.
+pub type Items = Vec<Map<String, Json>>;
+
+impl ListRequest {
+    /// The relation named `name`, when the request includes it.
+    pub fn included(&self, name: &str) -> Option<&'static Include> {
+        self.include.iter().copied().find(|i| i.name == name)
+    }
+
+    /// The page as it is, when neither `?fields=` nor `?include=` asks to
+    /// change its rows.
+    pub fn plain(&self) -> bool {
+        self.include.is_empty() && self.fields.is_none()
+    }
+
+    /// The response of a list without `?include=`: the page, its rows cut
+    /// to `?fields=` when asked.
+    pub fn respond<T: Serialize>(&self, page: Page<T>) -> Response {
+        if self.plain() {
+            return JsonBody(page).into_response();
+        }
+        let items = objects(&page.items);
+        self.finish(page, items)
+    }
+
+    /// The response: the shaped rows with the page's cursor and total.
+    pub fn finish<T>(&self, page: Page<T>, mut items: Items) -> Response {
+        if let Some(fields) = &self.fields {
+            for item in &mut items {
+                item.retain(|key, _| {
+                    key == "id"
+                        || fields.contains(&key.as_str())
+                        || self.include.iter().any(|i| i.name == key)
+                });
+            }
+        }
+        let page = Page {
+            items,
+            next_cursor: page.next_cursor,
+            total: page.total,
+        };
+        JsonBody(page).into_response()
+    }
+}
+
+/// Rows as JSON objects, exactly as a plain page serializes them.
+pub fn objects<T: Serialize>(rows: &[T]) -> Items {
+    rows.iter()
+        .filter_map(|row| match serde_json::to_value(row) {
+            Ok(Json::Object(map)) => Some(map),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The text an id has as a map key, whichever JSON type carries it.
+fn id_key(json: &Json) -> Option<String> {
+    match json {
+        Json::Null => None,
+        Json::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+impl Include {
+    /// Loads the included rows of a page's `items` in one statement (with
+    /// an owner, only theirs: the included resource's own access rule) and
+    /// embeds them in the items they belong to.
+    pub async fn embed<T>(
+        &self,
+        pool: &PgPool,
+        items: &mut Items,
+        owner: Option<Value>,
+    ) -> Result<(), ApiError>
+    where
+        T: for<'r> FromRow<'r, PgRow> + Serialize + Send + Unpin,
+    {
+        let mut ids: Vec<Value> = items
+            .iter()
+            .filter_map(|item| self.id.read_json(item.get(self.from)?))
+            .collect();
+        ids.sort_by_key(Value::to_string);
+        ids.dedup();
+        let rows = if ids.is_empty() {
+            Vec::new()
+        } else {
+            let mut qb = QueryBuilder::<Postgres>::new(self.head);
+            bind_array(&mut qb, &ids, self.id);
+            qb.push(self.middle);
+            if let Some(owner) = &owner {
+                qb.push(" AND ").push(self.owner_before);
+                bind(&mut qb, owner, owner.id_kind());
+                qb.push(self.owner_after);
+            }
+            qb.push(self.tail);
+            qb.build_query_as::<T>()
+                .fetch_all(pool)
+                .await
+                .map_err(|err| ApiError::from_db(err, &[]))?
+        };
+        self.attach(items, &rows);
+        Ok(())
+    }
+
+    /// Embeds `rows` in the `items` they belong to: a parent or `null`, or
+    /// the list of children (empty when there are none).
+    fn attach<T: Serialize>(&self, items: &mut Items, rows: &[T]) {
+        let mut by_key: BTreeMap<String, Vec<Json>> = BTreeMap::new();
+        for row in objects(rows) {
+            if let Some(key) = row.get(self.to).and_then(id_key) {
+                by_key.entry(key).or_default().push(Json::Object(row));
+            }
+        }
+        for item in items.iter_mut() {
+            let found = item
+                .get(self.from)
+                .and_then(id_key)
+                .and_then(|key| by_key.get(&key));
+            let value = match (self.many, found) {
+                (true, Some(rows)) => Json::Array(rows.clone()),
+                (true, None) => Json::Array(Vec::new()),
+                (false, Some(rows)) => rows.first().cloned().unwrap_or(Json::Null),
+                (false, None) => Json::Null,
+            };
+            item.insert(self.name.to_owned(), value);
+        }
+    }
+}
+
+impl Value {
     /// The kind to bind an id with: ids are bigint or uuid.
-    fn id_kind_of(&self, v: &Value) -> Kind {
-        match v {
+    fn id_kind(&self) -> Kind {
+        match self {
             Value::Uuid(_) => Kind::Uuid,
             _ => Kind::Int,
         }
@@ -925,6 +1162,8 @@ mod tests {
         filters: FILTERS,
         orders: ORDERS,
         count: true,
+        fields: "id,total,created_at",
+        includes: &[],
     };
 
     #[test]
@@ -937,6 +1176,8 @@ mod tests {
             ("count=all", "`count`"),
             ("limit=0", "limit"),
             ("total=1&total=2", "`total`"),
+            ("fields=id,colour", "`colour`"),
+            ("include=author", "`include`"),
         ] {
             let err = LISTING.request(Some(query)).unwrap_err();
             let ApiError::BadRequest(message) = err else {

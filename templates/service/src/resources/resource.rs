@@ -18,7 +18,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{% if r.list.is_some() %}{RawQuery, State}{% else %}State{% endif %};
 use axum::http::{% if r.cache.is_some() %}{HeaderMap, StatusCode}{% else %}StatusCode{% endif %};
-{%- if r.creates || r.cache.is_some() %}
+{%- if r.creates || r.cache.is_some() || r.list.is_some() %}
 use axum::response::Response;
 {%- endif %}
 use axum::routing::get;

@@ -20,7 +20,7 @@ async fn list(
     State(state): State<AppState>,
 {%- call m::caller_param() %}{% endcall %}
     {% if r.list.is_some() %}RawQuery(query): RawQuery{% else %}page: PageRequest<Id>{% endif %},
-) -> Result<Json<Page<Row>>, ApiError> {
+) -> Result<{% if r.list.is_some() %}Response{% else %}Json<Page<Row>>{% endif %}, ApiError> {
 {%- call m::check("LIST") %}{% endcall %}
 {%- if r.list.is_some() %}
     let request = &LISTING.request(query.as_deref())?;
@@ -30,6 +30,46 @@ async fn list(
 {%- call m::select_page("SQL_LIST", false, pad, pool) %}{% endcall %}
 {%- endcall %}
 }
+{%- if let Some(l) = r.list %}
+{%- if !l.includes.is_empty() %}
+
+/// A list's response: the page shaped by `?fields=` and `?include=`. Each
+/// included relation is one statement for the whole page, whatever its
+/// size, under the included resource's own access rule; it is never cached
+/// with the page, so what a caller sees of it is decided on every request.
+async fn respond(
+    state: &AppState,
+{%- if r.has_auth() %}
+    caller: Option<&Caller>,
+{%- endif %}
+    request: &listing::ListRequest,
+    page: Page<Row>,
+) -> Result<Response, ApiError> {
+    if request.plain() {
+        return Ok(request.respond(page));
+    }
+    let pool = &state.pool;
+    let mut items = listing::objects(&page.items);
+{%- for i in l.includes %}
+    if let Some(include) = request.included("{{ i.name }}") {
+{%- if !r.has_auth() %}
+        let owner = None;
+{%- else if i.owner_cond.is_some() %}
+        let owner = super::{{ i.module }}::{{ i.rule }}.check(caller)?;
+        let owner = owner.map(listing::Value::from);
+{%- else %}
+        super::{{ i.module }}::{{ i.rule }}.check(caller)?;
+        let owner = None;
+{%- endif %}
+        include
+            .embed::<super::{{ i.module }}::Row>(pool, &mut items, owner)
+            .await?;
+    }
+{%- endfor %}
+    Ok(request.finish(page, items))
+}
+{%- endif %}
+{%- endif %}
 {%- if r.creates %}
 
 async fn create(
@@ -59,7 +99,7 @@ async fn {{ p.list_handler }}(
 {%- call m::caller_param() %}{% endcall %}
     Path(parent): Path<super::{{ p.resource }}::Id>,
     {% if r.list.is_some() %}RawQuery(query): RawQuery{% else %}page: PageRequest<Id>{% endif %},
-) -> Result<Json<Page<Row>>, ApiError> {
+) -> Result<{% if r.list.is_some() %}Response{% else %}Json<Page<Row>>{% endif %}, ApiError> {
 {%- call m::check("LIST") %}{% endcall %}
 {%- if r.list.is_some() %}
     let request = &LISTING.request(query.as_deref())?;

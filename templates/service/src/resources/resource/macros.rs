@@ -163,14 +163,29 @@ async fn {{ name }}(State(state): State<AppState>, Path(id): Path<Id>) -> Result
     let cache = &state.cache;
     let counter = generation();
     let page = cache.page_or_load(&counter, key, CACHE_TTL, load).await?;
+{%- if r.list.is_some() %}
+{%- call respond() %}{% endcall %}
+{%- else %}
     Ok(Json(page))
+{%- endif %}
 {%- else if r.list.is_some() %}
     let pool = &state.pool;
 {{- caller("    ", "pool") }}
     let total = request.total(pool, scope).await.map_err(db_error)?;
-    Ok(Json(request.into_page(rows, total)))
+    let page = request.into_page(rows, total);
+{%- call respond() %}{% endcall %}
 {%- else %}
 {{- caller("    ", "&state.pool") }}
     Ok(Json(page.into_page(rows, |row| row.id)))
+{%- endif %}
+{%- endmacro %}
+
+{#- The end of a list handler: the page, shaped by `?fields=` and, with
+    includes, `?include=`. #}
+{%- macro respond() %}
+{%- if r.list_includes() %}
+    respond(&state, {% if r.has_auth() %}caller.as_ref(), {% endif %}request, page).await
+{%- else %}
+    Ok(request.respond(page))
 {%- endif %}
 {%- endmacro %}

@@ -1,4 +1,21 @@
 {#- The keys of one sort order, at `pad`. #}
+{%- macro include_fields(i, pad) %}
+{{ pad }}name: "{{ i.name }}",
+{{ pad }}from: "{{ i.from }}",
+{{ pad }}to: "{{ i.to }}",
+{{ pad }}many: {{ i.many }},
+{{ pad }}id: {{ i.id.rust(pad, 0) }},
+{{ pad }}head: r#"{{ i.head }}"#,
+{{ pad }}middle: r#"{{ i.middle }}"#,
+{{ pad }}tail: r#"{{ i.tail }}"#,
+{%- if let Some((before, after)) = i.owner_cond %}
+{{ pad }}owner_before: r#"{{ before }}"#,
+{{ pad }}owner_after: r#"{{ after }}"#,
+{%- else %}
+{{ pad }}owner_before: "",
+{{ pad }}owner_after: "",
+{%- endif %}
+{%- endmacro %}
 {%- macro keys(o, pad) %}
 {%- if o.keys.len() == 1 %}
 {%- for k in o.keys %}
@@ -124,6 +141,24 @@ static LISTING: listing::Listing = listing::Listing {
 {%- endif %}
     count: {{ l.count }},
     search: "{% if let Some(c) = l.search_column %}{{ c }}{% endif %}",
+    fields: "{{ l.fields.join(",") }}",
+{%- if l.includes.is_empty() %}
+    includes: &[],
+{%- else if l.includes.len() == 1 %}
+{%- for i in l.includes %}
+    includes: &[listing::Include {
+{%- call include_fields(i, "        ") %}{% endcall %}
+    }],
+{%- endfor %}
+{%- else %}
+    includes: &[
+{%- for i in l.includes %}
+        listing::Include {
+{%- call include_fields(i, "            ") %}{% endcall %}
+        },
+{%- endfor %}
+    ],
+{%- endif %}
 };
 {%- for p in r.parents %}
 
