@@ -2364,3 +2364,295 @@ fn shop_list_plans_use_indexes_on_a_big_table() {
         &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
     );
 }
+
+/// A TCP proxy in front of the shared PostgreSQL that counts the statements
+/// its clients execute (simple `Query` and extended `Execute` messages), so
+/// a test can count the statements a request costs without a server
+/// extension. Clients connect with `sslmode=disable`: the messages are read
+/// in the clear.
+struct StatementCounter {
+    port: u16,
+    count: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl StatementCounter {
+    fn start() -> StatementCounter {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = count.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().map_while(Result::ok) {
+                let server = std::net::TcpStream::connect("127.0.0.1:5432").unwrap();
+                let (mut from_server, mut to_client) =
+                    (server.try_clone().unwrap(), client.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from_server, &mut to_client);
+                    let _ = to_client.shutdown(std::net::Shutdown::Both);
+                });
+                let counted = counted.clone();
+                std::thread::spawn(move || {
+                    let _ = Self::relay(client, server, &counted);
+                });
+            }
+        });
+        StatementCounter { port, count }
+    }
+
+    /// Copies one client's messages to the server, counting statements.
+    fn relay(
+        mut client: std::net::TcpStream,
+        mut server: std::net::TcpStream,
+        counted: &std::sync::atomic::AtomicUsize,
+    ) -> std::io::Result<()> {
+        use std::io::{Read, Write};
+        // The startup message has no type byte: a length, then the rest.
+        let mut len = [0u8; 4];
+        client.read_exact(&mut len)?;
+        let mut rest = vec![0u8; u32::from_be_bytes(len) as usize - 4];
+        client.read_exact(&mut rest)?;
+        server.write_all(&len)?;
+        server.write_all(&rest)?;
+        loop {
+            let mut head = [0u8; 5];
+            client.read_exact(&mut head)?;
+            let len = u32::from_be_bytes(head[1..].try_into().unwrap()) as usize;
+            let mut body = vec![0u8; len - 4];
+            client.read_exact(&mut body)?;
+            if head[0] == b'Q' || head[0] == b'E' {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            server.write_all(&head)?;
+            server.write_all(&body)?;
+        }
+    }
+
+    fn url(&self, db: &str) -> String {
+        format!(
+            "postgres://postgres@127.0.0.1:{}/{db}?sslmode=disable",
+            self.port
+        )
+    }
+
+    /// The fewest statements one of three runs of `request` executed: a
+    /// background statement of the service (a pool's new connection, a
+    /// purge) only ever adds to a run.
+    fn statements(&self, mut request: impl FnMut()) -> usize {
+        (0..3)
+            .map(|_| {
+                let before = self.count.load(std::sync::atomic::Ordering::SeqCst);
+                request();
+                self.count.load(std::sync::atomic::Ordering::SeqCst) - before
+            })
+            .min()
+            .unwrap()
+    }
+}
+
+/// `?include=` on the tracker: a task list embeds each task's label (a
+/// parent every member may read) and project (a parent only its owner
+/// reads), and a project list embeds its tasks (children, owned two hops
+/// away), capped per project. A member never sees another member's rows
+/// through an include, and each included relation costs exactly one more
+/// statement whatever the page size. `?fields=` keeps only the keys asked
+/// for; bad values of either are a 400 naming the parameter.
+#[test]
+fn list_includes_cost_one_statement_per_relation() {
+    let (bin, tmp) = build_variant(
+        "tracker",
+        "service: tracker",
+        "service: tracker-inc",
+        "tracker-inc",
+    );
+    let fixtures: Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("tracker-inc/tests/fixtures.json")).unwrap(),
+    )
+    .unwrap();
+    let credentials = fixtures["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["access"]["credentials"] == true)
+        .unwrap()
+        .clone();
+    let db = format!("scaffold_e2e_includes_{}", std::process::id());
+    psql("test", &format!("DROP DATABASE IF EXISTS \"{db}\""));
+    psql("test", &format!("CREATE DATABASE \"{db}\""));
+    let counter = StatementCounter::start();
+    let svc = Running::start_with(&bin, &db, &[("DATABASE_URL", &counter.url(&db))]);
+
+    let (alice, alice_token) = sign_up(&svc, &credentials, 30);
+    let (bob, bob_token) = sign_up(&svc, &credentials, 31);
+    let make = |token: &str, route: &str, body: Value| {
+        let made = send_as(token, "POST", &svc.url(route), &body);
+        assert_eq!(made.status, 201, "{route}: {:?}", made.body);
+        made.body
+    };
+    let label = make(&alice_token, "/v1/labels", json!({ "name": "urgent" }));
+    let alices = make(&alice_token, "/v1/projects", json!({ "name": "alice's" }));
+    let bobs = make(&bob_token, "/v1/projects", json!({ "name": "bob's" }));
+    assert_eq!(alices["member_id"], alice);
+    assert_eq!(bobs["member_id"], bob);
+    let mut alice_tasks = Vec::new();
+    for n in 0..12 {
+        let body = json!({ "title": format!("task {n}"), "label_id": label["id"], "project_id": alices["id"] });
+        alice_tasks.push(make(&alice_token, "/v1/tasks", body)["id"].clone());
+    }
+    let body = json!({ "title": "bob's task", "label_id": label["id"], "project_id": bobs["id"] });
+    let bobs_task = make(&bob_token, "/v1/tasks", body);
+
+    // Parents: every task of Alice's page carries her project and the label.
+    let tasks = request_as(
+        Some(&alice_token),
+        "GET",
+        &svc.url("/v1/tasks?include=project,label&limit=5"),
+        None,
+    );
+    assert_eq!(tasks.status, 200, "{:?}", tasks.body);
+    let items = tasks.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 5);
+    for item in items {
+        assert_eq!(item["project"], alices, "{item}");
+        assert_eq!(item["label"], label, "{item}");
+        assert_eq!(item["project_id"], alices["id"]);
+    }
+    // The cursor still pages, and includes do not change which rows a page holds.
+    let next = tasks.body["next_cursor"].as_str().unwrap();
+    let page2 = request_as(
+        Some(&alice_token),
+        "GET",
+        &svc.url(&format!("/v1/tasks?include=project&limit=5&cursor={next}")),
+        None,
+    );
+    assert_eq!(page2.status, 200, "{:?}", page2.body);
+    assert_eq!(page2.body["items"][0]["id"], alice_tasks[5]);
+    assert!(
+        page2.body["items"][0].get("label").is_none(),
+        "only what was asked"
+    );
+
+    // Children: Alice's project with its first ten tasks by id, none of Bob's.
+    let projects = request_as(
+        Some(&alice_token),
+        "GET",
+        &svc.url("/v1/projects?include=tasks"),
+        None,
+    );
+    assert_eq!(projects.status, 200, "{:?}", projects.body);
+    let items = projects.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "only Alice's project: {items:?}");
+    let embedded: Vec<Value> = items[0]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].clone())
+        .collect();
+    assert_eq!(embedded, alice_tasks[..10].to_vec(), "capped at 10, by id");
+    // Bob's list embeds his one task, never Alice's.
+    let projects = request_as(
+        Some(&bob_token),
+        "GET",
+        &svc.url("/v1/projects?include=tasks"),
+        None,
+    );
+    let items = projects.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["tasks"], json!([bobs_task]));
+
+    // An admin lists every project: each embeds its owner's tasks only.
+    psql(
+        &db,
+        &format!(
+            "UPDATE members SET role = 'admin' WHERE id = {}",
+            id_path(&bob)
+        ),
+    );
+    let (_, admin_token) = {
+        let login = login_field(&credentials);
+        let body = body_for(&credentials, 31, &[], None);
+        let tokens = send(
+            "POST",
+            &svc.url("/v1/auth/login"),
+            &json!({ login.clone(): body[&login], "password": "correct horse battery staple" }),
+        );
+        assert_eq!(tokens.status, 200, "{:?}", tokens.body);
+        (
+            (),
+            tokens.body["access_token"].as_str().unwrap().to_string(),
+        )
+    };
+    let projects = request_as(
+        Some(&admin_token),
+        "GET",
+        &svc.url("/v1/projects?include=tasks"),
+        None,
+    );
+    assert_eq!(projects.status, 200, "{:?}", projects.body);
+    let items = projects.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{items:?}");
+    for item in items {
+        for task in item["tasks"].as_array().unwrap() {
+            assert_eq!(task["project_id"], item["id"], "{item}");
+        }
+    }
+
+    // Sparse fields: `id` and what was asked, plus the includes.
+    let sparse = request_as(
+        Some(&alice_token),
+        "GET",
+        &svc.url("/v1/tasks?fields=title&include=label&limit=2"),
+        None,
+    );
+    assert_eq!(sparse.status, 200, "{:?}", sparse.body);
+    for item in sparse.body["items"].as_array().unwrap() {
+        // (This client's JSON objects sort their keys.)
+        let keys: Vec<&String> = item.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["id", "label", "title"], "{item}");
+    }
+
+    // Bad values are a 400 naming the parameter and what is allowed.
+    for (query, named) in [
+        ("include=comments", "`label`, `project`"),
+        ("include=", "include"),
+        ("fields=colour", "`title`"),
+        ("fields=", "fields"),
+    ] {
+        let path = format!("/v1/tasks?{query}");
+        let bad = request_as(Some(&alice_token), "GET", &svc.url(&path), None);
+        bad.assert_problem(400, &path);
+        assert!(
+            bad.body["detail"].as_str().unwrap().contains(named),
+            "{query}: {:?}",
+            bad.body
+        );
+    }
+
+    // Statements: each relation is one more, for a page of 2 or of 12.
+    let count = |path: &str| {
+        counter.statements(|| {
+            let page = request_as(Some(&alice_token), "GET", &svc.url(path), None);
+            assert_eq!(page.status, 200, "{path}: {:?}", page.body);
+        })
+    };
+    for limit in [2, 12] {
+        let plain = count(&format!("/v1/tasks?limit={limit}"));
+        let two = count(&format!("/v1/tasks?limit={limit}&include=label,project"));
+        assert_eq!(
+            two,
+            plain + 2,
+            "limit {limit}: {plain} statements without includes, {two} with two"
+        );
+        let plain = count(&format!("/v1/projects?limit={limit}"));
+        let one = count(&format!("/v1/projects?limit={limit}&include=tasks"));
+        assert_eq!(
+            one,
+            plain + 1,
+            "limit {limit}: {plain} statements without includes, {one} with one"
+        );
+    }
+    drop(svc);
+    psql(
+        "test",
+        &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
+    );
+}

@@ -149,7 +149,11 @@ pub(super) fn includes(
         })
         .map(|c| c.table_name())
         .collect();
-    let known: Vec<&str> = parents.iter().chain(&children).map(String::as_str).collect();
+    let known: Vec<&str> = parents
+        .iter()
+        .chain(&children)
+        .map(String::as_str)
+        .collect();
     let columns = columns(r);
     let mut seen = BTreeSet::new();
     for name in &list.include {
