@@ -445,6 +445,14 @@ fn list_fixture(l: &crate::model::ListQuery) -> Value {
             "name": o.name,
             "keys": o.keys.iter().map(|k| json!({ "column": k.column, "desc": k.desc })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
+        "fields": l.fields,
+        "includes": l.includes.iter().map(|i| json!({
+            "name": i.name,
+            "resource": i.module,
+            "from": i.from,
+            "to": i.to,
+            "many": i.many,
+        })).collect::<Vec<_>>(),
     })
 }
 

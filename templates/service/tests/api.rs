@@ -675,7 +675,71 @@ async fn check_list(resource: &str) {
     assert_problem(&unknown, StatusCode::BAD_REQUEST, &r.route);
     let detail = unknown.body["detail"].as_str().unwrap_or_default();
     assert!(detail.contains("no_such_parameter"), "{detail}");
+    check_shapes(&app, r, &rows).await;
     app.teardown().await;
+}
+
+/// `?fields=` and every `?include=` of a resource's `list`, against rows
+/// this test created: a parent is the row its foreign key names; children
+/// are the rows whose foreign key names the row, one made here included.
+async fn check_shapes(app: &TestApp, r: &common::ResourceFixture, rows: &[Value]) {
+    let list = r.list.as_ref().expect("the resource has `list`");
+    let last = list.fields.last().expect("a row has keys");
+    let sparse = app
+        .get(&format!("{}?fields={last}&limit=100", r.route))
+        .await;
+    assert_eq!(sparse.status, StatusCode::OK, "{}", sparse.body);
+    for item in sparse.body["items"].as_array().expect("items") {
+        let mut keys: Vec<&str> = item
+            .as_object()
+            .expect("a row")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        let mut expected = vec!["id", last.as_str()];
+        expected.sort_unstable();
+        expected.dedup();
+        assert_eq!(keys, expected, "fields={last}");
+    }
+    let bad = app.get(&format!("{}?fields=no_such_field", r.route)).await;
+    assert_problem(&bad, StatusCode::BAD_REQUEST, &r.route);
+    for include in &list.includes {
+        let mut made = None;
+        let child = fixture(&include.resource);
+        let from_token = child
+            .parents
+            .iter()
+            .any(|p| p.column == include.to && p.from_token);
+        if include.many && !from_token {
+            let mut parents = app.create_parents(&include.resource).await;
+            parents.retain(|(column, _)| *column != include.to);
+            parents.push((include.to.clone(), rows[0]["id"].clone()));
+            made = Some(app.create_under(&include.resource, &parents).await);
+        }
+        let path = format!("{}?include={}&limit=100", r.route, include.name);
+        let page = app.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+        for item in page.body["items"].as_array().expect("items") {
+            let embedded = &item[&include.name];
+            if !include.many {
+                assert_eq!(embedded["id"], item[&include.from], "{path}: {item}");
+                continue;
+            }
+            let children = embedded.as_array().expect("a list of children");
+            assert!(children.len() <= 10, "{path}: at most 10 per row");
+            for c in children {
+                assert_eq!(c[&include.to], item["id"], "{path}: {item}");
+            }
+            if let Some(made) = made.as_ref().filter(|_| item["id"] == rows[0]["id"]) {
+                assert!(children.contains(made), "{path}: {item} lacks {made}");
+            }
+        }
+    }
+    let bad = app
+        .get(&format!("{}?include=no_such_relation", r.route))
+        .await;
+    assert_problem(&bad, StatusCode::BAD_REQUEST, &r.route);
 }
 {%- endif %}
 

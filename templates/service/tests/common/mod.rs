@@ -509,6 +509,21 @@ pub struct ListFixture {
     pub search: Vec<String>,
     pub filters: Vec<FilterFixture>,
     pub orders: Vec<OrderFixture>,
+    /// The keys of a row `?fields=` may name.
+    pub fields: Vec<String>,
+    pub includes: Vec<IncludeFixture>,
+}
+
+/// A relation `?include=` may embed: a parent (`many: false`, matched by
+/// `from`, its foreign key, against its `id`) or children (`many: true`,
+/// their foreign key `to` against the row's `id`).
+#[derive(Debug, Deserialize)]
+pub struct IncludeFixture {
+    pub name: String,
+    pub resource: String,
+    pub from: String,
+    pub to: String,
+    pub many: bool,
 }
 
 #[derive(Debug, Deserialize)]
