@@ -13,6 +13,44 @@ pub struct RouteGroup<'a> {
     pub routes: Vec<&'a Route>,
 }
 
+impl RouteGroup<'_> {
+    /// `GET, POST`: the group's methods, for the generated README.
+    pub fn methods(&self) -> String {
+        self.routes
+            .iter()
+            .map(|r| r.method)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The full path (`/v1/orders/{id}`).
+    pub fn path(&self) -> &str {
+        self.routes.first().map_or("", |r| r.path.as_str())
+    }
+
+    /// What the group's routes do, for the generated README: `list
+    /// (keyset pagination), create`.
+    pub fn what(&self, plural: &str) -> String {
+        use crate::model::RouteAction as A;
+        self.routes
+            .iter()
+            .map(|r| match (r.action, self.parent) {
+                (A::List, None) => "list (keyset pagination)".to_string(),
+                (A::List, Some(parent)) => {
+                    format!("the {} of one {parent}", plural.replace('_', " "))
+                }
+                (A::Create, None) => "create".to_string(),
+                (A::Create, Some(_)) => "create, with the parent id from the path".to_string(),
+                (A::Get, _) => "read".to_string(),
+                (A::Replace, _) => "replace".to_string(),
+                (A::Update, _) => "partial update".to_string(),
+                (A::Delete, _) => "delete".to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 impl Resource {
     /// The resource's routes grouped by path, in route order (the routes of
     /// one path are adjacent in the table).

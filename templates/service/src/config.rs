@@ -673,6 +673,27 @@ mod tests {
     const SECRET: &str = "a-test-secret-that-is-long-enough-for-hs256";
 {%- endif %}
 
+    /// `.env.example` names every variable the configuration reads: the
+    /// file a deployment starts from cannot fall behind the code.
+    #[test]
+    fn env_example_names_every_variable() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        let _ = Config::from_lookup(|name| {
+            asked.borrow_mut().push(name.to_owned());
+            None
+        });
+        let asked = asked.into_inner();
+        assert!(asked.iter().any(|name| name == "DATABASE_URL"));
+        let example = include_str!("../.env.example");
+        for name in asked {
+            let line = format!("{name}=");
+            assert!(
+                example.lines().any(|l| l.starts_with(&line)),
+                "{name} is read but .env.example does not name it"
+            );
+        }
+    }
+
     fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = vars
             .iter()
