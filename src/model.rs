@@ -251,6 +251,9 @@ pub struct ListQuery {
     pub search: Vec<String>,
     /// The generated column holding their words, when there are some.
     pub search_column: Option<String>,
+    /// The text search configuration of the column and of `?q=`
+    /// (`simple`, `english`, ...).
+    pub search_language: String,
     /// The owner condition cut around its one parameter, for statements
     /// assembled at run time; `None` when the resource has no owner.
     pub owner_cond: Option<(String, String)>,

@@ -632,6 +632,9 @@ fn end_to_end(spec_name: &str) {
     } else {
         exercise(&svc, &model, &fixtures, &db);
     }
+    if spec_name == "blog" {
+        exercise_stemming(&svc);
+    }
 
     // Logs are JSON lines.
     let logs = svc.logs();
@@ -738,6 +741,35 @@ fn end_to_end(spec_name: &str) {
         "test",
         &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
     );
+}
+
+/// The blog searches posts in English (`search: { language: english }`):
+/// `?q=` matches a word's other forms, and a stop word alone matches nothing
+/// instead of failing.
+fn exercise_stemming(svc: &Running) {
+    let author = send(
+        "POST",
+        &svc.url("/v1/authors"),
+        &json!({ "handle": "stemmer", "display_name": "Stemmer" }),
+    );
+    assert_eq!(author.status, 201, "{:?}", author.body);
+    let post = send(
+        "POST",
+        &svc.url(&format!("/v1/authors/{}/posts", author.body["id"])),
+        &json!({ "title": "Running between the posts", "body": "Notes of a runner" }),
+    );
+    assert_eq!(post.status, 201, "{:?}", post.body);
+    let found = |q: &str| {
+        let page = request("GET", &svc.url(&format!("/v1/posts?q={q}&limit=100")), None);
+        assert_eq!(page.status, 200, "q={q}: {:?}", page.body);
+        listed(&page, &post.body["id"]).is_some()
+    };
+    // "runs" and "running" share the stem "run"; "post" is the stem of "posts".
+    assert!(found("runs"), "q=runs finds \"Running\"");
+    assert!(found("post"), "q=post finds \"posts\"");
+    assert!(found("running%20-walking"), "web search syntax");
+    assert!(!found("running%20-posts"), "a negated stem excludes");
+    assert!(!found("the"), "a stop word alone matches nothing");
 }
 
 #[test]

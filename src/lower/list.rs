@@ -86,9 +86,15 @@ fn qualified(input: &ListInput, column: &str) -> String {
 }
 
 /// With `search`: the generated column holding the searched fields' words
-/// and its GIN index. The `simple` configuration: words are lowercased, not
-/// stemmed, in any language.
-pub fn search_column(input: &ListInput, fields: &[String]) -> (ColumnDef, Index, IndexDef) {
+/// and its GIN index, in the configuration `search: { language }` names:
+/// `simple` (the default) lowercases words in any language without stemming
+/// them; a language's configuration also stems them and drops its stop
+/// words.
+pub fn search_column(
+    input: &ListInput,
+    fields: &[String],
+    language: &str,
+) -> (ColumnDef, Index, IndexDef) {
     let text = fields
         .iter()
         .map(|f| format!("coalesce({}, '')", crate::names::sql_ident(f)))
@@ -100,7 +106,7 @@ pub fn search_column(input: &ListInput, fields: &[String]) -> (ColumnDef, Index,
         identity: false,
         nullable: true,
         default: None,
-        generated: Some(format!("to_tsvector('simple', {text})")),
+        generated: Some(format!("to_tsvector('{language}', {text})")),
     };
     let def = IndexDef {
         name: pg_name(format!("{}_{SEARCH_COLUMN}_idx", input.plural)),
@@ -165,15 +171,21 @@ fn lower_list(
     // The search column is computed from the fields; its index is the one
     // GIN index `?q=` needs, under every scope (the planner combines it with
     // a scope's btree index).
+    let search_language = raw
+        .search_language
+        .as_ref()
+        .map_or("simple", |l| l.value.as_str())
+        .to_string();
     let mut added_column = None;
     if !search.is_empty() {
-        let (column, index, def) = search_column(input, &search);
+        let (column, index, def) = search_column(input, &search, &search_language);
         indexes.push((index, def));
         added_column = Some(column);
     }
     let query = ListQuery {
         search_column: added_column.as_ref().map(|c| c.name.clone()),
         search,
+        search_language,
         filters,
         orders,
         count: raw.count.as_ref().is_some_and(|c| c.value),

@@ -201,9 +201,19 @@ fn list_schema() -> Value {
                 "items": { "type": "string", "pattern": "^-?[a-z][a-z0-9_]*(,-?[a-z][a-z0-9_]*)*$" }
             },
             "search": {
-                "type": "array",
-                "description": "The text fields `?q=` searches (full text, `websearch_to_tsquery`, a generated `tsvector` column with a GIN index).",
-                "items": { "type": "string" }
+                "description": "The text fields `?q=` searches (full text, `websearch_to_tsquery`, a generated `tsvector` column with a GIN index): a list, or `{ fields: [...], language: english }` to stem words in one of PostgreSQL's text search configurations (`simple`, the default, does not stem).",
+                "oneOf": [
+                    { "type": "array", "items": { "type": "string" } },
+                    {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "required": ["fields"],
+                        "properties": {
+                            "fields": { "type": "array", "items": { "type": "string" } },
+                            "language": { "enum": crate::validate::SEARCH_LANGUAGES }
+                        }
+                    }
+                ]
             },
             "count": { "type": "boolean", "default": false },
             "include": {

@@ -26,18 +26,10 @@ impl Parser<'_> {
             Some(node) => self.sort_orders(node, &join(path, "sort")),
             None => Vec::new(),
         };
-        let search = map
-            .get_node("search")
-            .and_then(|node| {
-                self.names(
-                    node,
-                    &join(path, "search"),
-                    "a field name",
-                    "list the text fields `?q=` searches: `search: [title, body]`",
-                )
-            })
-            .map(|names| names.value)
-            .unwrap_or_default();
+        let (search, search_language) = match map.get_node("search") {
+            Some(node) => self.search(node, &join(path, "search")),
+            None => (Vec::new(), None),
+        };
         let include = map
             .get_node("include")
             .and_then(|node| {
@@ -54,11 +46,49 @@ impl Parser<'_> {
             filter,
             sort,
             search,
+            search_language,
             include,
             count: self.bool_at(map, path, "count"),
             loc: Loc::from_span(map.span()),
             path: path.to_string(),
         })
+    }
+
+    /// `search: [title, body]`, or `search: { fields: [title, body],
+    /// language: english }` for words stemmed in that language.
+    fn search(&mut self, node: &Node, path: &str) -> (Vec<Sp<String>>, Option<Sp<String>>) {
+        let help = "list the text fields `?q=` searches: `search: [title, body]`, or `search: { fields: [title, body], language: english }`";
+        let (fields, language) = match node.as_mapping() {
+            Some(map) => {
+                self.check_keys(map, path, &["fields", "language"]);
+                let language = self.str_at(map, path, "language");
+                match map.get_node("fields") {
+                    Some(fields) => (fields, language),
+                    None => {
+                        self.diags.push(
+                            Diagnostic::new(
+                                Loc::from_span(map.span()),
+                                path.to_string(),
+                                "missing key `fields`",
+                            )
+                            .help(help),
+                        );
+                        return (Vec::new(), language);
+                    }
+                }
+            }
+            None => (node, None),
+        };
+        let fields_path = if node.as_mapping().is_some() {
+            join(path, "fields")
+        } else {
+            path.to_string()
+        };
+        let names = self
+            .names(fields, &fields_path, "a field name", help)
+            .map(|names| names.value)
+            .unwrap_or_default();
+        (names, language)
     }
 
     fn filters(&mut self, node: &Node, path: &str) -> Vec<RawFilter> {

@@ -137,6 +137,9 @@ pub struct RawList {
     pub count: Option<Sp<bool>>,
     /// `search: [title, body]`: the text fields `?q=` searches.
     pub search: Vec<Sp<String>>,
+    /// `search: { language: english }`: PostgreSQL's text search
+    /// configuration; `simple` (lowercased, not stemmed) without it.
+    pub search_language: Option<Sp<String>>,
     /// `include: [author, comments]`: the parents (by resource name) and
     /// children (by their table's plural) `?include=` may embed.
     pub include: Vec<Sp<String>>,

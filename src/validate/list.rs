@@ -187,6 +187,41 @@ pub(super) fn includes(
 /// The column holding the searched words; a field may not take its name.
 pub const SEARCH_COLUMN: &str = "search_vector";
 
+/// The text search configurations PostgreSQL ships (`\\dF` of a new
+/// database): `simple` lowercases words, the others also stem them and drop
+/// the language's stop words.
+pub const SEARCH_LANGUAGES: &[&str] = &[
+    "simple",
+    "arabic",
+    "armenian",
+    "basque",
+    "catalan",
+    "danish",
+    "dutch",
+    "english",
+    "finnish",
+    "french",
+    "german",
+    "greek",
+    "hindi",
+    "hungarian",
+    "indonesian",
+    "irish",
+    "italian",
+    "lithuanian",
+    "nepali",
+    "norwegian",
+    "portuguese",
+    "romanian",
+    "russian",
+    "serbian",
+    "spanish",
+    "swedish",
+    "tamil",
+    "turkish",
+    "yiddish",
+];
+
 /// `search`: text fields only, each once, and no field named like the
 /// generated column.
 fn search(
@@ -220,6 +255,15 @@ fn search(
                     .help("search `string`, `text`, `email` or `url` fields; filter the others"),
             );
         }
+    }
+    if let Some(language) = &list.search_language
+        && !SEARCH_LANGUAGES.contains(&language.value.as_str())
+    {
+        diags.push(
+            language
+                .diag(format!("unknown search language `{}`", language.value))
+                .help(one_of_help(&language.value, SEARCH_LANGUAGES)),
+        );
     }
     if !list.search.is_empty()
         && let Some(f) = r

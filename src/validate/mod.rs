@@ -24,7 +24,7 @@ mod naming;
 mod relations;
 
 pub use auth::{AUTH_TABLES, CREDENTIAL_COLUMNS, RULE_WORDS};
-pub use list::SEARCH_COLUMN;
+pub use list::{SEARCH_COLUMN, SEARCH_LANGUAGES};
 
 use auth::{auth_rules, without_auth};
 use fields::field_rules;

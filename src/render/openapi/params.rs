@@ -69,12 +69,16 @@ pub(super) fn list_params(r: &Resource) -> Vec<Value> {
         params.push(query_param(
             "q",
             &format!(
-                "Only rows whose {} hold these words (web search syntax: `\"a phrase\"`, `or`, `-word`; not stemmed, any case).",
+                "Only rows whose {} hold these words (web search syntax: `\"a phrase\"`, `or`, `-word`; any case; {}).",
                 l.search
                     .iter()
                     .map(|f| format!("`{f}`"))
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                match l.search_language.as_str() {
+                    "simple" => "words match as written, not stemmed".to_string(),
+                    language => format!("{language} words match by their stem, stop words are ignored"),
+                }
             ),
             json!({ "type": "string", "minLength": 1, "maxLength": 1000, "pattern": "^[^\\u0000]*[^\\u0000\\s][^\\u0000]*$" }),
         ));

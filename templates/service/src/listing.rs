@@ -97,6 +97,8 @@ pub struct Listing {
     /// The generated `tsvector` column `?q=` searches; empty without
     /// `search` in the spec.
     pub search: &'static str,
+    /// Its text search configuration (`simple`, `english`, ...).
+    pub search_language: &'static str,
     /// The keys of a row in a response, comma-separated: what `?fields=`
     /// may name.
     pub fields: &'static str,
@@ -851,10 +853,13 @@ impl ListRequest {
             }
         }
         if let Some(q) = &self.search {
-            // `simple`, like the column: the words as written, lowercased.
+            // The column's configuration, so the query's words are
+            // lowercased (and stemmed) the way the stored ones were.
             qb.push(sep);
             self.listing.push_column(qb, self.listing.search);
-            qb.push(" @@ websearch_to_tsquery('simple', ");
+            qb.push(" @@ websearch_to_tsquery('")
+                .push(self.listing.search_language)
+                .push("', ");
             qb.push_bind(q.clone()).push(")");
             sep = " AND ";
         }
@@ -1158,6 +1163,7 @@ mod tests {
         owner_before: "",
         owner_after: "",
         search: "",
+        search_language: "simple",
         id: Kind::Int,
         filters: FILTERS,
         orders: ORDERS,

@@ -141,6 +141,7 @@ static LISTING: listing::Listing = listing::Listing {
 {%- endif %}
     count: {{ l.count }},
     search: "{% if let Some(c) = l.search_column %}{{ c }}{% endif %}",
+    search_language: "{{ l.search_language }}",
     fields: "{{ l.fields.join(",") }}",
 {%- if l.includes.is_empty() %}
     includes: &[],
