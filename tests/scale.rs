@@ -38,9 +38,29 @@ fn target_dir() -> PathBuf {
 
 /// The tests run one at a time: they time the service's windows and kill
 /// processes, and two of them at once on a small machine would blur both.
-fn serial() -> MutexGuard<'static, ()> {
+/// The build comes first, so that the time a test reports (on stderr) is
+/// its own.
+fn serial(test: &'static str) -> Serial {
     static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    let guard = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    binary();
+    Serial {
+        _guard: guard,
+        test,
+        started: Instant::now(),
+    }
+}
+
+struct Serial {
+    _guard: MutexGuard<'static, ()>,
+    test: &'static str,
+    started: Instant,
+}
+
+impl Drop for Serial {
+    fn drop(&mut self) {
+        eprintln!("{} took {:?}", self.test, self.started.elapsed());
+    }
 }
 
 /// The starter spec as `scale-shop`, generated and built once per run: its
@@ -49,9 +69,17 @@ fn binary() -> &'static Path {
     static BUILT: OnceLock<(PathBuf, tempfile::TempDir)> = OnceLock::new();
     let (bin, _dir) = BUILT.get_or_init(|| {
         let started = Instant::now();
-        let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/specs/shop.yaml"))
-            .unwrap()
-            .replace("service: shop", &format!("service: {PACKAGE}"));
+        let starter =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/specs/shop.yaml"))
+                .unwrap();
+        // The login bucket refills one token per 100 s instead of 10 s, so
+        // the shared-limit test counts tokens however slowly the machine
+        // hashes the passwords it checks.
+        let login = "login: { capacity: 5, refill_per_second: 0.1 }";
+        assert!(starter.contains(login), "the starter's login bucket");
+        let spec = starter
+            .replace("service: shop", &format!("service: {PACKAGE}"))
+            .replace(login, "login: { capacity: 5, refill_per_second: 0.01 }");
         let files = scaffold::compile(&spec).unwrap();
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join(PACKAGE);
@@ -411,10 +439,10 @@ fn all_see(
 /// being asked anything.
 #[test]
 fn replicas_never_serve_a_write_stale() {
-    let _serial = serial();
+    let _serial = serial("replicas_never_serve_a_write_stale");
     let db = Database::create("stale");
     let redis = Redis::start();
-    let tier = [("CACHE_LOCAL_TTL", "3s")];
+    let tier = [("CACHE_LOCAL_TTL", "2s")];
     let a = Replica::start("a", &db, &redis, &tier);
     let b = Replica::start("b", &db, &redis, &tier);
     let c = Replica::start("c", &db, &redis, &[]);
@@ -503,7 +531,7 @@ fn replicas_never_serve_a_write_stale() {
 
     // Past the tier's TTL: its entries expired and were refilled from Redis;
     // a write after that is still seen at once.
-    std::thread::sleep(Duration::from_millis(3500));
+    std::thread::sleep(Duration::from_millis(2500));
     all_see(&all, &token, user, id, Some(&patched.body), "past the TTL");
     let replaced = b.send(
         Some(&token),
@@ -597,11 +625,11 @@ fn replicas_never_serve_a_write_stale() {
 }
 
 /// Two replicas take from one bucket: login attempts alternating between
-/// them are refused after the login bucket's 5, where buckets per process
-/// would allow 10.
+/// them are refused after the login bucket's 5 (refilled at one per 100 s
+/// here), where buckets per process would allow 10.
 #[test]
 fn rate_limit_is_shared_by_replicas() {
-    let _serial = serial();
+    let _serial = serial("rate_limit_is_shared_by_replicas");
     let db = Database::create("limit");
     let redis = Redis::start();
     let on = [("RATE_LIMIT_ENABLED", "true")];
@@ -637,7 +665,7 @@ fn rate_limit_is_shared_by_replicas() {
 /// database with the data sent, and replica b serves each of them.
 #[test]
 fn sigkill_mid_load_loses_no_acknowledged_write() {
-    let _serial = serial();
+    let _serial = serial("sigkill_mid_load_loses_no_acknowledged_write");
     let db = Database::create("kill");
     let redis = Redis::start();
     let a = Replica::start("a", &db, &redis, &[]);
@@ -737,7 +765,7 @@ fn sigkill_mid_load_loses_no_acknowledged_write() {
 /// request completes 200 and a exits 0; b still serves afterwards.
 #[test]
 fn sigterm_drains_one_replica_while_the_other_serves() {
-    let _serial = serial();
+    let _serial = serial("sigterm_drains_one_replica_while_the_other_serves");
     let db = Database::create("term");
     let redis = Redis::start();
     let mut a = Replica::start("a", &db, &redis, &[("SHUTDOWN_DELAY", "2s")]);

@@ -831,6 +831,9 @@ async fn resend_unsent(remote: Weak<GuardedRedis>, unsent: Weak<Mutex<Unsent>>) 
 /// opens a new one, every [`HEARTBEAT`].
 async fn follow_invalidations(client: redis::Client, near: Weak<NearState>) {
     let mut retry = tokio::time::interval(HEARTBEAT);
+    // Only the first of a run of failed attempts is logged: Redis may be
+    // down for a while, and a retry every HEARTBEAT would flood the log.
+    let mut failing = false;
     loop {
         retry.tick().await;
         let opened = Instant::now();
@@ -841,14 +844,21 @@ async fn follow_invalidations(client: redis::Client, near: Weak<NearState>) {
         let (sink, mut stream) = match subscribed {
             Ok(Ok(subscription)) => subscription,
             Ok(Err(err)) => {
-                tracing::warn!(error = %err, "cannot subscribe to cache invalidations");
+                if !failing {
+                    tracing::warn!(error = %err, "cannot subscribe to cache invalidations");
+                }
+                failing = true;
                 continue;
             }
             Err(_) => {
-                tracing::warn!("subscribing to cache invalidations timed out");
+                if !failing {
+                    tracing::warn!("subscribing to cache invalidations timed out");
+                }
+                failing = true;
                 continue;
             }
         };
+        failing = false;
         // Messages published while there was no subscription are lost: the
         // tier starts empty, before the subscription vouches for it.
         state.forget();
