@@ -442,7 +442,7 @@ fn replicas_never_serve_a_write_stale() {
     let _serial = serial("replicas_never_serve_a_write_stale");
     let db = Database::create("stale");
     let redis = Redis::start();
-    let tier = [("CACHE_LOCAL_TTL", "2s")];
+    let tier = [("CACHE_LOCAL_TTL", "3s")];
     let a = Replica::start("a", &db, &redis, &tier);
     let b = Replica::start("b", &db, &redis, &tier);
     let c = Replica::start("c", &db, &redis, &[]);
@@ -531,7 +531,7 @@ fn replicas_never_serve_a_write_stale() {
 
     // Past the tier's TTL: its entries expired and were refilled from Redis;
     // a write after that is still seen at once.
-    std::thread::sleep(Duration::from_millis(2500));
+    std::thread::sleep(Duration::from_millis(3500));
     all_see(&all, &token, user, id, Some(&patched.body), "past the TTL");
     let replaced = b.send(
         Some(&token),
