@@ -50,7 +50,7 @@ pub(super) fn add_operational(any_cache: bool, paths: &mut Map<String, Value>) {
     if any_cache {
         properties["cache"] = json!({
             "type": "object",
-            "required": ["backend", "breaker", "hits", "misses", "errors", "loads"],
+            "required": ["backend", "breaker", "hits", "misses", "errors", "loads", "local_tier"],
             "properties": {
                 "backend": { "type": "string", "enum": ["memory", "redis"] },
                 "breaker": { "type": "string", "enum": ["closed", "open", "half_open"] },
@@ -58,6 +58,7 @@ pub(super) fn add_operational(any_cache: bool, paths: &mut Map<String, Value>) {
                 "misses": { "type": "integer", "minimum": 0 },
                 "errors": { "type": "integer", "minimum": 0 },
                 "loads": { "type": "integer", "minimum": 0 },
+                "local_tier": { "type": "string", "enum": ["off", "on", "bypassed"] },
             },
             "additionalProperties": false,
         });

@@ -31,10 +31,24 @@
 //!   for themselves when it failed), and a reader that misses just as a
 //!   leader finishes reads Redis again before loading.
 //! - `CACHE_LOCAL_TTL` puts a small in-process tier in front of Redis,
-//!   filled from Redis hits and loads and emptied by this process's own
-//!   invalidations. The trade-off: a write made through another replica is
-//!   only seen here once the local entry expires, so reads may be stale for
-//!   up to that TTL.
+//!   filled from Redis hits and loads. Every invalidation is also published
+//!   on the channel `<package>:cache:invalidations`, in the same script as
+//!   its DEL or bump, and every replica with a tier subscribes: a message
+//!   (its own or another replica's) empties the tier. A writer answers after
+//!   Redis has queued the message to every subscriber, so a read that starts
+//!   after the write's response is stale only if it overtakes that message
+//!   on its way to the other replica (a network hop). The tier answers only
+//!   while the subscription is known to deliver: a PING through it every
+//!   [`HEARTBEAT`] vouches for [`TRUST_WINDOW`] from when it was sent. With
+//!   no subscription (at startup, Redis down or unreachable, the connection
+//!   lost) reads go past the tier to Redis and the database, and a new
+//!   subscription starts the tier empty, since messages sent meanwhile are
+//!   lost. So when the subscription breaks silently, a read is stale for at
+//!   most [`TRUST_WINDOW`].
+//! - Invalidations that could not reach Redis are re-sent by a background
+//!   task every [`HEARTBEAT`] (and before this process reads Redis again),
+//!   so another replica does not keep reading an entry this one failed to
+//!   delete once Redis is back.
 //! - A cache failure never fails a request: every Redis call has a short
 //!   timeout and sits behind the cache's own circuit breaker
 //!   ([`crate::breaker`]); while it is open Redis is not called and reads go
@@ -43,12 +57,14 @@
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use prometheus_client::metrics::counter::Counter;
+use redis::aio::{PubSubSink, PubSubStream};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
@@ -59,6 +75,25 @@ use crate::pagination::Page;
 
 /// Entries the in-process cache (and the local tier) holds at most.
 const LOCAL_CAPACITY: u64 = 10_000;
+
+/// How often the unsent invalidations are re-sent, and how often the local
+/// tier's subscription is checked (a PING through it).
+const HEARTBEAT: Duration = Duration::from_millis(250);
+
+/// How long the local tier keeps answering after a PING, sent at the start
+/// of the window, came back through the subscription: every message
+/// published before it has then been applied. The most a read can be stale
+/// when the subscription stops delivering without the connection noticing
+/// (Redis paused, a network partition).
+const TRUST_WINDOW: Duration = Duration::from_secs(1);
+
+/// A PING through the subscription that takes longer ends the subscription
+/// (a new one is opened): generous, as the window, not this, bounds
+/// staleness.
+const PING_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Opening a subscription (connect and SUBSCRIBE) gives up after this long.
+const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A cached row or page: its JSON and how long it lives.
 #[derive(Clone)]
@@ -85,13 +120,63 @@ fn local_cache() -> moka::future::Cache<String, Entry> {
 
 enum Backend {
     Local(moka::future::Cache<String, Entry>),
-    Redis(GuardedRedis),
+    /// Shared with the task that re-sends unsent invalidations.
+    Redis(Arc<GuardedRedis>),
 }
 
 /// The in-process tier in front of Redis (`CACHE_LOCAL_TTL`).
 struct Near {
     entries: moka::future::Cache<String, Entry>,
     ttl: Duration,
+    /// Shared with the task that follows the invalidation channel.
+    state: Arc<NearState>,
+}
+
+/// What the subscriber task changes in the local tier.
+struct NearState {
+    /// Part of every key of the tier; every invalidation, this process's or
+    /// one heard on the channel, bumps it, which empties the tier at once.
+    /// Coarse, but free of races with a concurrent reader refilling an
+    /// entry, and the tier only holds entries for a moment anyway.
+    epoch: AtomicU64,
+    origin: Instant,
+    /// Milliseconds after `origin` until which the subscription vouches for
+    /// the tier; 0 while there is none.
+    trusted_until: AtomicU64,
+}
+
+impl NearState {
+    fn new() -> Self {
+        Self {
+            epoch: AtomicU64::new(0),
+            origin: Instant::now(),
+            trusted_until: AtomicU64::new(0),
+        }
+    }
+
+    fn forget(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn millis_at(&self, at: Instant) -> u64 {
+        let since = at.saturating_duration_since(self.origin);
+        u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether the tier may answer now.
+    fn trusted(&self) -> bool {
+        self.millis_at(Instant::now()) < self.trusted_until.load(Ordering::SeqCst)
+    }
+
+    /// Every message published before `confirmed` has been applied.
+    fn vouch(&self, confirmed: Instant) {
+        let until = self.millis_at(confirmed + TRUST_WINDOW);
+        self.trusted_until.fetch_max(until, Ordering::SeqCst);
+    }
+
+    fn distrust(&self) {
+        self.trusted_until.store(0, Ordering::SeqCst);
+    }
 }
 
 /// Counters, registered in `/metrics` and read by `/health`.
@@ -128,15 +213,20 @@ return {generation, redis.call('GET', ARGV[1] .. '@' .. generation)}
 ";
 
 /// Deletes the value stored under the current value of the counter
-/// `KEYS[1]`; `ARGV[1]` is its key without the counter.
+/// `KEYS[1]`; `ARGV[1]` is its key without the counter. Then tells the
+/// replicas' local tiers on the channel `ARGV[2]`, atomically with the DEL.
 const COUNTED_DELETE: &str = r"
 local counter = redis.call('GET', KEYS[1]) or '0'
-return redis.call('DEL', ARGV[1] .. '@' .. counter)
+local deleted = redis.call('DEL', ARGV[1] .. '@' .. counter)
+redis.call('PUBLISH', ARGV[2], ARGV[1])
+return deleted
 ";
 
-/// Sends the invalidations that earlier failed: the first `ARGV[1]` keys are
-/// deleted, the others (generation counters) bumped.
-const FLUSH: &str = r"
+/// Invalidates (now, or again after a failure): the first `ARGV[1]` keys
+/// are deleted, the others (generation counters, epochs) bumped. Then tells
+/// the replicas' local tiers on the channel `ARGV[2]` which keys changed
+/// (the message is informational: any message empties a tier).
+const INVALIDATE: &str = r"
 local deletes = tonumber(ARGV[1])
 for i, key in ipairs(KEYS) do
   if i <= deletes then
@@ -145,6 +235,7 @@ for i, key in ipairs(KEYS) do
     redis.call('INCR', key)
   end
 end
+redis.call('PUBLISH', ARGV[2], table.concat(KEYS, ' '))
 return #KEYS
 ";
 
@@ -152,7 +243,12 @@ static COUNTED_LOOKUP_SCRIPT: LazyLock<redis::Script> =
     LazyLock::new(|| redis::Script::new(COUNTED_LOOKUP));
 static COUNTED_DELETE_SCRIPT: LazyLock<redis::Script> =
     LazyLock::new(|| redis::Script::new(COUNTED_DELETE));
-static FLUSH_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(FLUSH));
+static INVALIDATE_SCRIPT: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(INVALIDATE));
+
+/// The channel every invalidation is published on.
+static CHANNEL: LazyLock<String> =
+    LazyLock::new(|| format!("{}:cache:invalidations", env!("CARGO_PKG_NAME")));
 
 /// Where a value lives: its key and, for list pages and the rows of
 /// resources with an epoch, the counter whose current value is part of the
@@ -177,17 +273,13 @@ type Flight = watch::Receiver<Option<Arc<[u8]>>>;
 pub struct Cache {
     backend: Backend,
     near: Option<Near>,
-    /// Part of every key of the local tier; this process's invalidations
-    /// bump it, which empties the tier at once. Coarse, but free of races
-    /// with a concurrent reader refilling an entry, and the tier only holds
-    /// entries for a moment anyway.
-    near_epoch: AtomicU64,
     /// The counters (list generations, by-id epochs) of the in-process
     /// backend.
     generations: Mutex<HashMap<String, u64>>,
     /// Invalidations to send before Redis is read again, so a write made
-    /// during an outage is not hidden by the entries it should have removed.
-    unsent: Mutex<Unsent>,
+    /// during an outage is not hidden by the entries it should have removed;
+    /// a background task sends them too, for the other replicas' sake.
+    unsent: Arc<Mutex<Unsent>>,
     /// Redis keys being loaded by this process, so each is loaded once.
     inflight: Mutex<HashMap<String, Flight>>,
     pub stats: CacheStats,
@@ -199,6 +291,7 @@ impl std::fmt::Debug for Cache {
             .field("backend", &self.backend_name())
             .field("breaker", &self.breaker_state())
             .field("local_ttl", &self.near.as_ref().map(|near| near.ttl))
+            .field("local_tier", &self.local_tier())
             .finish_non_exhaustive()
     }
 }
@@ -222,33 +315,43 @@ impl Cache {
     }
 
     /// Redis, through the service's shared connection
-    /// ([`crate::breaker::connect`]) and a breaker of the cache's own.
-    pub fn redis(conn: redis::aio::ConnectionManager) -> Self {
+    /// ([`crate::breaker::connect`]) and a breaker of the cache's own; with
+    /// `local_ttl` (`CACHE_LOCAL_TTL`), an in-process tier whose entries live
+    /// that long in front of it, kept coherent through a subscription of its
+    /// own to Redis at `url`. Spawns, on the current Tokio runtime, the
+    /// background tasks (they end with the cache): the re-sending of unsent
+    /// invalidations and, with the tier, the subscriber.
+    pub fn redis(
+        conn: redis::aio::ConnectionManager,
+        url: &str,
+        local_ttl: Option<Duration>,
+    ) -> Result<Self, redis::RedisError> {
         let stats = CacheStats::default();
-        let remote = GuardedRedis::new(conn, "cache", stats.errors.clone());
-        Self::with_backend(Backend::Redis(remote), stats)
-    }
-
-    /// Puts an in-process tier whose entries live `ttl` in front of Redis
-    /// (`CACHE_LOCAL_TTL`); `None`, or the in-process backend, leaves the
-    /// cache as it is.
-    pub fn with_local_tier(mut self, ttl: Option<Duration>) -> Self {
-        if let (Backend::Redis(_), Some(ttl)) = (&self.backend, ttl) {
-            self.near = Some(Near {
+        let remote = Arc::new(GuardedRedis::new(conn, "cache", stats.errors.clone()));
+        let mut cache = Self::with_backend(Backend::Redis(remote.clone()), stats);
+        tokio::spawn(resend_unsent(
+            Arc::downgrade(&remote),
+            Arc::downgrade(&cache.unsent),
+        ));
+        if let Some(ttl) = local_ttl {
+            let client = redis::Client::open(url)?;
+            let state = Arc::new(NearState::new());
+            tokio::spawn(follow_invalidations(client, Arc::downgrade(&state)));
+            cache.near = Some(Near {
                 entries: local_cache(),
                 ttl,
+                state,
             });
         }
-        self
+        Ok(cache)
     }
 
     fn with_backend(backend: Backend, stats: CacheStats) -> Self {
         Self {
             backend,
             near: None,
-            near_epoch: AtomicU64::new(0),
             generations: Mutex::new(HashMap::new()),
-            unsent: Mutex::new(Unsent::default()),
+            unsent: Arc::new(Mutex::new(Unsent::default())),
             inflight: Mutex::new(HashMap::new()),
             stats,
         }
@@ -258,6 +361,16 @@ impl Cache {
         match self.backend {
             Backend::Local(_) => "memory",
             Backend::Redis(_) => "redis",
+        }
+    }
+
+    /// The local tier: `off` (none), `on` (answering) or `bypassed` (no
+    /// subscription vouches for it now).
+    pub fn local_tier(&self) -> &'static str {
+        match &self.near {
+            None => "off",
+            Some(near) if near.state.trusted() => "on",
+            Some(_) => "bypassed",
         }
     }
 
@@ -450,12 +563,19 @@ impl Cache {
         Fut: Future<Output = Result<T, ApiError>>,
         K: Fn(&T) -> Option<Duration>,
     {
-        // The epoch is read before Redis: an invalidation made meanwhile
-        // bumps it, and what this read stores in the tier is never seen.
-        let near_key = self.near.as_ref().map(|_| {
-            let epoch = self.near_epoch.load(Ordering::SeqCst);
-            format!("{}@{epoch}", slot.key)
-        });
+        // Trust, then the epoch, are read before Redis: an invalidation made
+        // meanwhile bumps the epoch, and what this read stores in the tier is
+        // never seen. A new subscription bumps the epoch before it vouches,
+        // so a read it vouches for never sees an entry from before it. An
+        // untrusted tier is neither read nor filled.
+        let near_key = self
+            .near
+            .as_ref()
+            .filter(|near| near.state.trusted())
+            .map(|near| {
+                let epoch = near.state.epoch.load(Ordering::SeqCst);
+                format!("{}@{epoch}", slot.key)
+            });
         if let (Some(near), Some(near_key)) = (&self.near, &near_key)
             && let Some(entry) = near.entries.get(near_key).await
             && let Ok(value) = serde_json::from_slice::<T>(&entry.json)
@@ -463,7 +583,7 @@ impl Cache {
             self.stats.hits.inc();
             return Ok(value);
         }
-        if !self.flush_unsent(remote).await {
+        if !flush_unsent(remote, &self.unsent).await {
             // Redis may hold entries this replica could not invalidate.
             return self.load_uncached(load).await;
         }
@@ -590,16 +710,24 @@ impl Cache {
         match &self.backend {
             Backend::Local(local) => local.invalidate(key).await,
             Backend::Redis(remote) => {
-                let mut del = redis::cmd("DEL");
-                del.arg(key);
-                if remote.call::<()>(&del).await.is_none() {
+                let mut invalidate = INVALIDATE_SCRIPT.key(key);
+                invalidate.arg(1).arg(&*CHANNEL);
+                if remote.run::<i64>(&invalidate).await.is_none() {
                     lock(&self.unsent).deletes.insert(key.to_owned());
                 }
             }
         }
-        // After Redis: a reader that saw the old epoch may have read the old
-        // entry, and stores it where nobody looks again.
-        self.near_epoch.fetch_add(1, Ordering::SeqCst);
+        self.forget_near();
+    }
+
+    /// Empties the local tier. After Redis: a reader that saw the old epoch
+    /// may have read the old entry, and stores it where nobody looks again.
+    /// (The channel empties it too, a moment later; this is for the writer's
+    /// own next read, and for when Redis could not be told.)
+    fn forget_near(&self) {
+        if let Some(near) = &self.near {
+            near.state.forget();
+        }
     }
 
     /// Removes `key`, stored under the epoch counter `epoch`. Called after
@@ -614,13 +742,13 @@ impl Cache {
             }
             Backend::Redis(remote) => {
                 let mut delete = COUNTED_DELETE_SCRIPT.key(epoch);
-                delete.arg(key);
+                delete.arg(key).arg(&*CHANNEL);
                 if remote.run::<i64>(&delete).await.is_none() {
                     lock(&self.unsent).bumps.insert(epoch.to_owned());
                 }
             }
         }
-        self.near_epoch.fetch_add(1, Ordering::SeqCst);
+        self.forget_near();
     }
 
     /// The in-process value of a counter.
@@ -639,42 +767,160 @@ impl Cache {
                     .or_default() += 1;
             }
             Backend::Redis(remote) => {
-                let mut incr = redis::cmd("INCR");
-                incr.arg(generation);
-                if remote.call::<i64>(&incr).await.is_none() {
+                let mut bump = INVALIDATE_SCRIPT.key(generation);
+                bump.arg(0).arg(&*CHANNEL);
+                if remote.run::<i64>(&bump).await.is_none() {
                     lock(&self.unsent).bumps.insert(generation.to_owned());
                 }
             }
         }
-        self.near_epoch.fetch_add(1, Ordering::SeqCst);
+        self.forget_near();
     }
+}
 
-    /// Sends the invalidations earlier ones could not; true when none is
-    /// left.
-    async fn flush_unsent(&self, remote: &GuardedRedis) -> bool {
-        let (deletes, bumps): (Vec<String>, Vec<String>) = {
-            let unsent = lock(&self.unsent);
-            if unsent.deletes.is_empty() && unsent.bumps.is_empty() {
-                return true;
-            }
-            (
-                unsent.deletes.iter().cloned().collect(),
-                unsent.bumps.iter().cloned().collect(),
-            )
+/// Sends the invalidations earlier ones could not; true when none is left.
+async fn flush_unsent(remote: &GuardedRedis, unsent: &Mutex<Unsent>) -> bool {
+    let (deletes, bumps): (Vec<String>, Vec<String>) = {
+        let unsent = lock(unsent);
+        if unsent.deletes.is_empty() && unsent.bumps.is_empty() {
+            return true;
+        }
+        (
+            unsent.deletes.iter().cloned().collect(),
+            unsent.bumps.iter().cloned().collect(),
+        )
+    };
+    let mut flush = INVALIDATE_SCRIPT.prepare_invoke();
+    flush
+        .key(&deletes)
+        .key(&bumps)
+        .arg(deletes.len())
+        .arg(&*CHANNEL);
+    if remote.run::<i64>(&flush).await.is_none() {
+        return false;
+    }
+    let mut unsent = lock(unsent);
+    for key in &deletes {
+        unsent.deletes.remove(key);
+    }
+    for key in &bumps {
+        unsent.bumps.remove(key);
+    }
+    unsent.deletes.is_empty() && unsent.bumps.is_empty()
+}
+
+/// Re-sends the unsent invalidations every [`HEARTBEAT`] until the cache is
+/// dropped. A replica that takes no reads would otherwise keep them until
+/// its next read, while the other replicas read the entries they should
+/// have removed from Redis.
+async fn resend_unsent(remote: Weak<GuardedRedis>, unsent: Weak<Mutex<Unsent>>) {
+    let mut tick = tokio::time::interval(HEARTBEAT);
+    loop {
+        tick.tick().await;
+        let (Some(remote), Some(unsent)) = (remote.upgrade(), unsent.upgrade()) else {
+            return;
         };
-        let mut flush = FLUSH_SCRIPT.prepare_invoke();
-        flush.key(&deletes).key(&bumps).arg(deletes.len());
-        if remote.run::<i64>(&flush).await.is_none() {
-            return false;
+        flush_unsent(&remote, &unsent).await;
+    }
+}
+
+/// Keeps a local tier coherent with every replica's writes until the cache
+/// is dropped: subscribes to the invalidation channel, empties the tier on
+/// every message, and vouches for it while PINGs come back through the
+/// subscription. Whenever the subscription fails it stops vouching and
+/// opens a new one, every [`HEARTBEAT`].
+async fn follow_invalidations(client: redis::Client, near: Weak<NearState>) {
+    let mut retry = tokio::time::interval(HEARTBEAT);
+    // Only the first of a run of failed attempts is logged: Redis may be
+    // down for a while, and a retry every HEARTBEAT would flood the log.
+    let mut failing = false;
+    loop {
+        retry.tick().await;
+        let opened = Instant::now();
+        let subscribed = tokio::time::timeout(SUBSCRIBE_TIMEOUT, subscribe(&client)).await;
+        let Some(state) = near.upgrade() else {
+            return;
+        };
+        let (sink, mut stream) = match subscribed {
+            Ok(Ok(subscription)) => subscription,
+            Ok(Err(err)) => {
+                if !failing {
+                    tracing::warn!(error = %err, "cannot subscribe to cache invalidations");
+                }
+                failing = true;
+                continue;
+            }
+            Err(_) => {
+                if !failing {
+                    tracing::warn!("subscribing to cache invalidations timed out");
+                }
+                failing = true;
+                continue;
+            }
+        };
+        failing = false;
+        // Messages published while there was no subscription are lost: the
+        // tier starts empty, before the subscription vouches for it.
+        state.forget();
+        state.vouch(opened);
+        drop(state);
+        tracing::info!("following cache invalidations");
+        let gone = tokio::select! {
+            gone = apply_messages(&near, &mut stream) => gone,
+            gone = heartbeat(&near, sink) => gone,
+        };
+        if gone {
+            return;
         }
-        let mut unsent = lock(&self.unsent);
-        for key in &deletes {
-            unsent.deletes.remove(key);
+        if let Some(state) = near.upgrade() {
+            state.distrust();
         }
-        for key in &bumps {
-            unsent.bumps.remove(key);
+        tracing::warn!("cache invalidations lost; the local tier is bypassed until resubscribed");
+    }
+}
+
+async fn subscribe(client: &redis::Client) -> redis::RedisResult<(PubSubSink, PubSubStream)> {
+    let (mut sink, stream) = client.get_async_pubsub().await?.split();
+    sink.subscribe(&*CHANNEL).await?;
+    Ok((sink, stream))
+}
+
+/// Empties the tier on every message; returns when the subscription ends
+/// (false) or the cache is gone (true).
+async fn apply_messages(near: &Weak<NearState>, stream: &mut PubSubStream) -> bool {
+    while stream.next().await.is_some() {
+        let Some(state) = near.upgrade() else {
+            return true;
+        };
+        state.forget();
+    }
+    false
+}
+
+/// PINGs through the subscription every [`HEARTBEAT`]; an answer means every
+/// message published before the PING was sent has been received (Redis
+/// answers in order), so the window is extended from when it was sent.
+/// Returns when a PING fails (false) or the cache is gone (true).
+async fn heartbeat(near: &Weak<NearState>, mut sink: PubSubSink) -> bool {
+    let mut tick = tokio::time::interval(HEARTBEAT);
+    loop {
+        tick.tick().await;
+        let sent = Instant::now();
+        let answer = tokio::time::timeout(PING_TIMEOUT, sink.ping::<redis::Value>()).await;
+        let Some(state) = near.upgrade() else {
+            return true;
+        };
+        match answer {
+            Ok(Ok(_)) => state.vouch(sent),
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "cache invalidations: PING failed");
+                return false;
+            }
+            Err(_) => {
+                tracing::warn!("cache invalidations: PING timed out");
+                return false;
+            }
         }
-        unsent.deletes.is_empty() && unsent.bumps.is_empty()
     }
 }
 

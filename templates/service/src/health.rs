@@ -93,6 +93,9 @@ struct CacheHealth {
     errors: u64,
     /// Database reads made by the cache.
     loads: u64,
+    /// `CACHE_LOCAL_TTL`'s tier: `off`, `on`, or `bypassed` while no
+    /// subscription to the other replicas' invalidations vouches for it.
+    local_tier: &'static str,
 }
 
 /// Nor does the limiter: without Redis it follows its configured policy
@@ -123,6 +126,7 @@ async fn health(State(state): State<AppState>) -> Response {
             misses: state.cache.stats.misses.get(),
             errors: state.cache.stats.errors.get(),
             loads: state.cache.stats.loads.get(),
+            local_tier: state.cache.local_tier(),
         },
 {%- endif %}
         rate_limit: RateLimitHealth {

@@ -69,7 +69,7 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             let conn = breaker::connect(url)?;
 {%- if any_cache %}
             state
-                .with_cache(Cache::redis(conn.clone()).with_local_tier(config.cache_local_ttl))
+                .with_cache(Cache::redis(conn.clone(), url, config.cache_local_ttl)?)
                 .with_rate_limiter(RateLimiter::shared(config.rate_limit_settings(), conn))
 {%- else %}
             state.with_rate_limiter(RateLimiter::shared(config.rate_limit_settings(), conn))

@@ -1,0 +1,850 @@
+//! Scale-out: several processes of one generated service (the starter spec)
+//! on their own ports, sharing one PostgreSQL database and one Redis (a
+//! private `redis-server`, so a test can pause it).
+//!
+//! - A write through one replica is never served stale by another: by id
+//!   and in lists, through Redis alone and through the local tier
+//!   (`CACHE_LOCAL_TTL`), within and past the tier's TTL; with Redis paused
+//!   the tier stops answering within its trust window, and once Redis is
+//!   back the writer's unsent invalidations reach the other replicas.
+//! - The rate limit is one bucket for every replica.
+//! - SIGKILL in the middle of a write load loses no acknowledged write.
+//! - A SIGTERM'd replica fails readiness, drains its in-flight request and
+//!   exits 0 while the other keeps serving.
+//!
+//! Needs PostgreSQL on 127.0.0.1:5432 (trust auth, user `postgres`, database
+//! `test`) and `redis-server`/`redis-cli`. The service builds into
+//! `SCAFFOLD_E2E_TARGET_DIR` (default `target/e2e`), like tests/e2e.rs.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const PACKAGE: &str = "scale-shop";
+const JWT_SECRET: &str = "scale-secret-that-is-long-enough-for-hs256";
+const PASSWORD: &str = "correct horse battery staple";
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("SCAFFOLD_E2E_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e"))
+}
+
+/// The tests run one at a time: they time the service's windows and kill
+/// processes, and two of them at once on a small machine would blur both.
+/// The build comes first, so that the time a test reports (on stderr) is
+/// its own.
+fn serial(test: &'static str) -> Serial {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let guard = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    binary();
+    Serial {
+        _guard: guard,
+        test,
+        started: Instant::now(),
+    }
+}
+
+struct Serial {
+    _guard: MutexGuard<'static, ()>,
+    test: &'static str,
+    started: Instant,
+}
+
+impl Drop for Serial {
+    fn drop(&mut self) {
+        eprintln!("{} took {:?}", self.test, self.started.elapsed());
+    }
+}
+
+/// The starter spec as `scale-shop`, generated and built once per run: its
+/// binary.
+fn binary() -> &'static Path {
+    static BUILT: OnceLock<(PathBuf, tempfile::TempDir)> = OnceLock::new();
+    let (bin, _dir) = BUILT.get_or_init(|| {
+        let started = Instant::now();
+        let starter =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/specs/shop.yaml"))
+                .unwrap();
+        // The login bucket refills one token per 100 s instead of 10 s, so
+        // the shared-limit test counts tokens however slowly the machine
+        // hashes the passwords it checks.
+        let login = "login: { capacity: 5, refill_per_second: 0.1 }";
+        assert!(starter.contains(login), "the starter's login bucket");
+        let spec = starter
+            .replace("service: shop", &format!("service: {PACKAGE}"))
+            .replace(login, "login: { capacity: 5, refill_per_second: 0.01 }");
+        let files = scaffold::compile(&spec).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(PACKAGE);
+        scaffold::write::write_new_tree(&dir, &files, |_| {}).unwrap();
+        let out = Command::new(env!("CARGO"))
+            .args(["build", "--locked"])
+            .current_dir(&dir)
+            .env("CARGO_TARGET_DIR", target_dir())
+            .env("CARGO_PROFILE_DEV_DEBUG", "0")
+            .env_remove("RUSTFLAGS")
+            .output()
+            .expect("cargo runs");
+        assert!(
+            out.status.success(),
+            "cargo build:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!("{PACKAGE} built in {:?}", started.elapsed());
+        (target_dir().join("debug").join(PACKAGE), tmp)
+    });
+    bin
+}
+
+fn psql(db: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", db])
+        .args(["-v", "ON_ERROR_STOP=1", "-tAc", sql])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql `{sql}`: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A fresh database, dropped at the end of the test.
+struct Database(String);
+
+impl Database {
+    fn create(name: &str) -> Database {
+        let db = format!("scaffold_scale_{name}_{}", std::process::id());
+        psql(
+            "test",
+            &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
+        );
+        psql("test", &format!("CREATE DATABASE \"{db}\""));
+        Database(db)
+    }
+
+    fn sql(&self, sql: &str) -> String {
+        psql(&self.0, sql)
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc"])
+            .arg(format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.0
+            ))
+            .output();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A private `redis-server` (no persistence); killed on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        let redis = Redis { child, port };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while redis.cli(&["PING"]) != "PONG" {
+            assert!(Instant::now() < deadline, "redis-server on {port} answers");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// SIGSTOP / SIGCONT: Redis stops answering without closing a socket.
+    fn signal(&self, sig: &str) {
+        signal(self.child.id(), sig);
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let status = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {sig} {pid}");
+}
+
+/// One replica; killed on drop if the test did not stop it.
+struct Replica {
+    name: &'static str,
+    child: Child,
+    base: String,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Replica {
+    /// Starts a replica on a port of its own against `db` and `redis`, with
+    /// the limiter off unless `env` turns it on, and waits for `/readyz`.
+    fn start(name: &'static str, db: &Database, redis: &Redis, env: &[(&str, &str)]) -> Replica {
+        let port = free_port();
+        let mut child = Command::new(binary())
+            .env(
+                "DATABASE_URL",
+                format!("postgres://postgres@127.0.0.1:5432/{}", db.0),
+            )
+            .env("REDIS_URL", redis.url())
+            .env("JWT_SECRET", JWT_SECRET)
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .env("SHUTDOWN_DELAY", "0")
+            .env("RATE_LIMIT_ENABLED", "false")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the service starts");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let logs = logs.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    logs.lock().unwrap().push(line);
+                }
+            });
+        }
+        let replica = Replica {
+            name,
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            logs,
+        };
+        replica.until("ready", Duration::from_secs(30), || {
+            try_call(None, "GET", &replica.url("/readyz"), None).is_ok_and(|r| r.status == 200)
+        });
+        replica
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn logs(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    fn get(&self, token: Option<&str>, path: &str) -> Resp {
+        call(token, "GET", &self.url(path), None)
+    }
+
+    fn send(&self, token: Option<&str>, method: &str, path: &str, body: &Value) -> Resp {
+        call(token, method, &self.url(path), Some(body))
+    }
+
+    /// Polls `ready` every 50 ms until it holds, failing after `within`.
+    fn until(&self, what: &str, within: Duration, mut ready: impl FnMut() -> bool) {
+        let deadline = Instant::now() + within;
+        while !ready() {
+            assert!(
+                Instant::now() < deadline,
+                "{}: not {what} within {within:?}:\n{}",
+                self.name,
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `/health`'s report of the local tier: `off`, `on` or `bypassed`.
+    fn local_tier(&self) -> String {
+        let health = self.get(None, "/health");
+        assert_eq!(health.status, 200, "{}: {:?}", self.name, health.body);
+        health.body["cache"]["local_tier"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}: local_tier in {:?}", self.name, health.body))
+            .to_string()
+    }
+
+    /// Waits for the process to exit; its status.
+    fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: no exit within {within:?}:\n{}",
+                self.name,
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Resp {
+    status: u16,
+    body: Value,
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+/// A request; `Err` when no response came (connection refused or reset).
+fn try_call(
+    token: Option<&str>,
+    method: &str,
+    url: &str,
+    body: Option<&Value>,
+) -> Result<Resp, String> {
+    let mut builder = ureq::http::Request::builder().method(method).uri(url);
+    if let Some(token) = token {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    let result = match body {
+        Some(body) => agent().run(
+            builder
+                .header("content-type", "application/json")
+                .body(serde_json::to_vec(body).unwrap())
+                .unwrap(),
+        ),
+        None => agent().run(builder.body(()).unwrap()),
+    };
+    let mut resp = result.map_err(|err| format!("{method} {url}: {err}"))?;
+    let status = resp.status().as_u16();
+    let text = resp
+        .body_mut()
+        .read_to_string()
+        .map_err(|err| format!("{method} {url}: body: {err}"))?;
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Ok(Resp { status, body })
+}
+
+fn call(token: Option<&str>, method: &str, url: &str, body: Option<&Value>) -> Resp {
+    try_call(token, method, url, body).unwrap_or_else(|err| panic!("{err}"))
+}
+
+/// Registers `email` through `replica` and logs in: the user's id and token.
+fn sign_up(replica: &Replica, email: &str) -> (i64, String) {
+    let body = json!({ "email": email, "name": "Scale", "password": PASSWORD });
+    let registered = replica.send(None, "POST", "/v1/auth/register", &body);
+    assert_eq!(registered.status, 201, "register: {:?}", registered.body);
+    let login = json!({ "email": email, "password": PASSWORD });
+    let tokens = replica.send(None, "POST", "/v1/auth/login", &login);
+    assert_eq!(tokens.status, 200, "login: {:?}", tokens.body);
+    let token = tokens.body["access_token"].as_str().unwrap().to_string();
+    (registered.body["id"].as_i64().unwrap(), token)
+}
+
+/// The order with `id` on a list page, if it is there.
+fn listed(page: &Resp, id: i64) -> Option<Value> {
+    assert_eq!(page.status, 200, "{:?}", page.body);
+    let items = page.body["items"].as_array().expect("a page");
+    items.iter().find(|item| item["id"] == id).cloned()
+}
+
+/// By id and in both lists (direct and nested), every replica serves what
+/// the last write returned: `want` (or a 404 and no item, for `None`).
+fn all_see(
+    replicas: &[&Replica],
+    token: &str,
+    user: i64,
+    id: i64,
+    want: Option<&Value>,
+    when: &str,
+) {
+    for replica in replicas {
+        let name = replica.name;
+        let by_id = replica.get(Some(token), &format!("/v1/orders/{id}"));
+        match want {
+            Some(want) => {
+                assert_eq!(by_id.status, 200, "{name} {when}: {:?}", by_id.body);
+                assert_eq!(&by_id.body, want, "{name} {when}: by id");
+            }
+            None => assert_eq!(by_id.status, 404, "{name} {when}: {:?}", by_id.body),
+        }
+        for list in ["/v1/orders".to_string(), format!("/v1/users/{user}/orders")] {
+            let page = replica.get(Some(token), &list);
+            assert_eq!(listed(&page, id).as_ref(), want, "{name} {when}: {list}");
+        }
+    }
+}
+
+/// An update through one replica is never served stale by another: by id
+/// and in the direct and nested lists, through Redis alone (replica `c`) and
+/// through the local tier (`a` and `b`), within and past the tier's TTL.
+/// Before the writes, a change made behind the service's back (the database
+/// updated, Redis emptied, nothing published) shows that the tiers really
+/// answer. With Redis paused, `b` stops trusting its tier within the trust
+/// window and reads the write `a` made meanwhile from the database; with
+/// Redis back, the invalidation `a` could not send reaches `b` without `a`
+/// being asked anything.
+#[test]
+fn replicas_never_serve_a_write_stale() {
+    let _serial = serial("replicas_never_serve_a_write_stale");
+    let db = Database::create("stale");
+    let redis = Redis::start();
+    let tier = [("CACHE_LOCAL_TTL", "3s")];
+    let a = Replica::start("a", &db, &redis, &tier);
+    let b = Replica::start("b", &db, &redis, &tier);
+    let c = Replica::start("c", &db, &redis, &[]);
+    for replica in [&a, &b] {
+        replica.until("subscribed", Duration::from_secs(10), || {
+            replica.local_tier() == "on"
+        });
+    }
+    assert_eq!(c.local_tier(), "off");
+    let all = [&a, &b, &c];
+
+    let (user, token) = sign_up(&a, "alice@example.com");
+    let made = a.send(
+        Some(&token),
+        "POST",
+        "/v1/orders",
+        &json!({ "total_cents": 100, "note": "first" }),
+    );
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    let id = made.body["id"].as_i64().unwrap();
+    all_see(&all, &token, user, id, Some(&made.body), "after the create");
+    // The user is cached by id too.
+    let me = format!("/v1/users/{user}");
+    for replica in all {
+        assert_eq!(replica.get(Some(&token), &me).status, 200);
+    }
+
+    // The tiers answer: behind the service's back the row changes and Redis
+    // forgets everything, without a message; a and b still serve what their
+    // tiers hold, c (no tier) reads the database.
+    db.sql(&format!(
+        "UPDATE orders SET note = 'behind its back' WHERE id = {id}"
+    ));
+    assert_eq!(redis.cli(&["FLUSHDB"]), "OK");
+    all_see(
+        &[&a, &b],
+        &token,
+        user,
+        id,
+        Some(&made.body),
+        "from the tier",
+    );
+    let fresh = c.get(Some(&token), &format!("/v1/orders/{id}"));
+    assert_eq!(fresh.body["note"], "behind its back", "{:?}", fresh.body);
+
+    // Within the tier's TTL: a write through a is served by b and c at once.
+    let patched = a.send(
+        Some(&token),
+        "PATCH",
+        &format!("/v1/orders/{id}"),
+        &json!({ "total_cents": 200 }),
+    );
+    assert_eq!(patched.status, 200, "{:?}", patched.body);
+    assert_eq!(patched.body["note"], "behind its back");
+    all_see(
+        &all,
+        &token,
+        user,
+        id,
+        Some(&patched.body),
+        "after a's PATCH",
+    );
+    let renamed = a.send(Some(&token), "PATCH", &me, &json!({ "name": "Alice" }));
+    assert_eq!(renamed.status, 200, "{:?}", renamed.body);
+    for replica in all {
+        let got = replica.get(Some(&token), &me);
+        assert_eq!(got.body, renamed.body, "{}: the user by id", replica.name);
+    }
+
+    // A write through the replica without a tier reaches the tiers too.
+    let patched = c.send(
+        Some(&token),
+        "PATCH",
+        &format!("/v1/orders/{id}"),
+        &json!({ "note": "through c" }),
+    );
+    assert_eq!(patched.status, 200, "{:?}", patched.body);
+    all_see(
+        &all,
+        &token,
+        user,
+        id,
+        Some(&patched.body),
+        "after c's PATCH",
+    );
+
+    // Past the tier's TTL: its entries expired and were refilled from Redis;
+    // a write after that is still seen at once.
+    std::thread::sleep(Duration::from_millis(3500));
+    all_see(&all, &token, user, id, Some(&patched.body), "past the TTL");
+    let replaced = b.send(
+        Some(&token),
+        "PUT",
+        &format!("/v1/orders/{id}"),
+        &json!({ "total_cents": 300, "note": "put through b" }),
+    );
+    assert_eq!(replaced.status, 200, "{:?}", replaced.body);
+    all_see(
+        &all,
+        &token,
+        user,
+        id,
+        Some(&replaced.body),
+        "after b's PUT",
+    );
+
+    // A second order, deleted through a: gone everywhere at once.
+    let doomed = b.send(
+        Some(&token),
+        "POST",
+        "/v1/orders",
+        &json!({ "total_cents": 5 }),
+    );
+    assert_eq!(doomed.status, 201, "{:?}", doomed.body);
+    let doomed_id = doomed.body["id"].as_i64().unwrap();
+    all_see(&all, &token, user, doomed_id, Some(&doomed.body), "created");
+    let deleted = call(
+        Some(&token),
+        "DELETE",
+        &a.url(&format!("/v1/orders/{doomed_id}")),
+        None,
+    );
+    assert_eq!(deleted.status, 204, "{:?}", deleted.body);
+    all_see(&all, &token, user, doomed_id, None, "after a's DELETE");
+
+    // Redis paused: b's subscription goes quiet without closing. b stops
+    // trusting its tier within the window (1 s after the last PING that came
+    // back, plus the PING's timeout) instead of serving it for its TTL.
+    all_see(&[&b], &token, user, id, Some(&replaced.body), "warm");
+    redis.signal("-STOP");
+    let paused = Instant::now();
+    b.until("bypassing its tier", Duration::from_secs(3), || {
+        b.local_tier() == "bypassed"
+    });
+    let bypassed_after = paused.elapsed();
+    assert!(
+        bypassed_after < Duration::from_millis(2500),
+        "the trust window bounds the stale reads: {bypassed_after:?}"
+    );
+    // a's reads time out until its breaker opens; its write's invalidation
+    // is then not even attempted (a command that timed out would still be
+    // run by Redis once it resumes), only kept.
+    let item = format!("/v1/orders/{id}");
+    a.until("breaker open", Duration::from_secs(10), || {
+        assert_eq!(a.get(Some(&token), &item).status, 200);
+        a.get(None, "/health").body["cache"]["breaker"] == "open"
+    });
+    let during = a.send(Some(&token), "PATCH", &item, &json!({ "total_cents": 400 }));
+    assert_eq!(during.status, 200, "{:?}", during.body);
+    let by_id = b.get(Some(&token), &item);
+    assert_eq!(by_id.body, during.body, "b reads the database");
+    redis.signal("-CONT");
+
+    // Redis is back and still holds the entries a's write made stale: b
+    // subscribes again, and the invalidations a kept are sent by a's
+    // background task, although nothing is asked of a.
+    b.until("subscribed again", Duration::from_secs(10), || {
+        b.local_tier() == "on"
+    });
+    b.until("fresh", Duration::from_secs(8), || {
+        b.get(Some(&token), &item).body == during.body
+    });
+    all_see(
+        &[&b, &c],
+        &token,
+        user,
+        id,
+        Some(&during.body),
+        "after the pause",
+    );
+
+    for replica in all {
+        assert!(
+            !replica.logs().contains("\"status\":500"),
+            "{}: {}",
+            replica.name,
+            replica.logs()
+        );
+    }
+}
+
+/// Two replicas take from one bucket: login attempts alternating between
+/// them are refused after the login bucket's 5 (refilled at one per 100 s
+/// here), where buckets per process would allow 10.
+#[test]
+fn rate_limit_is_shared_by_replicas() {
+    let _serial = serial("rate_limit_is_shared_by_replicas");
+    let db = Database::create("limit");
+    let redis = Redis::start();
+    let on = [("RATE_LIMIT_ENABLED", "true")];
+    let a = Replica::start("a", &db, &redis, &on);
+    let b = Replica::start("b", &db, &redis, &on);
+    for replica in [&a, &b] {
+        let health = replica.get(None, "/health");
+        assert_eq!(
+            health.body["rate_limit"]["backend"], "redis",
+            "{:?}",
+            health.body
+        );
+    }
+    let guess = json!({ "email": "nobody@example.com", "password": "wrong password" });
+    let statuses: Vec<u16> = (0..10)
+        .map(|i| {
+            let replica = if i % 2 == 0 { &a } else { &b };
+            replica.send(None, "POST", "/v1/auth/login", &guess).status
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [401, 401, 401, 401, 401, 429, 429, 429, 429, 429],
+        "one shared login bucket of 5"
+    );
+    let key = format!("{PACKAGE}:rl:login:ip:127.0.0.1");
+    let tokens: f64 = redis.cli(&["HGET", &key, "tokens"]).parse().unwrap();
+    assert!(tokens < 1.0, "{key} is empty: {tokens}");
+}
+
+/// Four clients create orders through replica a; a is killed with SIGKILL in
+/// the middle of the load. Every create that was answered 201 is in the
+/// database with the data sent, and replica b serves each of them.
+#[test]
+fn sigkill_mid_load_loses_no_acknowledged_write() {
+    let _serial = serial("sigkill_mid_load_loses_no_acknowledged_write");
+    let db = Database::create("kill");
+    let redis = Redis::start();
+    let a = Replica::start("a", &db, &redis, &[]);
+    let b = Replica::start("b", &db, &redis, &[]);
+    let (_, token) = sign_up(&b, "writer@example.com");
+
+    let acknowledged = Arc::new(Mutex::new(Vec::<(i64, Value)>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let url = a.url("/v1/orders");
+    let clients: Vec<_> = (0..4)
+        .map(|client| {
+            let (acknowledged, stop, failed) = (acknowledged.clone(), stop.clone(), failed.clone());
+            let (url, token) = (url.clone(), token.clone());
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    n += 1;
+                    let body = json!({
+                        "total_cents": client * 100_000 + n,
+                        "note": format!("client {client} order {n}"),
+                    });
+                    match try_call(Some(&token), "POST", &url, Some(&body)) {
+                        Ok(resp) if resp.status == 201 => {
+                            acknowledged
+                                .lock()
+                                .unwrap()
+                                .push((resp.body["id"].as_i64().unwrap(), body));
+                        }
+                        Ok(resp) => panic!("client {client}: {} {:?}", resp.status, resp.body),
+                        Err(_) => {
+                            failed.fetch_add(1, Ordering::SeqCst);
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while acknowledged.lock().unwrap().len() < 100 {
+        assert!(
+            Instant::now() < deadline,
+            "the load makes progress:\n{}",
+            a.logs()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    signal(a.child.id(), "-KILL");
+    let before_kill = acknowledged.lock().unwrap().len();
+    // The clients keep writing at the dead replica for a moment.
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::SeqCst);
+    for client in clients {
+        client.join().unwrap();
+    }
+    let mut a = a;
+    let status = a.wait_exit(Duration::from_secs(5));
+    assert_eq!(status.code(), None, "killed by a signal: {status:?}");
+    assert!(
+        failed.load(Ordering::SeqCst) > 0,
+        "requests failed after the kill"
+    );
+
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() >= before_kill);
+    let rows: std::collections::HashMap<i64, (i64, String)> = db
+        .sql("SELECT id, total_cents, note FROM orders")
+        .lines()
+        .map(|line| {
+            let mut cols = line.splitn(3, '|');
+            let id = cols.next().unwrap().parse().unwrap();
+            let total = cols.next().unwrap().parse().unwrap();
+            (id, (total, cols.next().unwrap().to_string()))
+        })
+        .collect();
+    assert!(rows.len() >= acknowledged.len());
+    for (id, sent) in &acknowledged {
+        let (total, note) = rows
+            .get(id)
+            .unwrap_or_else(|| panic!("acknowledged order {id} is in the database"));
+        assert_eq!(*total, sent["total_cents"].as_i64().unwrap(), "order {id}");
+        assert_eq!(note, sent["note"].as_str().unwrap(), "order {id}");
+    }
+    // The surviving replica serves every acknowledged write.
+    for (id, sent) in acknowledged.iter().step_by(7) {
+        let got = b.get(Some(&token), &format!("/v1/orders/{id}"));
+        assert_eq!(got.status, 200, "{:?}", got.body);
+        assert_eq!(got.body["note"], sent["note"], "order {id} through b");
+    }
+    assert_eq!(b.get(None, "/readyz").status, 200);
+}
+
+/// SIGTERM to replica a while a PATCH through it is held inside the
+/// database by a row lock: a's `/readyz` turns 503 at once and stays so for
+/// the shutdown delay while b's stays 200 and b keeps serving; the held
+/// request completes 200 and a exits 0; b still serves afterwards.
+#[test]
+fn sigterm_drains_one_replica_while_the_other_serves() {
+    let _serial = serial("sigterm_drains_one_replica_while_the_other_serves");
+    let db = Database::create("term");
+    let redis = Redis::start();
+    let mut a = Replica::start("a", &db, &redis, &[("SHUTDOWN_DELAY", "2s")]);
+    let b = Replica::start("b", &db, &redis, &[]);
+    let (_, token) = sign_up(&b, "drain@example.com");
+    let made = b.send(
+        Some(&token),
+        "POST",
+        "/v1/orders",
+        &json!({ "total_cents": 1 }),
+    );
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    let id = made.body["id"].as_i64().unwrap();
+
+    let mut lock = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", &db.0, "-qc"])
+        .arg(format!(
+            "BEGIN; SELECT 1 FROM orders WHERE id = {id} FOR UPDATE; SELECT pg_sleep(3); COMMIT;"
+        ))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let held = {
+        let url = a.url(&format!("/v1/orders/{id}"));
+        let token = token.clone();
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let resp = call(
+                Some(&token),
+                "PATCH",
+                &url,
+                Some(&json!({ "total_cents": 2 })),
+            );
+            (resp, started.elapsed())
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let signalled = Instant::now();
+    signal(a.child.id(), "-TERM");
+    a.until("unready", Duration::from_secs(1), || {
+        a.get(None, "/readyz").status == 503
+    });
+    // During the delay a still answers (the load balancer has not noticed
+    // yet), and b serves as ever.
+    let during = a.get(Some(&token), &format!("/v1/orders/{id}"));
+    assert_eq!(during.status, 200, "{:?}", during.body);
+    assert!(
+        signalled.elapsed() < Duration::from_secs(2),
+        "still within the delay"
+    );
+    assert_eq!(b.get(None, "/readyz").status, 200);
+    assert_eq!(b.get(Some(&token), &format!("/v1/orders/{id}")).status, 200);
+
+    let (resp, took) = held.join().unwrap();
+    assert_eq!(
+        resp.status, 200,
+        "the in-flight PATCH completes: {:?}",
+        resp.body
+    );
+    assert_eq!(resp.body["total_cents"], 2);
+    assert!(
+        took >= Duration::from_millis(2000),
+        "held by the lock: {took:?}"
+    );
+    assert!(lock.wait().unwrap().success());
+    let status = a.wait_exit(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(0), "a exits 0:\n{}", a.logs());
+    assert!(
+        signalled.elapsed() >= Duration::from_secs(2),
+        "a served out its shutdown delay"
+    );
+    assert!(
+        try_call(None, "GET", &a.url("/readyz"), None).is_err(),
+        "a is gone"
+    );
+
+    assert_eq!(b.get(None, "/readyz").status, 200);
+    let after = b.get(Some(&token), &format!("/v1/orders/{id}"));
+    assert_eq!(after.status, 200, "{:?}", after.body);
+    assert_eq!(after.body["total_cents"], 2, "b serves a's last write");
+}
