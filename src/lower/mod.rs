@@ -11,7 +11,7 @@ mod access;
 mod auth;
 mod field;
 mod list;
-mod naming;
+pub(crate) mod naming;
 mod rate_limit;
 mod resource;
 mod routes;
