@@ -225,7 +225,8 @@ pub fn drop_table(table: &str) -> String {
 /// Whether a column turns NOT NULL, which the caller does through a validated
 /// check ([`not_null_check`]) rather than in [`alter_column`].
 pub fn becomes_not_null(old: &ColumnDef, new: &ColumnDef) -> bool {
-    !not_null(old) && not_null(new) && !(new.identity && !old.identity)
+    // A column that becomes an identity is set NOT NULL by `alter_column`.
+    !not_null(old) && !new.nullable && !new.identity
 }
 
 /// An identity column is NOT NULL whatever `nullable` says.

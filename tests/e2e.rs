@@ -958,7 +958,10 @@ fn regenerated_service_migrates_an_existing_database() {
         .unwrap();
     assert!(!failed.status.success());
     assert_eq!(
-        psql(&db, "SELECT indisvalid FROM pg_index WHERE indexrelid = '\"orders_status_idx\"'::regclass"),
+        psql(
+            &db,
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = '\"orders_status_idx\"'::regclass"
+        ),
         "f"
     );
 
@@ -973,7 +976,10 @@ fn regenerated_service_migrates_an_existing_database() {
     }
     let migrate = Command::new(&bin)
         .arg("migrate")
-        .env("DATABASE_URL", format!("postgres://postgres@127.0.0.1:5432/{db}"))
+        .env(
+            "DATABASE_URL",
+            format!("postgres://postgres@127.0.0.1:5432/{db}"),
+        )
         .env("MIGRATE_LOCK_TIMEOUT_MS", "300")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -985,22 +991,27 @@ fn regenerated_service_migrates_an_existing_database() {
     let until = Instant::now() + Duration::from_secs(4);
     while Instant::now() < until {
         let started = Instant::now();
-        assert_eq!(
-            psql(&db, "SET statement_timeout = '3s'; SELECT count(*) FROM \"orders\""),
-            "2"
+        let count = psql(
+            &db,
+            "SET statement_timeout = '3s'; SELECT count(*) FROM \"orders\"",
         );
+        // After the `SET` psql prints its tag.
+        assert_eq!(count.lines().last(), Some("2"), "{count}");
         assert!(started.elapsed() < Duration::from_secs(3));
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(
-        psql(&db, "SELECT count(*) FROM information_schema.columns WHERE column_name = 'coupon_id'"),
+        psql(
+            &db,
+            "SELECT count(*) FROM information_schema.columns WHERE column_name = 'coupon_id'"
+        ),
         "0",
         "nothing applied while the transaction is open"
     );
     commit(holder);
     let out = migrate.wait_with_output().unwrap();
-    let migrate_log = String::from_utf8_lossy(&out.stdout).to_string()
-        + &String::from_utf8_lossy(&out.stderr);
+    let migrate_log =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{migrate_log}");
     assert!(
         migrate_log.contains("timed out after 300ms waiting for a lock"),
@@ -1016,20 +1027,32 @@ fn regenerated_service_migrates_an_existing_database() {
         migration_count.to_string()
     );
     assert_eq!(
-        psql(&db, "SELECT indisvalid::text || indisunique::text FROM pg_index WHERE indexrelid = '\"orders_status_idx\"'::regclass"),
+        psql(
+            &db,
+            "SELECT indisvalid::text || indisunique::text FROM pg_index WHERE indexrelid = '\"orders_status_idx\"'::regclass"
+        ),
         "truefalse",
         "the interrupted build was dropped and the index built again"
     );
     assert_eq!(
-        psql(&db, "SELECT convalidated FROM pg_constraint WHERE conname = 'orders_coupon_id_fkey'"),
+        psql(
+            &db,
+            "SELECT convalidated FROM pg_constraint WHERE conname = 'orders_coupon_id_fkey'"
+        ),
         "t"
     );
     assert_eq!(
-        psql(&db, "SELECT attnotnull FROM pg_attribute WHERE attrelid = '\"orders\"'::regclass AND attname = 'label'"),
+        psql(
+            &db,
+            "SELECT attnotnull FROM pg_attribute WHERE attrelid = '\"orders\"'::regclass AND attname = 'label'"
+        ),
         "t"
     );
     assert_eq!(
-        psql(&db, "SELECT count(*) FROM pg_constraint WHERE conname = 'orders_label_not_null'"),
+        psql(
+            &db,
+            "SELECT count(*) FROM pg_constraint WHERE conname = 'orders_label_not_null'"
+        ),
         "0",
         "the helper check is gone"
     );
@@ -1052,7 +1075,10 @@ fn regenerated_service_migrates_an_existing_database() {
     );
     assert_eq!(hooked.status, 201, "{:?}", hooked.body);
     assert_eq!(hooked.body["note"], "added by a hook", "the kept hook runs");
-    assert_eq!(hooked.body["status"], "held", "the new enum value is the default");
+    assert_eq!(
+        hooked.body["status"], "held",
+        "the new enum value is the default"
+    );
     assert_eq!(hooked.body["label"], "none");
     let ping = request("GET", &svc.url("/v1/ping"), None);
     assert_eq!(
@@ -1089,7 +1115,10 @@ fn regenerated_service_migrates_an_existing_database() {
     }
     let out = Command::new(&old_bin)
         .arg("migrate")
-        .env("DATABASE_URL", format!("postgres://postgres@127.0.0.1:5432/{db}"))
+        .env(
+            "DATABASE_URL",
+            format!("postgres://postgres@127.0.0.1:5432/{db}"),
+        )
         .output()
         .unwrap();
     assert!(

@@ -251,7 +251,11 @@ fn constraints_on_existing_tables_are_added_not_valid_and_validated_apart() {
     assert!(attach > unique_index);
     // The new table's own constraints are plain: it has no rows.
     let create = position("CREATE TABLE \"coupons\" (");
-    assert!(later[create].1.contains("CONSTRAINT \"coupons_code_key\" UNIQUE (\"code\")"));
+    assert!(
+        later[create]
+            .1
+            .contains("CONSTRAINT \"coupons_code_key\" UNIQUE (\"code\")")
+    );
     assert!(!later[create].1.contains("\"coupons_code_key\" NOT VALID"));
 }
 
@@ -517,10 +521,7 @@ fn renames_and_narrowing_changes_are_destructive() {
     );
     let out = scaffold(&["generate", "--allow-destructive"], &dir);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let all: String = later_migrations(&dir)
-        .into_iter()
-        .map(|(_, t)| t)
-        .collect();
+    let all: String = later_migrations(&dir).into_iter().map(|(_, t)| t).collect();
     for statement in [
         "ALTER TABLE \"users\" RENAME COLUMN \"name\" TO \"full_name\";",
         "ALTER TABLE \"orders\" ALTER COLUMN \"total_cents\" TYPE integer USING \"total_cents\"::integer;",
@@ -547,10 +548,7 @@ fn widening_changes_need_no_flag() {
     );
     let out = scaffold(&["generate"], &dir);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let all: String = later_migrations(&dir)
-        .into_iter()
-        .map(|(_, t)| t)
-        .collect();
+    let all: String = later_migrations(&dir).into_iter().map(|(_, t)| t).collect();
     assert!(
         all.contains("ALTER TABLE \"orders\" ALTER COLUMN \"total_cents\" TYPE numeric USING \"total_cents\"::numeric;"),
         "{all}"

@@ -184,7 +184,10 @@ pub fn diff(
             resource
                 .and_then(|r| r.fields.iter().find(|f| f.name == name))
                 .map(|f| (f.spec.loc, f.spec.path.clone()))
-                .unwrap_or((crate::diag::Loc { line: 1, col: 1 }, "resources".to_string()))
+                .unwrap_or((
+                    crate::diag::Loc { line: 1, col: 1 },
+                    "resources".to_string(),
+                ))
         };
         let old_cols: BTreeMap<&str, &ColumnDef> = before
             .columns
@@ -209,7 +212,9 @@ pub fn diff(
                     // is derived data, dropped and computed again.
                     steps.main.push(ddl::drop_column(t, &prev.name));
                     steps.main.push(ddl::add_column(t, col));
-                    steps.tags.push(format!("regenerate_{}_{}", table.name, col.name));
+                    steps
+                        .tags
+                        .push(format!("regenerate_{}_{}", table.name, col.name));
                     regenerated.insert(col.name.as_str());
                     continue;
                 }
@@ -225,8 +230,12 @@ pub fn diff(
                         );
                         continue;
                     }
-                    steps.main.push(ddl::rename_column(t, &prev.name, &col.name));
-                    steps.tags.push(format!("rename_{}_{}", table.name, prev.name));
+                    steps
+                        .main
+                        .push(ddl::rename_column(t, &prev.name, &col.name));
+                    steps
+                        .tags
+                        .push(format!("rename_{}_{}", table.name, prev.name));
                 }
                 if prev.sql_type != col.sql_type
                     && !widens(&prev.sql_type, &col.sql_type)
@@ -249,10 +258,14 @@ pub fn diff(
                         &col.name,
                     );
                     steps.main.push(ddl::add_constraint_not_valid(t, &check));
-                    steps.validate.push(ddl::validate_constraint(t, &check.name));
+                    steps
+                        .validate
+                        .push(ddl::validate_constraint(t, &check.name));
                     steps.finish.push(ddl::set_not_null(t, &col.name));
                     steps.finish.push(ddl::drop_constraint(t, &check));
-                    steps.finish_tags.push(format!("not_null_{}_{}", table.name, col.name));
+                    steps
+                        .finish_tags
+                        .push(format!("not_null_{}_{}", table.name, col.name));
                 }
                 continue;
             }
@@ -281,12 +294,16 @@ pub fn diff(
             // Derived data (the search column) loses nothing when dropped.
             if prev.generated.is_some() {
                 steps.main.push(ddl::drop_column(t, &prev.name));
-                steps.tags.push(format!("drop_{}_{}", table.name, prev.name));
+                steps
+                    .tags
+                    .push(format!("drop_{}_{}", table.name, prev.name));
                 continue;
             }
             if options.allow_destructive {
                 steps.main.push(ddl::drop_column(t, &prev.name));
-                steps.tags.push(format!("drop_{}_{}", table.name, prev.name));
+                steps
+                    .tags
+                    .push(format!("drop_{}_{}", table.name, prev.name));
             } else {
                 problems.push(top_problem(
                     format!("the field `{}` of `{}` was removed; its column and data would be dropped", prev.name, table.name),
@@ -294,7 +311,15 @@ pub fn diff(
                 ));
             }
         }
-        diff_constraints(t, before, table, &field_at, options, &mut steps, &mut problems);
+        diff_constraints(
+            t,
+            before,
+            table,
+            &field_at,
+            options,
+            &mut steps,
+            &mut problems,
+        );
         for o in &before.indexes {
             if !table.indexes.contains(o) {
                 steps
