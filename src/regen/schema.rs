@@ -498,3 +498,32 @@ fn top_problem(message: String, help: &str) -> Diagnostic {
     Diagnostic::new(crate::diag::Loc { line: 1, col: 1 }, "resources", message)
         .help(help.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bound_tightens_when_it_admits_fewer_values() {
+        let max = |n: u32| format!("char_length(\"name\") <= {n}");
+        assert!(tightens(&max(100), &max(50)));
+        assert!(!tightens(&max(100), &max(120)));
+        assert!(tightens("\"total\" >= 0", "\"total\" >= 1.5"));
+        assert!(!tightens("\"total\" >= 0", "\"total\" >= -1"));
+        // A check this generator does not write as a bound: assume the worst.
+        assert!(tightens("\"a\" IS NOT NULL", "\"a\" <> ''"));
+    }
+
+    #[test]
+    fn only_lossless_type_changes_widen() {
+        assert!(widens("integer", "bigint"));
+        assert!(widens("bigint", "numeric"));
+        assert!(widens("date", "timestamptz"));
+        assert!(widens("uuid", "text"));
+        assert!(!widens("numeric", "bigint"));
+        assert!(!widens("bigint", "integer"));
+        assert!(!widens("timestamptz", "date"));
+        assert!(!widens("numeric", "double precision"));
+        assert!(!widens("\"order_status\"", "\"order_state\""));
+    }
+}
