@@ -1104,13 +1104,25 @@ fn regenerated_service_migrates_an_existing_database() {
         let order = request("GET", &old.url("/v1/orders/1"), None);
         assert_eq!(order.status, 200, "{:?}", order.body);
         assert_eq!(order.body["total_cents"], 1250);
-        // It does not know `label`: the default fills the new NOT NULL column.
+        // It writes the columns it knows (`status` it cannot read back as
+        // `held`, and `label` it still writes as optional, so both are
+        // given) and the columns it does not know take their defaults.
         let created = send(
             "POST",
             &old.url("/v1/users/1/orders"),
-            &json!({"total_cents": 9, "status": "pending"}),
+            &json!({"total_cents": 9, "status": "pending", "label": "old"}),
         );
         assert_eq!(created.status, 201, "{:?}", created.body);
+        let id = created.body["id"].to_string();
+        assert_eq!(
+            psql(
+                &db,
+                &format!(
+                    "SELECT gift::text || coalesce(coupon_id::text, '-') FROM orders WHERE id = {id}"
+                )
+            ),
+            "false-"
+        );
         stop(old);
     }
     let out = Command::new(&old_bin)

@@ -178,7 +178,8 @@ fn lock_timeout() -> Result<Duration, String> {
 async fn run_migrations(options: &PgConnectOptions) -> Result<Option<i64>, Box<dyn Error>> {
     let lock_timeout = lock_timeout()?;
     let mut backoff = FIRST_BACKOFF;
-    for attempt in 1.. {
+    let mut attempt = 1;
+    loop {
         match migrate_once(options, lock_timeout).await {
             Ok(applied) => return Ok(applied),
             Err(err) if attempt < MIGRATE_ATTEMPTS && is_lock_timeout(&err) => {
@@ -187,11 +188,11 @@ async fn run_migrations(options: &PgConnectOptions) -> Result<Option<i64>, Box<d
                 );
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
+                attempt += 1;
             }
             Err(err) => return Err(err.into()),
         }
     }
-    unreachable!("the loop returns on its last attempt")
 }
 
 fn is_lock_timeout(err: &MigrateError) -> bool {
