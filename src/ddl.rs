@@ -88,8 +88,12 @@ fn index_keys(keys: &[IndexKey]) -> String {
 }
 
 pub fn create_index(table: &str, ix: &IndexDef) -> String {
+    index_statement(table, ix, "")
+}
+
+fn index_statement(table: &str, ix: &IndexDef, how: &str) -> String {
     format!(
-        "CREATE {}INDEX {} ON {}{} ({});",
+        "CREATE {}INDEX {how}{} ON {}{} ({});",
         if ix.unique { "UNIQUE " } else { "" },
         sql_ident(&ix.name),
         sql_ident(table),
@@ -102,6 +106,44 @@ pub fn create_index(table: &str, ix: &IndexDef) -> String {
 
 pub fn drop_index(ix: &IndexDef) -> String {
     format!("DROP INDEX {};", sql_ident(&ix.name))
+}
+
+/// An index on a table that already holds rows: built without blocking
+/// writes, outside a transaction. `IF NOT EXISTS` lets the statement run
+/// again after a build that finished but was not recorded; the service's
+/// migrate step drops the INVALID index an interrupted build leaves before
+/// it runs the statement again.
+pub fn create_index_concurrently(table: &str, ix: &IndexDef) -> String {
+    index_statement(table, ix, "CONCURRENTLY IF NOT EXISTS ")
+}
+
+/// The unique index a UNIQUE constraint added to a table with rows is
+/// attached to ([`add_unique_using_index`]), built like
+/// [`create_index_concurrently`].
+pub fn create_unique_index_concurrently(table: &str, name: &str, column: &str) -> String {
+    format!(
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} ({});",
+        sql_ident(name),
+        sql_ident(table),
+        sql_ident(column)
+    )
+}
+
+/// Turns a unique index built concurrently into the named constraint: a
+/// catalog change, no scan.
+pub fn add_unique_using_index(table: &str, name: &str) -> String {
+    format!(
+        "ALTER TABLE {} ADD CONSTRAINT {} UNIQUE USING INDEX {};",
+        sql_ident(table),
+        sql_ident(name),
+        sql_ident(name)
+    )
+}
+
+/// Without blocking the reads and writes of the table; `IF EXISTS` because
+/// dropping a column already dropped its indexes.
+pub fn drop_index_concurrently(name: &str) -> String {
+    format!("DROP INDEX CONCURRENTLY IF EXISTS {};", sql_ident(name))
 }
 
 pub fn add_column(table: &str, c: &ColumnDef) -> String {
@@ -129,6 +171,45 @@ pub fn add_constraint(table: &str, c: &ConstraintDef) -> String {
     format!("ALTER TABLE {} ADD {};", sql_ident(table), constraint(c))
 }
 
+/// A constraint on a table that holds rows: checked for new rows at once,
+/// for existing ones by [`validate_constraint`] in a later transaction, which
+/// scans without blocking writes.
+pub fn add_constraint_not_valid(table: &str, c: &ConstraintDef) -> String {
+    format!(
+        "ALTER TABLE {} ADD {} NOT VALID;",
+        sql_ident(table),
+        constraint(c)
+    )
+}
+
+pub fn validate_constraint(table: &str, name: &str) -> String {
+    format!(
+        "ALTER TABLE {} VALIDATE CONSTRAINT {};",
+        sql_ident(table),
+        sql_ident(name)
+    )
+}
+
+/// `SET NOT NULL` on its own scans the table under an exclusive lock; with a
+/// validated `CHECK (column IS NOT NULL)` in place PostgreSQL skips the scan.
+/// The check is added `NOT VALID` and validated first, and dropped after.
+pub fn not_null_check(name: &str, column: &str) -> ConstraintDef {
+    ConstraintDef {
+        name: name.to_string(),
+        kind: ConstraintKind::Check {
+            expr: format!("{} IS NOT NULL", sql_ident(column)),
+        },
+    }
+}
+
+pub fn set_not_null(table: &str, column: &str) -> String {
+    format!(
+        "ALTER TABLE {} ALTER COLUMN {} SET NOT NULL;",
+        sql_ident(table),
+        sql_ident(column)
+    )
+}
+
 pub fn drop_constraint(table: &str, c: &ConstraintDef) -> String {
     format!(
         "ALTER TABLE {} DROP CONSTRAINT {};",
@@ -141,10 +222,24 @@ pub fn drop_table(table: &str) -> String {
     format!("DROP TABLE {};", sql_ident(table))
 }
 
+/// Whether a column turns NOT NULL, which the caller does through a validated
+/// check ([`not_null_check`]) rather than in [`alter_column`].
+pub fn becomes_not_null(old: &ColumnDef, new: &ColumnDef) -> bool {
+    // A column that becomes an identity is set NOT NULL by `alter_column`.
+    !not_null(old) && !new.nullable && !new.identity
+}
+
+/// An identity column is NOT NULL whatever `nullable` says.
+fn not_null(c: &ColumnDef) -> bool {
+    c.identity || !c.nullable
+}
+
 /// The statements that change a kept column from `old` to `new`: identity,
-/// type, NOT NULL, default. A type change casts the existing values
+/// type, dropping NOT NULL, default. A type change casts the existing values
 /// (`USING`); a value that does not cast fails the migration, in its
-/// transaction, before anything is changed.
+/// transaction, before anything is changed. Setting NOT NULL is left to the
+/// caller ([`becomes_not_null`]), except for a column that becomes an
+/// identity, which must be NOT NULL first.
 pub fn alter_column(table: &str, old: &ColumnDef, new: &ColumnDef) -> Vec<String> {
     let alter = format!(
         "ALTER TABLE {} ALTER COLUMN {}",
@@ -163,14 +258,13 @@ pub fn alter_column(table: &str, old: &ColumnDef, new: &ColumnDef) -> Vec<String
         ));
     }
     if !old.identity && new.identity {
+        if !not_null(old) {
+            out.push(format!("{alter} SET NOT NULL;"));
+        }
         out.push(format!("{alter} ADD GENERATED ALWAYS AS IDENTITY;"));
     }
-    // An identity column is NOT NULL whatever `nullable` says.
-    let not_null = |c: &ColumnDef| c.identity || !c.nullable;
-    match (not_null(old), not_null(new)) {
-        (true, false) => out.push(format!("{alter} DROP NOT NULL;")),
-        (false, true) => out.push(format!("{alter} SET NOT NULL;")),
-        _ => {}
+    if not_null(old) && !not_null(new) {
+        out.push(format!("{alter} DROP NOT NULL;"));
     }
     match (&old.default, &new.default) {
         (Some(_), None) => out.push(format!("{alter} DROP DEFAULT;")),

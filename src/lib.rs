@@ -75,8 +75,9 @@ pub struct Regeneration {
     pub files: Vec<GeneratedFile>,
     /// Paths of earlier migrations, which are never rewritten.
     pub kept: Vec<String>,
-    /// The new migration's path, if the schema changed.
-    pub new_migration: Option<String>,
+    /// The new migration's files, if the schema changed: one, or several
+    /// where a step must run in a transaction of its own or outside one.
+    pub new_migrations: Vec<String>,
 }
 
 /// spec text + the lock of the last generation → the files of the service
@@ -91,12 +92,13 @@ pub fn regenerate(
     let mut files = render::render(&service, &normalized);
     let now = regen::schema::Schema::of(&service);
     let mut migrations = previous.migrations.clone();
-    let mut new_migration = None;
+    let mut new_migrations = Vec::new();
     if let Some(m) = regen::schema::diff(&previous.schema, &now, &service, options)? {
-        let file = render::next_migration(&service, migrations.len() + 1, &m);
-        migrations.push(file.path.clone());
-        new_migration = Some(file.path.clone());
-        files.push(file);
+        for file in render::next_migrations(&service, migrations.len() + 1, &m) {
+            migrations.push(file.path.clone());
+            new_migrations.push(file.path.clone());
+            files.push(file);
+        }
     }
     let kept: std::collections::BTreeMap<String, String> = previous
         .files
@@ -110,7 +112,7 @@ pub fn regenerate(
     Ok(Regeneration {
         files,
         kept: previous.migrations.clone(),
-        new_migration,
+        new_migrations,
     })
 }
 

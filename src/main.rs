@@ -231,7 +231,7 @@ fn generate(
         plan.removed.len(),
         plan.unchanged.len()
     );
-    if let Some(m) = &regen.new_migration {
+    for m in &regen.new_migrations {
         eprintln!("new migration: {m}");
     }
     Ok(Outcome::Ok)

@@ -808,6 +808,7 @@ resources:
       total_cents: { type: i64, min: 0 }
       status: { type: enum, values: [pending, paid, shipped], default: pending }
       note: { type: text, required: false }
+      label: { type: string, required: false }
     indexes:
       - columns: [user_id, created_at desc]
 ";
@@ -852,9 +853,37 @@ fn stop(mut svc: Running) {
     }
 }
 
+/// A `psql` session holding a transaction open on `db` until [`commit`].
+fn open_transaction(db: &str, sql: &str) -> Child {
+    use std::io::Write;
+    let mut child = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", db, "-q"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("psql runs");
+    writeln!(child.stdin.as_mut().unwrap(), "BEGIN; {sql}").unwrap();
+    child
+}
+
+fn commit(mut session: Child) {
+    use std::io::Write;
+    let mut stdin = session.stdin.take().unwrap();
+    writeln!(stdin, "COMMIT;").unwrap();
+    drop(stdin);
+    assert!(session.wait().unwrap().success());
+}
+
 /// Generate and run a service, change its spec, regenerate, and run the new
-/// build against the database the old build migrated: the new migration
-/// applies on top, the old rows survive, and the service's own tests pass.
+/// build against the database the old build migrated: the new migrations
+/// apply on top (an index built concurrently, a foreign key and a NOT NULL
+/// validated apart, a new enum value used as a default), the old rows
+/// survive, and the service's own tests pass. The migration waits for a
+/// lock only `MIGRATE_LOCK_TIMEOUT_MS` at a time while a long transaction
+/// holds the table, so queries behind it keep running, and retries until
+/// that transaction ends. The old build then still starts against the newer
+/// schema.
 #[test]
 fn regenerated_service_migrates_an_existing_database() {
     // The starter spec under its own package name: the other tests build a
@@ -875,6 +904,9 @@ fn regenerated_service_migrates_an_existing_database() {
     let dir = tmp.path().join("shop");
     cargo(&dir, &["build", "--locked"]);
     let bin = target_dir().join("debug/regen-shop");
+    // The build is replaced below; the old one is kept to run it again.
+    let old_bin = tmp.path().join("regen-shop-old");
+    std::fs::copy(&bin, &old_bin).unwrap();
     let db = format!("scaffold_e2e_regen_{}", std::process::id());
     psql("test", &format!("DROP DATABASE IF EXISTS \"{db}\""));
     psql("test", &format!("CREATE DATABASE \"{db}\""));
@@ -886,12 +918,14 @@ fn regenerated_service_migrates_an_existing_database() {
         &json!({"email": "ada@example.com", "name": "Ada"}),
     );
     assert_eq!(user.status, 201, "{:?}", user.body);
-    let order = send(
-        "POST",
-        &svc.url("/v1/users/1/orders"),
-        &json!({"total_cents": 1250}),
-    );
-    assert_eq!(order.status, 201, "{:?}", order.body);
+    for total in [1250, 300] {
+        let order = send(
+            "POST",
+            &svc.url("/v1/users/1/orders"),
+            &json!({"total_cents": total, "label": "first"}),
+        );
+        assert_eq!(order.status, 201, "{:?}", order.body);
+    }
     stop(svc);
 
     // User-owned code: a hook that fills in a note, and a route of our own.
@@ -909,29 +943,151 @@ fn regenerated_service_migrates_an_existing_database() {
         "pub fn routes() -> Router<AppState> {\n    Router::new().route(\"/v1/ping\", axum::routing::get(|| async { \"pong\" }))\n}",
     );
 
-    // The spec: add a field, rename one, add an index and a resource.
+    // The spec: add a field, rename one, add an index, a resource, a
+    // foreign key to it, a new enum value as the default, and make a field
+    // required.
     let spec_path = dir.join("scaffold.yaml");
     let spec = std::fs::read_to_string(&spec_path).unwrap()
         .replace("      note: { type: text, required: false }", "      note: { type: text, required: false }\n      gift: { type: bool, default: false }")
         .replace("      name: { type: string, max_length: 100 }", "      full_name: { type: string, max_length: 100, renamed_from: name }")
-        .replace("      - columns: [user_id, created_at desc]", "      - columns: [user_id, created_at desc]\n      - columns: [status]");
+        .replace("      - columns: [user_id, created_at desc]", "      - columns: [user_id, created_at desc]\n      - columns: [status]")
+        .replace("    belongs_to: user", "    belongs_to: [user, { resource: coupon, on_delete: set_null }]")
+        .replace("      label: { type: string, required: false }", "      label: { type: string, default: none }")
+        .replace("values: [pending, paid, shipped], default: pending", "values: [pending, paid, shipped, held], default: held");
     std::fs::write(
         &spec_path,
         format!("{spec}  coupon:\n    fields:\n      code: {{ type: string, unique: true }}\n"),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_scaffold"))
-        .args(["generate"])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
+    let generate = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_scaffold"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    // The rename breaks the running old build: refused without the flag.
+    let out = generate(&["generate"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("renaming the column `name`"));
+    let out = generate(&["generate", "--allow-destructive"]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let migration_count = std::fs::read_dir(dir.join("migrations")).unwrap().count();
+    assert!(migration_count > 3, "the change is split into steps");
 
     check_and_build(&dir);
+
+    // A build of the index that was interrupted leaves it INVALID: a unique
+    // build over duplicate values fails half way the same way.
+    let failed = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", &db, "-c"])
+        .arg("CREATE UNIQUE INDEX CONCURRENTLY \"orders_status_idx\" ON \"orders\" (\"user_id\")")
+        .output()
+        .unwrap();
+    assert!(!failed.status.success());
+    assert_eq!(
+        psql(
+            &db,
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = '\"orders_status_idx\"'::regclass"
+        ),
+        "f"
+    );
+
+    // A long transaction reads the table the migration alters.
+    let holder = open_transaction(&db, "SELECT count(*) FROM \"orders\";");
+    let held = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+                WHERE c.relname = 'orders' AND l.mode = 'AccessShareLock' AND l.granted";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while psql(&db, held) == "0" {
+        assert!(Instant::now() < deadline, "the transaction holds its lock");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let migrate = Command::new(&bin)
+        .arg("migrate")
+        .env(
+            "DATABASE_URL",
+            format!("postgres://postgres@127.0.0.1:5432/{db}"),
+        )
+        .env("MIGRATE_LOCK_TIMEOUT_MS", "300")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The migration's ALTER TABLE waits behind the transaction, and every
+    // query on the table waits behind it, but only up to the lock timeout:
+    // reads from other sessions keep completing.
+    let until = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < until {
+        let started = Instant::now();
+        let count = psql(
+            &db,
+            "SET statement_timeout = '3s'; SELECT count(*) FROM \"orders\"",
+        );
+        // After the `SET` psql prints its tag.
+        assert_eq!(count.lines().last(), Some("2"), "{count}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        psql(
+            &db,
+            "SELECT count(*) FROM information_schema.columns WHERE column_name = 'coupon_id'"
+        ),
+        "0",
+        "nothing applied while the transaction is open"
+    );
+    commit(holder);
+    let out = migrate.wait_with_output().unwrap();
+    let migrate_log =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{migrate_log}");
+    assert!(
+        migrate_log.contains("timed out after 300ms waiting for a lock"),
+        "{migrate_log}"
+    );
+    assert!(migrate_log.contains("migrations applied"), "{migrate_log}");
+    assert!(
+        migrate_log.contains("dropping the index \"orders_status_idx\""),
+        "{migrate_log}"
+    );
+    assert_eq!(
+        psql(&db, "SELECT count(*) FROM _sqlx_migrations WHERE success"),
+        migration_count.to_string()
+    );
+    assert_eq!(
+        psql(
+            &db,
+            "SELECT indisvalid::text || indisunique::text FROM pg_index WHERE indexrelid = '\"orders_status_idx\"'::regclass"
+        ),
+        "truefalse",
+        "the interrupted build was dropped and the index built again"
+    );
+    assert_eq!(
+        psql(
+            &db,
+            "SELECT convalidated FROM pg_constraint WHERE conname = 'orders_coupon_id_fkey'"
+        ),
+        "t"
+    );
+    assert_eq!(
+        psql(
+            &db,
+            "SELECT attnotnull FROM pg_attribute WHERE attrelid = '\"orders\"'::regclass AND attname = 'label'"
+        ),
+        "t"
+    );
+    assert_eq!(
+        psql(
+            &db,
+            "SELECT count(*) FROM pg_constraint WHERE conname = 'orders_label_not_null'"
+        ),
+        "0",
+        "the helper check is gone"
+    );
 
     let svc = Running::start(&bin, &db);
     let user = request("GET", &svc.url("/v1/users/1"), None);
@@ -943,6 +1099,7 @@ fn regenerated_service_migrates_an_existing_database() {
     let order = request("GET", &svc.url("/v1/orders/1"), None);
     assert_eq!(order.body["gift"], false, "the new column took its default");
     assert_eq!(order.body["total_cents"], 1250);
+    assert_eq!(order.body["label"], "first");
     let hooked = send(
         "POST",
         &svc.url("/v1/users/1/orders"),
@@ -950,6 +1107,11 @@ fn regenerated_service_migrates_an_existing_database() {
     );
     assert_eq!(hooked.status, 201, "{:?}", hooked.body);
     assert_eq!(hooked.body["note"], "added by a hook", "the kept hook runs");
+    assert_eq!(
+        hooked.body["status"], "held",
+        "the new enum value is the default"
+    );
+    assert_eq!(hooked.body["label"], "none");
     let ping = request("GET", &svc.url("/v1/ping"), None);
     assert_eq!(
         (ping.status, ping.body.clone()),
@@ -964,8 +1126,51 @@ fn regenerated_service_migrates_an_existing_database() {
     assert_eq!(std::fs::read_to_string(&custom).unwrap(), custom_code);
     let coupon = send("POST", &svc.url("/v1/coupons"), &json!({"code": "WELCOME"}));
     assert_eq!(coupon.status, 201, "{:?}", coupon.body);
-    assert_eq!(psql(&db, "SELECT count(*) FROM _sqlx_migrations"), "2");
     stop(svc);
+
+    // The old build, as a replica not yet replaced in a rolling deploy (or a
+    // rollback), starts against the newer schema, migrating on start or not,
+    // and serves what it knows.
+    for migrate_on_start in ["true", "false"] {
+        let old = Running::start_with(&old_bin, &db, &[("MIGRATE_ON_START", migrate_on_start)]);
+        let order = request("GET", &old.url("/v1/orders/1"), None);
+        assert_eq!(order.status, 200, "{:?}", order.body);
+        assert_eq!(order.body["total_cents"], 1250);
+        // It writes the columns it knows (`status` it cannot read back as
+        // `held`, and `label` it still writes as optional, so both are
+        // given) and the columns it does not know take their defaults.
+        let created = send(
+            "POST",
+            &old.url("/v1/users/1/orders"),
+            &json!({"total_cents": 9, "status": "pending", "label": "old"}),
+        );
+        assert_eq!(created.status, 201, "{:?}", created.body);
+        let id = created.body["id"].to_string();
+        assert_eq!(
+            psql(
+                &db,
+                &format!(
+                    "SELECT gift::text || coalesce(coupon_id::text, '-') FROM orders WHERE id = {id}"
+                )
+            ),
+            "false-"
+        );
+        stop(old);
+    }
+    let out = Command::new(&old_bin)
+        .arg("migrate")
+        .env(
+            "DATABASE_URL",
+            format!("postgres://postgres@127.0.0.1:5432/{db}"),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no migrations to apply"));
     psql(
         "test",
         &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),

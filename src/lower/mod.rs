@@ -12,7 +12,7 @@ mod auth;
 mod field;
 mod include;
 mod list;
-mod naming;
+pub(crate) mod naming;
 mod rate_limit;
 mod resource;
 mod routes;

@@ -31,7 +31,7 @@ pub fn spec_schema() -> Value {
                     "max_length": { "type": "integer", "minimum": 1, "description": "In characters (string, text, email, url)." },
                     "pattern": { "type": "string", "description": "A Rust regex the value must match." },
                     "values": { "type": "array", "items": { "type": "string", "pattern": "^[a-z][a-z0-9_]*$" }, "minItems": 1, "description": "The values of an enum." },
-                    "renamed_from": { "type": "string", "description": "The field's previous name: the next migration renames the column." },
+                    "renamed_from": { "type": "string", "description": "The field's previous name: the next migration renames the column. A rename breaks replicas still running the previous version, so `scaffold generate` needs `--allow-destructive` for it." },
                     "write": {
                         "oneOf": [{ "type": "string" }, { "type": "array", "items": { "type": "string" } }],
                         "description": "The roles that may set the field, or `server` (no body may)."

@@ -3,16 +3,27 @@
 //!
 //! - `{{ package }} migrate` applies the embedded migrations over a connection
 //!   of its own and exits: the migration job of a release (compose's `migrate`
-//!   service, the Kubernetes Job). sqlx takes a PostgreSQL advisory lock
-//!   before it reads `_sqlx_migrations`, so two runs at once apply each
-//!   migration once: the second waits for the lock, then finds nothing to do.
+//!   service, the Kubernetes Job). It holds sqlx's PostgreSQL advisory lock
+//!   throughout, so two runs at once apply each migration once: the second
+//!   waits for the lock, then finds nothing to do. Its statements run without
+//!   a statement timeout (an index build on a large table takes what it
+//!   takes) but with a `lock_timeout` (`MIGRATE_LOCK_TIMEOUT_MS`, 5 s by
+//!   default): a DDL statement queued behind a long transaction would block
+//!   every query on its table until that transaction ends, so it gives up
+//!   instead, and the migration is tried again after a backoff.
 //! - `{{ package }} healthcheck` asks this host's `/readyz` and exits 0 on a
 //!   200, 1 otherwise, within 2 seconds: the container image has no curl.
 //!
-//! `MIGRATE_ON_START` (default `true`) decides whether serving migrates first.
-//! With `false`, because a migration job does it, serving only checks that
-//! every embedded migration has been applied and refuses to start otherwise,
-//! rather than answering requests against a schema it was not built for.
+//! `MIGRATE_ON_START` (default `true`) decides whether serving migrates first,
+//! the same way. With `false`, because a migration job does it, serving only
+//! checks that every embedded migration has been applied and refuses to start
+//! otherwise, rather than answering requests against a schema it was not
+//! built for.
+//!
+//! Migrations the database has beyond the embedded ones are a newer
+//! release's, applied while this one still runs (a rolling deploy, a
+//! rollback): they only add to the schema, so both paths ignore them and
+//! serve.
 
 use std::collections::HashSet;
 use std::error::Error;
@@ -20,7 +31,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::migrate::{Migrate, MigrateError, Migration, Migrator};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -31,6 +44,18 @@ const DEFAULT_BIND_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPE
 /// For the whole health check: connect, send, read the status line. Container
 /// runtimes give a check a few seconds before they count it as failed.
 const HEALTHCHECK_TIMEOUT: Duration = Duration::from_secs(2);
+/// `MIGRATE_LOCK_TIMEOUT_MS` when unset: how long one migration statement
+/// waits for a lock, and so at most how long it holds up the queries queued
+/// behind it.
+const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+/// Tries of a migration that keeps timing out on a lock, and the waits in
+/// between (doubling from the first, at most the last): about four minutes
+/// for the long transaction in the way to end.
+const MIGRATE_ATTEMPTS: u32 = 10;
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// SQLSTATE `lock_not_available`: a statement gave up waiting for a lock.
+const LOCK_NOT_AVAILABLE: &str = "55P03";
 
 /// Runs the command named by the first argument and returns its exit code;
 /// `None` when there is no argument, which means serve.
@@ -53,7 +78,9 @@ pub async fn dispatch() -> Option<ExitCode> {
 /// `MIGRATE_ON_START=false` checks that the migration job has run.
 pub async fn prepare_schema(pool: &PgPool) -> Result<(), Box<dyn Error>> {
     if migrate_on_start()? {
-        db::MIGRATOR.run(pool).await?;
+        // The pool's own options but a connection of its own: see
+        // `run_migrations`.
+        run_migrations(&pool.connect_options()).await?;
     } else {
         check_applied(pool).await?;
     }
@@ -107,7 +134,14 @@ async fn migrate() -> ExitCode {
         eprintln!("DATABASE_URL is required (e.g. postgres://user@localhost:5432/app)");
         return ExitCode::FAILURE;
     }
-    match run_migrations(&url).await {
+    let options = match url.parse::<PgConnectOptions>() {
+        Ok(options) => options.application_name(concat!(env!("CARGO_PKG_NAME"), " migrate")),
+        Err(err) => {
+            eprintln!("DATABASE_URL: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match run_migrations(&options).await {
         Ok(Some(version)) => {
             println!("migrations applied; the schema is at version {version}");
             ExitCode::SUCCESS
@@ -123,18 +157,156 @@ async fn migrate() -> ExitCode {
     }
 }
 
-/// One connection rather than the service's pool: the pool's statement
-/// timeout would cut a long index build short, and the advisory lock belongs
-/// to the connection that took it.
-async fn run_migrations(url: &str) -> Result<Option<i64>, Box<dyn Error>> {
-    let mut conn = PgConnection::connect(url).await?;
-    db::MIGRATOR.run(&mut conn).await?;
-    let version: Option<i64> =
-        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(&mut conn)
+fn lock_timeout() -> Result<Duration, String> {
+    let value = std::env::var("MIGRATE_LOCK_TIMEOUT_MS").unwrap_or_default();
+    if value.trim().is_empty() {
+        return Ok(DEFAULT_LOCK_TIMEOUT);
+    }
+    match value.trim().parse::<u64>() {
+        Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
+        _ => Err(format!(
+            "MIGRATE_LOCK_TIMEOUT_MS must be a positive number of milliseconds, got `{value}`"
+        )),
+    }
+}
+
+/// Applies the pending migrations, trying again after a backoff while a
+/// statement times out waiting for a lock. A migration that fails that way
+/// has changed nothing: a transactional one was rolled back, and the
+/// statement of a no-transaction one is its only statement. Returns the
+/// last version applied, `None` when nothing was pending.
+async fn run_migrations(options: &PgConnectOptions) -> Result<Option<i64>, Box<dyn Error>> {
+    let lock_timeout = lock_timeout()?;
+    let mut backoff = FIRST_BACKOFF;
+    let mut attempt = 1;
+    loop {
+        match migrate_once(options, lock_timeout).await {
+            Ok(applied) => return Ok(applied),
+            Err(err) if attempt < MIGRATE_ATTEMPTS && is_lock_timeout(&err) => {
+                eprintln!(
+                    "migration attempt {attempt} of {MIGRATE_ATTEMPTS} timed out after {lock_timeout:?} waiting for a lock ({err}); trying again in {backoff:?}"
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                attempt += 1;
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
+fn is_lock_timeout(err: &MigrateError) -> bool {
+    let source = match err {
+        MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _) => e,
+        _ => return false,
+    };
+    source
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == LOCK_NOT_AVAILABLE)
+}
+
+/// One try over one connection rather than the service's pool: the pool's
+/// statement timeout would cut a long index build short, and the advisory
+/// lock belongs to the connection that took it. A new connection per try
+/// starts clean of whatever the failed one left.
+async fn migrate_once(
+    options: &PgConnectOptions,
+    lock_timeout: Duration,
+) -> Result<Option<i64>, MigrateError> {
+    let mut conn = options.connect().await?;
+    // Waits for another migrate run as long as that takes: only the
+    // statements that touch tables have the lock timeout.
+    conn.lock().await?;
+    let result = apply_pending(&mut conn, lock_timeout).await;
+    // Closing the connection releases the lock in any case; unlocking first
+    // lets the next run in without waiting for the server to notice.
+    if result.is_ok() {
+        conn.unlock().await?;
+    }
+    let _ = conn.close().await;
+    result
+}
+
+/// The migrations table sqlx keeps.
+const MIGRATIONS_TABLE: &str = "_sqlx_migrations";
+
+/// Applies the pending migrations one by one, each with the lock timeout it
+/// needs. A no-transaction migration (an index built or dropped
+/// CONCURRENTLY) gets none: it waits for older transactions to finish by
+/// design, and while it waits it blocks no reads or writes.
+async fn apply_pending(
+    conn: &mut PgConnection,
+    lock_timeout: Duration,
+) -> Result<Option<i64>, MigrateError> {
+    sqlx::raw_sql("SET statement_timeout = 0")
+        .execute(&mut *conn)
+        .await?;
+    conn.ensure_migrations_table(MIGRATIONS_TABLE).await?;
+    let applied: HashSet<i64> = conn
+        .list_applied_migrations(MIGRATIONS_TABLE)
+        .await?
+        .into_iter()
+        .map(|m| m.version)
+        .collect();
+    let mut migrator = Migrator::with_migrations(db::MIGRATOR.iter().cloned().collect());
+    // This connection holds the lock already; an applied migration this
+    // binary does not know is a newer release's.
+    migrator.set_locking(false).set_ignore_missing(true);
+    let mut last = None;
+    for m in db::MIGRATOR
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
+    {
+        let timeout = if m.no_tx {
+            drop_interrupted_indexes(conn, m).await?;
+            Duration::ZERO
+        } else {
+            lock_timeout
+        };
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "SET lock_timeout = {}",
+            timeout.as_millis()
+        )))
+        .execute(&mut *conn)
+        .await?;
+        migrator.run_to(m.version, &mut *conn).await?;
+        last = Some(m.version);
+    }
+    // Nothing left to apply: this checks that the applied migrations this
+    // binary knows were not changed since.
+    migrator.run(&mut *conn).await?;
+    Ok(last)
+}
+
+/// A `CREATE INDEX CONCURRENTLY` that was interrupted (a killed job, a lost
+/// connection) leaves its index behind, INVALID: unused by queries but
+/// maintained on every write, and `IF NOT EXISTS` would skip the build. An
+/// invalid index of this schema that the pending migration builds, by its
+/// quoted name, is dropped (concurrently) before the migration runs again.
+async fn drop_interrupted_indexes(
+    conn: &mut PgConnection,
+    migration: &Migration,
+) -> Result<(), MigrateError> {
+    let invalid: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+         WHERE NOT i.indisvalid AND c.relnamespace = current_schema()::regnamespace",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for name in invalid {
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        let built = format!("INDEX CONCURRENTLY IF NOT EXISTS {quoted} ");
+        if migration.sql.as_str().contains(&built) {
+            eprintln!("dropping the index {quoted}, left invalid by an interrupted build");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP INDEX CONCURRENTLY IF EXISTS {quoted}"
+            )))
+            .execute(&mut *conn)
             .await?;
-    conn.close().await?;
-    Ok(version)
+        }
+    }
+    Ok(())
 }
 
 async fn healthcheck() -> ExitCode {
