@@ -94,6 +94,7 @@ service_templates! {
     HealthRs => "service/src/health.rs",
     OpenapiRs => "service/src/openapi.rs",
     MetricsRs => "service/src/metrics.rs",
+    MiddlewareRs => "service/src/middleware.rs",
     RateLimitRs => "service/src/rate_limit.rs",
     SecurityRs => "service/src/security.rs",
     PaginationRs => "service/src/pagination.rs",
@@ -230,6 +231,7 @@ pub fn render(service: &Service, spec_source: &str) -> Vec<GeneratedFile> {
     add("src/health.rs", render_one(HealthRs::new(s)));
     add("src/openapi.rs", render_one(OpenapiRs::new(s)));
     add("src/metrics.rs", render_one(MetricsRs::new(s)));
+    add("src/middleware.rs", render_one(MiddlewareRs::new(s)));
     add("src/rate_limit.rs", render_one(RateLimitRs::new(s)));
     add("src/security.rs", render_one(SecurityRs::new(s)));
     let openapi = crate::render::openapi::document(s);
@@ -398,6 +400,7 @@ const SERVICE_DEPENDENCIES: &[&str] = &[
     "hyper-util",
     "jsonwebtoken",
     "moka",
+    "pin-project-lite",
     "prometheus-client",
     "redis",
     "regex",
