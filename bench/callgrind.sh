@@ -37,7 +37,7 @@ done
 mkdir -p "$OUT"
 pid=
 cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
   "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -82,7 +82,7 @@ profile() {
     requests "$path"
     callgrind_control -d "$case" "$pid" >/dev/null
     callgrind_control -i off "$pid" >/dev/null
-    file=$(ls -t "$OUT/$label-$name.$pid".* | head -1)
+    file=$(find "$OUT" -name "$label-$name.$pid.*" | head -1)
     mv "$file" "$OUT/$label-$name-$case.out"
     result[$name-$case]=$(awk '/^(summary|totals):/ { print $2; exit }' "$OUT/$label-$name-$case.out")
   done
