@@ -77,11 +77,11 @@ profile() {
   for case in get livez; do
     if [ "$case" = get ]; then path="$prefix/[1-$N]"; else path="/livez?[1-$N]"; fi
     requests "${path/\[1-$N\]/[1-200]}" # warm: statements prepared, pool filled
-    callgrind_control -i on "$pid" >/dev/null
-    callgrind_control -z "$pid" >/dev/null
+    callgrind_control -i on "$pid" >/dev/null 2>&1
+    callgrind_control -z "$pid" >/dev/null 2>&1
     requests "$path"
-    callgrind_control -d "$case" "$pid" >/dev/null
-    callgrind_control -i off "$pid" >/dev/null
+    callgrind_control -d "$case" "$pid" >/dev/null 2>&1
+    callgrind_control -i off "$pid" >/dev/null 2>&1
     file=$(find "$OUT" -name "$label-$name.$pid.*" | head -1)
     mv "$file" "$OUT/$label-$name-$case.out"
     result[$name-$case]=$(awk '/^(summary|totals):/ { print $2; exit }' "$OUT/$label-$name-$case.out")
