@@ -46,6 +46,9 @@ macro_rules! service_templates {
             rate_limits: &'a crate::model::RateLimits,
             /// Kubernetes and compose names (see `deploy_templates!`).
             app: String,
+            /// The paths the OpenAPI document spells otherwise than the
+            /// router (see [`routed_as`]).
+            routed_as: Vec<RoutedAs>,
         }
 
         impl<'a> $name<'a> {
@@ -68,10 +71,40 @@ macro_rules! service_templates {
                     url_pattern: &s.url_pattern,
                     rate_limits: &s.rate_limits,
                     app: s.package.replace('_', "-"),
+                    routed_as: routed_as(s),
                 }
             }
         }
     )*};
+}
+
+/// A path the OpenAPI document writes otherwise than the router: the
+/// document names an item's id after its resource (`/v1/orders/{order_id}`),
+/// the router `{id}` (`/v1/orders/{id}`).
+pub(crate) struct RoutedAs {
+    pub documented: String,
+    pub routed: String,
+}
+
+/// Every documented path whose router path differs, once each, in path
+/// order: the metrics map the document's operations onto the router's
+/// paths with it, so the series registered at startup are the ones requests
+/// count into.
+fn routed_as(s: &Service) -> Vec<RoutedAs> {
+    let pairs: std::collections::BTreeMap<&str, &str> = s
+        .resources
+        .iter()
+        .flat_map(|r| &r.routes)
+        .filter(|route| route.openapi_path != route.path)
+        .map(|route| (route.openapi_path.as_str(), route.path.as_str()))
+        .collect();
+    pairs
+        .into_iter()
+        .map(|(documented, routed)| RoutedAs {
+            documented: documented.to_owned(),
+            routed: routed.to_owned(),
+        })
+        .collect()
 }
 
 service_templates! {

@@ -77,8 +77,31 @@ struct RequestLabels {
 }
 
 /// Every operation of the OpenAPI document (written from the same routes
-/// as the router), with its success status.
+/// as the router), with its success status, under the router's path.
 static OPERATIONS: LazyLock<Vec<RequestLabels>> = LazyLock::new(documented_operations);
+
+/// A documented path the router spells otherwise.
+struct RoutedAs {
+    documented: &'static str,
+    routed: &'static str,
+}
+
+/// The document names an item's id after its resource (`{order_id}`), the
+/// router `{id}`; requests are counted under the router's path, so the
+/// series registered at startup must be too.
+{%- if routed_as.is_empty() %}
+const ROUTED_AS: &[RoutedAs] = &[];
+{%- else %}
+const ROUTED_AS: &[RoutedAs] = &[
+    // Each item path, once.
+{%- for alias in routed_as %}
+    RoutedAs {
+        documented: "{{ alias.documented }}",
+        routed: "{{ alias.routed }}",
+    },
+{%- endfor %}
+];
+{%- endif %}
 
 fn documented_operations() -> Vec<RequestLabels> {
     let document: serde_json::Value = match serde_json::from_str(crate::openapi::DOCUMENT) {
@@ -98,10 +121,14 @@ fn documented_operations() -> Vec<RequestLabels> {
             let status = responses
                 .filter_map(|(status, _)| status.parse::<u16>().ok())
                 .find(|status| (200..300).contains(status));
+            let routed = ROUTED_AS
+                .iter()
+                .find(|alias| alias.documented == route)
+                .map_or(route.as_str(), |alias| alias.routed);
             if let Some(status) = status.filter(|_| method != OTHER_METHOD) {
                 operations.push(RequestLabels {
                     method,
-                    route: route.clone(),
+                    route: routed.to_owned(),
                     status,
                 });
             }
