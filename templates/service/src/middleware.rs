@@ -34,7 +34,8 @@ use tower::{Layer, Service};
 
 use crate::metrics::{Metrics, method_label};
 
-const REQUEST_ID: HeaderName = HeaderName::from_static(crate::REQUEST_ID_HEADER);
+/// [`crate::REQUEST_ID_HEADER`] as a header name.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static(crate::REQUEST_ID_HEADER);
 {%- if auth.is_some() %}
 
 /// Responses under these paths carry tokens.
