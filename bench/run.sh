@@ -28,6 +28,13 @@
 # postgres), wrk, pgbench, hyperfine, redis-server, jq, curl and GNU time
 # (apt-get install wrk postgresql-client hyperfine redis-server jq time).
 #
+# Every PostgreSQL client (the generated services, the reference, pgbench)
+# connects with the same sslmode, $BENCH_SSLMODE (default `disable`): the
+# reference is built without a TLS feature and can only talk plaintext, so
+# that is the like-for-like pairing; without it the generated services
+# (sqlx's default `prefer`, TLS built in) encrypt every round trip and the
+# reference does not.
+#
 # Usage: bench/run.sh [seconds per run, default 10] [--build]
 set -euo pipefail
 shopt -s inherit_errexit
@@ -40,7 +47,7 @@ BUILD=false
 for arg in "$@"; do
   case "$arg" in
     --build) BUILD=true ;;
-    -h | --help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,38p' "$0"; exit 0 ;;
     '' | *[!0-9]*) echo "usage: bench/run.sh [seconds] [--build]" >&2; exit 2 ;;
     *) SECONDS_PER_RUN=$arg ;;
   esac
@@ -50,6 +57,8 @@ for tool in wrk pgbench psql hyperfine redis-server redis-cli jq curl basenc /us
 done
 
 REPS=3
+SSLMODE=${BENCH_SSLMODE:-disable}
+export PGSSLMODE=$SSLMODE # pgbench and psql (libpq)
 CLIENTS=8
 THREADS=2
 PSQL=(psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -q)
@@ -132,7 +141,7 @@ wait_ready() { # port path
 start_service() { # name binary port database [VAR=value...]
   local name=$1 bin=$2 port=$3 db=$4
   shift 4
-  env DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db" BIND_ADDR="127.0.0.1:$port" \
+  env DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=$SSLMODE" BIND_ADDR="127.0.0.1:$port" \
     DATABASE_MAX_CONNECTIONS=$CLIENTS RUST_LOG=warn RATE_LIMIT_ENABLED=true JWT_SECRET="$SECRET" "$@" \
     "$bin" >"$work/$name.log" 2>&1 &
   pids[$name]=$!
@@ -145,7 +154,7 @@ start_service library target/bench/release/library "$PORT_LIB" "$DB_LIB"
 "${PSQL[@]}" -d "$DB_LIB" -c "INSERT INTO authors (name, born_on, website, bio)
   SELECT 'Author ' || g, date '1900-01-01' + g, 'https://example.com/' || g, repeat('bio ', 20)
   FROM generate_series(1, 1000) g" -c "ANALYZE authors"
-DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB_LIB" BIND_ADDR="127.0.0.1:$PORT_REF" POOL=$CLIENTS \
+DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB_LIB?sslmode=$SSLMODE" BIND_ADDR="127.0.0.1:$PORT_REF" POOL=$CLIENTS \
   "$ref_bin" >"$work/reference.log" 2>&1 &
 pids[reference]=$!
 wait_ready "$PORT_REF" /livez
@@ -339,7 +348,8 @@ mem_kib=$(awk '/MemTotal/ { print $2 }' /proc/meminfo)
     "$THREADS" "$CLIENTS" "$SECONDS_PER_RUN" "$REPS"
   printf 'Services, PostgreSQL, Redis and wrk share the same cores; the machine is shared and noisy, '
   printf 'so only ratios within this run count. CPU is the server process'"'"'s (utime+stime) per request; '
-  printf 'RSS is its peak (VmHWM) over the whole run.\n\n'
+  printf 'RSS is its peak (VmHWM) over the whole run. '
+  printf 'Every PostgreSQL client (services, reference, pgbench) connects with sslmode=%s.\n\n' "$SSLMODE"
   printf '| case | req/s (runs) | CPU µs/req | peak RSS MiB | reference | reference req/s (runs) | ratio |\n'
   printf '| --- | ---: | ---: | ---: | --- | ---: | ---: |\n'
   row 'generated GET /v1/authors/{id} (public, uncached, limiter on)' gen_get 'reference GET /authors/{id}' ref_get "$hwm_library"

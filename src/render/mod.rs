@@ -46,6 +46,9 @@ macro_rules! service_templates {
             rate_limits: &'a crate::model::RateLimits,
             /// Kubernetes and compose names (see `deploy_templates!`).
             app: String,
+            /// The paths the OpenAPI document spells otherwise than the
+            /// router (see [`routed_as`]).
+            routed_as: Vec<RoutedAs>,
         }
 
         impl<'a> $name<'a> {
@@ -68,10 +71,40 @@ macro_rules! service_templates {
                     url_pattern: &s.url_pattern,
                     rate_limits: &s.rate_limits,
                     app: s.package.replace('_', "-"),
+                    routed_as: routed_as(s),
                 }
             }
         }
     )*};
+}
+
+/// A path the OpenAPI document writes otherwise than the router: the
+/// document names an item's id after its resource (`/v1/orders/{order_id}`),
+/// the router `{id}` (`/v1/orders/{id}`).
+pub(crate) struct RoutedAs {
+    pub documented: String,
+    pub routed: String,
+}
+
+/// Every documented path whose router path differs, once each, in path
+/// order: the metrics map the document's operations onto the router's
+/// paths with it, so the series registered at startup are the ones requests
+/// count into.
+fn routed_as(s: &Service) -> Vec<RoutedAs> {
+    let pairs: std::collections::BTreeMap<&str, &str> = s
+        .resources
+        .iter()
+        .flat_map(|r| &r.routes)
+        .filter(|route| route.openapi_path != route.path)
+        .map(|route| (route.openapi_path.as_str(), route.path.as_str()))
+        .collect();
+    pairs
+        .into_iter()
+        .map(|(documented, routed)| RoutedAs {
+            documented: documented.to_owned(),
+            routed: routed.to_owned(),
+        })
+        .collect()
 }
 
 service_templates! {
@@ -94,6 +127,7 @@ service_templates! {
     HealthRs => "service/src/health.rs",
     OpenapiRs => "service/src/openapi.rs",
     MetricsRs => "service/src/metrics.rs",
+    MiddlewareRs => "service/src/middleware.rs",
     RateLimitRs => "service/src/rate_limit.rs",
     SecurityRs => "service/src/security.rs",
     PaginationRs => "service/src/pagination.rs",
@@ -230,6 +264,7 @@ pub fn render(service: &Service, spec_source: &str) -> Vec<GeneratedFile> {
     add("src/health.rs", render_one(HealthRs::new(s)));
     add("src/openapi.rs", render_one(OpenapiRs::new(s)));
     add("src/metrics.rs", render_one(MetricsRs::new(s)));
+    add("src/middleware.rs", render_one(MiddlewareRs::new(s)));
     add("src/rate_limit.rs", render_one(RateLimitRs::new(s)));
     add("src/security.rs", render_one(SecurityRs::new(s)));
     let openapi = crate::render::openapi::document(s);
@@ -440,6 +475,7 @@ const SERVICE_DEPENDENCIES: &[&str] = &[
     "hyper-util",
     "jsonwebtoken",
     "moka",
+    "pin-project-lite",
     "prometheus-client",
     "redis",
     "regex",

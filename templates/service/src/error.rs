@@ -4,15 +4,13 @@
 //!
 //! Rendering happens in two steps. [`ApiError::into_response`] only sets the
 //! status, any extra headers and a [`Problem`] extension; the outermost
-//! middleware, [`render_problems`], which knows the request path, turns that
-//! into the final body. The same middleware also rewrites error responses
+//! middleware (`crate::middleware::Common`), which knows the request path,
+//! turns that into the final body with [`render_problem`]. The same middleware also rewrites error responses
 //! produced outside our handlers (axum's 404/405, tower-http's 413 and
 //! timeouts), so every error a client sees has one shape.
 
 use axum::body::Body;
-use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
@@ -283,12 +281,11 @@ struct ProblemBody<'a> {
     errors: &'a [FieldError],
 }
 
-/// Outermost middleware: renders every 4xx/5xx as `application/problem+json`,
-/// keeping the original status and headers (`Allow` on 405, `Retry-After` on 503,
-/// `x-request-id`).
-pub async fn render_problems(request: Request, next: Next) -> Response {
-    let instance = request.uri().path().to_owned();
-    let response = next.run(request).await;
+/// Renders a 4xx/5xx response as `application/problem+json`, keeping the
+/// original status and headers (`Allow` on 405, `Retry-After` on 503,
+/// `x-request-id`); `instance` is the request's path. The outermost
+/// middleware applies it to every response.
+pub fn render_problem(instance: &str, response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
@@ -325,7 +322,7 @@ pub async fn render_problems(request: Request, next: Next) -> Response {
         title: status.canonical_reason().unwrap_or("Error"),
         status: status.as_u16(),
         detail: &problem.detail,
-        instance: &instance,
+        instance,
         timestamp: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
         errors: &problem.errors,
     };

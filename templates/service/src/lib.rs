@@ -12,8 +12,6 @@ use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use axum::http::HeaderName;
-use axum::middleware;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -22,7 +20,6 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tower::{Layer, ServiceBuilder};
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -45,6 +42,7 @@ pub mod hooks;
 pub mod listing;
 {%- endif %}
 pub mod metrics;
+pub mod middleware;
 pub mod openapi;
 pub mod pagination;
 pub mod rate_limit;
@@ -63,25 +61,18 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// The complete application: routes plus middleware.
 pub fn app(state: AppState) -> Router {
-    let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     let limits = state.limits;
 
     // Listed outermost first.
-    let middleware = ServiceBuilder::new()
+    let stack = ServiceBuilder::new()
         // Answers CORS preflights before anything else runs; absent unless
         // CORS_ALLOWED_ORIGINS is set.
         .option_layer(security::cors(&state.cors))
         // Sees every response, including those produced by the layers below
-        // and by axum itself (404, 405), and renders errors as problem+json.
-        .layer(middleware::from_fn(error::render_problems))
-        .layer(middleware::from_fn(security::headers))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
-        // The id must exist before the trace span is created so it is part
-        // of every log line of the request.
-        .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+        // and by axum itself (404, 405): request id, metrics, security
+        // headers, problem+json. Outside the trace layer, as the request id
+        // must exist before the span is created to be on every log line.
+        .layer(middleware::CommonLayer::new(state.metrics.clone()))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(telemetry::make_span)
@@ -91,12 +82,8 @@ pub fn app(state: AppState) -> Router {
                         .latency_unit(tower_http::LatencyUnit::Millis),
                 ),
         )
-        .layer(PropagateRequestIdLayer::new(request_id))
-{%- if auth.is_some() %}
-        .layer(middleware::from_fn(auth::no_store))
-{%- endif %}
         // Before the body is read: a refused request costs next to nothing.
-        .layer(middleware::from_fn_with_state(
+        .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             rate_limit::enforce,
         ))
@@ -111,7 +98,8 @@ pub fn app(state: AppState) -> Router {
 {%- if auth.is_some() %}
     // A login or registration also takes from its account's bucket; inside
     // the body limit, as this layer reads the body.
-    let account_limit = middleware::from_fn_with_state(state.clone(), rate_limit::enforce_account);
+    let account_limit =
+        axum::middleware::from_fn_with_state(state.clone(), rate_limit::enforce_account);
     let auth_routes = auth::routes().route_layer(account_limit);
 {%- endif %}
 
@@ -129,7 +117,7 @@ pub fn app(state: AppState) -> Router {
         // The limit above is the only one; axum's built-in 2 MiB default
         // would otherwise silently cap a larger configured limit.
         .layer(axum::extract::DefaultBodyLimit::disable())
-        .layer(middleware)
+        .layer(stack)
         .with_state(state)
 }
 

@@ -22,13 +22,12 @@
 //!   shared (Redis) buckets.
 {%- endif %}
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
-use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -61,7 +60,8 @@ const OTHER_METHOD: &str = "OTHER";
 /// The route label of every request no route matched.
 const UNMATCHED: &str = "unmatched";
 
-fn method_label(method: &str) -> &'static str {
+/// The method label of `method`: its name when it is one of [`METHODS`].
+pub fn method_label(method: &str) -> &'static str {
     METHODS
         .iter()
         .find(|known| **known == method)
@@ -77,8 +77,31 @@ struct RequestLabels {
 }
 
 /// Every operation of the OpenAPI document (written from the same routes
-/// as the router), with its success status.
+/// as the router), with its success status, under the router's path.
 static OPERATIONS: LazyLock<Vec<RequestLabels>> = LazyLock::new(documented_operations);
+
+/// A documented path the router spells otherwise.
+struct RoutedAs {
+    documented: &'static str,
+    routed: &'static str,
+}
+
+/// The document names an item's id after its resource (`{order_id}`), the
+/// router `{id}`; requests are counted under the router's path, so the
+/// series registered at startup must be too.
+{%- if routed_as.is_empty() %}
+const ROUTED_AS: &[RoutedAs] = &[];
+{%- else %}
+const ROUTED_AS: &[RoutedAs] = &[
+    // Each item path, once.
+{%- for alias in routed_as %}
+    RoutedAs {
+        documented: "{{ alias.documented }}",
+        routed: "{{ alias.routed }}",
+    },
+{%- endfor %}
+];
+{%- endif %}
 
 fn documented_operations() -> Vec<RequestLabels> {
     let document: serde_json::Value = match serde_json::from_str(crate::openapi::DOCUMENT) {
@@ -98,10 +121,14 @@ fn documented_operations() -> Vec<RequestLabels> {
             let status = responses
                 .filter_map(|(status, _)| status.parse::<u16>().ok())
                 .find(|status| (200..300).contains(status));
+            let routed = ROUTED_AS
+                .iter()
+                .find(|alias| alias.documented == route)
+                .map_or(route.as_str(), |alias| alias.routed);
             if let Some(status) = status.filter(|_| method != OTHER_METHOD) {
                 operations.push(RequestLabels {
                     method,
-                    route: route.clone(),
+                    route: routed.to_owned(),
                     status,
                 });
             }
@@ -115,12 +142,26 @@ struct BucketLabels {
     bucket: &'static str,
 }
 
+/// The handles of one documented operation's success series, taken from
+/// the families once: recording them is an atomic add and an uncontended
+/// histogram lock, without building a label set, hashing it or taking the
+/// family's lock.
+#[derive(Debug)]
+struct Series {
+    method: &'static str,
+    status: u16,
+    requests: Counter,
+    latency: Histogram,
+}
+
 /// The service's metrics; one per [`AppState`], so tests do not share counts.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RequestLabels, Histogram>,
+    /// Every documented operation's success series, by route template.
+    documented: HashMap<&'static str, Vec<Series>>,
     pool_connections: Gauge,
     pool_idle: Gauge,
     rate_limited: Family<BucketLabels, Counter>,
@@ -146,9 +187,17 @@ impl Metrics {
         let pool_connections = Gauge::default();
         let pool_idle = Gauge::default();
         let rate_limited = Family::default();
+        let mut documented: HashMap<&'static str, Vec<Series>> = HashMap::new();
         for labels in OPERATIONS.iter() {
-            requests.get_or_create_owned(labels);
-            latency.get_or_create_owned(labels);
+            documented
+                .entry(labels.route.as_str())
+                .or_default()
+                .push(Series {
+                    method: labels.method,
+                    status: labels.status,
+                    requests: requests.get_or_create_owned(labels),
+                    latency: latency.get_or_create_owned(labels),
+                });
         }
         let mut registry = Registry::default();
         registry.register("http_requests", "HTTP requests handled", requests.clone());
@@ -220,6 +269,7 @@ impl Metrics {
             registry,
             requests,
             latency,
+            documented,
             pool_connections,
             pool_idle,
             rate_limited,
@@ -236,6 +286,36 @@ fn latency_histogram() -> Histogram {
 }
 
 impl Metrics {
+    /// Counts and times one request by its method label, route template
+    /// (`None` when no route matched) and status. A documented operation's
+    /// success, the common case, goes through its pre-registered handles;
+    /// every other combination through the families.
+    pub fn record_request(
+        &self,
+        method: &'static str,
+        route: Option<&str>,
+        status: u16,
+        seconds: f64,
+    ) {
+        let route = route.unwrap_or(UNMATCHED);
+        let series = self.documented.get(route).and_then(|all| {
+            all.iter()
+                .find(|series| series.status == status && series.method == method)
+        });
+        if let Some(series) = series {
+            series.requests.inc();
+            series.latency.observe(seconds);
+            return;
+        }
+        let labels = RequestLabels {
+            method,
+            route: route.to_owned(),
+            status,
+        };
+        self.requests.get_or_create(&labels).inc();
+        self.latency.get_or_create(&labels).observe(seconds);
+    }
+
     pub fn record_rate_limited(&self, bucket: &'static str) {
         self.rate_limited
             .get_or_create(&BucketLabels { bucket })
@@ -245,30 +325,6 @@ impl Metrics {
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/metrics", get(scrape))
-}
-
-/// Middleware: counts and times every request by its route template.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = method_label(request.method().as_str());
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED, MatchedPath::as_str)
-        .to_owned();
-    let response = next.run(request).await;
-    let labels = RequestLabels {
-        method,
-        route,
-        status: response.status().as_u16(),
-    };
-    state.metrics.requests.get_or_create(&labels).inc();
-    state
-        .metrics
-        .latency
-        .get_or_create(&labels)
-        .observe(started.elapsed().as_secs_f64());
-    response
 }
 
 /// `GET /metrics`.

@@ -581,13 +581,12 @@ fn verified_token(state: &AppState, request: &Request) -> Option<crate::auth::Ve
 /// is empty, and reports the tightest bucket in `RateLimit-*` headers.
 pub async fn enforce(State(state): State<AppState>, {% if auth.is_some() %}mut {% endif %}request: Request, next: Next) -> Response {
     let limiter = &state.rate_limiter;
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| path.as_str().to_owned());
-    let Some(route) = route.filter(|route| route.starts_with("/v1/")) else {
+    // A reference-counted copy: the request is changed below.
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let Some(matched) = matched.filter(|route| route.as_str().starts_with("/v1/")) else {
         return next.run(request).await;
     };
+    let route = matched.as_str();
 {%- if auth.is_some() %}
     let user = verified_token(&state, &request).map(|verified| {
         let user = verified.0.sub.clone();

@@ -38,9 +38,10 @@ pub fn make_span<B>(request: &Request<B>) -> Span {
         .extensions()
         .get::<MatchedPath>()
         .map_or("<unmatched>", MatchedPath::as_str);
+    // By `HeaderName`: a `&str` would be parsed into one per request.
     let request_id = request
         .headers()
-        .get(crate::REQUEST_ID_HEADER)
+        .get(crate::middleware::REQUEST_ID)
         .and_then(|value| value.to_str().ok())
         .unwrap_or("-");
     tracing::info_span!(

@@ -2426,6 +2426,16 @@ async fn request_metrics_have_closed_label_sets() {
     for name in ["http_requests_total", "http_request_duration_seconds_count"] {
         assert_eq!(metric_value(&text, name, &listed), Some(0.0), "{text}");
     }
+    // The item route under the router's path (`{id}`), where its requests
+    // are counted, not the document's (`{<resource>_id}`).
+    let item = [route.as_str(), "/{id}"].concat();
+    let item_listed = [
+        ("method", "GET"),
+        ("route", item.as_str()),
+        ("status", "200"),
+    ];
+    let before = metric_value(&text, "http_requests_total", &item_listed);
+    assert_eq!(before, Some(0.0), "{text}");
 
     for path in ["/no/such/route", "/v1/nothing/here", "/another/one"] {
         assert_eq!(app.get(path).await.status, StatusCode::NOT_FOUND);

@@ -13,9 +13,8 @@ mod password;
 pub mod token;
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
@@ -72,20 +71,6 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/refresh", post(refresh))
         .route("/auth/logout", post(logout))
         .route("/auth/me", get(me))
-}
-
-/// Responses to authenticated requests, and token responses, must not be
-/// stored by a browser or a shared cache (RFC 6749 §5.1, OWASP).
-pub async fn no_store(request: Request, next: Next) -> Response {
-    let sensitive = request.headers().contains_key(header::AUTHORIZATION)
-        || request.uri().path().starts_with("/v1/auth/");
-    let mut response = next.run(request).await;
-    if sensitive {
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    response
 }
 
 /// Secrets in `Debug` output (a log line, a panic message) outlive the

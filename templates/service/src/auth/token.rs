@@ -8,6 +8,10 @@
 //! is refused (with the same leeway as `exp`), and so is any token whose
 //! header lists `crit` extensions: we understand none (RFC 7515 §4.1.11).
 
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex, MutexGuard};
+
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -33,6 +37,15 @@ pub const MIN_SECRET_BYTES: usize = 32;
 
 const ALGORITHM: Algorithm = Algorithm::HS256;
 
+/// How many verified tokens [`Keys::verify`] remembers, over all shards.
+/// A client sends the same access token with every request for its whole
+/// lifetime; remembering it spares the HMAC, the base64 and the JSON parses
+/// of each one after the first.
+pub const VERIFIED_CAPACITY: usize = 4096;
+
+/// The remembered tokens are spread over this many locks by hash.
+const VERIFIED_SHARDS: usize = 8;
+
 /// The claims of an access token.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Claims {
@@ -55,6 +68,62 @@ pub struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    verified: Arc<VerifiedTokens>,
+}
+
+/// The claims of tokens that verified, by token, until their `exp`. Only
+/// tokens this service signed get in (a forged one fails verification
+/// first), so a flood of made-up tokens cannot fill it. What verification
+/// decides about a token does not change before its `exp` (signature,
+/// algorithm, issuer, audience and claims are in the token; a `nbf` once
+/// passed stays passed), so an entry is exact, not stale; revocation is
+/// checked per request elsewhere, never remembered here. A new `JWT_SECRET`
+/// takes a restart, which starts empty.
+#[derive(Default)]
+struct VerifiedTokens {
+    shards: [Mutex<HashMap<Box<str>, Claims>>; VERIFIED_SHARDS],
+    hasher: RandomState,
+}
+
+impl VerifiedTokens {
+    /// A shard; a poisoned lock means a panic mid-update of a map that
+    /// holds only verified entries, so it is still usable.
+    fn shard(&self, token: &str) -> MutexGuard<'_, HashMap<Box<str>, Claims>> {
+        let shard = (self.hasher.hash_one(token) % VERIFIED_SHARDS as u64) as usize;
+        self.shards[shard]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The claims of `token` if it verified and `now` is before its `exp`.
+    fn get(&self, token: &str, now: u64) -> Option<Claims> {
+        let mut shard = self.shard(token);
+        match shard.get(token) {
+            Some(claims) if now < claims.exp => Some(claims.clone()),
+            Some(_) => {
+                shard.remove(token);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Remembers a verified token. A full shard first drops its expired
+    /// entries, and when none has expired, all of them: the bound holds,
+    /// and the cost is one verification per token still in use.
+    fn insert(&self, token: &str, claims: &Claims, now: u64) {
+        if now >= claims.exp {
+            return;
+        }
+        let mut shard = self.shard(token);
+        if shard.len() >= VERIFIED_CAPACITY / VERIFIED_SHARDS {
+            shard.retain(|_, kept| now < kept.exp);
+            if shard.len() >= VERIFIED_CAPACITY / VERIFIED_SHARDS {
+                shard.clear();
+            }
+        }
+        shard.insert(token.into(), claims.clone());
+    }
 }
 
 impl Keys {
@@ -71,6 +140,7 @@ impl Keys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            verified: Arc::default(),
         }
     }
 
@@ -98,8 +168,20 @@ impl Keys {
     /// The claims of a valid token; every failure (signature, algorithm,
     /// expiry, not yet valid, issuer, audience, a missing claim, a critical
     /// extension) is the same 401, so a client learns nothing about which
-    /// check failed.
+    /// check failed. A token seen before, not yet expired, is answered from
+    /// memory (see `VerifiedTokens`).
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(claims) = self.verified.get(token, now) {
+            return Ok(claims);
+        }
+        let claims = self.verify_signed(token)?;
+        self.verified.insert(token, &claims, now);
+        Ok(claims)
+    }
+
+    /// [`Keys::verify`] without the memory.
+    fn verify_signed(&self, token: &str) -> Result<Claims, ApiError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|err| {
                 tracing::debug!(error = %err, "rejected an access token");
@@ -120,5 +202,65 @@ impl std::fmt::Debug for Keys {
     /// Never prints the key material.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Keys").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"a test secret that is long enough for hs256";
+
+    fn issue(keys: &Keys) -> (String, Claims) {
+        let role = Role::{{ a.default_role }};
+        let signed = keys.issue("7".to_owned(), role, Uuid::new_v4());
+        signed.expect("signed")
+    }
+
+    #[test]
+    fn a_remembered_token_verifies_and_others_still_do_not() {
+        let keys = Keys::new(SECRET);
+        let (token, claims) = issue(&keys);
+        assert_eq!(keys.verify(&token).expect("valid").jti, claims.jti);
+        assert_eq!(keys.verify(&token).expect("remembered").jti, claims.jti);
+        // The same header and claims signed with another key: only the
+        // remembered token itself is answered from memory.
+        let other = b"another secret that is long enough for hs256";
+        let forged = jsonwebtoken::encode(
+            &Header::new(ALGORITHM),
+            &claims,
+            &EncodingKey::from_secret(other),
+        )
+        .expect("signed");
+        assert!(keys.verify(&forged).is_err());
+        let elsewhere = Keys::new(other).verify(&token);
+        assert!(elsewhere.is_err(), "memory is per key");
+    }
+
+    #[test]
+    fn a_remembered_token_expires_at_its_exp() {
+        let keys = Keys::new(SECRET);
+        let (token, mut claims) = issue(&keys);
+        let now = jsonwebtoken::get_current_timestamp();
+        // As if it had been remembered with an `exp` now past: it is
+        // verified again, not served from memory.
+        claims.exp = now - 1;
+        let mut shard = keys.verified.shard(&token);
+        shard.insert(token.as_str().into(), claims);
+        drop(shard);
+        let verified = keys.verify(&token).expect("verified again");
+        assert!(verified.exp > now);
+    }
+
+    #[test]
+    fn memory_is_bounded() {
+        let keys = Keys::new(SECRET);
+        for _ in 0..VERIFIED_CAPACITY * 2 {
+            let (token, _) = issue(&keys);
+            keys.verify(&token).expect("valid");
+        }
+        let shards = keys.verified.shards.iter();
+        let held: usize = shards.map(|shard| shard.lock().expect("lock").len()).sum();
+        assert!(held <= VERIFIED_CAPACITY, "{held}");
     }
 }
