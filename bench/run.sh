@@ -17,7 +17,8 @@
 #      requests) and peak RSS (VmHWM) of every process;
 #   5. a filtered, sorted list page 1,000,000 rows deep against page 1 of the
 #      same query (1,300,000 orders seeded with SQL, the starter spec with its
-#      list cache off so both pages run their statement);
+#      list cache off so both pages run their statement), and a page of 100
+#      with `?include=user` against the same page without;
 #   6. generation of specs of 10, 100 and 1,000 resources (hyperfine, best of N;
 #      peak RSS from /usr/bin/time);
 #   7. with --build: cold release builds of the starter service and of the
@@ -47,7 +48,7 @@ BUILD=false
 for arg in "$@"; do
   case "$arg" in
     --build) BUILD=true ;;
-    -h | --help) sed -n '2,38p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,39p' "$0"; exit 0 ;;
     '' | *[!0-9]*) echo "usage: bench/run.sh [seconds] [--build]" >&2; exit 2 ;;
     *) SECONDS_PER_RUN=$arg ;;
   esac
@@ -266,9 +267,17 @@ deep_cursor=$(jq -c --arg at "$deep_created" --arg id "$deep_id" \
 deep_path="$list_path&cursor=$deep_cursor"
 first=$(curl -sf "${auth[@]}" "127.0.0.1:$PORT_DEEP$deep_path" | jq -r '.items[0].id')
 [ "$first" = "$next_id" ] || { echo "the deep cursor starts at $first, not $next_id (cursor $decoded)" >&2; exit 1; }
+# A page of 100 with its users embedded (?include=user: one more statement,
+# the users of the page by primary key) against the same page without.
+include_none="$list_path&limit=100"
+include_user="$list_path&limit=100&include=user"
+embedded=$(curl -sf "${auth[@]}" "127.0.0.1:$PORT_DEEP$include_user" | jq '[.items[] | select(.user.id == .user_id)] | length')
+[ "$embedded" = 100 ] || { echo "?include=user embedded $embedded users in a page of 100" >&2; exit 1; }
 for rep in $(seq 1 $REPS); do
   measure deep_page1 deep "http://127.0.0.1:$PORT_DEEP$list_path" "${auth[@]}"
   measure deep_deep deep "http://127.0.0.1:$PORT_DEEP$deep_path" "${auth[@]}"
+  measure include_none deep "http://127.0.0.1:$PORT_DEEP$include_none" "${auth[@]}"
+  measure include_user deep "http://127.0.0.1:$PORT_DEEP$include_user" "${auth[@]}"
 done
 hwm_deep=$(hwm deep)
 kill "${pids[deep]}"; wait "${pids[deep]}" 2>/dev/null || true; unset "pids[deep]"
@@ -361,9 +370,10 @@ mem_kib=$(awk '/MemTotal/ { print $2 }' /proc/meminfo)
   row 'shop POST /v1/orders' create 'its /livez' livez_local "$hwm_shop"
   row 'shop list page 1 (list cache on: hits)' list1 'its /livez' livez_local "$hwm_shop"
   row 'page 1,000,000 rows deep (list cache off)' deep_deep 'page 1 of the same query' deep_page1 "$hwm_deep"
+  row 'page of 100 with ?include=user (list cache off)' include_user 'the same page without' include_none "$hwm_deep"
   printf '\nReference CPU µs/req: GET %s, /livez %s. Targets: generated GET ≥ 1.0× the reference; ' \
     "$(median ref_get cpu)" "$(median ref_livez cpu)"
-  printf '/livez ≥ 0.8× the bare route; cache hit ≥ 0.8× /livez; the deep page ≥ 0.5× page 1.\n\n'
+  printf '/livez ≥ 0.8× the bare route; cache hit ≥ 0.8× /livez; the deep page ≥ 0.5× page 1; a page with an include ≥ 0.5× without.\n\n'
   printf '| generation (scaffold new) | wall, best of N (ms) | N | wall per resource (ms) | CPU user+sys, mean (ms) | peak RSS MiB |\n'
   printf '| --- | ---: | ---: | ---: | ---: | ---: |\n'
   for n in 10 100 1000; do
