@@ -73,8 +73,14 @@ use crate::breaker::{BreakerState, GuardedRedis};
 use crate::error::ApiError;
 use crate::pagination::Page;
 
-/// Entries the in-process cache (and the local tier) holds at most.
-const LOCAL_CAPACITY: u64 = 10_000;
+/// Bytes (keys and JSON) the in-process cache, or the local tier, holds at
+/// most: a bound on memory however large the rows and pages are, not on the
+/// number of entries (clients choose page keys).
+const LOCAL_CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A value whose JSON is larger is served but never stored, in process or in
+/// Redis: one huge row or page cannot push out everything else.
+const MAX_ENTRY_BYTES: usize = 1024 * 1024;
 
 /// How often the unsent invalidations are re-sent, and how often the local
 /// tier's subscription is checked (a PING through it).
@@ -113,7 +119,10 @@ impl moka::Expiry<String, Entry> for PerEntryTtl {
 
 fn local_cache() -> moka::future::Cache<String, Entry> {
     moka::future::Cache::builder()
-        .max_capacity(LOCAL_CAPACITY)
+        .max_capacity(LOCAL_CAPACITY_BYTES)
+        .weigher(|key: &String, entry: &Entry| {
+            u32::try_from(key.len() + entry.json.len()).unwrap_or(u32::MAX)
+        })
         .expire_after(PerEntryTtl)
         .build()
 }
@@ -498,6 +507,7 @@ impl Cache {
                     Ok(value) => {
                         let entry = keep(&value).and_then(|ttl| {
                             let json = serde_json::to_vec(&value).ok()?;
+                            (json.len() <= MAX_ENTRY_BYTES).then_some(())?;
                             Some(Entry {
                                 json: json.into(),
                                 ttl,
@@ -684,7 +694,7 @@ impl Cache {
             return Ok(value);
         };
         let json: Arc<[u8]> = json.into();
-        if let Some(ttl) = keep(&value) {
+        if let Some(ttl) = keep(&value).filter(|_| json.len() <= MAX_ENTRY_BYTES) {
             let mut set = redis::cmd("SET");
             set.arg(&key).arg(&*json).arg("PX").arg(millis(ttl));
             let _: Option<()> = remote.call(&set).await;
@@ -996,4 +1006,36 @@ pub fn matches(if_none_match: Option<&axum::http::HeaderValue>, etag: &str) -> b
         .split(',')
         .map(|tag| tag.trim().trim_start_matches("W/"))
         .any(|tag| tag == "*" || tag == etag)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// A row too large to keep is served, and loaded again on the next read;
+    /// one that fits is loaded once.
+    #[tokio::test]
+    async fn values_over_the_entry_limit_are_served_but_not_stored() {
+        let cache = Cache::in_process();
+        let loads = AtomicUsize::new(0);
+        for size in [16, MAX_ENTRY_BYTES + 1] {
+            loads.store(0, Ordering::SeqCst);
+            for _ in 0..2 {
+                let load = || async {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    Ok(Some("x".repeat(size)))
+                };
+                let ttl = Duration::from_secs(60);
+                let row: Option<String> = cache
+                    .get_or_load(format!("row:{size}"), ttl, load)
+                    .await
+                    .expect("the load succeeds");
+                assert_eq!(row.map(|r| r.len()), Some(size));
+            }
+            let expected = if size > MAX_ENTRY_BYTES { 2 } else { 1 };
+            assert_eq!(loads.load(Ordering::SeqCst), expected, "{size} bytes");
+        }
+    }
 }
