@@ -1711,6 +1711,18 @@ fn shop_cache_survives_a_redis_outage() {
 /// binary needs its own name), generated and built: its binary and the
 /// temporary directory holding the tree (at `<tmp>/<package>`).
 fn build_variant(spec: &str, from: &str, to: &str, package: &str) -> (PathBuf, tempfile::TempDir) {
+    build_variant_with(spec, from, to, package, |_| {})
+}
+
+/// Like [`build_variant`], with `edit` run on the generated tree before the
+/// build (to write a user-owned file, say).
+fn build_variant_with(
+    spec: &str,
+    from: &str,
+    to: &str,
+    package: &str,
+    edit: impl FnOnce(&Path),
+) -> (PathBuf, tempfile::TempDir) {
     let source =
         std::fs::read_to_string(format!("{}/specs/{spec}.yaml", env!("CARGO_MANIFEST_DIR")))
             .unwrap()
@@ -1719,6 +1731,7 @@ fn build_variant(spec: &str, from: &str, to: &str, package: &str) -> (PathBuf, t
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join(package);
     scaffold::write::write_new_tree(&dir, &files, |_| {}).unwrap();
+    edit(&dir);
     cargo(&dir, &["build", "--locked"]);
     (target_dir().join("debug").join(package), tmp)
 }
@@ -2688,14 +2701,34 @@ impl StatementCounter {
 /// away), capped per project. A member never sees another member's rows
 /// through an include, and each included relation costs exactly one more
 /// statement whatever the page size. `?fields=` keeps only the keys asked
-/// for; bad values of either are a 400 naming the parameter.
+/// for; bad values of either are a 400 naming the parameter. (The same
+/// build has a custom route that panics: a problem+json 500, and the
+/// service serves on.)
 #[test]
 fn list_includes_cost_one_statement_per_relation() {
-    let (bin, tmp) = build_variant(
+    // A custom route (src/custom.rs, the user's own file) that panics: the
+    // service answers a problem+json 500 and goes on serving.
+    let (bin, tmp) = build_variant_with(
         "tracker",
         "service: tracker",
         "service: tracker-inc",
         "tracker-inc",
+        |dir| {
+            let custom = r#"use axum::Router;
+use axum::routing::get;
+
+use crate::state::AppState;
+
+async fn boom() -> &'static str {
+    panic!("kaboom")
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v1/boom", get(boom))
+}
+"#;
+            std::fs::write(dir.join("src/custom.rs"), custom).unwrap();
+        },
     );
     let fixtures: Value = serde_json::from_str(
         &std::fs::read_to_string(tmp.path().join("tracker-inc/tests/fixtures.json")).unwrap(),
@@ -2713,6 +2746,21 @@ fn list_includes_cost_one_statement_per_relation() {
     psql("test", &format!("CREATE DATABASE \"{db}\""));
     let counter = StatementCounter::start();
     let svc = Running::start_with(&bin, &db, &[("DATABASE_URL", &counter.url(&db))]);
+
+    let boom = request("GET", &svc.url("/v1/boom"), None);
+    boom.assert_problem(500, "/v1/boom");
+    assert!(boom.header("x-request-id").is_some());
+    assert!(
+        !boom.body.to_string().contains("kaboom"),
+        "the panic stays in the log: {:?}",
+        boom.body
+    );
+    let logs = svc.logs();
+    assert!(
+        logs.contains("a request handler panicked") && logs.contains("kaboom"),
+        "{logs}"
+    );
+    assert_eq!(request("GET", &svc.url("/readyz"), None).status, 200);
 
     let (alice, alice_token) = sign_up(&svc, &credentials, 30);
     let (bob, bob_token) = sign_up(&svc, &credentials, 31);

@@ -281,6 +281,19 @@ struct ProblemBody<'a> {
     errors: &'a [FieldError],
 }
 
+/// The response to a panic in a handler, a hook or a custom route: the same
+/// problem+json 500 as any unexpected failure (rendered by the outer
+/// middleware); the panic's message goes to the log, never to the client.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(not a string)");
+    tracing::error!(panic = message, "a request handler panicked");
+    ApiError::Internal.into_response()
+}
+
 /// Renders a 4xx/5xx response as `application/problem+json`, keeping the
 /// original status and headers (`Allow` on 405, `Retry-After` on 503,
 /// `x-request-id`); `instance` is the request's path. The outermost

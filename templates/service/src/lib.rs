@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tower::{Layer, ServiceBuilder};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -82,6 +83,9 @@ pub fn app(state: AppState) -> Router {
                         .latency_unit(tower_http::LatencyUnit::Millis),
                 ),
         )
+        // A panic in a handler, a hook or a custom route is the client's
+        // problem+json 500 and one error log line, not a dropped connection.
+        .layer(CatchPanicLayer::custom(error::panic_response))
         // Before the body is read: a refused request costs next to nothing.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
