@@ -2701,9 +2701,10 @@ impl StatementCounter {
 /// away), capped per project. A member never sees another member's rows
 /// through an include, and each included relation costs exactly one more
 /// statement whatever the page size. `?fields=` keeps only the keys asked
-/// for; bad values of either are a 400 naming the parameter. (The same
-/// build has a custom route that panics: a problem+json 500, and the
-/// service serves on.)
+/// for; bad values of either are a 400 naming the parameter. The same build
+/// has a custom route that panics (a problem+json 500, and the service
+/// serves on) and task hooks that panic: they never run on another member's
+/// task.
 #[test]
 fn list_includes_cost_one_statement_per_relation() {
     // A custom route (src/custom.rs, the user's own file) that panics: the
@@ -2728,6 +2729,18 @@ pub fn routes() -> Router<AppState> {
 }
 "#;
             std::fs::write(dir.join("src/custom.rs"), custom).unwrap();
+            // Hooks (the user's own files too) that panic whenever they run:
+            // a 500 shows a hook ran, a 404 that it never saw the row.
+            let hooks = dir.join("src/hooks/task.rs");
+            let text = std::fs::read_to_string(&hooks).unwrap();
+            let refused = "panic!(\"a task hook ran\")";
+            let update = "    _changes: &mut Changes,\n) -> Result<(), ApiError> {\n    Ok(())";
+            let delete = "_id: Id) -> Result<(), ApiError> {\n    Ok(())";
+            assert!(text.contains(update) && text.contains(delete), "{text}");
+            let text = text
+                .replace(update, &update.replace("Ok(())", refused))
+                .replace(delete, &delete.replace("Ok(())", refused));
+            std::fs::write(hooks, text).unwrap();
         },
     );
     let fixtures: Value = serde_json::from_str(
@@ -2907,6 +2920,21 @@ pub fn routes() -> Router<AppState> {
             bad.body
         );
     }
+
+    // Bob's PATCH or DELETE of Alice's task never reaches her hooks: a 404
+    // before any user code runs. Her own PATCH does reach them (the hook
+    // panics: a 500), and nothing changed either way.
+    let task = format!("/v1/tasks/{}", id_path(&alice_tasks[0]));
+    let before = row_json(&db, "tasks", &alice_tasks[0]);
+    let change = json!({ "title": "hooked" });
+    let theirs = send_as(&bob_token, "PATCH", &svc.url(&task), &change);
+    theirs.assert_problem(404, &task);
+    let theirs = request_as(Some(&bob_token), "DELETE", &svc.url(&task), None);
+    theirs.assert_problem(404, &task);
+    let own = send_as(&alice_token, "PATCH", &svc.url(&task), &change);
+    own.assert_problem(500, &task);
+    assert!(svc.logs().contains("a task hook ran"));
+    assert_eq!(row_json(&db, "tasks", &alice_tasks[0]), before);
 
     // Statements: each relation is one more, for a page of 2 or of 12.
     let count = |path: &str| {

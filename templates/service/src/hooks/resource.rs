@@ -1,7 +1,10 @@
 //! Hooks around the writes of `{{ r.name }}`: YOUR code. scaffold wrote this
 //! file once and never overwrites it; `scaffold generate` keeps it as is.
 //!
-//! The generated handlers call these after validation and access checks.
+//! The generated handlers call these after validation and access checks{% if r.owned() %};
+//! `before_replace`, `before_update` and `before_delete` run only once the
+//! row is known to be one the caller may change (another user's row is a 404
+//! before your code runs){% endif %}.
 //! A `before_*` hook may change the value about to be written, or refuse the
 //! request with an [`ApiError`] (nothing is written). An `after_*` hook runs
 //! once the write is committed; it cannot undo it, so it returns nothing.

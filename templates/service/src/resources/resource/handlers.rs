@@ -239,6 +239,7 @@ async fn {{ name }}(
 {%- call m::check("UPDATE") %}{% endcall %}
 {%- call m::check_writers(body) %}{% endcall %}
     let mut {{ valid }} = {{ body }}.validate()?;
+{%- call m::owned_row() %}{% endcall %}
     hooks::{{ hook }}(&state, id, &mut {{ valid }}).await?;
     let row = sqlx::query_as::<_, Row>({{ sql }})
         .bind(id)
@@ -261,11 +262,33 @@ async fn {{ name }}(
     Ok(Json(row))
 }
 {%- endmacro %}
+{%- if r.owned() %}
+
+/// A 404 unless the row exists and `owner` may change it: asked before a
+/// `before_*` hook runs, so your hooks only ever see the caller's own rows.
+/// (The write's statement checks the owner again, in case the row changed
+/// hands in between.)
+async fn ensure_owned(
+    state: &AppState,
+    id: Id,
+    owner: Option<crate::auth::UserId>,
+) -> Result<(), ApiError> {
+    sqlx::query_as::<_, Row>(SQL_GET)
+        .bind(id)
+        .bind(owner)
+        .fetch_optional(&state.pool)
+        .await
+        .map_err(db_error)?
+        .map(drop)
+        .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))
+}
+{%- endif %}
 {%- call write("replace", "input", "Input", "new", "before_replace", "SQL_REPLACE") %}{% endcall %}
 {%- call write("update", "patch", "Patch", "changes", "before_update", "SQL_PATCH") %}{% endcall %}
 
 {% call m::by_id("remove", "StatusCode", false) %}{% endcall %}
 {%- call m::check("DELETE") %}{% endcall %}
+{%- call m::owned_row() %}{% endcall %}
     hooks::before_delete(&state, id).await?;
     let result = sqlx::query(SQL_DELETE)
         .bind(id)

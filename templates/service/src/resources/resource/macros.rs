@@ -15,6 +15,16 @@
 {%- endif %}
 {%- endmacro %}
 
+{#- Before a `before_*` hook of an owned resource: the row must be one the
+    caller may change, so a hook never runs on another user's row. #}
+{%- macro owned_row() %}
+{%- if r.owned() %}
+    if owner.is_some() {
+        ensure_owned(&state, id, owner).await?;
+    }
+{%- endif %}
+{%- endmacro %}
+
 {#- The signature of a handler of `ITEM` without a body, one line if it fits;
     where it stands: the caller writes what goes before it. #}
 {%- macro by_id(name, ret, headers) %}
