@@ -87,6 +87,19 @@ fn index_keys(keys: &[IndexKey]) -> String {
         .join(", ")
 }
 
+/// `pg_trgm`, which a `contains` filter's index needs: a trusted extension
+/// (PostgreSQL 13+), so the database's owner may create it.
+pub const CREATE_TRIGRAM_EXTENSION: &str = "CREATE EXTENSION IF NOT EXISTS pg_trgm;";
+
+/// Some index of `tables` uses `pg_trgm`'s operator class.
+pub fn uses_trigram(tables: &[TableDef]) -> bool {
+    tables
+        .iter()
+        .flat_map(|t| &t.indexes)
+        .flat_map(|ix| &ix.keys)
+        .any(|k| k.opclass.as_deref() == Some(crate::lower::TRIGRAM_OPS))
+}
+
 pub fn create_index(table: &str, ix: &IndexDef) -> String {
     index_statement(table, ix, "")
 }

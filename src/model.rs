@@ -19,6 +19,8 @@ pub struct Service {
     pub resources: Vec<Resource>,
     pub enums: Vec<EnumType>,
     pub stamp: &'static str,
+    /// Some `contains` filter's index needs the `pg_trgm` extension.
+    pub trigram: bool,
     /// Resource modules in the order rustfmt sorts `mod` items.
     pub modules_sorted: Vec<String>,
     /// Some resource has a unique field: the generated tests include the

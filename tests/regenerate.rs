@@ -554,3 +554,44 @@ fn widening_changes_need_no_flag() {
         "{all}"
     );
 }
+
+/// A `contains` filter added to an existing list: the next migration creates
+/// `pg_trgm` (in its transaction) before building the column's trigram index
+/// concurrently, in a file of its own.
+#[test]
+fn a_contains_filter_brings_pg_trgm_then_its_index() {
+    let (_tmp, dir) = new_shop();
+    edit_spec(
+        &dir,
+        "        status: [eq, in]",
+        "        status: [eq, in]\n        note: [contains]",
+    );
+    let out = scaffold(&["generate"], &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let later = later_migrations(&dir);
+    let names: Vec<&str> = later.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["0002_pg_trgm.sql", "0003_index_orders_note_trgm_idx.sql"],
+        "{later:#?}"
+    );
+    assert!(
+        later[0]
+            .1
+            .contains("CREATE EXTENSION IF NOT EXISTS pg_trgm;"),
+        "{}",
+        later[0].1
+    );
+    let index = &later[1].1;
+    assert!(index.starts_with("-- no-transaction\n"), "{index}");
+    assert!(
+        index.contains("CREATE INDEX CONCURRENTLY IF NOT EXISTS \"orders_note_trgm_idx\" ON \"orders\" USING gin (\"note\" gin_trgm_ops);"),
+        "{index}"
+    );
+    // The applied first migration is left as it was.
+    let initial = std::fs::read_to_string(dir.join("migrations/0001_initial.sql")).unwrap();
+    assert!(
+        !initial.contains("pg_trgm"),
+        "applied migrations stay as they were"
+    );
+}

@@ -253,8 +253,10 @@ fn needed_indexes(
         for f in filters {
             let pattern = f.ops.contains(&FilterOp::Prefix.as_str());
             // Only a `prefix` filter needs the pattern operator class; the
-            // other operators of the same column are served by either index.
-            if f.ops.iter().any(|op| *op != FilterOp::Prefix.as_str()) {
+            // other operators of the same column are served by either index
+            // (`contains` by its trigram index, below).
+            let plain = [FilterOp::Prefix.as_str(), FilterOp::Contains.as_str()];
+            if f.ops.iter().any(|op| !plain.contains(op)) {
                 let mut keys = lead.clone();
                 keys.push(key(&f.column, false, None));
                 wanted.push((keys, false));
@@ -292,8 +294,41 @@ fn needed_indexes(
         ));
         all.push(def);
     }
+    // `contains`: a trigram GIN index of the column, under no scope (a GIN
+    // index cannot lead with a btree column); in a parent's or owner's list
+    // the planner combines it with the scope's btree index (a BitmapAnd).
+    for f in filters
+        .iter()
+        .filter(|f| f.ops.contains(&FilterOp::Contains.as_str()))
+    {
+        let keys = vec![key(&f.column, false, Some(TRIGRAM_OPS))];
+        let served = all
+            .iter()
+            .any(|ix| ix.method.as_deref() == Some("gin") && serves(ix, &keys, false));
+        if served {
+            continue;
+        }
+        let def = IndexDef {
+            name: pg_name(format!("{}_{}_trgm_idx", input.plural, f.column)),
+            unique: false,
+            keys,
+            method: Some("gin".to_string()),
+        };
+        out.push((
+            Index {
+                name: def.name.clone(),
+                unique: false,
+                create: ddl::create_index(input.plural, &def),
+            },
+            def.clone(),
+        ));
+        all.push(def);
+    }
     out
 }
+
+/// The operator class of `pg_trgm` a `contains` filter's GIN index uses.
+pub const TRIGRAM_OPS: &str = "gin_trgm_ops";
 
 /// `orders_status_created_at_desc_idx`: the columns, `desc` and `pattern`
 /// where they apply, unique among the table's indexes.

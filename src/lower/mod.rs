@@ -26,6 +26,7 @@ use crate::names;
 use crate::spec::{RawResource, RawSpec};
 
 pub use include::CHILDREN_LIMIT;
+pub use list::TRIGRAM_OPS;
 pub use rate_limit::{DEFAULT_LOGIN_RATE_LIMIT, DEFAULT_RATE_LIMIT};
 
 /// Lowers a spec that passed validation.
@@ -77,6 +78,12 @@ pub fn lower(spec: &RawSpec) -> Service {
         rate_limits,
         email_pattern: field::raw_string(crate::spec::EMAIL_PATTERN),
         url_pattern: field::raw_string(crate::spec::URL_PATTERN),
+        trigram: crate::ddl::uses_trigram(
+            &resources
+                .iter()
+                .map(|r| r.table.clone())
+                .collect::<Vec<_>>(),
+        ),
         modules_sorted,
         crate_name: package.replace('-', "_"),
         package,

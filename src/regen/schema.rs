@@ -161,6 +161,10 @@ pub fn diff(
         "pass `--allow-destructive` to drop it and its data, or restore it in the spec";
 
     diff_enums(old, new, &mut steps, &mut problems);
+    if ddl::uses_trigram(&new.tables) && !ddl::uses_trigram(&old.tables) {
+        steps.main.push(ddl::CREATE_TRIGRAM_EXTENSION.to_string());
+        steps.tags.push("pg_trgm".to_string());
+    }
 
     let old_tables: BTreeMap<&str, &TableDef> =
         old.tables.iter().map(|t| (t.name.as_str(), t)).collect();

@@ -185,7 +185,7 @@ fn list_schema() -> Value {
     json!({
         "type": "object",
         "additionalProperties": false,
-        "description": "What a list request may ask for besides a page: filters (`?status=paid`, `?status.in=a,b`, `?total.gte=5`, `?note.null=true`, `?name.prefix=ab`), sort orders (`?sort=-created_at`) and counts (`?count=exact`). Every filter and order is served by an index the migrations create.",
+        "description": "What a list request may ask for besides a page: filters (`?status=paid`, `?status.in=a,b`, `?total.gte=5`, `?note.null=true`, `?name.prefix=ab`, `?name.contains=ab`), sort orders (`?sort=-created_at`) and counts (`?count=exact`). Every filter and order is served by an index the migrations create.",
         "properties": {
             "filter": {
                 "type": "object",

@@ -36,6 +36,8 @@ macro_rules! service_templates {
             any_cache_lists: bool,
             /// Some resource has `list`: the service has `src/listing.rs`.
             any_list: bool,
+            /// The first migration creates `pg_trgm`.
+            trigram: bool,
             /// Some resource has no `list`: its lists page by primary key
             /// through `pagination::PageRequest`.
             any_id_pages: bool,
@@ -64,6 +66,7 @@ macro_rules! service_templates {
                     any_cache: s.any_cache,
                     any_cache_lists: s.any_cache_lists,
                     any_list: s.resources.iter().any(|r| r.list.is_some()),
+                    trigram: s.trigram,
                     any_id_pages: s.resources.iter().any(|r| r.list.is_none()),
                     auth: s.auth.as_ref(),
                     nested_checks: s.nested_checks,

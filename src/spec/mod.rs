@@ -278,6 +278,7 @@ keyword_enum!(FilterOp {
     Range => "range",
     Null => "null",
     Prefix => "prefix",
+    Contains => "contains",
 });
 
 keyword_enum!(OnDelete {

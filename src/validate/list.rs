@@ -75,6 +75,10 @@ fn op_fits(op: FilterOp, c: &Column) -> Result<(), &'static str> {
         (FilterOp::Null, _) => Err("`null` needs an optional column (`required: false`)"),
         (FilterOp::Prefix, Some(T::String | T::Text | T::Email | T::Url)) => Ok(()),
         (FilterOp::Prefix, _) => Err("`prefix` needs a `string`, `text`, `email` or `url` column"),
+        (FilterOp::Contains, Some(T::String | T::Text | T::Email | T::Url)) => Ok(()),
+        (FilterOp::Contains, _) => {
+            Err("`contains` needs a `string`, `text`, `email` or `url` column")
+        }
     }
 }
 

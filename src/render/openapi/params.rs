@@ -165,6 +165,11 @@ fn filter_params(f: &ListFilter, op: &str, params: &mut Vec<Value>) {
             &format!("`true`: only rows without a `{column}`; `false`: only rows with one."),
             json!({ "type": "boolean" }),
         )),
+        "contains" => params.push(query_param(
+            &format!("{column}.contains"),
+            &format!("Only rows whose `{column}` contains this text (case-sensitive; `%` and `_` are literal)."),
+            json!({ "type": "string", "minLength": 1, "pattern": "^[^\\u0000]+$" }),
+        )),
         _ => params.push(query_param(
             &format!("{column}.prefix"),
             &format!("Only rows whose `{column}` starts with this text (case-sensitive)."),

@@ -15,6 +15,11 @@
 {{ e.create }}
 {%- endfor %}
 {%- endif %}
+{%- if trigram %}
+
+-- `contains` filters are served by trigram indexes.
+{{ crate::ddl::CREATE_TRIGRAM_EXTENSION }}
+{%- endif %}
 {%- for r in resources %}
 
 {{ r.create_table }}

@@ -54,7 +54,7 @@ pub struct Filter {
     pub column: &'static str,
     pub kind: Kind,
     /// The operators, comma-separated: `eq`, `in`, `range` (`gt`, `gte`,
-    /// `lt`, `lte`), `null`, `prefix`.
+    /// `lt`, `lte`), `null`, `prefix`, `contains`.
     pub ops: &'static str,
 }
 
@@ -277,6 +277,9 @@ enum Cond {
     /// `true`: IS NULL.
     Null(bool),
     Prefix(String),
+    /// The `LIKE` pattern: the text between `%`s, its `\`, `%` and `_`
+    /// escaped.
+    Contains(String),
 }
 
 /// `?count=`: a total next to the page.
@@ -654,6 +657,20 @@ impl Filter {
                 }
                 Cond::Prefix(text.to_owned())
             }
+            "contains" if self.allows("contains") => {
+                if text.is_empty() || text.contains('\0') {
+                    return Err("expected non-empty text without NUL characters".to_owned());
+                }
+                let mut pattern = String::from("%");
+                for c in text.chars() {
+                    if matches!(c, '\\' | '%' | '_') {
+                        pattern.push('\\');
+                    }
+                    pattern.push(c);
+                }
+                pattern.push('%');
+                Cond::Contains(pattern)
+            }
             _ => return Err(unknown()),
         };
         Ok(cond)
@@ -670,7 +687,7 @@ impl Cond {
                 .collect::<Vec<_>>()
                 .join(","),
             Cond::Null(b) => b.to_string(),
-            Cond::Prefix(p) => p.clone(),
+            Cond::Prefix(p) | Cond::Contains(p) => p.clone(),
         }
     }
 }
@@ -836,6 +853,11 @@ impl ListRequest {
                 }
                 Cond::Null(false) => {
                     qb.push(" IS NOT NULL");
+                }
+                Cond::Contains(pattern) => {
+                    // `LIKE` with the pattern bound: the column's trigram
+                    // index serves it in any plan.
+                    qb.push(" LIKE ").push_bind(pattern.clone());
                 }
                 Cond::Prefix(p) => {
                     // A range the index (text_pattern_ops) can scan in any

@@ -502,6 +502,20 @@ async fn check_filters(app: &TestApp, r: &common::ResourceFixture, rows: &[Value
                         ids_where(rows, |row| !row[column].is_null()),
                     ));
                 }
+                "contains" => {
+                    // The last characters of one row's value: found inside.
+                    let text = v.as_str().expect("text");
+                    let chars: Vec<char> = text.chars().collect();
+                    let part: String = chars[chars.len().saturating_sub(3)..].iter().collect();
+                    cases.push((
+                        format!("{column}.contains={}", query_value(&json!(part))),
+                        ids_where(rows, |row| {
+                            row[column].as_str().is_some_and(|t| t.contains(&part))
+                        }),
+                    ));
+                    // `%` and `_` are literal: nothing holds this.
+                    cases.push((format!("{column}.contains=%25_%25"), Vec::new()));
+                }
                 _ => {
                     let text = v.as_str().expect("text");
                     let prefix: String = text.chars().take(3).collect();
