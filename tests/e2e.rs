@@ -14,15 +14,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use scaffold::model::Service;
+
+mod common;
+use common::{Redis, free_port, psql, target_dir};
 use serde_json::{Value, json};
 
 const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("SCAFFOLD_E2E_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e"))
-}
 
 /// Runs cargo in a generated service and fails the test with its output.
 fn cargo(dir: &Path, args: &[&str]) {
@@ -65,38 +62,6 @@ fn check_and_build(dir: &Path) {
     );
     cargo(dir, &["test", "--locked"]);
     cargo(dir, &["build", "--locked"]);
-}
-
-fn psql(db: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            db,
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-tAc",
-            sql,
-        ])
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "psql `{sql}`: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A running generated service; killed on drop if the test did not stop it.
@@ -1477,46 +1442,6 @@ fn exercise_owner_chains(svc: &Running, fixtures: &Value, db: &str) {
 }
 
 /// A private `redis-server` on `port` (no persistence); killed on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Redis {
-    fn start(port: u16) -> Redis {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        let redis = Redis { child, port };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while redis.cli(&["PING"]) != "PONG" {
-            assert!(Instant::now() < deadline, "redis-server on {port} answers");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        redis
-    }
-
-    fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli runs");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The value of an unlabelled metric in a `/metrics` scrape.
 fn metric(svc: &Running, name: &str) -> f64 {
     let scrape = request("GET", &svc.url("/metrics"), None);

@@ -17,7 +17,6 @@
 //! `SCAFFOLD_E2E_TARGET_DIR` (default `target/e2e`), like tests/e2e.rs.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -26,15 +25,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod common;
+use common::{Redis, free_port, psql, target_dir};
+
 const PACKAGE: &str = "scale-shop";
 const JWT_SECRET: &str = "scale-secret-that-is-long-enough-for-hs256";
 const PASSWORD: &str = "correct horse battery staple";
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("SCAFFOLD_E2E_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e"))
-}
 
 /// The tests run one at a time: they time the service's windows and kill
 /// processes, and two of them at once on a small machine would blur both.
@@ -103,20 +99,6 @@ fn binary() -> &'static Path {
     bin
 }
 
-fn psql(db: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", db])
-        .args(["-v", "ON_ERROR_STOP=1", "-tAc", sql])
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "psql `{sql}`: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// A fresh database, dropped at the end of the test.
 struct Database(String);
 
@@ -148,63 +130,9 @@ impl Drop for Database {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A private `redis-server` (no persistence); killed on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        let port = free_port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        let redis = Redis { child, port };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while redis.cli(&["PING"]) != "PONG" {
-            assert!(Instant::now() < deadline, "redis-server on {port} answers");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli runs");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    /// SIGSTOP / SIGCONT: Redis stops answering without closing a socket.
-    fn signal(&self, sig: &str) {
-        signal(self.child.id(), sig);
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// SIGSTOP / SIGCONT: Redis stops answering without closing a socket.
+fn pause(redis: &Redis, sig: &str) {
+    signal(redis.child.id(), sig);
 }
 
 fn signal(pid: u32, sig: &str) {
@@ -441,7 +369,7 @@ fn all_see(
 fn replicas_never_serve_a_write_stale() {
     let _serial = serial("replicas_never_serve_a_write_stale");
     let db = Database::create("stale");
-    let redis = Redis::start();
+    let redis = Redis::start(free_port());
     let tier = [("CACHE_LOCAL_TTL", "3s")];
     let a = Replica::start("a", &db, &redis, &tier);
     let b = Replica::start("b", &db, &redis, &tier);
@@ -572,7 +500,7 @@ fn replicas_never_serve_a_write_stale() {
     // trusting its tier within the window (1 s after the last PING that came
     // back, plus the PING's timeout) instead of serving it for its TTL.
     all_see(&[&b], &token, user, id, Some(&replaced.body), "warm");
-    redis.signal("-STOP");
+    pause(&redis, "-STOP");
     let paused = Instant::now();
     b.until("bypassing its tier", Duration::from_secs(3), || {
         b.local_tier() == "bypassed"
@@ -594,7 +522,7 @@ fn replicas_never_serve_a_write_stale() {
     assert_eq!(during.status, 200, "{:?}", during.body);
     let by_id = b.get(Some(&token), &item);
     assert_eq!(by_id.body, during.body, "b reads the database");
-    redis.signal("-CONT");
+    pause(&redis, "-CONT");
 
     // Redis is back and still holds the entries a's write made stale: b
     // subscribes again, and the invalidations a kept are sent by a's
@@ -631,7 +559,7 @@ fn replicas_never_serve_a_write_stale() {
 fn rate_limit_is_shared_by_replicas() {
     let _serial = serial("rate_limit_is_shared_by_replicas");
     let db = Database::create("limit");
-    let redis = Redis::start();
+    let redis = Redis::start(free_port());
     let on = [("RATE_LIMIT_ENABLED", "true")];
     let a = Replica::start("a", &db, &redis, &on);
     let b = Replica::start("b", &db, &redis, &on);
@@ -667,7 +595,7 @@ fn rate_limit_is_shared_by_replicas() {
 fn sigkill_mid_load_loses_no_acknowledged_write() {
     let _serial = serial("sigkill_mid_load_loses_no_acknowledged_write");
     let db = Database::create("kill");
-    let redis = Redis::start();
+    let redis = Redis::start(free_port());
     let a = Replica::start("a", &db, &redis, &[]);
     let b = Replica::start("b", &db, &redis, &[]);
     let (_, token) = sign_up(&b, "writer@example.com");
@@ -767,7 +695,7 @@ fn sigkill_mid_load_loses_no_acknowledged_write() {
 fn sigterm_drains_one_replica_while_the_other_serves() {
     let _serial = serial("sigterm_drains_one_replica_while_the_other_serves");
     let db = Database::create("term");
-    let redis = Redis::start();
+    let redis = Redis::start(free_port());
     let mut a = Replica::start("a", &db, &redis, &[("SHUTDOWN_DELAY", "2s")]);
     let b = Replica::start("b", &db, &redis, &[]);
     let (_, token) = sign_up(&b, "drain@example.com");
