@@ -879,8 +879,8 @@ fn log_in(replica: &Replica, email: &str) -> String {
     tokens.body["access_token"].as_str().unwrap().to_string()
 }
 
-/// Replica `b` reaches PostgreSQL through a statement-counting proxy and
-/// is told apart in `pg_stat_activity` by its `application_name`.
+/// Replica `b` reaches PostgreSQL through a statement-counting proxy, which
+/// also tells its connections apart in `pg_stat_activity`.
 ///
 /// - Once its revocation set is live, an authenticated GET served from the
 ///   cache makes no statement at all.
@@ -897,7 +897,7 @@ fn a_revoked_token_is_refused_by_every_replica() {
     let db = Database::create("revoke");
     let redis = Redis::start();
     let counter = StatementCounter::start();
-    let through_counter = format!("{}&application_name=scale-b", counter.url(&db.0));
+    let through_counter = counter.url(&db.0);
     let a = Replica::start("a", &db, &redis, &[]);
     let b = Replica::start("b", &db, &redis, &[("DATABASE_URL", &through_counter)]);
     for replica in [&a, &b] {
@@ -939,11 +939,15 @@ fn a_revoked_token_is_refused_by_every_replica() {
     // logged out through a before b listens again. The listener waits a
     // moment before reconnecting; on a slow machine the whole exchange may
     // outlast that, so it is tried again with a new session.
-    let listening = format!(
-        "SELECT pid FROM pg_stat_activity WHERE datname = '{}' \
-         AND application_name = 'scale-b' AND query LIKE 'LISTEN%'",
-        db.0
-    );
+    // b's listening backend: the one whose client is the proxy.
+    let listening = || {
+        format!(
+            "SELECT pid FROM pg_stat_activity WHERE datname = '{}' \
+             AND query LIKE 'LISTEN%' AND client_port IN ({})",
+            db.0,
+            counter.client_ports()
+        )
+    };
     let mut tried = 0;
     let outage_token = loop {
         tried += 1;
@@ -953,10 +957,14 @@ fn a_revoked_token_is_refused_by_every_replica() {
         });
         let token = log_in(&a, email);
         assert_eq!(get(&token), 200, "a new session is accepted by b");
-        let pid = db.sql(&listening);
+        let pid = db.sql(&listening());
         assert!(
             !pid.is_empty() && !pid.contains('\n'),
-            "b's listener: {pid:?}"
+            "b's listener: {pid:?} in\n{}",
+            db.sql(&format!(
+                "SELECT pid, application_name, query FROM pg_stat_activity WHERE datname = '{}'",
+                db.0
+            ))
         );
         assert_eq!(db.sql(&format!("SELECT pg_terminate_backend({pid})")), "t");
         b.until(
@@ -982,7 +990,7 @@ fn a_revoked_token_is_refused_by_every_replica() {
     b.until("listening again", Duration::from_secs(15), || {
         revocations(&b) == "memory"
     });
-    let pid = db.sql(&listening);
+    let pid = db.sql(&listening());
     assert!(!pid.is_empty(), "b listens again");
     let refusal = counter.statements(|| assert_eq!(get(&outage_token), 401));
     assert_eq!(

@@ -2,27 +2,36 @@
 //! tests/scale.rs (each includes it with `#[path]`).
 
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// A TCP proxy in front of the shared PostgreSQL that counts the statements
 /// its clients execute (simple `Query` and extended `Execute` messages), so
 /// a test can count the statements a request costs without a server
 /// extension. Clients connect with `sslmode=disable`: the messages are read
 /// in the clear.
-struct StatementCounter {
+pub struct StatementCounter {
     port: u16,
     count: Arc<std::sync::atomic::AtomicUsize>,
+    /// The local port of each connection to the server: its
+    /// `pg_stat_activity.client_port`.
+    server_ports: Arc<Mutex<Vec<u16>>>,
 }
 
 impl StatementCounter {
-    fn start() -> StatementCounter {
+    pub fn start() -> StatementCounter {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counted = count.clone();
+        let server_ports = Arc::new(Mutex::new(Vec::new()));
+        let ports = server_ports.clone();
         std::thread::spawn(move || {
             for client in listener.incoming().map_while(Result::ok) {
                 let server = std::net::TcpStream::connect("127.0.0.1:5432").unwrap();
+                ports
+                    .lock()
+                    .unwrap()
+                    .push(server.local_addr().unwrap().port());
                 let (mut from_server, mut to_client) =
                     (server.try_clone().unwrap(), client.try_clone().unwrap());
                 std::thread::spawn(move || {
@@ -35,7 +44,11 @@ impl StatementCounter {
                 });
             }
         });
-        StatementCounter { port, count }
+        StatementCounter {
+            port,
+            count,
+            server_ports,
+        }
     }
 
     /// Copies one client's messages to the server, counting statements.
@@ -66,7 +79,16 @@ impl StatementCounter {
         }
     }
 
-    fn url(&self, db: &str) -> String {
+    /// The `client_port`s of the connections made through the proxy, as an
+    /// SQL list; tests/e2e.rs has no use for it.
+    #[allow(dead_code)]
+    pub fn client_ports(&self) -> String {
+        let ports = self.server_ports.lock().unwrap();
+        let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+        ports.join(", ")
+    }
+
+    pub fn url(&self, db: &str) -> String {
         format!(
             "postgres://postgres@127.0.0.1:{}/{db}?sslmode=disable",
             self.port
@@ -76,7 +98,7 @@ impl StatementCounter {
     /// The fewest statements one of three runs of `request` executed: a
     /// background statement of the service (a pool's new connection, a
     /// purge) only ever adds to a run.
-    fn statements(&self, mut request: impl FnMut()) -> usize {
+    pub fn statements(&self, mut request: impl FnMut()) -> usize {
         (0..3)
             .map(|_| {
                 let before = self.count.load(std::sync::atomic::Ordering::SeqCst);
