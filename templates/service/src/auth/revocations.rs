@@ -302,7 +302,12 @@ async fn listen(revocations: Weak<Revocations>, pool: PgPool) {
         if pool.is_closed() {
             return;
         }
-        if let Err(err) = follow_once(&revocations, &pool).await {
+        let followed = follow_once(&revocations, &pool).await;
+        // A closed pool is the shutdown, not a lost connection.
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(err) = followed {
             tracing::warn!(error = %err, "revocation listener lost; checking the database per request");
         }
         match revocations.upgrade() {
