@@ -7,7 +7,6 @@
 //! `target/e2e`, so their dependencies compile once per run.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -15,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use scaffold::model::Service;
 
-mod common;
-use common::{Redis, free_port, psql, target_dir};
 use serde_json::{Value, json};
+
+mod common;
+use common::{Redis, StatementCounter, free_port, psql, target_dir};
 
 const ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -2534,90 +2534,6 @@ fn shop_list_plans_use_indexes_on_a_big_table() {
         "test",
         &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
     );
-}
-
-/// A TCP proxy in front of the shared PostgreSQL that counts the statements
-/// its clients execute (simple `Query` and extended `Execute` messages), so
-/// a test can count the statements a request costs without a server
-/// extension. Clients connect with `sslmode=disable`: the messages are read
-/// in the clear.
-struct StatementCounter {
-    port: u16,
-    count: Arc<std::sync::atomic::AtomicUsize>,
-}
-
-impl StatementCounter {
-    fn start() -> StatementCounter {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counted = count.clone();
-        std::thread::spawn(move || {
-            for client in listener.incoming().map_while(Result::ok) {
-                let server = std::net::TcpStream::connect("127.0.0.1:5432").unwrap();
-                let (mut from_server, mut to_client) =
-                    (server.try_clone().unwrap(), client.try_clone().unwrap());
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut from_server, &mut to_client);
-                    let _ = to_client.shutdown(std::net::Shutdown::Both);
-                });
-                let counted = counted.clone();
-                std::thread::spawn(move || {
-                    let _ = Self::relay(client, server, &counted);
-                });
-            }
-        });
-        StatementCounter { port, count }
-    }
-
-    /// Copies one client's messages to the server, counting statements.
-    fn relay(
-        mut client: std::net::TcpStream,
-        mut server: std::net::TcpStream,
-        counted: &std::sync::atomic::AtomicUsize,
-    ) -> std::io::Result<()> {
-        use std::io::{Read, Write};
-        // The startup message has no type byte: a length, then the rest.
-        let mut len = [0u8; 4];
-        client.read_exact(&mut len)?;
-        let mut rest = vec![0u8; u32::from_be_bytes(len) as usize - 4];
-        client.read_exact(&mut rest)?;
-        server.write_all(&len)?;
-        server.write_all(&rest)?;
-        loop {
-            let mut head = [0u8; 5];
-            client.read_exact(&mut head)?;
-            let len = u32::from_be_bytes(head[1..].try_into().unwrap()) as usize;
-            let mut body = vec![0u8; len - 4];
-            client.read_exact(&mut body)?;
-            if head[0] == b'Q' || head[0] == b'E' {
-                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            }
-            server.write_all(&head)?;
-            server.write_all(&body)?;
-        }
-    }
-
-    fn url(&self, db: &str) -> String {
-        format!(
-            "postgres://postgres@127.0.0.1:{}/{db}?sslmode=disable",
-            self.port
-        )
-    }
-
-    /// The fewest statements one of three runs of `request` executed: a
-    /// background statement of the service (a pool's new connection, a
-    /// purge) only ever adds to a run.
-    fn statements(&self, mut request: impl FnMut()) -> usize {
-        (0..3)
-            .map(|_| {
-                let before = self.count.load(std::sync::atomic::Ordering::SeqCst);
-                request();
-                self.count.load(std::sync::atomic::Ordering::SeqCst) - before
-            })
-            .min()
-            .unwrap()
-    }
 }
 
 /// `?include=` on the tracker: a task list embeds each task's label (a

@@ -8,6 +8,10 @@
 //!   the tier stops answering within its trust window, and once Redis is
 //!   back the writer's unsent invalidations reach the other replicas.
 //! - The rate limit is one bucket for every replica.
+//! - A token logged out through one replica is refused by another within
+//!   the revocation set's staleness bound, from memory (no statement), and
+//!   also while that replica's listener is disconnected (it asks the
+//!   database then) and after it has reconnected and reloaded its set.
 //! - SIGKILL in the middle of a write load loses no acknowledged write.
 //! - A SIGTERM'd replica fails readiness, drains its in-flight request and
 //!   exits 0 while the other keeps serving.
@@ -26,7 +30,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 mod common;
-use common::{Redis, free_port, psql, target_dir};
+use common::{Redis, StatementCounter, free_port, psql, target_dir};
 
 const PACKAGE: &str = "scale-shop";
 const JWT_SECRET: &str = "scale-secret-that-is-long-enough-for-hs256";
@@ -775,4 +779,150 @@ fn sigterm_drains_one_replica_while_the_other_serves() {
     let after = b.get(Some(&token), &format!("/v1/orders/{id}"));
     assert_eq!(after.status, 200, "{:?}", after.body);
     assert_eq!(after.body["total_cents"], 2, "b serves a's last write");
+}
+
+/// The revocation set's staleness bound (`auth::revocations::STALENESS` of
+/// the generated service).
+const REVOCATION_STALENESS: Duration = Duration::from_secs(2);
+
+/// Where `replica` answers revocation checks from: `memory` or `database`.
+fn revocations(replica: &Replica) -> String {
+    let health = replica.get(None, "/health");
+    assert_eq!(health.status, 200, "{}: {:?}", replica.name, health.body);
+    health.body["revocations"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}: revocations in {:?}", replica.name, health.body))
+        .to_string()
+}
+
+/// Logs `email` in through `replica`: a new session's access token.
+fn log_in(replica: &Replica, email: &str) -> String {
+    let login = json!({ "email": email, "password": PASSWORD });
+    let tokens = replica.send(None, "POST", "/v1/auth/login", &login);
+    assert_eq!(tokens.status, 200, "login: {:?}", tokens.body);
+    tokens.body["access_token"].as_str().unwrap().to_string()
+}
+
+/// Replica `b` reaches PostgreSQL through a statement-counting proxy, which
+/// also tells its connections apart in `pg_stat_activity`.
+///
+/// - Once its revocation set is live, an authenticated GET served from the
+///   cache makes no statement at all.
+/// - A token logged out through `a` is refused by `b` within the bound,
+///   with no statement: from the set, kept current by the notification.
+/// - With `b`'s listening backend terminated, `b` reports that it checks
+///   revocations in the database, a token logged out through `a` meanwhile
+///   (its notification lost to `b`) is refused by a query, and once `b` has
+///   listened again and reloaded its set, the same token is refused from
+///   memory.
+#[test]
+fn a_revoked_token_is_refused_by_every_replica() {
+    let _serial = serial("a_revoked_token_is_refused_by_every_replica");
+    let db = Database::create("revoke");
+    let redis = Redis::start(free_port());
+    let counter = StatementCounter::start();
+    let through_counter = counter.url(&db.0);
+    let a = Replica::start("a", &db, &redis, &[]);
+    let b = Replica::start("b", &db, &redis, &[("DATABASE_URL", &through_counter)]);
+    for replica in [&a, &b] {
+        replica.until(
+            "checking revocations in memory",
+            Duration::from_secs(15),
+            || revocations(replica) == "memory",
+        );
+    }
+
+    let email = "revoked@example.com";
+    let (user, token) = sign_up(&a, email);
+    let me = format!("/v1/users/{user}");
+    let get = |token: &str| b.get(Some(token), &me).status;
+    // The first read fills the cache; the next ones are cache hits.
+    assert_eq!(get(&token), 200);
+    assert_eq!(get(&token), 200);
+    let hit = counter.statements(|| assert_eq!(get(&token), 200));
+    assert_eq!(hit, 0, "statements of an authenticated cache hit on b");
+
+    // Logout through a: b refuses the token within the bound, from memory.
+    let out = a.send(Some(&token), "POST", "/v1/auth/logout", &json!({}));
+    assert_eq!(out.status, 204, "logout: {:?}", out.body);
+    let logged_out = Instant::now();
+    b.until(
+        "refusing the logged-out token",
+        REVOCATION_STALENESS,
+        || get(&token) == 401,
+    );
+    eprintln!(
+        "b refused the token {:?} after the logout",
+        logged_out.elapsed()
+    );
+    let refusal = counter.statements(|| assert_eq!(get(&token), 401));
+    assert_eq!(refusal, 0, "statements of b's refusal from memory");
+    assert_eq!(a.get(Some(&token), &me).status, 401, "a refuses it too");
+
+    // The outage: b's listening backend is terminated, and a token is
+    // logged out through a before b listens again. The listener waits a
+    // moment before reconnecting; on a slow machine the whole exchange may
+    // outlast that, so it is tried again with a new session.
+    // b's listening backend: the one whose client is the proxy.
+    let listening = || {
+        format!(
+            "SELECT pid FROM pg_stat_activity WHERE datname = '{}' \
+             AND query LIKE 'LISTEN%' AND client_port IN ({})",
+            db.0,
+            counter.client_ports()
+        )
+    };
+    let mut tried = 0;
+    let outage_token = loop {
+        tried += 1;
+        assert!(tried <= 5, "no logout landed inside b's outage in 5 tries");
+        b.until("listening again", Duration::from_secs(15), || {
+            revocations(&b) == "memory"
+        });
+        let token = log_in(&a, email);
+        assert_eq!(get(&token), 200, "a new session is accepted by b");
+        let pid = db.sql(&listening());
+        assert!(
+            !pid.is_empty() && !pid.contains('\n'),
+            "b's listener: {pid:?} in\n{}",
+            db.sql(&format!(
+                "SELECT pid, application_name, query FROM pg_stat_activity WHERE datname = '{}'",
+                db.0
+            ))
+        );
+        assert_eq!(db.sql(&format!("SELECT pg_terminate_backend({pid})")), "t");
+        b.until(
+            "checking revocations in the database",
+            Duration::from_secs(5),
+            || revocations(&b) == "database",
+        );
+        let out = a.send(Some(&token), "POST", "/v1/auth/logout", &json!({}));
+        assert_eq!(out.status, 204, "logout: {:?}", out.body);
+        // Refused while b still has no set: by the database query.
+        let queried = counter.statements(|| assert_eq!(get(&token), 401, "during the outage"));
+        if revocations(&b) != "database" {
+            eprintln!("b listened again before the check; trying again");
+            continue;
+        }
+        assert!(
+            queried >= 1,
+            "b's refusal during the outage asked the database"
+        );
+        break token;
+    };
+    // A new listener, and the logout it missed comes from the reload.
+    b.until("listening again", Duration::from_secs(15), || {
+        revocations(&b) == "memory"
+    });
+    let pid = db.sql(&listening());
+    assert!(!pid.is_empty(), "b listens again");
+    let refusal = counter.statements(|| assert_eq!(get(&outage_token), 401));
+    assert_eq!(
+        refusal, 0,
+        "b refuses the token logged out during the outage from memory"
+    );
+    let fresh = log_in(&a, email);
+    assert_eq!(get(&fresh), 200, "another session is still accepted");
+    let hit = counter.statements(|| assert_eq!(get(&fresh), 200));
+    assert_eq!(hit, 0, "statements of a cache hit after the reconnect");
 }

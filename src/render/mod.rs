@@ -161,6 +161,7 @@ auth_templates! {
     AuthModRs => "service/src/auth/mod.rs",
     AuthAccessRs => "service/src/auth/access.rs",
     AuthPasswordRs => "service/src/auth/password.rs",
+    AuthRevocationsRs => "service/src/auth/revocations.rs",
     AuthTokenRs => "service/src/auth/token.rs",
 }
 
@@ -289,6 +290,10 @@ pub fn render(service: &Service, spec_source: &str) -> Vec<GeneratedFile> {
         add(
             "src/auth/password.rs",
             render_one(AuthPasswordRs { stamp, a }),
+        );
+        add(
+            "src/auth/revocations.rs",
+            render_one(AuthRevocationsRs { stamp, a }),
         );
         add("src/auth/token.rs", render_one(AuthTokenRs { stamp, a }));
     }

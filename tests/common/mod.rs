@@ -3,6 +3,9 @@
 //! Each test file compiles this module on its own and uses part of it.
 #![allow(dead_code)]
 
+mod statement_counter;
+pub use statement_counter::StatementCounter;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

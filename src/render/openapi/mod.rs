@@ -56,7 +56,7 @@ pub fn document(s: &Service) -> Value {
     if let Some(auth) = &s.auth {
         auth::add_auth(s, auth, &mut paths, &mut schemas);
     }
-    operational::add_operational(s.any_cache, &mut paths);
+    operational::add_operational(s.auth.is_some(), s.any_cache, &mut paths);
     schemas.insert("Problem".into(), schemas::problem_schema());
     if s.resources
         .iter()

@@ -8,8 +8,9 @@ use super::responses::responses;
 /// Health, metrics and the document itself. `/health` reports a `cache`
 /// object only when the service has a cache (`any_cache`): a service without
 /// one has no backend, breaker or counters to report, and zeros would read
-/// as an idle cache that is not there.
-pub(super) fn add_operational(any_cache: bool, paths: &mut Map<String, Value>) {
+/// as an idle cache that is not there. Likewise `revocations` only with
+/// `auth`: where the revocation checks are answered from.
+pub(super) fn add_operational(auth: bool, any_cache: bool, paths: &mut Map<String, Value>) {
     let tag = json!(["operations"]);
     let empty_ok = |what: &str| json!({ "description": what });
     paths.insert(
@@ -47,6 +48,10 @@ pub(super) fn add_operational(any_cache: bool, paths: &mut Map<String, Value>) {
     });
     // In the order the service serves them.
     let mut required = vec!["status", "uptime_seconds", "database"];
+    if auth {
+        properties["revocations"] = json!({ "type": "string", "enum": ["memory", "database"] });
+        required.push("revocations");
+    }
     if any_cache {
         properties["cache"] = json!({
             "type": "object",

@@ -75,6 +75,12 @@ struct Health {
     status: &'static str,
     uptime_seconds: u64,
     database: &'static str,
+{%- if auth.is_some() %}
+    /// `memory` while the revocation set answers, `database` while each
+    /// request asks PostgreSQL (before the set is loaded, after the
+    /// listener lost its connection).
+    revocations: &'static str,
+{%- endif %}
 {%- if any_cache %}
     cache: CacheHealth,
 {%- endif %}
@@ -118,6 +124,13 @@ async fn health(State(state): State<AppState>) -> Response {
         status: if database_up { "ok" } else { "degraded" },
         uptime_seconds: state.started_at.elapsed().as_secs(),
         database: if database_up { "up" } else { "down" },
+{%- if auth.is_some() %}
+        revocations: if state.revocations.is_live() {
+            "memory"
+        } else {
+            "database"
+        },
+{%- endif %}
 {%- if any_cache %}
         cache: CacheHealth {
             backend: state.cache.backend_name(),

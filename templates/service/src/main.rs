@@ -4,11 +4,14 @@
 mod cli;
 
 use std::process::ExitCode;
+{%- if auth.is_some() %}
+use std::sync::Arc;
+{%- endif %}
 
 use tokio::net::TcpListener;
 
 {% if auth.is_some() -%}
-use {{ crate_name }}::auth::AuthState;
+use {{ crate_name }}::auth::{AuthState, Revocations};
 {% endif -%}
 use {{ crate_name }}::breaker;
 {% if any_cache -%}
@@ -77,6 +80,11 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         }
         None => state.with_rate_limits(config.rate_limit_settings()),
     };
+{%- if auth.is_some() %}
+    // Keeps the revocation set current; requests check revocations in the
+    // database until it is loaded and confirmed.
+    Revocations::follow(Arc::downgrade(&state.revocations), pool.clone());
+{%- endif %}
     let listener = TcpListener::bind(config.bind_addr).await?;
     tracing::info!(addr = %config.bind_addr, "listening");
     serve(listener, state, config.serve_settings(), shutdown_signal()).await;

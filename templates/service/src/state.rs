@@ -9,7 +9,7 @@ use std::time::Instant;
 use sqlx::PgPool;
 {%- if auth.is_some() %}
 
-use crate::auth::AuthState;
+use crate::auth::{AuthState, Revocations};
 {%- endif %}
 
 {% if any_cache -%}
@@ -32,7 +32,7 @@ pub struct AppState {
 }
 
 /// What every request shares. Its fields are reference-counted themselves
-/// (the pool, the flag, the limiter, the metrics{% if any_cache %}, the cache{% endif %}) or small, so the
+/// (the pool, the flag, the limiter, the metrics{% if auth.is_some() %}, the revocations{% endif %}{% if any_cache %}, the cache{% endif %}) or small, so the
 /// copy `DerefMut` makes of a shared state still shares the live parts.
 #[derive(Clone, Debug)]
 pub struct Shared {
@@ -44,6 +44,9 @@ pub struct Shared {
     pub limits: HttpLimits,
 {%- if auth.is_some() %}
     pub auth: AuthState,
+    /// Revoked tokens in memory; answers only once the process follows
+    /// them (`Revocations::follow`), the database until then.
+    pub revocations: Arc<Revocations>,
 {%- endif %}
     pub rate_limiter: Arc<RateLimiter>,
     pub metrics: Arc<Metrics>,
@@ -89,6 +92,7 @@ impl AppState {
             limits,
 {%- if auth.is_some() %}
             auth,
+            revocations: Arc::new(Revocations::new(limits.request_timeout)),
 {%- endif %}
             rate_limiter,
             metrics,

@@ -34,7 +34,8 @@ pub struct Caller {
 pub struct VerifiedToken(pub Claims);
 
 /// Revoked when its `jti` was logged out, or when its session (refresh
-/// token family) was revoked by a logout or a reused refresh token.
+/// token family) was revoked by a logout or a reused refresh token. Asked
+/// only while the revocation set cannot answer.
 const SQL_REVOKED: &str = r#"
     SELECT EXISTS (SELECT 1 FROM "revoked_tokens" WHERE "jti" = $1)
         OR EXISTS (
@@ -65,12 +66,17 @@ impl OptionalFromRequestParts<AppState> for Caller {
             None => state.auth.keys.verify(token)?,
         };
         let id: UserId = claims.sub.parse().map_err(|_| ApiError::invalid_token())?;
-        let revoked: bool = sqlx::query_scalar(SQL_REVOKED)
-            .bind(claims.jti)
-            .bind(claims.sid)
-            .fetch_one(&state.pool)
-            .await
-            .map_err(|err| ApiError::from_db(err, &[]))?;
+        // The in-memory set answers while it is current (see
+        // `revocations`); otherwise the database does.
+        let revoked = match state.revocations.check(claims.jti, claims.sid) {
+            Some(revoked) => revoked,
+            None => sqlx::query_scalar(SQL_REVOKED)
+                .bind(claims.jti)
+                .bind(claims.sid)
+                .fetch_one(&state.pool)
+                .await
+                .map_err(|err| ApiError::from_db(err, &[]))?,
+        };
         if revoked {
             return Err(ApiError::invalid_token());
         }

@@ -10,6 +10,7 @@
 
 mod access;
 mod password;
+pub mod revocations;
 pub mod token;
 
 use axum::Router;
@@ -24,6 +25,7 @@ use sha2::{Digest, Sha256};
 
 pub use access::{Caller, Grant, Rule, VerifiedToken, Writes};
 pub use password::Passwords;
+pub use revocations::Revocations;
 pub use token::Keys;
 
 use crate::error::ApiError;
@@ -155,7 +157,11 @@ const SQL_INSERT_REFRESH: &str = r#"
     VALUES ($1, $2, $3, now() + make_interval(secs => $4))"#;
 
 /// Marks a refresh token used, atomically: of two requests presenting the
-/// same token, exactly one gets a row back.
+/// same token, exactly one gets a row back. A token of a revoked family is
+/// refused even when it escaped the revocation (inserted by a refresh that
+/// raced it), so a revoked session never issues tokens for long: the
+/// revocation set keeps a family only for as long as tokens issued before
+/// its revocation live.
 const SQL_USE_REFRESH: &str = r#"
     UPDATE "refresh_tokens"
     SET "used_at" = now()
@@ -163,6 +169,11 @@ const SQL_USE_REFRESH: &str = r#"
         AND "used_at" IS NULL
         AND "revoked_at" IS NULL
         AND "expires_at" > now()
+        AND NOT EXISTS (
+            SELECT 1 FROM "refresh_tokens" AS "revoked"
+            WHERE "revoked"."family" = "refresh_tokens"."family"
+                AND "revoked"."revoked_at" IS NOT NULL
+        )
     RETURNING "user_id", "family""#;
 
 /// A used token presented again: revoke its whole family.
@@ -173,7 +184,8 @@ const SQL_REVOKE_REUSED: &str = r#"
         AND "family" = (
             SELECT "family" FROM "refresh_tokens"
             WHERE "token_hash" = $1 AND "used_at" IS NOT NULL
-        )"#;
+        )
+    RETURNING "family""#;
 
 const SQL_REVOKE_FAMILY: &str = r#"
     UPDATE "refresh_tokens" SET "revoked_at" = now()
@@ -285,12 +297,24 @@ async fn refresh(
         .await
         .map_err(db_error)?;
     let Some((id, family)) = used else {
-        let revoked = sqlx::query(SQL_REVOKE_REUSED)
+        // The notice goes in the same transaction: replicas hear of the
+        // revocation only if it commits.
+        let mut tx = state.pool.begin().await.map_err(db_error)?;
+        let revoked: Option<uuid::Uuid> = sqlx::query_scalar(SQL_REVOKE_REUSED)
             .bind(&hash)
-            .execute(&state.pool)
+            .fetch_all(&mut *tx)
             .await
-            .map_err(db_error)?;
-        if revoked.rows_affected() > 0 {
+            .map_err(db_error)?
+            .into_iter()
+            .next();
+        if let Some(family) = revoked {
+            Revocations::notify_family(&mut tx, family)
+                .await
+                .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        if let Some(family) = revoked {
+            state.revocations.revoked_family(family);
             tracing::warn!("a used refresh token was presented again; its session is revoked");
         }
         return Err(ApiError::Unauthorized(
@@ -307,7 +331,7 @@ async fn refresh(
 }
 
 /// Revokes the presented access token (by its `jti`) and its session's
-/// refresh tokens.
+/// refresh tokens, and tells every replica's revocation set.
 async fn logout(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, ApiError> {
     let mut tx = state.pool.begin().await.map_err(db_error)?;
     sqlx::query(SQL_REVOKE_JTI)
@@ -325,7 +349,16 @@ async fn logout(State(state): State<AppState>, caller: Caller) -> Result<StatusC
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
+    // Delivered only if the transaction commits.
+    Revocations::notify_jti(&mut tx, caller.jti, caller.expires_at)
+        .await
+        .map_err(db_error)?;
+    Revocations::notify_family(&mut tx, caller.session)
+        .await
+        .map_err(db_error)?;
     tx.commit().await.map_err(db_error)?;
+    state.revocations.revoked_jti(caller.jti, caller.expires_at);
+    state.revocations.revoked_family(caller.session);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,0 +1,111 @@
+//! A TCP proxy that counts statements, shared by tests/e2e.rs and
+//! tests/scale.rs.
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+/// A TCP proxy in front of the shared PostgreSQL that counts the statements
+/// its clients execute (simple `Query` and extended `Execute` messages), so
+/// a test can count the statements a request costs without a server
+/// extension. Clients connect with `sslmode=disable`: the messages are read
+/// in the clear.
+pub struct StatementCounter {
+    port: u16,
+    count: Arc<std::sync::atomic::AtomicUsize>,
+    /// The local port of each connection to the server: its
+    /// `pg_stat_activity.client_port`.
+    server_ports: Arc<Mutex<Vec<u16>>>,
+}
+
+impl StatementCounter {
+    pub fn start() -> StatementCounter {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = count.clone();
+        let server_ports = Arc::new(Mutex::new(Vec::new()));
+        let ports = server_ports.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().map_while(Result::ok) {
+                let server = std::net::TcpStream::connect("127.0.0.1:5432").unwrap();
+                ports
+                    .lock()
+                    .unwrap()
+                    .push(server.local_addr().unwrap().port());
+                let (mut from_server, mut to_client) =
+                    (server.try_clone().unwrap(), client.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from_server, &mut to_client);
+                    let _ = to_client.shutdown(std::net::Shutdown::Both);
+                });
+                let counted = counted.clone();
+                std::thread::spawn(move || {
+                    let _ = Self::relay(client, server, &counted);
+                });
+            }
+        });
+        StatementCounter {
+            port,
+            count,
+            server_ports,
+        }
+    }
+
+    /// Copies one client's messages to the server, counting statements.
+    fn relay(
+        mut client: std::net::TcpStream,
+        mut server: std::net::TcpStream,
+        counted: &std::sync::atomic::AtomicUsize,
+    ) -> std::io::Result<()> {
+        use std::io::{Read, Write};
+        // The startup message has no type byte: a length, then the rest.
+        let mut len = [0u8; 4];
+        client.read_exact(&mut len)?;
+        let mut rest = vec![0u8; u32::from_be_bytes(len) as usize - 4];
+        client.read_exact(&mut rest)?;
+        server.write_all(&len)?;
+        server.write_all(&rest)?;
+        loop {
+            let mut head = [0u8; 5];
+            client.read_exact(&mut head)?;
+            let len = u32::from_be_bytes(head[1..].try_into().unwrap()) as usize;
+            let mut body = vec![0u8; len - 4];
+            client.read_exact(&mut body)?;
+            if head[0] == b'Q' || head[0] == b'E' {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            server.write_all(&head)?;
+            server.write_all(&body)?;
+        }
+    }
+
+    /// The `client_port`s of the connections made through the proxy, as an
+    /// SQL list; tests/e2e.rs has no use for it.
+    #[allow(dead_code)]
+    pub fn client_ports(&self) -> String {
+        let ports = self.server_ports.lock().unwrap();
+        let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+        ports.join(", ")
+    }
+
+    pub fn url(&self, db: &str) -> String {
+        format!(
+            "postgres://postgres@127.0.0.1:{}/{db}?sslmode=disable",
+            self.port
+        )
+    }
+
+    /// The fewest statements one of three runs of `request` executed: a
+    /// background statement of the service (a pool's new connection, a
+    /// purge) only ever adds to a run.
+    pub fn statements(&self, mut request: impl FnMut()) -> usize {
+        (0..3)
+            .map(|_| {
+                let before = self.count.load(std::sync::atomic::Ordering::SeqCst);
+                request();
+                self.count.load(std::sync::atomic::Ordering::SeqCst) - before
+            })
+            .min()
+            .unwrap()
+    }
+}
