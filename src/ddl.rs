@@ -92,9 +92,9 @@ fn index_keys(keys: &[IndexKey]) -> String {
 pub const CREATE_TRIGRAM_EXTENSION: &str = "CREATE EXTENSION IF NOT EXISTS pg_trgm;";
 
 /// Some index of `tables` uses `pg_trgm`'s operator class.
-pub fn uses_trigram(tables: &[TableDef]) -> bool {
+pub fn uses_trigram<'a>(tables: impl IntoIterator<Item = &'a TableDef>) -> bool {
     tables
-        .iter()
+        .into_iter()
         .flat_map(|t| &t.indexes)
         .flat_map(|ix| &ix.keys)
         .any(|k| k.opclass.as_deref() == Some(crate::lower::TRIGRAM_OPS))

@@ -256,9 +256,6 @@ pub struct ListQuery {
     /// The text search configuration of the column and of `?q=`
     /// (`simple`, `english`, ...).
     pub search_language: String,
-    /// The owner condition cut around its one parameter, for statements
-    /// assembled at run time; `None` when the resource has no owner.
-    pub owner_cond: Option<(String, String)>,
     /// The keys of a row in a response, which `?fields=` may name.
     pub fields: Vec<String>,
     /// The relations `?include=` may embed, in spec order.

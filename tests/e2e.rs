@@ -2702,7 +2702,7 @@ pub fn routes() -> Router<AppState> {
             id_path(&bob)
         ),
     );
-    let (_, admin_token) = {
+    let admin_token = {
         let login = login_field(&credentials);
         let body = body_for(&credentials, 31, &[], None);
         let tokens = send(
@@ -2711,10 +2711,7 @@ pub fn routes() -> Router<AppState> {
             &json!({ login.clone(): body[&login], "password": "correct horse battery staple" }),
         );
         assert_eq!(tokens.status, 200, "{:?}", tokens.body);
-        (
-            (),
-            tokens.body["access_token"].as_str().unwrap().to_string(),
-        )
+        tokens.body["access_token"].as_str().unwrap().to_string()
     };
     let projects = request_as(
         Some(&admin_token),

@@ -21,7 +21,6 @@ pub struct ListInput<'a> {
     pub pk: &'a Pk,
     pub fields: &'a [Field],
     pub parents: &'a [Parent],
-    pub owner_cond: Option<(String, String)>,
     pub timestamps: bool,
 }
 
@@ -189,7 +188,6 @@ fn lower_list(
         filters,
         orders,
         count: raw.count.as_ref().is_some_and(|c| c.value),
-        owner_cond: input.owner_cond.clone(),
         fields: row_keys(input),
         // Filled in once every resource is lowered (`super::include`).
         includes: Vec::new(),
@@ -284,15 +282,7 @@ fn needed_indexes(
             keys,
             method: None,
         };
-        out.push((
-            Index {
-                name: def.name.clone(),
-                unique: false,
-                create: ddl::create_index(input.plural, &def),
-            },
-            def.clone(),
-        ));
-        all.push(def);
+        add_index(input.plural, def, &mut all, &mut out);
     }
     // `contains`: a trigram GIN index of the column, under no scope (a GIN
     // index cannot lead with a btree column); in a parent's or owner's list
@@ -314,17 +304,26 @@ fn needed_indexes(
             keys,
             method: Some("gin".to_string()),
         };
-        out.push((
-            Index {
-                name: def.name.clone(),
-                unique: false,
-                create: ddl::create_index(input.plural, &def),
-            },
-            def.clone(),
-        ));
-        all.push(def);
+        add_index(input.plural, def, &mut all, &mut out);
     }
     out
+}
+
+/// Adds `def` to what the migration creates, and to the indexes later
+/// needs are checked against.
+fn add_index(
+    plural: &str,
+    def: IndexDef,
+    all: &mut Vec<IndexDef>,
+    out: &mut Vec<(Index, IndexDef)>,
+) {
+    let index = Index {
+        name: def.name.clone(),
+        unique: false,
+        create: ddl::create_index(plural, &def),
+    };
+    out.push((index, def.clone()));
+    all.push(def);
 }
 
 /// The operator class of `pg_trgm` a `contains` filter's GIN index uses.

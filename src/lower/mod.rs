@@ -78,12 +78,7 @@ pub fn lower(spec: &RawSpec) -> Service {
         rate_limits,
         email_pattern: field::raw_string(crate::spec::EMAIL_PATTERN),
         url_pattern: field::raw_string(crate::spec::URL_PATTERN),
-        trigram: crate::ddl::uses_trigram(
-            &resources
-                .iter()
-                .map(|r| r.table.clone())
-                .collect::<Vec<_>>(),
-        ),
+        trigram: crate::ddl::uses_trigram(resources.iter().map(|r| &r.table)),
         modules_sorted,
         crate_name: package.replace('-', "_"),
         package,

@@ -329,7 +329,6 @@ pub fn lower_resource(
         pk: &pk,
         fields: &fields,
         parents: &parents,
-        owner_cond: owner_cond.clone(),
         timestamps,
     };
     let (list, list_indexes) = add_list(r.list.as_ref(), &list_input, &mut table);

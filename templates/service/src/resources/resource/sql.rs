@@ -89,7 +89,7 @@ static LISTING: listing::Listing = listing::Listing {
     table: r#"{{ r.table_q }}"#,
     columns: r#"{{ r.select_columns }}"#,
     parents: "{{ crate::model::ListQuery::parent_columns(r.parents) }}",
-{%- if let Some((before, after)) = l.owner_cond %}
+{%- if let Some((before, after)) = r.owner_cond %}
     owner_before: r#"{{ before }}"#,
     owner_after: r#"{{ after }}"#,
 {%- else %}
