@@ -42,6 +42,7 @@ shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 repo="$PWD"
 . bench/seed.sh
+. bench/lib.sh
 
 SECONDS_PER_RUN=10
 BUILD=false
@@ -79,7 +80,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-log() { printf '== %s\n' "$*" >&2; }
 
 # ---------------------------------------------------------------- builds
 log "building scaffold, the services (target/bench) and the reference ($SCRATCH)"
@@ -108,18 +108,6 @@ grep -q 'capacity: 1000000, refill_per_second: 1000000, login' "$work/shopbench.
 sed -e 's/^service: shopbench$/service: shopdeep/' -e 's/cache: { ttl: 5m, lists: true }/cache: { ttl: 5m }/' \
   "$work/shopbench.yaml" >"$work/shopdeep.yaml"
 grep -q 'lists: true' "$work/shopdeep.yaml" && { echo "shop.yaml's list cache moved; fix the sed" >&2; exit 1; }
-# sync_tree FROM TO: TO becomes a copy of FROM, rewriting only the files whose
-# bytes changed, so cargo's fingerprints (mtimes, paths) survive a rerun and
-# an unchanged service is not rebuilt.
-sync_tree() {
-  local from=$1 to=$2 f
-  mkdir -p "$to"
-  (cd "$to" && find . -type f) | while read -r f; do [ -e "$from/$f" ] || rm -f "$to/$f"; done
-  (cd "$from" && find . -type f) | while read -r f; do
-    mkdir -p "$to/$(dirname "$f")"
-    cmp -s "$from/$f" "$to/$f" || cp "$from/$f" "$to/$f"
-  done
-}
 for svc in library shopbench shopdeep; do
   "$scaffold" new "$work/$svc" --spec "$work/$svc.yaml" >/dev/null 2>&1
   sync_tree "$work/$svc" "target/bench/src/$svc"
@@ -134,20 +122,6 @@ ref_bin="$SCRATCH/reference-target/release/reference-axum-sqlx"
 for db in $DB_LIB $DB_SHOP $DB_DEEP; do
   "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
 done
-wait_ready() { # port path
-  for _ in $(seq 1 300); do curl -sf "127.0.0.1:$1$2" >/dev/null && return; sleep 0.1; done
-  echo "nothing answers 127.0.0.1:$1$2; logs in $work" >&2
-  exit 1
-}
-start_service() { # name binary port database [VAR=value...]
-  local name=$1 bin=$2 port=$3 db=$4
-  shift 4
-  env DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=$SSLMODE" BIND_ADDR="127.0.0.1:$port" \
-    DATABASE_MAX_CONNECTIONS=$CLIENTS RUST_LOG=warn RATE_LIMIT_ENABLED=true JWT_SECRET="$SECRET" "$@" \
-    "$bin" >"$work/$name.log" 2>&1 &
-  pids[$name]=$!
-  wait_ready "$port" /readyz
-}
 redis-server --port "$PORT_REDIS" --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 &
 pids[redis]=$!
 
@@ -190,27 +164,6 @@ curl -sf -X POST -H "authorization: Bearer $token" -H 'content-type: application
   { echo "POST /v1/orders fails" >&2; exit 1; }
 
 # ---------------------------------------------------------------- measuring
-ticks=$(getconf CLK_TCK)
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# measure KEY PROCESS URL [wrk args]: one wrk run; appends req/s to
-# $work/KEY.rps and server CPU microseconds per request to $work/KEY.cpu.
-measure() {
-  local key=$1 pid=${pids[$2]} url=$3
-  shift 3
-  local before after
-  before=$(cpu_ticks "$pid")
-  wrk -t$THREADS -c$CLIENTS -d"${SECONDS_PER_RUN}s" "$@" "$url" >"$work/$key.txt"
-  after=$(cpu_ticks "$pid")
-  if grep -q "Non-2xx\|Socket errors" "$work/$key.txt"; then
-    cat "$work/$key.txt" >&2
-    echo "$key answered errors; see above" >&2
-    exit 1
-  fi
-  awk '/Requests\/sec/ { print $2 }' "$work/$key.txt" >>"$work/$key.rps"
-  awk -v t="$((after - before))" -v hz="$ticks" '/requests in/ { printf "%.1f\n", t / hz * 1e6 / $1 }' \
-    "$work/$key.txt" >>"$work/$key.cpu"
-  log "$key: $(tail -1 "$work/$key.rps") req/s, $(tail -1 "$work/$key.cpu") us CPU/request"
-}
 pgbench_run() {
   pgbench -h 127.0.0.1 -U postgres -S -M prepared -c$CLIENTS -j$THREADS -T"$SECONDS_PER_RUN" "$DB_LIB" 2>/dev/null |
     awk '/^tps/ { print $3; exit }' >>"$work/pgbench.rps"
@@ -234,7 +187,6 @@ for rep in $(seq 1 $REPS); do
   measure create shop "http://127.0.0.1:$PORT_SHOP/v1/orders" -s "$work/post.lua" "${auth[@]}"
   measure list1 shop "http://127.0.0.1:$PORT_SHOP$list_path" "${auth[@]}"
 done
-hwm() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/${pids[$1]}/status"; }
 hwm_library=$(hwm library) hwm_reference=$(hwm reference) hwm_shop=$(hwm shop) hwm_shop_redis=$(hwm shop_redis)
 for name in library reference shop shop_redis; do kill "${pids[$name]}"; wait "${pids[$name]}" 2>/dev/null || true; unset "pids[$name]"; done
 
@@ -251,7 +203,6 @@ auth=(-H "authorization: Bearer $token")
   FROM generate_series(1, 1300000) g" -c "VACUUM ANALYZE orders"
 page1=$(curl -sf "${auth[@]}" "127.0.0.1:$PORT_DEEP$list_path")
 cursor=$(jq -r '.next_cursor' <<<"$page1")
-b64url_decode() { local s=$1; while (($(printf %s "$s" | wc -c) % 4)); do s="$s="; done; printf %s "$s" | basenc --base64url -d; }
 decoded=$(b64url_decode "$cursor")
 # [fingerprint, [created_at], id]: keep the fingerprint, take the keys of the
 # row at depth 1,000,000 in the service's own spelling (its GET by id).
@@ -338,27 +289,9 @@ if $BUILD; then
 fi
 
 # ---------------------------------------------------------------- report
-median() { sort -g "$work/$1.$2" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-all() { paste -sd/ "$work/$1.rps" | sed 's|\.[0-9]*||g'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
-fmt() { awk -v a="$1" 'BEGIN { printf "%.0f", a }'; }
-row() { # label key reference-label reference-key rss-mib
-  local m r
-  m=$(median "$2" rps) r=$(median "$4" rps)
-  printf '| %s | %s (%s) | %s | %s | %s | %s (%s) | %s |\n' "$1" "$(fmt "$m")" "$(all "$2")" "$(median "$2" cpu)" \
-    "$5" "$3" "$(fmt "$r")" "$(all "$4")" "$(ratio "$m" "$r")"
-}
-mem_kib=$(awk '/MemTotal/ { print $2 }' /proc/meminfo)
 {
   printf "\n## %s: \`bench/run.sh %s\`\n\n" "$(date -u +'%Y-%m-%d %H:%M UTC')" "$*"
-  printf 'Machine: %s cores, %.0f GiB, Linux %s; load average before the report %s. ' \
-    "$(nproc)" "$((mem_kib / 1024 / 1024))" "$(uname -r)" "$(cut -d' ' -f1-3 /proc/loadavg)"
-  printf 'wrk -t%s -c%s -d%ss on loopback, %s interleaved repetitions, medians (each run in brackets). ' \
-    "$THREADS" "$CLIENTS" "$SECONDS_PER_RUN" "$REPS"
-  printf 'Services, PostgreSQL, Redis and wrk share the same cores; the machine is shared and noisy, '
-  printf 'so only ratios within this run count. CPU is the server process'"'"'s (utime+stime) per request; '
-  printf 'RSS is its peak (VmHWM) over the whole run. '
-  printf 'Every PostgreSQL client (services, reference, pgbench) connects with sslmode=%s.\n\n' "$SSLMODE"
+  machine_note
   printf '| case | req/s (runs) | CPU µs/req | peak RSS MiB | reference | reference req/s (runs) | ratio |\n'
   printf '| --- | ---: | ---: | ---: | --- | ---: | ---: |\n'
   row 'generated GET /v1/authors/{id} (public, uncached, limiter on)' gen_get 'reference GET /authors/{id}' ref_get "$hwm_library"

@@ -2397,19 +2397,12 @@ fn plan_nodes<'a>(node: &'a Value, out: &mut Vec<&'a Value>) {
     }
 }
 
-/// The starter's order lists over 200,000 rows: every filter and order the
-/// spec declares, owner-scoped (a customer) and not (an admin), direct and
-/// nested, first pages and later ones. The service runs with
-/// `plan_cache_mode = force_generic_plan`, so every statement is planned
-/// the way a prepared statement is after its sixth execution (parameters
-/// unknown), and with `auto_explain` sending each plan to the client as a
-/// NOTICE, which the service logs; no plan may scan `orders` sequentially.
-#[test]
-fn shop_list_plans_use_indexes_on_a_big_table() {
-    let (bin, credentials, _tmp) = build_shop_as("plans-shop");
-    let db = format!("scaffold_e2e_plans_{}", std::process::id());
-    psql("test", &format!("DROP DATABASE IF EXISTS \"{db}\""));
-    psql("test", &format!("CREATE DATABASE \"{db}\""));
+/// A database URL that makes every statement of its sessions planned the
+/// way a prepared statement is after its sixth execution
+/// (`plan_cache_mode = force_generic_plan`: parameters unknown) and sends
+/// each executed plan to the client as a NOTICE (`auto_explain`), which the
+/// service logs.
+fn explaining_url(db: &str) -> String {
     let options = [
         "-c session_preload_libraries=auto_explain",
         "-c auto_explain.log_min_duration=0",
@@ -2420,15 +2413,95 @@ fn shop_list_plans_use_indexes_on_a_big_table() {
     .join(" ")
     .replace(' ', "%20")
     .replace('=', "%3D");
-    let url = format!("postgres://postgres@127.0.0.1:5432/{db}?options={options}");
-    let svc = Running::start_with(
-        &bin,
-        &db,
+    format!("postgres://postgres@127.0.0.1:5432/{db}?options={options}")
+}
+
+/// A service on [`explaining_url`], logging the plans it is sent.
+fn start_explaining(bin: &Path, db: &str) -> Running {
+    let url = explaining_url(db);
+    Running::start_with(
+        bin,
+        db,
         &[
             ("DATABASE_URL", url.as_str()),
             ("RUST_LOG", "warn,sqlx::postgres::notice=info"),
         ],
-    );
+    )
+}
+
+/// Every plan in `logs` (see [`explaining_url`]) of a statement that reads
+/// one of the `big` tables, each checked for a sequential scan of any of
+/// them; returns how many there were.
+fn assert_no_seq_scan(logs: &str, big: &[&str]) -> usize {
+    let mut plans = 0;
+    for line in logs.lines() {
+        let Ok(event) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        // JSON log lines carry the event's fields at the top level.
+        let message = event["message"].as_str().unwrap_or_default();
+        let Some(start) = message.find('{') else {
+            continue;
+        };
+        let Ok(explained) = serde_json::from_str::<Value>(&message[start..]) else {
+            continue;
+        };
+        let text = explained["Query Text"].as_str().unwrap_or_default();
+        // `?count=estimated` asks the planner (`EXPLAIN`), which reads no
+        // row whatever plan it reports.
+        if text.starts_with("EXPLAIN") {
+            continue;
+        }
+        if !big.iter().any(|t| text.contains(&format!("FROM \"{t}\""))) {
+            continue;
+        }
+        plans += 1;
+        let mut nodes = Vec::new();
+        plan_nodes(&explained["Plan"], &mut nodes);
+        for node in nodes {
+            let relation = node["Relation Name"].as_str().unwrap_or_default();
+            assert!(
+                !(node["Node Type"] == "Seq Scan" && big.contains(&relation)),
+                "a sequential scan of {relation} for {text}:\n{explained:#}"
+            );
+        }
+    }
+    plans
+}
+
+/// Sends `GET {route}?{query}&limit=5` for every route and query, and the
+/// second page of each (the keyset condition has its own plan), every one
+/// a 200; returns how many requests were sent.
+fn list_pages(svc: &Running, token: Option<&str>, routes: &[String], queries: &[String]) -> usize {
+    let mut sent = 0;
+    for route in routes {
+        for query in queries {
+            let url = svc.url(&format!("{route}?{query}&limit=5"));
+            let page = request_as(token, "GET", &url, None);
+            assert_eq!(page.status, 200, "{route}?{query}: {:?}", page.body);
+            sent += 1;
+            if let Some(cursor) = page.body["next_cursor"].as_str() {
+                let next = svc.url(&format!("{route}?{query}&limit=5&cursor={cursor}"));
+                let page = request_as(token, "GET", &next, None);
+                assert_eq!(page.status, 200, "{route}?{query} page 2: {:?}", page.body);
+                sent += 1;
+            }
+        }
+    }
+    sent
+}
+
+/// The starter's order lists over 200,000 rows: every filter and order the
+/// spec declares, owner-scoped (a customer) and not (an admin), direct and nested, first
+/// pages and later ones, each planned generically (see [`explaining_url`]);
+/// no plan may scan `orders` sequentially.
+#[test]
+fn shop_list_plans_use_indexes_on_a_big_table() {
+    let (bin, credentials, _tmp) = build_shop_as("plans-shop");
+    let db = format!("scaffold_e2e_plans_{}", std::process::id());
+    psql("test", &format!("DROP DATABASE IF EXISTS \"{db}\""));
+    psql("test", &format!("CREATE DATABASE \"{db}\""));
+    let svc = start_explaining(&bin, &db);
     let (alice, alice_token) = sign_up(&svc, &credentials, 0);
     let (_admin, _) = sign_up(&svc, &credentials, 1);
     psql(
@@ -2461,7 +2534,7 @@ fn shop_list_plans_use_indexes_on_a_big_table() {
     psql(&db, "ANALYZE");
 
     let since = "2020-01-01T00:00:00Z";
-    let queries = [
+    let queries: Vec<String> = vec![
         String::new(),
         "status=paid".into(),
         "status.in=paid,shipped".into(),
@@ -2471,63 +2544,117 @@ fn shop_list_plans_use_indexes_on_a_big_table() {
         "sort=created_at".into(),
         format!("sort=-created_at&status=paid&created_at.gte={since}"),
     ];
-    let alice_orders = format!("/v1/users/{}/orders", id_path(&alice));
-    let mut sent = 0;
-    for (token, routes) in [
-        (
-            &alice_token,
-            vec!["/v1/orders".to_string(), alice_orders.clone()],
-        ),
-        (&admin_token, vec!["/v1/orders".to_string(), alice_orders]),
-    ] {
-        for route in &routes {
-            for query in &queries {
-                let url = svc.url(&format!("{route}?{query}&limit=5"));
-                let page = request_as(Some(token), "GET", &url, None);
-                assert_eq!(page.status, 200, "{route}?{query}: {:?}", page.body);
-                sent += 1;
-                // The second page: the keyset condition has its own plan.
-                if let Some(cursor) = page.body["next_cursor"].as_str() {
-                    let next = svc.url(&format!("{route}?{query}&limit=5&cursor={cursor}"));
-                    let page = request_as(Some(token), "GET", &next, None);
-                    assert_eq!(page.status, 200, "{route}?{query} page 2: {:?}", page.body);
-                    sent += 1;
-                }
-            }
-        }
-    }
+    let routes = [
+        "/v1/orders".to_string(),
+        format!("/v1/users/{}/orders", id_path(&alice)),
+    ];
+    let sent = list_pages(&svc, Some(&alice_token), &routes, &queries)
+        + list_pages(&svc, Some(&admin_token), &routes, &queries);
 
     let logs = svc.logs();
-    let mut plans = 0;
-    for line in logs.lines() {
-        let Ok(event) = serde_json::from_str::<Value>(line) else {
-            continue;
-        };
-        // JSON log lines carry the event's fields at the top level.
-        let message = event["message"].as_str().unwrap_or_default();
-        let Some(start) = message.find('{') else {
-            continue;
-        };
-        let Ok(explained) = serde_json::from_str::<Value>(&message[start..]) else {
-            continue;
-        };
-        let text = explained["Query Text"].as_str().unwrap_or_default();
-        if !text.contains("FROM \"orders\"") {
-            continue;
-        }
-        plans += 1;
-        let mut nodes = Vec::new();
-        plan_nodes(&explained["Plan"], &mut nodes);
-        for node in nodes {
-            assert!(
-                !(node["Node Type"] == "Seq Scan" && node["Relation Name"] == "orders"),
-                "a sequential scan of orders for {text}:\n{explained:#}"
-            );
-        }
-    }
+    let plans = assert_no_seq_scan(&logs, &["orders"]);
     assert!(
         plans >= sent,
         "{plans} plans of order lists logged for {sent} requests:\n{logs}"
+    );
+    drop(svc);
+    psql(
+        "test",
+        &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
+    );
+}
+
+/// The blog's post lists over 200,000 posts with 200,000 comments: each
+/// filter (equality, prefix, trigram `contains`, date range, null), each
+/// order, full-text search alone and with filters and orders, and the
+/// include of each post's author and comments, on the whole table and
+/// nested under an author, first pages and later ones, each planned
+/// generically (see [`explaining_url`]); no plan may scan `posts` or
+/// `comments` sequentially. `?count=exact` is left out: an exact total
+/// reads every matching row by definition, which is why it is opt-in and
+/// `estimated` exists.
+#[test]
+fn blog_list_plans_use_indexes_on_a_big_table() {
+    let (bin, _tmp) = build_variant("blog", "service: blog", "service: plans-blog", "plans-blog");
+    let db = format!("scaffold_e2e_plans_blog_{}", std::process::id());
+    psql("test", &format!("DROP DATABASE IF EXISTS \"{db}\""));
+    psql("test", &format!("CREATE DATABASE \"{db}\""));
+    let svc = start_explaining(&bin, &db);
+    // Titles and bodies from a few words, so search, prefix and contains
+    // each match a slice of the table; every other post is published, every
+    // third has no publication date.
+    psql(
+        &db,
+        "INSERT INTO authors (handle, display_name) \
+         SELECT 'author_' || g, 'Author ' || g FROM generate_series(1, 1000) AS g",
+    );
+    psql(
+        &db,
+        "INSERT INTO posts (author_id, title, body, published, published_on, created_at) \
+         SELECT (SELECT min(id) FROM authors) + g % 1000, \
+                (ARRAY['Rust', 'Postgres', 'Gardening', 'Cooking', 'Chess'])[1 + g % 5] \
+                    || ' notes ' || g, \
+                (ARRAY['running a service', 'baking bread', 'planting trees'])[1 + g % 3] \
+                    || ' on day ' || g, \
+                g % 2 = 0, \
+                CASE WHEN g % 3 = 0 THEN NULL ELSE date '2020-01-01' + g % 2000 END, \
+                now() - g * interval '1 second' \
+         FROM generate_series(1, 200000) AS g",
+    );
+    psql(
+        &db,
+        "INSERT INTO comments (post_id, body, rating) \
+         SELECT id, 'first!', 5 FROM posts",
+    );
+    psql(&db, "ANALYZE");
+
+    let queries: Vec<String> = [
+        "",
+        "title=Rust%20notes%2010",
+        "title.prefix=Rus",
+        "title.contains=arden",
+        "published=true",
+        "published_on.gte=2021-01-01",
+        "published_on.lt=2021-01-01&published_on.gte=2020-06-01",
+        "published_on.null=true",
+        "published_on.null=false",
+        "sort=-created_at",
+        "sort=title",
+        "sort=published,-created_at",
+        "published=true&sort=published,-created_at",
+        "title.prefix=Che&sort=title",
+        "q=bread",
+        "q=running%20-trees&sort=-created_at",
+        "q=rust&published=true&sort=title",
+        "include=author,comments",
+        "include=comments&sort=-created_at&title.contains=ooki",
+        "count=estimated&published=true",
+    ]
+    .iter()
+    .map(|q| q.to_string())
+    .collect();
+    let author: i64 = psql(&db, "SELECT min(id) FROM authors")
+        .trim()
+        .parse()
+        .unwrap();
+    let routes = [
+        "/v1/posts".to_string(),
+        format!("/v1/authors/{author}/posts"),
+    ];
+    let mut sent = list_pages(&svc, None, &routes, &queries);
+    // The comments' own lists: by id, whole and nested.
+    let post = psql(&db, "SELECT id FROM posts ORDER BY id LIMIT 1");
+    let comment_routes = [
+        "/v1/comments".to_string(),
+        format!("/v1/posts/{}/comments", post.trim()),
+    ];
+    sent += list_pages(&svc, None, &comment_routes, &[String::new()]);
+
+    let logs = svc.logs();
+    let plans = assert_no_seq_scan(&logs, &["posts", "comments"]);
+    assert!(
+        plans >= sent,
+        "{plans} plans of post and comment lists logged for {sent} requests:\n{logs}"
     );
     drop(svc);
     psql(

@@ -1,0 +1,90 @@
+# shellcheck shell=bash
+# Sourced by bench/run.sh and bench/lists.sh: starting services, one wrk run
+# with the server's CPU per request, and the report's medians and ratios.
+# The sourcing script sets $work (scratch directory), the associative array
+# `pids` (name -> process id), SSLMODE, CLIENTS, THREADS, SECONDS_PER_RUN and
+# SECRET.
+
+log() { printf '== %s\n' "$*" >&2; }
+
+# sync_tree FROM TO: TO becomes a copy of FROM, rewriting only the files whose
+# bytes changed, so cargo's fingerprints (mtimes, paths) survive a rerun and
+# an unchanged service is not rebuilt.
+sync_tree() {
+  local from=$1 to=$2 f
+  mkdir -p "$to"
+  (cd "$to" && find . -type f) | while read -r f; do [ -e "$from/$f" ] || rm -f "$to/$f"; done
+  (cd "$from" && find . -type f) | while read -r f; do
+    mkdir -p "$to/$(dirname "$f")"
+    cmp -s "$from/$f" "$to/$f" || cp "$from/$f" "$to/$f"
+  done
+}
+
+wait_ready() { # port path
+  for _ in $(seq 1 300); do curl -sf "127.0.0.1:$1$2" >/dev/null && return; sleep 0.1; done
+  echo "nothing answers 127.0.0.1:$1$2; logs in $work" >&2
+  exit 1
+}
+
+start_service() { # name binary port database [VAR=value...]
+  local name=$1 bin=$2 port=$3 db=$4
+  shift 4
+  env DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=$SSLMODE" BIND_ADDR="127.0.0.1:$port" \
+    DATABASE_MAX_CONNECTIONS=$CLIENTS RUST_LOG=warn RATE_LIMIT_ENABLED=true JWT_SECRET="$SECRET" "$@" \
+    "$bin" >"$work/$name.log" 2>&1 &
+  pids[$name]=$!
+  wait_ready "$port" /readyz
+}
+
+ticks=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# measure KEY PROCESS URL [wrk args]: one wrk run; appends req/s to
+# $work/KEY.rps and server CPU microseconds per request to $work/KEY.cpu.
+measure() {
+  local key=$1 pid=${pids[$2]} url=$3
+  shift 3
+  local before after
+  before=$(cpu_ticks "$pid")
+  wrk -t$THREADS -c$CLIENTS -d"${SECONDS_PER_RUN}s" "$@" "$url" >"$work/$key.txt"
+  after=$(cpu_ticks "$pid")
+  if grep -q "Non-2xx\|Socket errors" "$work/$key.txt"; then
+    cat "$work/$key.txt" >&2
+    echo "$key answered errors; see above" >&2
+    exit 1
+  fi
+  awk '/Requests\/sec/ { print $2 }' "$work/$key.txt" >>"$work/$key.rps"
+  awk -v t="$((after - before))" -v hz="$ticks" '/requests in/ { printf "%.1f\n", t / hz * 1e6 / $1 }' \
+    "$work/$key.txt" >>"$work/$key.cpu"
+  log "$key: $(tail -1 "$work/$key.rps") req/s, $(tail -1 "$work/$key.cpu") us CPU/request"
+}
+
+hwm() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/${pids[$1]}/status"; }
+
+b64url_decode() { local s=$1; while (($(printf %s "$s" | wc -c) % 4)); do s="$s="; done; printf %s "$s" | basenc --base64url -d; }
+
+# ---------------------------------------------------------------- report
+median() { sort -g "$work/$1.$2" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+all() { paste -sd/ "$work/$1.rps" | sed 's|\.[0-9]*||g'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
+fmt() { awk -v a="$1" 'BEGIN { printf "%.0f", a }'; }
+row() { # label key reference-label reference-key rss-mib
+  local m r
+  m=$(median "$2" rps) r=$(median "$4" rps)
+  printf '| %s | %s (%s) | %s | %s | %s | %s (%s) | %s |\n' "$1" "$(fmt "$m")" "$(all "$2")" "$(median "$2" cpu)" \
+    "$5" "$3" "$(fmt "$r")" "$(all "$4")" "$(ratio "$m" "$r")"
+}
+
+# machine_note: the paragraph under a report's heading: the machine, how wrk
+# ran, and what the figures are.
+machine_note() {
+  local mem_kib
+  mem_kib=$(awk '/MemTotal/ { print $2 }' /proc/meminfo)
+  printf 'Machine: %s cores, %.0f GiB, Linux %s; load average before the report %s. ' \
+    "$(nproc)" "$((mem_kib / 1024 / 1024))" "$(uname -r)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  printf 'wrk -t%s -c%s -d%ss on loopback, %s interleaved repetitions, medians (each run in brackets). ' \
+    "$THREADS" "$CLIENTS" "$SECONDS_PER_RUN" "$REPS"
+  printf 'Services, PostgreSQL, Redis and wrk share the same cores; the machine is shared and noisy, '
+  printf 'so only ratios within this run count. CPU is the server process'"'"'s (utime+stime) per request; '
+  printf 'RSS is its peak (VmHWM) over the whole run. '
+  printf 'Every PostgreSQL client connects with sslmode=%s.\n\n' "$SSLMODE"
+}
