@@ -8,6 +8,14 @@
 
 use crate::spec::FieldSpec;
 
+/// How deep a `json` field's value may nest: a scalar is one level, an array
+/// or object one more than its deepest element. The service refuses deeper
+/// values (422), and the OpenAPI document spells the limit out as one schema
+/// per level, which keeps the document free of recursive schemas: client
+/// generators such as openapi-python-client drop every operation that
+/// touches a recursive one.
+pub const JSON_MAX_DEPTH: usize = 8;
+
 #[derive(Debug, Clone)]
 pub struct Service {
     /// Cargo package name, as written in the spec (`my-shop`).

@@ -706,6 +706,39 @@ fn end_to_end(spec_name: &str) {
         "test",
         &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
     );
+    drive_with_python_client(&bin, &dir, &format!("{db}_py"));
+}
+
+/// A client generated from the service's `openapi.json` by
+/// openapi-python-client covers every operation (but `/metrics`) and drives
+/// each one against the service on a database of its own: see
+/// `tests/python_client.py`.
+fn drive_with_python_client(bin: &Path, dir: &Path, db: &str) {
+    psql("test", &format!("DROP DATABASE IF EXISTS \"{db}\""));
+    psql("test", &format!("CREATE DATABASE \"{db}\""));
+    let svc = Running::start(bin, db);
+    let driver = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python_client.py");
+    let out = Command::new("python3")
+        .arg(driver)
+        .arg(dir.join("openapi.json"))
+        .arg(dir.join("tests/fixtures.json"))
+        .arg(&svc.base)
+        .arg(db)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}{}\n(openapi-python-client comes from `python3 -m pip install \
+         openapi-python-client==0.29.1`; .ci/test installs it)\nservice logs:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        svc.logs()
+    );
+    drop(svc);
+    psql(
+        "test",
+        &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
+    );
 }
 
 /// The blog searches posts in English (`search: { language: english }`):

@@ -198,6 +198,10 @@ fn check_calls(
     match ty {
         FieldType::Email => checks.push(("v.email", None)),
         FieldType::Url => checks.push(("v.url", None)),
+        FieldType::Json => checks.push((
+            "v.json_depth",
+            Some(crate::model::JSON_MAX_DEPTH.to_string()),
+        )),
         _ => {}
     }
     if let Some(m) = &f.min_length {
@@ -275,13 +279,19 @@ pub fn lower_field(
 
     // The argument each check receives: `Option<&str>` for text, `Option<T>`
     // for numbers, built from how the local is bound in each context.
+    // A `json` value is checked by reference: it is moved into the row after.
+    let by_ref = ty == FieldType::Json;
     let input_arg = match (is_str, default_call.is_some()) {
+        (_, false) if by_ref => format!("{ident}.as_ref()"),
+        (_, true) if by_ref => format!("Some(&{ident})"),
         (true, false) => format!("{ident}.as_deref()"),
         (true, true) => format!("Some({ident}.as_str())"),
         (false, false) => ident.clone(),
         (false, true) => format!("Some({ident})"),
     };
     let patch_arg = match (is_str, nullable) {
+        _ if by_ref && nullable => format!("{ident}.as_ref().and_then(Option::as_ref)"),
+        _ if by_ref => format!("{ident}.as_ref()"),
         (true, false) => format!("{ident}.as_deref()"),
         (true, true) => format!("present(&{ident})"),
         (false, false) => ident.clone(),

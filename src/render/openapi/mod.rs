@@ -17,7 +17,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::model::Service;
+use crate::model::{JSON_MAX_DEPTH, Service};
 use crate::spec::FieldType;
 
 mod auth;
@@ -35,6 +35,43 @@ pub const NO_NUL: &str = "^[^\\u0000]*$";
 /// A decimal as the service accepts it: a JSON string of digits with an
 /// optional sign and fraction, small enough for `rust_decimal` (28 digits).
 pub const DECIMAL_PATTERN: &str = r"^-?[0-9]{1,18}(\.[0-9]{1,9})?$";
+
+
+/// `JsonValue` (any JSON value but null, at most [`JSON_MAX_DEPTH`] levels,
+/// no U+0000, which PostgreSQL jsonb cannot store) and its deeper levels
+/// `JsonValue2`, `JsonValue3`, …; the last level holds scalars only.
+fn add_json_value(schemas: &mut Map<String, Value>) {
+    let name = |level: usize| match level {
+        1 => "JsonValue".to_string(),
+        n => format!("JsonValue{n}"),
+    };
+    for level in 1..=JSON_MAX_DEPTH {
+        let mut any_of = vec![
+            json!({ "type": "boolean" }),
+            json!({ "type": "number" }),
+            json!({ "type": "string", "pattern": NO_NUL }),
+        ];
+        if level < JSON_MAX_DEPTH {
+            let element = json!({ "anyOf": [{ "type": "null" }, reference("schemas", &name(level + 1))] });
+            any_of.push(json!({ "type": "array", "items": element }));
+            any_of.push(json!({
+                "type": "object",
+                "propertyNames": { "pattern": NO_NUL },
+                "additionalProperties": element,
+            }));
+        }
+        let depth = JSON_MAX_DEPTH - level + 1;
+        let description = if level == 1 {
+            format!(
+                "Any JSON value except null, nested at most {depth} levels deep (a scalar is one \
+                 level); no string or key may contain U+0000."
+            )
+        } else {
+            format!("A JSON value nested at most {depth} levels deep.")
+        };
+        schemas.insert(name(level), json!({ "description": description, "anyOf": any_of }));
+    }
+}
 
 /// The OpenAPI document of the service, as a JSON value; [`to_json`] gives
 /// the text of `openapi.json`.
@@ -62,24 +99,7 @@ pub fn document(s: &Service) -> Value {
         .iter()
         .any(|r| r.fields.iter().any(|f| f.spec.ty == Some(FieldType::Json)))
     {
-        // Any JSON but U+0000, which PostgreSQL jsonb cannot store (the
-        // service refuses it); the definition recurses into arrays and objects.
-        schemas.insert(
-            "JsonValue".into(),
-            json!({
-                "description": "Any JSON value except null; no string or key may contain U+0000.",
-                "anyOf": [
-                    { "type": ["boolean", "number"] },
-                    { "type": "string", "pattern": NO_NUL },
-                    { "type": "array", "items": reference("schemas", "JsonOrNull") },
-                    {
-                        "type": "object",
-                        "propertyNames": { "pattern": NO_NUL },
-                        "additionalProperties": reference("schemas", "JsonOrNull"),
-                    },
-                ],
-            }),
-        );
+        add_json_value(&mut schemas);
         schemas.insert(
             "JsonOrNull".into(),
             json!({ "anyOf": [{ "type": "null" }, reference("schemas", "JsonValue")] }),

@@ -165,6 +165,16 @@ impl Validator {
         }
     }
 
+    /// A `json` value nests at most `max` levels (a scalar is one level, an
+    /// array or object one more than its deepest element): the limit
+    /// `openapi.json` states, which also bounds what a stored document costs
+    /// every reader that walks it.
+    pub fn json_depth(&mut self, field: &str, value: Option<&serde_json::Value>, max: usize) {
+        if value.is_some_and(|value| json_depth(value) > max) {
+            self.add(field, format!("must not nest deeper than {max} levels"));
+        }
+    }
+
     /// The collected errors as a 422, whether or not any were recorded. Used
     /// on the path where a required value was missing, which always recorded one.
     pub fn into_error(self) -> ApiError {
@@ -181,6 +191,16 @@ impl Validator {
     }
 }
 
+/// Levels of a JSON value; recursion is bounded by serde_json's parser,
+/// which refuses documents nested deeper than 128.
+fn json_depth(value: &serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
+        serde_json::Value::Object(map) => 1 + map.values().map(json_depth).max().unwrap_or(0),
+        _ => 1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +209,26 @@ mod tests {
         let mut v = Validator::new();
         check(&mut v);
         v.errors.into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn json_depth_counts_levels_and_refuses_past_the_limit() {
+        let nested = |levels: usize| {
+            (1..levels).fold(serde_json::json!(1), |inner, _| serde_json::json!([inner]))
+        };
+        assert_eq!(json_depth(&serde_json::json!("x")), 1);
+        assert_eq!(json_depth(&serde_json::json!([])), 1);
+        assert_eq!(
+            json_depth(&serde_json::json!({ "a": [1, { "b": null }] })),
+            4
+        );
+        assert_eq!(json_depth(&nested(8)), 8);
+        assert!(errors_of(|v| v.json_depth("doc", Some(&nested(8)), 8)).is_empty());
+        assert_eq!(
+            errors_of(|v| v.json_depth("doc", Some(&nested(9)), 8)),
+            ["doc"]
+        );
+        assert!(errors_of(|v| v.json_depth("doc", None, 8)).is_empty());
     }
 
     #[test]
