@@ -208,7 +208,9 @@ fn constraints_on_existing_tables_are_added_not_valid_and_validated_apart() {
         format!("{spec}  coupon:\n    fields:\n      code: {{ type: string, unique: true }}\n"),
     )
     .unwrap();
-    let out = scaffold(&["generate"], &dir);
+    // `note` becomes required, which the previous version's NULLs break
+    // (see `renames_and_narrowing_changes_are_destructive`).
+    let out = scaffold(&["generate", "--allow-destructive"], &dir);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let later = later_migrations(&dir);
     let position = |statement: &str| {
@@ -463,8 +465,9 @@ fn refused(dir: &Path, at: &str, message: &str) {
     );
 }
 
-/// A rename or a narrowing change breaks the replicas still running the
-/// previous version during a rolling deploy, or loses data: refused with
+/// A rename, a narrowing change or a field made required breaks the
+/// replicas still running the previous version during a rolling deploy, or
+/// loses data: refused with
 /// the expand/contract path, allowed with `--allow-destructive`.
 #[test]
 fn renames_and_narrowing_changes_are_destructive() {
@@ -493,6 +496,19 @@ fn renames_and_narrowing_changes_are_destructive() {
         &dir,
         "total_cents:",
         "the column `total_cents` of `orders` narrows from bigint to integer",
+    );
+    std::fs::write(dir.join("scaffold.yaml"), &original).unwrap();
+
+    // An optional field made required.
+    edit_spec(
+        &dir,
+        "      note: { type: text, required: false }",
+        "      note: { type: text, default: \"-\" }",
+    );
+    refused(
+        &dir,
+        "note: { type: text, default",
+        "the column `note` of `orders` becomes NOT NULL: replicas still running the previous version write NULL",
     );
     std::fs::write(dir.join("scaffold.yaml"), &original).unwrap();
 

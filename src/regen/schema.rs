@@ -255,6 +255,19 @@ pub fn diff(
                     );
                     continue;
                 }
+                // Required from now on: the previous version, still serving
+                // during a rolling deploy, writes NULL for an absent value.
+                if ddl::becomes_not_null(prev, col) && !options.allow_destructive {
+                    let (loc, path) = field_at(&col.name);
+                    problems.push(
+                        Diagnostic::new(loc, path, format!(
+                            "the column `{}` of `{t}` becomes NOT NULL: replicas still running the previous version write NULL when a request leaves it out, and rows that have none fail the migration",
+                            col.name
+                        ))
+                        .help("expand/contract: backfill the rows that have no value and deploy a version whose clients always send one, then make it required in a later release; or pass `--allow-destructive` to add the constraint now"),
+                    );
+                    continue;
+                }
                 steps.main.extend(ddl::alter_column(t, prev, col));
                 if ddl::becomes_not_null(prev, col) {
                     let check = ddl::not_null_check(

@@ -36,7 +36,6 @@ pub const NO_NUL: &str = "^[^\\u0000]*$";
 /// optional sign and fraction, small enough for `rust_decimal` (28 digits).
 pub const DECIMAL_PATTERN: &str = r"^-?[0-9]{1,18}(\.[0-9]{1,9})?$";
 
-
 /// `JsonValue` (any JSON value but null, at most [`JSON_MAX_DEPTH`] levels,
 /// no U+0000, which PostgreSQL jsonb cannot store) and its deeper levels
 /// `JsonValue2`, `JsonValue3`, …; the last level holds scalars only.
@@ -52,7 +51,8 @@ fn add_json_value(schemas: &mut Map<String, Value>) {
             json!({ "type": "string", "pattern": NO_NUL }),
         ];
         if level < JSON_MAX_DEPTH {
-            let element = json!({ "anyOf": [{ "type": "null" }, reference("schemas", &name(level + 1))] });
+            let element =
+                json!({ "anyOf": [{ "type": "null" }, reference("schemas", &name(level + 1))] });
             any_of.push(json!({ "type": "array", "items": element }));
             any_of.push(json!({
                 "type": "object",
@@ -69,7 +69,10 @@ fn add_json_value(schemas: &mut Map<String, Value>) {
         } else {
             format!("A JSON value nested at most {depth} levels deep.")
         };
-        schemas.insert(name(level), json!({ "description": description, "anyOf": any_of }));
+        schemas.insert(
+            name(level),
+            json!({ "description": description, "anyOf": any_of }),
+        );
     }
 }
 

@@ -166,6 +166,28 @@ impl ApiError {
                         errors: Vec::new(),
                     };
                 }
+                // not_null_violation: a field a newer release made required
+                // (`--allow-destructive`) while this build still serves
+                // during a rolling deploy, left out by the request.
+                if db_err.code().as_deref() == Some("23502") {
+                    return Self::Unprocessable {
+                        detail: "a value the database requires is missing".to_owned(),
+                        errors: Vec::new(),
+                    };
+                }
+                // program_limit_exceeded: a value too large for what the
+                // database builds from it, most often a string without
+                // `max_length` over the btree index entry limit (about 2.7 kB
+                // after compression) or a search document over tsvector's
+                // 1 MB. The client's value did it, so it is a 422; a
+                // `max_length` on the field names the field instead.
+                if db_err.code().as_deref() == Some("54000") {
+                    return Self::Unprocessable {
+                        detail: "a value in the request is too large to be stored or indexed"
+                            .to_owned(),
+                        errors: Vec::new(),
+                    };
+                }
             }
             _ => {}
         }
