@@ -175,11 +175,14 @@ class Driver:
                 page = self.call(op, 200, **params).to_dict()
                 if row_id not in [item["id"] for item in page["items"]]:
                     fail(f"{op}: {row_id!r} is not on the first page")
-            replaced = self.body_for(r, 2, ids)
-            if r is not credentials and self.has(f"replace_{name}"):
+            # The account keeps the values it registered with (its login
+            # among them); any other row takes the third sample.
+            replaced = self.body_for(r, 0 if r is credentials else 2, ids)
+            if self.has(f"replace_{name}"):
                 self.check_echo(f"replace_{name}", replaced, self.call(f"replace_{name}", 200, body=replaced, **{key: row_id}))
-            field = next((f for f in r["fields"] if f["parent"] is None and f.get("writers") is None
-                          and not f.get("unique")), None)
+            # A field no other row holds the fourth sample of, unique or not.
+            writable = [f for f in r["fields"] if f["parent"] is None and f.get("writers") is None]
+            field = next((f for f in writable if not f.get("unique")), writable[0] if writable else None)
             if field is not None:
                 patch = {field["name"]: field["samples"][3 % len(field["samples"])]}
                 self.check_echo(f"update_{name}", patch, self.call(f"update_{name}", 200, body=patch, **{key: row_id}))

@@ -87,10 +87,7 @@ pub fn app(state: AppState) -> Router {
         // problem+json 500 and one error log line, not a dropped connection.
         .layer(CatchPanicLayer::custom(error::panic_response))
         // Before the body is read: a refused request costs next to nothing.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            rate_limit::enforce,
-        ))
+        .layer(rate_limit::RateLimitLayer::new(state.clone()))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,

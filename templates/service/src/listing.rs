@@ -11,7 +11,7 @@
 //! what page 1 costs, and a cursor replayed with other parameters is a 400
 //! instead of a wrong page.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use axum::response::{IntoResponse, Response};
@@ -20,6 +20,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json, json};
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
@@ -1001,9 +1003,37 @@ impl ListRequest {
     }
 }
 
-/// The rows of a page as JSON objects, for `?fields=` and `?include=` to
-/// shape.
-pub type Items = Vec<Map<String, Json>>;
+/// A page's rows for `?include=` to embed into, each serialized once: the
+/// included rows are spliced in as JSON text after the row's own fields,
+/// where a `serde_json::Value` tree per row and relation cost most of a
+/// page's time in allocation (a page of 100 posts with their authors and
+/// comments: about 2.5 ms of CPU against 0.3 ms without them).
+pub struct Items {
+    rows: Vec<Item>,
+}
+
+/// One row: its JSON object, and `,"name":value` for each relation
+/// embedded so far.
+struct Item {
+    json: String,
+    embedded: String,
+}
+
+impl Item {
+    /// The row with its relations, as one JSON object.
+    fn into_json(self) -> String {
+        if self.embedded.is_empty() {
+            return self.json;
+        }
+        let mut json = self.json;
+        // The row's closing brace goes after the relations; a row has at
+        // least its id, so a comma always separates them.
+        json.pop();
+        json.push_str(&self.embedded);
+        json.push('}');
+        json
+    }
+}
 
 impl ListRequest {
     /// The relation named `name`, when the request includes it.
@@ -1017,27 +1047,55 @@ impl ListRequest {
         self.include.is_empty() && self.fields.is_none()
     }
 
+    /// Whether a row keeps `key` under `?fields=`: its id, the fields named
+    /// and the relations included always stay.
+    fn keeps(&self, key: &str) -> bool {
+        self.fields.as_ref().is_none_or(|fields| {
+            key == "id" || fields.contains(&key) || self.include.iter().any(|i| i.name == key)
+        })
+    }
+
     /// The response of a list without `?include=`: the page, its rows cut
     /// to `?fields=` when asked.
     pub fn respond<T: Serialize>(&self, page: Page<T>) -> Response {
         if self.plain() {
             return JsonBody(page).into_response();
         }
-        let items = objects(&page.items);
-        self.finish(page, items)
+        let items: Vec<Map<String, Json>> = page
+            .items
+            .iter()
+            .filter_map(|row| match serde_json::to_value(row) {
+                Ok(Json::Object(mut map)) => {
+                    map.retain(|key, _| self.keeps(key));
+                    Some(map)
+                }
+                _ => None,
+            })
+            .collect();
+        let page = Page {
+            items,
+            next_cursor: page.next_cursor,
+            total: page.total,
+        };
+        JsonBody(page).into_response()
     }
 
-    /// The response: the shaped rows with the page's cursor and total.
-    pub fn finish<T>(&self, page: Page<T>, mut items: Items) -> Response {
-        if let Some(fields) = &self.fields {
-            for item in &mut items {
-                item.retain(|key, _| {
-                    key == "id"
-                        || fields.contains(&key.as_str())
-                        || self.include.iter().any(|i| i.name == key)
-                });
-            }
-        }
+    /// The response of a list with `?include=`: the rows with their
+    /// relations (cut to `?fields=` when asked), the page's cursor and total.
+    pub fn finish<T>(&self, page: Page<T>, items: Items) -> Response {
+        let items: Vec<Box<RawValue>> = items
+            .rows
+            .into_iter()
+            .filter_map(|item| {
+                let mut json = item.into_json();
+                if self.fields.is_some() {
+                    let mut map: Map<String, Json> = serde_json::from_str(&json).ok()?;
+                    map.retain(|key, _| self.keeps(key));
+                    json = serde_json::to_string(&map).ok()?;
+                }
+                RawValue::from_string(json).ok()
+            })
+            .collect();
         let page = Page {
             items,
             next_cursor: page.next_cursor,
@@ -1049,21 +1107,47 @@ impl ListRequest {
 
 /// Rows as JSON objects, exactly as a plain page serializes them.
 pub fn objects<T: Serialize>(rows: &[T]) -> Items {
-    rows.iter()
-        .filter_map(|row| match serde_json::to_value(row) {
-            Ok(Json::Object(map)) => Some(map),
-            _ => None,
+    let rows = rows
+        .iter()
+        .filter_map(|row| serde_json::to_string(row).ok())
+        .map(|json| Item {
+            json,
+            embedded: String::new(),
         })
-        .collect()
+        .collect();
+    Items { rows }
 }
 
-/// The text an id has as a map key, whichever JSON type carries it.
-fn id_key(json: &Json) -> Option<String> {
-    match json {
-        Json::Null => None,
-        Json::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
+/// The top-level field `key` of a JSON object's text, as the JSON text of
+/// its value; `None` when absent or null. One pass over the text, nothing
+/// allocated: keys are column names, never escaped, so they are borrowed.
+fn field_of<'a>(object: &'a str, key: &str) -> Option<&'a str> {
+    struct Find<'k>(&'k str);
+
+    impl<'de> Visitor<'de> for Find<'_> {
+        type Value = Option<&'de RawValue>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut found = None;
+            // Every entry is read: the object must end where it should.
+            while let Some(name) = map.next_key::<&'de str>()? {
+                if found.is_none() && name == self.0 {
+                    found = Some(map.next_value::<&'de RawValue>()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(found)
+        }
     }
+
+    let mut json = serde_json::Deserializer::from_str(object);
+    let value = json.deserialize_map(Find(key)).ok()??.get();
+    (value != "null").then_some(value)
 }
 
 impl Include {
@@ -1079,11 +1163,18 @@ impl Include {
     where
         T: for<'r> FromRow<'r, PgRow> + Serialize + Send + Unpin,
     {
-        let mut ids: Vec<Value> = items
+        // Each item's key, read once from its text.
+        let keys: Vec<Option<String>> = items
+            .rows
             .iter()
-            .filter_map(|item| self.id.read_json(item.get(self.from)?))
+            .map(|item| field_of(&item.json, self.from).map(str::to_owned))
             .collect();
-        ids.sort_by_key(Value::to_string);
+        let mut ids: Vec<Value> = keys
+            .iter()
+            .flatten()
+            .filter_map(|key| self.id.read_json(&serde_json::from_str(key).ok()?))
+            .collect();
+        ids.sort_by_cached_key(Value::to_string);
         ids.dedup();
         let rows = if ids.is_empty() {
             Vec::new()
@@ -1102,31 +1193,43 @@ impl Include {
                 .await
                 .map_err(|err| ApiError::from_db(err, &[]))?
         };
-        self.attach(items, &rows);
+        self.attach(items, &keys, &rows);
         Ok(())
     }
 
     /// Embeds `rows` in the `items` they belong to: a parent or `null`, or
-    /// the list of children (empty when there are none).
-    fn attach<T: Serialize>(&self, items: &mut Items, rows: &[T]) {
-        let mut by_key: BTreeMap<String, Vec<Json>> = BTreeMap::new();
-        for row in objects(rows) {
-            if let Some(key) = row.get(self.to).and_then(id_key) {
-                by_key.entry(key).or_default().push(Json::Object(row));
+    /// the list of children (empty when there are none). Rows are matched
+    /// by the JSON text of their keys, which both sides serialize from the
+    /// same type.
+    fn attach<T: Serialize>(&self, items: &mut Items, keys: &[Option<String>], rows: &[T]) {
+        let mut by_key: HashMap<String, Vec<String>> = HashMap::new();
+        for json in rows
+            .iter()
+            .filter_map(|row| serde_json::to_string(row).ok())
+        {
+            if let Some(key) = field_of(&json, self.to) {
+                let key = key.to_owned();
+                by_key.entry(key).or_default().push(json);
             }
         }
-        for item in items.iter_mut() {
-            let found = item
-                .get(self.from)
-                .and_then(id_key)
-                .and_then(|key| by_key.get(&key));
-            let value = match (self.many, found) {
-                (true, Some(rows)) => Json::Array(rows.clone()),
-                (true, None) => Json::Array(Vec::new()),
-                (false, Some(rows)) => rows.first().cloned().unwrap_or(Json::Null),
-                (false, None) => Json::Null,
-            };
-            item.insert(self.name.to_owned(), value);
+        for (item, key) in items.rows.iter_mut().zip(keys) {
+            let key = key.as_deref();
+            let embedded = &mut item.embedded;
+            embedded.push_str(",\"");
+            embedded.push_str(self.name);
+            embedded.push_str("\":");
+            if self.many {
+                // Children are keyed by the item's own id, unique on a
+                // page: each group is taken, never copied twice.
+                let children = key.and_then(|key| by_key.remove(key)).unwrap_or_default();
+                embedded.push('[');
+                embedded.push_str(&children.join(","));
+                embedded.push(']');
+            } else {
+                // A parent can be shared by several items.
+                let parent = key.and_then(|key| by_key.get(key)?.first());
+                embedded.push_str(parent.map_or("null", String::as_str));
+            }
         }
     }
 }

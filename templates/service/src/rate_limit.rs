@@ -42,20 +42,31 @@
 //! buckets live in this process and each replica limits on its own.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::fmt;
+use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
-{% if auth.is_some() -%}
-use axum::body::Bytes;
-{% endif -%}
-use axum::extract::{ConnectInfo, {% if auth.is_some() %}FromRequest, {% endif %}MatchedPath, Request, State};
+use axum::BoxError;
+use axum::body::{Body, Bytes, HttpBody};
+{%- if auth.is_some() %}
+use axum::extract::{ConnectInfo, FromRequest, MatchedPath, Request, State};
+{%- else %}
+use axum::extract::{ConnectInfo, MatchedPath, Request};
+{%- endif %}
 use axum::http::{HeaderMap, HeaderValue, Method};
+{%- if auth.is_some() %}
 use axum::middleware::Next;
+{%- endif %}
 use axum::response::{IntoResponse, Response};
+use pin_project_lite::pin_project;
 use prometheus_client::metrics::counter::Counter;
+use tower::{Layer, Service};
 
 use crate::breaker::{BreakerState, GuardedRedis};
 use crate::config::{OnRedisError, RateLimitSettings};
@@ -577,18 +588,31 @@ fn verified_token(state: &AppState, request: &Request) -> Option<crate::auth::Ve
 }
 {%- endif %}
 
-/// Middleware: takes the request's tokens, refuses it with 429 when a bucket
-/// is empty, and reports the tightest bucket in `RateLimit-*` headers.
-pub async fn enforce(State(state): State<AppState>, {% if auth.is_some() %}mut {% endif %}request: Request, next: Next) -> Response {
+/// What a request takes, decided before it reaches anything below the
+/// limiter.
+enum Admission {
+    /// Not limited: an operational route, or limits off.
+    Free,
+    /// Decided in this process, without waiting: go on (with these
+    /// headers) or be refused.
+    Decided(Decision),
+    /// Asked of Redis, in the request's future.
+    Shared(Vec<Take>),
+}
+
+/// The synchronous part of limiting a request: which buckets it takes
+/// from{% if auth.is_some() %} (a valid access token adds its user's, whose claims are handed on
+/// to the `Caller` extractor){% endif %}, and the decision where no round trip is needed.
+fn admit(state: &AppState, {% if auth.is_some() %}request: &mut Request{% else %}request: &Request{% endif %}) -> Admission {
     let limiter = &state.rate_limiter;
     // A reference-counted copy: the request is changed below.
     let matched = request.extensions().get::<MatchedPath>().cloned();
     let Some(matched) = matched.filter(|route| route.as_str().starts_with("/v1/")) else {
-        return next.run(request).await;
+        return Admission::Free;
     };
     let route = matched.as_str();
 {%- if auth.is_some() %}
-    let user = verified_token(&state, &request).map(|verified| {
+    let user = verified_token(state, request).map(|verified| {
         let user = verified.0.sub.clone();
         // The request's span declares the field; every later log line of
         // the request carries it.
@@ -600,9 +624,9 @@ pub async fn enforce(State(state): State<AppState>, {% if auth.is_some() %}mut {
     });
 {%- endif %}
     if !limiter.settings.enabled {
-        return next.run(request).await;
+        return Admission::Free;
     }
-    let address = Client::Ip(limiter.client_ip(&request));
+    let address = Client::Ip(limiter.client_ip(request));
     // HEAD is served by the GET handler and counts as a GET.
     let method = if request.method() == Method::HEAD {
         Method::GET
@@ -649,21 +673,159 @@ pub async fn enforce(State(state): State<AppState>, {% if auth.is_some() %}mut {
             policy,
         });
     }
+    match limiter.shared {
+        Some(_) => Admission::Shared(takes),
+        None => Admission::Decided(limiter.take_local(&takes)),
+    }
+}
 
-    let Some(decision) = limiter.take(&takes).await else {
-        return ApiError::Unavailable("the rate limiter is unavailable".to_owned()).into_response();
-    };
-    let mut response = if decision.allowed {
-        next.run(request).await
-    } else {
-        state.metrics.record_rate_limited(decision.bucket);
-        ApiError::TooManyRequests {
-            retry_after_secs: decision.retry_after_secs,
-        }
-        .into_response()
-    };
-    set_headers(response.headers_mut(), &decision);
+/// The response to a request a bucket refused, counted in the metrics.
+fn refusal(state: &AppState, decision: &Decision) -> Response {
+    state.metrics.record_rate_limited(decision.bucket);
+    let mut response = ApiError::TooManyRequests {
+        retry_after_secs: decision.retry_after_secs,
+    }
+    .into_response();
+    set_headers(response.headers_mut(), decision);
     response
+}
+
+/// The layer of [`RateLimit`].
+#[derive(Clone)]
+pub struct RateLimitLayer {
+    state: AppState,
+}
+
+impl RateLimitLayer {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+impl<S> Layer<S> for RateLimitLayer {
+    type Service = RateLimit<S>;
+
+    fn layer(&self, inner: S) -> RateLimit<S> {
+        RateLimit {
+            inner,
+            state: self.state.clone(),
+        }
+    }
+}
+
+/// Takes the request's tokens, refuses it with 429 when a bucket is empty,
+/// and reports the tightest bucket in `RateLimit-*` headers.
+///
+/// A tower service with a concrete future rather than an
+/// `axum::middleware::from_fn`: an unlimited route and an in-process
+/// decision cost no allocation and no clone of the stack below; only a
+/// request that waits for Redis is boxed.
+#[derive(Clone)]
+pub struct RateLimit<S> {
+    inner: S,
+    state: AppState,
+}
+
+impl<S, B> Service<Request> for RateLimit<S>
+where
+    S: Service<Request, Response = axum::http::Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = RateLimitFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, {% if auth.is_some() %}mut {% endif %}request: Request) -> Self::Future {
+        match admit(&self.state, &{% if auth.is_some() %}mut {% endif %}request) {
+            Admission::Free => RateLimitFuture::Inner {
+                inner: self.inner.call(request),
+                decision: None,
+            },
+            Admission::Decided(decision) if decision.allowed => RateLimitFuture::Inner {
+                inner: self.inner.call(request),
+                decision: Some(decision),
+            },
+            Admission::Decided(decision) => RateLimitFuture::Refused {
+                response: Some(refusal(&self.state, &decision)),
+            },
+            Admission::Shared(takes) => {
+                // The service that was made ready serves the request; a
+                // fresh clone stays for the next one.
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                let state = self.state.clone();
+                RateLimitFuture::Shared {
+                    future: Box::pin(async move {
+                        let Some(decision) = state.rate_limiter.take(&takes).await else {
+                            return Ok(ApiError::Unavailable(
+                                "the rate limiter is unavailable".to_owned(),
+                            )
+                            .into_response());
+                        };
+                        if !decision.allowed {
+                            return Ok(refusal(&state, &decision));
+                        }
+                        let mut response = inner.call(request).await?.map(Body::new);
+                        set_headers(response.headers_mut(), &decision);
+                        Ok(response)
+                    }),
+                }
+            }
+        }
+    }
+}
+
+type SharedFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+pin_project! {
+    /// The future of [`RateLimit`].
+    #[project = RateLimitProjection]
+    pub enum RateLimitFuture<F> {
+        /// Admitted without waiting: the stack below, then the headers.
+        Inner {
+            #[pin]
+            inner: F,
+            decision: Option<Decision>,
+        },
+        /// Refused without waiting.
+        Refused { response: Option<Response> },
+        /// Waiting for Redis's decision, then the stack below.
+        Shared { future: SharedFuture },
+    }
+}
+
+impl<F, B> Future for RateLimitFuture<F>
+where
+    F: Future<Output = Result<axum::http::Response<B>, Infallible>>,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            RateLimitProjection::Inner { inner, decision } => {
+                let mut response = ready!(inner.poll(cx))?.map(Body::new);
+                if let Some(decision) = decision.take() {
+                    set_headers(response.headers_mut(), &decision);
+                }
+                Poll::Ready(Ok(response))
+            }
+            RateLimitProjection::Refused { response } => {
+                Poll::Ready(Ok(response.take().unwrap_or_default()))
+            }
+            RateLimitProjection::Shared { future } => future.as_mut().poll(cx),
+        }
+    }
 }
 
 /// Headers already set by an inner refusal ([`enforce_account`]) describe
