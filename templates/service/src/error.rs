@@ -281,6 +281,27 @@ struct ProblemBody<'a> {
     errors: &'a [FieldError],
 }
 
+/// Runs a write from its statement on as a task of its own and waits for
+/// it. The request's future is dropped when its client disconnects or the
+/// request times out; the task is not, so a statement that commits is always
+/// followed by its cache invalidation and after-hook. A panic in the task is
+/// raised again here, where `CatchPanicLayer` turns it into the same
+/// problem+json 500 as a panic in the handler itself.
+pub async fn to_completion<T, F>(write: F) -> Result<T, ApiError>
+where
+    F: std::future::Future<Output = Result<T, ApiError>> + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::spawn(write).await {
+        Ok(result) => result,
+        Err(err) => match err.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            // Only a runtime shutting down cancels the task.
+            Err(_) => Err(ApiError::Internal),
+        },
+    }
+}
+
 /// The response to a panic in a handler, a hook or a custom route: the same
 /// problem+json 500 as any unexpected failure (rendered by the outer
 /// middleware); the panic's message goes to the log, never to the client.
