@@ -32,6 +32,9 @@ fn cargo(dir: &Path, args: &[&str]) {
         // service's own output, not a debugger.
         .env("CARGO_PROFILE_DEV_DEBUG", "0")
         .env("DATABASE_URL", ADMIN_URL)
+        // The cache's own tests run against Redis too (under keys of their
+        // own), as in the service's CI workflow.
+        .env("REDIS_URL", "redis://127.0.0.1:6379")
         .env_remove("RUSTFLAGS")
         .output()
         .expect("cargo runs");

@@ -71,8 +71,14 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         Some(url) => {
             let conn = breaker::connect(url)?;
 {%- if any_cache %}
+            let cache = Cache::redis(
+                conn.clone(),
+                url,
+                config.cache_local_ttl,
+                config.request_timeout,
+            )?;
             state
-                .with_cache(Cache::redis(conn.clone(), url, config.cache_local_ttl)?)
+                .with_cache(cache)
                 .with_rate_limiter(RateLimiter::shared(config.rate_limit_settings(), conn))
 {%- else %}
             state.with_rate_limiter(RateLimiter::shared(config.rate_limit_settings(), conn))
