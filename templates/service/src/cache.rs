@@ -532,11 +532,12 @@ impl Cache {
 
     /// The list page cached under `key` in the current generation of the
     /// resource (`generation` names its counter), or the one `load` reads
-    /// (cached for about `ttl` unless it is empty).
+    /// (cached for about `ttl` unless it is empty). Without a key the page
+    /// is read and not cached.
     pub async fn page_or_load<R, F, Fut>(
         &self,
         generation: &str,
-        key: String,
+        key: Option<String>,
         ttl: Duration,
         load: F,
     ) -> Result<Page<R>, ApiError>
@@ -545,6 +546,9 @@ impl Cache {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<Page<R>, ApiError>>,
     {
+        let Some(key) = key else {
+            return self.load_uncached(load).await;
+        };
         let keep = |page: &Page<R>| (!page.items.is_empty()).then(|| jittered(ttl));
         let slot = Slot {
             counter: Some(generation),

@@ -57,6 +57,11 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     cli::prepare_schema(&pool).await?;
 {% if auth.is_some() %}
     let auth = AuthState::new(config.jwt_secret.as_bytes())?;
+{%- if any_cache_lists && any_list %}
+    // Cached list pages after a cursor: only those of cursors signed with
+    // a key from the secret every replica shares.
+    {{ crate_name }}::listing::sign_cursors(config.jwt_secret.as_bytes());
+{%- endif %}
     let state = AppState::new(pool.clone(), config.http_limits(), auth);
 {%- else %}
     let state = AppState::new(pool.clone(), config.http_limits());
