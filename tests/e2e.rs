@@ -1634,6 +1634,135 @@ fn shop_cache_survives_a_redis_outage() {
     );
 }
 
+/// A write whose request is cancelled after its statement was sent (here
+/// its timeout, `REQUEST_TIMEOUT_SECS=1`, fires while the UPDATE waits on a
+/// row lock another session holds) still runs to its end once the lock is
+/// released: the row is updated, its cache entry is invalidated (the next
+/// GET shows the change, not the entry cached before) and the after-hook
+/// runs (a user-owned hook that logs).
+#[test]
+fn shop_write_cancelled_by_its_timeout_still_invalidates_and_runs_its_hook() {
+    let package = "cancel-shop";
+    let (bin, tmp) = build_variant_with(
+        "shop",
+        "service: shop",
+        &format!("service: {package}"),
+        package,
+        |dir| {
+            rewrite(
+                &dir.join("src/hooks/user.rs"),
+                "pub async fn after_update(_state: &AppState, _row: &Row) {}",
+                "pub async fn after_update(_state: &AppState, row: &Row) {\n    \
+                 tracing::info!(user = %row.id, \"after_update hook ran\");\n}",
+            );
+        },
+    );
+    let fixtures = tmp.path().join(package).join("tests/fixtures.json");
+    let fixtures: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures).unwrap()).unwrap();
+    let credentials = fixtures["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["access"]["credentials"] == true)
+        .unwrap()
+        .clone();
+
+    let db = format!("scaffold_e2e_cancel_{}", std::process::id());
+    psql("test", &format!("DROP DATABASE IF EXISTS \"{db}\""));
+    psql("test", &format!("CREATE DATABASE \"{db}\""));
+    let svc = Running::start_with(&bin, &db, &[("REQUEST_TIMEOUT_SECS", "1")]);
+    let (alice, token) = sign_up(&svc, &credentials, 0);
+    let id = id_path(&alice);
+    let item = svc.url(&format!("/v1/users/{id}"));
+    let get = || request_as(Some(&token), "GET", &item, None);
+    let cached = get();
+    assert_eq!(cached.status, 200, "{:?}", cached.body);
+    assert_ne!(cached.body["name"], "written after the timeout");
+
+    // Another session holds the row: the PATCH's UPDATE waits for it.
+    let mut locker = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", &db])
+        .args(["-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("psql runs");
+    let mut to_locker = locker.stdin.take().unwrap();
+    let mut from_locker = BufReader::new(locker.stdout.take().unwrap());
+    {
+        use std::io::Write;
+        writeln!(
+            to_locker,
+            "BEGIN; SELECT 'locked' FROM users WHERE id = {id} FOR UPDATE;"
+        )
+        .unwrap();
+    }
+    let mut line = String::new();
+    from_locker.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "locked");
+
+    let patched = send_as(
+        &token,
+        "PATCH",
+        &item,
+        &json!({ "name": "written after the timeout" }),
+    );
+    assert_eq!(patched.status, 503, "timed out: {:?}", patched.body);
+    let name = || psql(&db, &format!("SELECT name FROM users WHERE id = {id}"));
+    assert_ne!(
+        name(),
+        "written after the timeout",
+        "still waiting on the lock"
+    );
+    {
+        use std::io::Write;
+        writeln!(to_locker, "COMMIT;").unwrap();
+    }
+    drop(to_locker);
+    assert!(locker.wait().unwrap().success());
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while name() != "written after the timeout" {
+        assert!(
+            Instant::now() < deadline,
+            "the UPDATE ran after the lock was released"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The write's invalidation and hook follow its commit at once; the old
+    // entry would otherwise be served for the TTL (5 minutes).
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let read = get();
+        assert_eq!(read.status, 200, "{:?}", read.body);
+        if read.body["name"] == "written after the timeout" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cache still serves the row from before the write: {:?}",
+            read.body
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !svc.logs().contains("after_update hook ran") {
+        assert!(
+            Instant::now() < deadline,
+            "the after-hook ran:\n{}",
+            svc.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    stop(svc);
+    psql(
+        "test",
+        &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
+    );
+}
+
 /// An example spec with `from` replaced by `to`, which must rename the
 /// service to `package` (tests build into one target directory, so each
 /// binary needs its own name), generated and built: its binary and the

@@ -2,19 +2,44 @@
 //! tests/scale.rs.
 
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// A TCP proxy in front of the shared PostgreSQL that counts the statements
 /// its clients execute (simple `Query` and extended `Execute` messages), so
 /// a test can count the statements a request costs without a server
 /// extension. Clients connect with `sslmode=disable`: the messages are read
-/// in the clear.
+/// in the clear. It can also hold the server's answers back
+/// ([`StatementCounter::hold`]): a statement has then run, and its client
+/// waits for the result for as long as the test likes.
 pub struct StatementCounter {
     port: u16,
     count: Arc<std::sync::atomic::AtomicUsize>,
     /// The local port of each connection to the server: its
     /// `pg_stat_activity.client_port`.
     server_ports: Arc<Mutex<Vec<u16>>>,
+    held: Arc<Held>,
+}
+
+/// Whether the server's answers are held back, and the bytes held since.
+#[derive(Default)]
+struct Held {
+    state: Mutex<(bool, Vec<u8>)>,
+    changed: Condvar,
+}
+
+impl Held {
+    /// Passes `bytes` on to the client, after waiting while answers are
+    /// held.
+    fn pass(&self, bytes: &[u8]) {
+        let mut state = self.state.lock().unwrap();
+        if state.0 {
+            state.1.extend_from_slice(bytes);
+            self.changed.notify_all();
+            while state.0 {
+                state = self.changed.wait(state).unwrap();
+            }
+        }
+    }
 }
 
 impl StatementCounter {
@@ -25,6 +50,8 @@ impl StatementCounter {
         let counted = count.clone();
         let server_ports = Arc::new(Mutex::new(Vec::new()));
         let ports = server_ports.clone();
+        let held = Arc::new(Held::default());
+        let holding = held.clone();
         std::thread::spawn(move || {
             for client in listener.incoming().map_while(Result::ok) {
                 let server = std::net::TcpStream::connect("127.0.0.1:5432").unwrap();
@@ -34,8 +61,19 @@ impl StatementCounter {
                     .push(server.local_addr().unwrap().port());
                 let (mut from_server, mut to_client) =
                     (server.try_clone().unwrap(), client.try_clone().unwrap());
+                let holding = holding.clone();
                 std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut from_server, &mut to_client);
+                    use std::io::{Read, Write};
+                    let mut buf = [0u8; 16 * 1024];
+                    while let Ok(n) = from_server.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        holding.pass(&buf[..n]);
+                        if to_client.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
                     let _ = to_client.shutdown(std::net::Shutdown::Both);
                 });
                 let counted = counted.clone();
@@ -48,7 +86,39 @@ impl StatementCounter {
             port,
             count,
             server_ports,
+            held,
         }
+    }
+
+    /// Holds the server's answers back from now on, until
+    /// [`StatementCounter::release`].
+    #[allow(dead_code)]
+    pub fn hold(&self) {
+        *self.held.state.lock().unwrap() = (true, Vec::new());
+    }
+
+    /// Waits until an answer held back contains `needle` (a statement's
+    /// result has reached the proxy), for at most `within`.
+    #[allow(dead_code)]
+    pub fn until_held(&self, needle: &[u8], within: std::time::Duration) {
+        let deadline = std::time::Instant::now() + within;
+        let mut state = self.held.state.lock().unwrap();
+        while !state.1.windows(needle.len()).any(|w| w == needle) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            assert!(
+                !left.is_zero(),
+                "no answer with {:?} held within {within:?}",
+                String::from_utf8_lossy(needle)
+            );
+            state = self.held.changed.wait_timeout(state, left).unwrap().0;
+        }
+    }
+
+    /// Lets the held answers, and every later one, through.
+    #[allow(dead_code)]
+    pub fn release(&self) {
+        self.held.state.lock().unwrap().0 = false;
+        self.held.changed.notify_all();
     }
 
     /// Copies one client's messages to the server, counting statements.

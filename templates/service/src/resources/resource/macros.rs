@@ -113,9 +113,16 @@ async fn {{ name }}(State(state): State<AppState>, Path(id): Path<Id>) -> Result
 {#- Where a write's statement starts: from here on, the statement, the
     invalidation and the after-hook run as a task of their own. #}
 {%- macro to_completion() %}
-    // From the statement on, the write runs to its end (invalidation and
-    // after-hook included) even when the client goes away or the request
-    // times out: a committed row is never left with stale cache entries.
+{%- if r.cache.is_some() %}
+    // From the statement on, the write runs in a task of its own, to its
+    // end (invalidation and after-hook included) even when the client goes
+    // away or the request times out: a committed row never keeps stale
+    // cache entries.
+{%- else %}
+    // From the statement on, the write runs in a task of its own, to its
+    // end (after-hook included) even when the client goes away or the
+    // request times out.
+{%- endif %}
     to_completion(async move {
 {%- endmacro %}
 
