@@ -559,7 +559,7 @@ fn replicas_never_serve_a_write_stale() {
 
 /// The race a versioned entry closes: replica `b` misses a row by id and
 /// reads it from the database, but the answer is held back (its connections
-/// go through a proxy that holds the server's answers), so its load has
+/// go through a proxy that holds the answer carrying the row), so its load has
 /// read the row from before the write and not yet stored it. Meanwhile `a`
 /// writes the row and answers. Then `b` gets its answer and serves the old
 /// row (its read began first) but does not store it: every later read,
@@ -601,10 +601,10 @@ fn a_load_that_read_before_a_write_is_not_stored_after_it() {
             assert_eq!(written.status, 200, "{path}: {:?}", written.body);
         };
         set(&old);
-        counter.hold();
+        counter.hold(old.as_bytes());
         let read = std::thread::scope(|scope| {
             let read = scope.spawn(|| b.get(Some(&token), &path));
-            counter.until_held(old.as_bytes(), Duration::from_secs(10));
+            counter.until_held(Duration::from_secs(10));
             set(&new);
             counter.release();
             read.join().unwrap()

@@ -8,7 +8,7 @@ use std::sync::{Arc, Condvar, Mutex};
 /// its clients execute (simple `Query` and extended `Execute` messages), so
 /// a test can count the statements a request costs without a server
 /// extension. Clients connect with `sslmode=disable`: the messages are read
-/// in the clear. It can also hold the server's answers back
+/// in the clear. It can also hold an answer of the server back
 /// ([`StatementCounter::hold`]): a statement has then run, and its client
 /// waits for the result for as long as the test likes.
 pub struct StatementCounter {
@@ -20,22 +20,27 @@ pub struct StatementCounter {
     held: Arc<Held>,
 }
 
-/// Whether the server's answers are held back, and the bytes held since.
+/// The bytes whose answer is to be held back, and whether one is.
 #[derive(Default)]
 struct Held {
-    state: Mutex<(bool, Vec<u8>)>,
+    state: Mutex<(Option<Vec<u8>>, bool)>,
     changed: Condvar,
 }
 
 impl Held {
-    /// Passes `bytes` on to the client, after waiting while answers are
-    /// held.
+    /// Passes `bytes` on to the client, after holding them back if they
+    /// contain the bytes asked for, until released.
     fn pass(&self, bytes: &[u8]) {
         let mut state = self.state.lock().unwrap();
-        if state.0 {
-            state.1.extend_from_slice(bytes);
+        let wanted = state.0.as_ref().is_some_and(|needle| {
+            bytes
+                .windows(needle.len())
+                .any(|window| window == &needle[..])
+        });
+        if wanted {
+            state.1 = true;
             self.changed.notify_all();
-            while state.0 {
+            while state.0.is_some() {
                 state = self.changed.wait(state).unwrap();
             }
         }
@@ -90,34 +95,31 @@ impl StatementCounter {
         }
     }
 
-    /// Holds the server's answers back from now on, until
-    /// [`StatementCounter::release`].
+    /// From now on, holds back the first answer of the server that contains
+    /// `needle` (a row's value: its statement has run), and every later one
+    /// on that connection, until [`StatementCounter::release`]; the other
+    /// connections' answers pass.
     #[allow(dead_code)]
-    pub fn hold(&self) {
-        *self.held.state.lock().unwrap() = (true, Vec::new());
+    pub fn hold(&self, needle: &[u8]) {
+        *self.held.state.lock().unwrap() = (Some(needle.to_vec()), false);
     }
 
-    /// Waits until an answer held back contains `needle` (a statement's
-    /// result has reached the proxy), for at most `within`.
+    /// Waits until an answer is held back, for at most `within`.
     #[allow(dead_code)]
-    pub fn until_held(&self, needle: &[u8], within: std::time::Duration) {
+    pub fn until_held(&self, within: std::time::Duration) {
         let deadline = std::time::Instant::now() + within;
         let mut state = self.held.state.lock().unwrap();
-        while !state.1.windows(needle.len()).any(|w| w == needle) {
+        while !state.1 {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
-            assert!(
-                !left.is_zero(),
-                "no answer with {:?} held within {within:?}",
-                String::from_utf8_lossy(needle)
-            );
+            assert!(!left.is_zero(), "no answer held within {within:?}");
             state = self.held.changed.wait_timeout(state, left).unwrap().0;
         }
     }
 
-    /// Lets the held answers, and every later one, through.
+    /// Lets the held answer through, and holds no more.
     #[allow(dead_code)]
     pub fn release(&self) {
-        self.held.state.lock().unwrap().0 = false;
+        *self.held.state.lock().unwrap() = (None, false);
         self.held.changed.notify_all();
     }
 
