@@ -395,3 +395,25 @@ fn default_detail(status: StatusCode) -> &'static str {
         _ => "the request could not be processed",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic in a write's task (a bug in an after-hook, say) is raised
+    /// again in the request with its message, where `CatchPanicLayer` makes
+    /// it the problem+json 500 of any panic, not a lost `JoinError`.
+    #[tokio::test]
+    async fn a_panic_in_a_write_task_is_raised_in_the_request() {
+        let write = to_completion(async {
+            let rows: Vec<i64> = Vec::new();
+            Ok(rows[0])
+        });
+        let raised = tokio::spawn(write).await.expect_err("a panic");
+        let panic = raised.into_panic();
+        let message = panic.downcast_ref::<String>().expect("the message");
+        assert!(message.contains("index out of bounds"), "{message}");
+        let response = panic_response(panic);
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}
