@@ -1968,7 +1968,8 @@ fn shop_caches_list_pages_loads_once_and_has_a_local_tier() {
     assert_eq!(generation_after, generation_before + 1);
 
     // Single flight: twenty concurrent GETs of an id nobody has read (its
-    // create dropped the key) make exactly one database load.
+    // create left a tombstone, `!` and a write number, under the key) make
+    // exactly one database load, which replaces the tombstone.
     let second = send_as(
         &token,
         "POST",
@@ -1979,7 +1980,8 @@ fn shop_caches_list_pages_loads_once_and_has_a_local_tier() {
     let item = svc.url(&format!("/v1/orders/{}", id_path(&second.body["id"])));
     // Under the orders' epoch, bumped once by the account's DELETE.
     let item_key = format!("{package}:/orders/{}@1", id_path(&second.body["id"]));
-    assert_eq!(redis.cli(&["EXISTS", &item_key]), "0");
+    let tombstone = redis.cli(&["GET", &item_key]);
+    assert!(tombstone.starts_with('!'), "{item_key}: {tombstone:?}");
     let loads = metric(&svc, "cache_loads_total");
     let start = std::sync::Barrier::new(20);
     let bodies: Vec<Resp> = std::thread::scope(|scope| {
@@ -2002,7 +2004,8 @@ fn shop_caches_list_pages_loads_once_and_has_a_local_tier() {
         loads + 1.0,
         "one load for twenty concurrent misses"
     );
-    assert_eq!(redis.cli(&["EXISTS", &item_key]), "1");
+    let stored: Value = serde_json::from_str(&redis.cli(&["GET", &item_key])).unwrap();
+    assert_eq!(stored, second.body, "{item_key}: the row");
     let health = request("GET", &svc.url("/health"), None);
     assert_eq!(
         health.body["cache"]["loads"],
