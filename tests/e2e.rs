@@ -1767,6 +1767,33 @@ fn shop_write_cancelled_by_its_timeout_still_invalidates_and_runs_its_hook() {
     );
 }
 
+/// `basenc` (coreutils) with `args` on `input`; base64url input is padded
+/// first, as `basenc` wants it.
+fn basenc(args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    let mut input = input.to_owned();
+    if args.contains(&"-d") {
+        while input.len() % 4 != 0 {
+            input.push('=');
+        }
+    }
+    let mut child = Command::new("basenc")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("basenc runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "basenc {args:?} {input:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 /// An example spec with `from` replaced by `to`, which must rename the
 /// service to `package` (tests build into one target directory, so each
 /// binary needs its own name), generated and built: its binary and the
@@ -2011,6 +2038,45 @@ fn shop_caches_list_pages_loads_once_and_has_a_local_tier() {
         health.body["cache"]["loads"],
         json!(metric(&svc, "cache_loads_total") as u64)
     );
+
+    // A page after a cursor is cached only when the service signed the
+    // cursor: the issued one's page is loaded once; the same cursor without
+    // its signature (a made-up cursor of the documented shape) gets the same
+    // page, read from the database every time; a string that is no cursor
+    // is a 400.
+    let page = request_as(Some(&token), "GET", &svc.url("/v1/orders?limit=1"), None);
+    let issued = page.body["next_cursor"].as_str().expect("a next page");
+    let decoded: Value = serde_json::from_str(&basenc(&["--base64url", "-d"], issued)).unwrap();
+    let mut parts = decoded.as_array().unwrap().clone();
+    assert_eq!(parts.len(), 4, "a signed cursor: {decoded}");
+    parts.truncate(3);
+    let unsigned = basenc(&["--base64url", "-w0"], &Value::Array(parts).to_string());
+    let unsigned = unsigned.trim_end_matches('=');
+    let after = |cursor: &str| {
+        let url = svc.url(&format!("/v1/orders?limit=1&cursor={cursor}"));
+        request_as(Some(&token), "GET", &url, None)
+    };
+    let loads = metric(&svc, "cache_loads_total");
+    let signed = after(issued);
+    assert_eq!(signed.status, 200, "{:?}", signed.body);
+    assert_eq!(after(issued).body, signed.body);
+    assert_eq!(
+        metric(&svc, "cache_loads_total"),
+        loads + 1.0,
+        "an issued cursor's page is cached"
+    );
+    for _ in 0..2 {
+        let made_up = after(unsigned);
+        assert_eq!(made_up.status, 200, "{:?}", made_up.body);
+        assert_eq!(made_up.body, signed.body, "the same page");
+    }
+    assert_eq!(
+        metric(&svc, "cache_loads_total"),
+        loads + 3.0,
+        "a made-up cursor's page is never cached"
+    );
+    let no_cursor = after("bm90IGEgY3Vyc29y");
+    assert_eq!(no_cursor.status, 400, "{:?}", no_cursor.body);
     stop(svc);
 
     // The local tier: hits are answered in process while Redis has lost
