@@ -1773,7 +1773,7 @@ fn basenc(args: &[&str], input: &str) -> String {
     use std::io::Write;
     let mut input = input.to_owned();
     if args.contains(&"-d") {
-        while input.len() % 4 != 0 {
+        while !input.len().is_multiple_of(4) {
             input.push('=');
         }
     }
