@@ -32,6 +32,9 @@ fn cargo(dir: &Path, args: &[&str]) {
         // service's own output, not a debugger.
         .env("CARGO_PROFILE_DEV_DEBUG", "0")
         .env("DATABASE_URL", ADMIN_URL)
+        // The cache's own tests run against Redis too (under keys of their
+        // own), as in the service's CI workflow.
+        .env("REDIS_URL", "redis://127.0.0.1:6379")
         .env_remove("RUSTFLAGS")
         .output()
         .expect("cargo runs");
@@ -1664,6 +1667,166 @@ fn shop_cache_survives_a_redis_outage() {
     );
 }
 
+/// A write whose request is cancelled after its statement was sent (here
+/// its timeout, `REQUEST_TIMEOUT_SECS=1`, fires while the UPDATE waits on a
+/// row lock another session holds) still runs to its end once the lock is
+/// released: the row is updated, its cache entry is invalidated (the next
+/// GET shows the change, not the entry cached before) and the after-hook
+/// runs (a user-owned hook that logs).
+#[test]
+fn shop_write_cancelled_by_its_timeout_still_invalidates_and_runs_its_hook() {
+    let package = "cancel-shop";
+    let (bin, tmp) = build_variant_with(
+        "shop",
+        "service: shop",
+        &format!("service: {package}"),
+        package,
+        |dir| {
+            rewrite(
+                &dir.join("src/hooks/user.rs"),
+                "pub async fn after_update(_state: &AppState, _row: &Row) {}",
+                "pub async fn after_update(_state: &AppState, row: &Row) {\n    \
+                 tracing::info!(user = %row.id, \"after_update hook ran\");\n}",
+            );
+        },
+    );
+    let fixtures = tmp.path().join(package).join("tests/fixtures.json");
+    let fixtures: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures).unwrap()).unwrap();
+    let credentials = fixtures["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["access"]["credentials"] == true)
+        .unwrap()
+        .clone();
+
+    let db = format!("scaffold_e2e_cancel_{}", std::process::id());
+    psql("test", &format!("DROP DATABASE IF EXISTS \"{db}\""));
+    psql("test", &format!("CREATE DATABASE \"{db}\""));
+    // Signing up hashes a password, which an unoptimized build may not do
+    // within one second: it is done before the timeout is shortened.
+    let svc = Running::start(&bin, &db);
+    let (alice, token) = sign_up(&svc, &credentials, 0);
+    stop(svc);
+    let svc = Running::start_with(&bin, &db, &[("REQUEST_TIMEOUT_SECS", "1")]);
+    let id = id_path(&alice);
+    let item = svc.url(&format!("/v1/users/{id}"));
+    let get = || request_as(Some(&token), "GET", &item, None);
+    let cached = get();
+    assert_eq!(cached.status, 200, "{:?}", cached.body);
+    assert_ne!(cached.body["name"], "written after the timeout");
+
+    // Another session holds the row: the PATCH's UPDATE waits for it.
+    let mut locker = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", &db])
+        .args(["-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("psql runs");
+    let mut to_locker = locker.stdin.take().unwrap();
+    let mut from_locker = BufReader::new(locker.stdout.take().unwrap());
+    {
+        use std::io::Write;
+        writeln!(
+            to_locker,
+            "BEGIN; SELECT 'locked' FROM users WHERE id = {id} FOR UPDATE;"
+        )
+        .unwrap();
+    }
+    let mut line = String::new();
+    from_locker.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "locked");
+
+    let patched = send_as(
+        &token,
+        "PATCH",
+        &item,
+        &json!({ "name": "written after the timeout" }),
+    );
+    assert_eq!(patched.status, 503, "timed out: {:?}", patched.body);
+    let name = || psql(&db, &format!("SELECT name FROM users WHERE id = {id}"));
+    assert_ne!(
+        name(),
+        "written after the timeout",
+        "still waiting on the lock"
+    );
+    {
+        use std::io::Write;
+        writeln!(to_locker, "COMMIT;").unwrap();
+    }
+    drop(to_locker);
+    assert!(locker.wait().unwrap().success());
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while name() != "written after the timeout" {
+        assert!(
+            Instant::now() < deadline,
+            "the UPDATE ran after the lock was released"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The write's invalidation and hook follow its commit at once; the old
+    // entry would otherwise be served for the TTL (5 minutes).
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let read = get();
+        assert_eq!(read.status, 200, "{:?}", read.body);
+        if read.body["name"] == "written after the timeout" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cache still serves the row from before the write: {:?}",
+            read.body
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !svc.logs().contains("after_update hook ran") {
+        assert!(
+            Instant::now() < deadline,
+            "the after-hook ran:\n{}",
+            svc.logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    stop(svc);
+    psql(
+        "test",
+        &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
+    );
+}
+
+/// `basenc` (coreutils) with `args` on `input`; base64url input is padded
+/// first, as `basenc` wants it.
+fn basenc(args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    let mut input = input.to_owned();
+    if args.contains(&"-d") {
+        while !input.len().is_multiple_of(4) {
+            input.push('=');
+        }
+    }
+    let mut child = Command::new("basenc")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("basenc runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "basenc {args:?} {input:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 /// An example spec with `from` replaced by `to`, which must rename the
 /// service to `package` (tests build into one target directory, so each
 /// binary needs its own name), generated and built: its binary and the
@@ -1875,7 +2038,8 @@ fn shop_caches_list_pages_loads_once_and_has_a_local_tier() {
     assert_eq!(generation_after, generation_before + 1);
 
     // Single flight: twenty concurrent GETs of an id nobody has read (its
-    // create dropped the key) make exactly one database load.
+    // create left a tombstone, `!` and a write number, under the key) make
+    // exactly one database load, which replaces the tombstone.
     let second = send_as(
         &token,
         "POST",
@@ -1886,7 +2050,8 @@ fn shop_caches_list_pages_loads_once_and_has_a_local_tier() {
     let item = svc.url(&format!("/v1/orders/{}", id_path(&second.body["id"])));
     // Under the orders' epoch, bumped once by the account's DELETE.
     let item_key = format!("{package}:/orders/{}@1", id_path(&second.body["id"]));
-    assert_eq!(redis.cli(&["EXISTS", &item_key]), "0");
+    let tombstone = redis.cli(&["GET", &item_key]);
+    assert!(tombstone.starts_with('!'), "{item_key}: {tombstone:?}");
     let loads = metric(&svc, "cache_loads_total");
     let start = std::sync::Barrier::new(20);
     let bodies: Vec<Resp> = std::thread::scope(|scope| {
@@ -1909,12 +2074,52 @@ fn shop_caches_list_pages_loads_once_and_has_a_local_tier() {
         loads + 1.0,
         "one load for twenty concurrent misses"
     );
-    assert_eq!(redis.cli(&["EXISTS", &item_key]), "1");
+    let stored: Value = serde_json::from_str(&redis.cli(&["GET", &item_key])).unwrap();
+    assert_eq!(stored, second.body, "{item_key}: the row");
     let health = request("GET", &svc.url("/health"), None);
     assert_eq!(
         health.body["cache"]["loads"],
         json!(metric(&svc, "cache_loads_total") as u64)
     );
+
+    // A page after a cursor is cached only when the service signed the
+    // cursor: the issued one's page is loaded once; the same cursor without
+    // its signature (a made-up cursor of the documented shape) gets the same
+    // page, read from the database every time; a string that is no cursor
+    // is a 400.
+    let page = request_as(Some(&token), "GET", &svc.url("/v1/orders?limit=1"), None);
+    let issued = page.body["next_cursor"].as_str().expect("a next page");
+    let decoded: Value = serde_json::from_str(&basenc(&["--base64url", "-d"], issued)).unwrap();
+    let mut parts = decoded.as_array().unwrap().clone();
+    assert_eq!(parts.len(), 4, "a signed cursor: {decoded}");
+    parts.truncate(3);
+    let unsigned = basenc(&["--base64url", "-w0"], &Value::Array(parts).to_string());
+    let unsigned = unsigned.trim_end_matches('=');
+    let after = |cursor: &str| {
+        let url = svc.url(&format!("/v1/orders?limit=1&cursor={cursor}"));
+        request_as(Some(&token), "GET", &url, None)
+    };
+    let loads = metric(&svc, "cache_loads_total");
+    let signed = after(issued);
+    assert_eq!(signed.status, 200, "{:?}", signed.body);
+    assert_eq!(after(issued).body, signed.body);
+    assert_eq!(
+        metric(&svc, "cache_loads_total"),
+        loads + 1.0,
+        "an issued cursor's page is cached"
+    );
+    for _ in 0..2 {
+        let made_up = after(unsigned);
+        assert_eq!(made_up.status, 200, "{:?}", made_up.body);
+        assert_eq!(made_up.body, signed.body, "the same page");
+    }
+    assert_eq!(
+        metric(&svc, "cache_loads_total"),
+        loads + 3.0,
+        "a made-up cursor's page is never cached"
+    );
+    let no_cursor = after("bm90IGEgY3Vyc29y");
+    assert_eq!(no_cursor.status, 400, "{:?}", no_cursor.body);
     stop(svc);
 
     // The local tier: hits are answered in process while Redis has lost

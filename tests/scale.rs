@@ -6,7 +6,8 @@
 //!   and in lists, through Redis alone and through the local tier
 //!   (`CACHE_LOCAL_TTL`), within and past the tier's TTL; with Redis paused
 //!   the tier stops answering within its trust window, and once Redis is
-//!   back the writer's unsent invalidations reach the other replicas.
+//!   back the writer's unsent invalidations reach the other replicas. A
+//!   load that read a row before a write does not store it after the write.
 //! - The rate limit is one bucket for every replica.
 //! - A token logged out through one replica is refused by another within
 //!   the revocation set's staleness bound, from memory (no statement), and
@@ -553,6 +554,77 @@ fn replicas_never_serve_a_write_stale() {
             replica.name,
             replica.logs()
         );
+    }
+}
+
+/// The race a versioned entry closes: replica `b` misses a row by id and
+/// reads it from the database, but the answer is held back (its connections
+/// go through a proxy that holds the answer carrying the row), so its load has
+/// read the row from before the write and not yet stored it. Meanwhile `a`
+/// writes the row and answers. Then `b` gets its answer and serves the old
+/// row (its read began first) but does not store it: every later read,
+/// through either replica, shows the write. For a user (a plain key) and
+/// an order (stored under its resource's epoch).
+#[test]
+fn a_load_that_read_before_a_write_is_not_stored_after_it() {
+    let _serial = serial("a_load_that_read_before_a_write_is_not_stored_after_it");
+    let db = Database::create("race");
+    let redis = Redis::start(free_port());
+    let counter = StatementCounter::start();
+    let through_counter = counter.url(&db.0);
+    let a = Replica::start("a", &db, &redis, &[]);
+    let b = Replica::start("b", &db, &redis, &[("DATABASE_URL", &through_counter)]);
+    // An authenticated request then makes no statement but the row's.
+    b.until(
+        "checking revocations in memory",
+        Duration::from_secs(15),
+        || revocations(&b) == "memory",
+    );
+    let (user, token) = sign_up(&a, "race@example.com");
+    let made = a.send(
+        Some(&token),
+        "POST",
+        "/v1/orders",
+        &json!({ "total_cents": 100 }),
+    );
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    let order = made.body["id"].as_i64().unwrap();
+
+    for (path, field) in [
+        (format!("/v1/users/{user}"), "name"),
+        (format!("/v1/orders/{order}"), "note"),
+    ] {
+        let old = format!("{field} loaded before the write");
+        let new = format!("{field} written");
+        let set = |value: &str| {
+            let written = a.send(Some(&token), "PATCH", &path, &json!({ field: value }));
+            assert_eq!(written.status, 200, "{path}: {:?}", written.body);
+        };
+        set(&old);
+        counter.hold(old.as_bytes());
+        let read = std::thread::scope(|scope| {
+            let read = scope.spawn(|| b.get(Some(&token), &path));
+            counter.until_held(Duration::from_secs(10));
+            set(&new);
+            counter.release();
+            read.join().unwrap()
+        });
+        assert_eq!(read.status, 200, "{path}: {:?}", read.body);
+        assert_eq!(
+            read.body[field],
+            old.as_str(),
+            "{path}: read before the write"
+        );
+        for replica in [&a, &b, &a, &b] {
+            let after = replica.get(Some(&token), &path);
+            assert_eq!(after.status, 200, "{path}: {:?}", after.body);
+            assert_eq!(
+                after.body[field],
+                new.as_str(),
+                "{}: {path}: the row loaded before the write was stored",
+                replica.name
+            );
+        }
     }
 }
 

@@ -8,10 +8,16 @@
 //! - Entries are the serialized row (or page); their TTL is jittered by ±10%
 //!   so keys filled together do not expire together.
 //! - Writers invalidate after their statement has committed (deleting
-//!   first would let any reader refill the old row); a reader that loaded
-//!   before the commit can still store the old row, which the TTL bounds.
-//!   A DEL that cannot reach Redis is kept and sent before Redis is read
-//!   again.
+//!   first would let any reader refill the old row). A by-id entry is
+//!   versioned, so a reader that loaded the row before the commit cannot
+//!   store it after the invalidation: in Redis the writer replaces the entry
+//!   with a tombstone (a write number, unique to this write), and a reader
+//!   stores what it loaded only if the key still holds what its lookup saw
+//!   (nothing, or the same tombstone), checked and set in one Lua script; in
+//!   process the entry's key carries the version of its stripe, which every
+//!   invalidation of a key of the stripe bumps. A hit is still one GET. An
+//!   invalidation that cannot reach Redis is kept and sent before Redis is
+//!   read again.
 //! - List pages are invalidated by generation: each resource has a counter
 //!   (`<package>:/<collection>:generation`), every write of the resource
 //!   bumps it, and a page is stored under the generation that was read
@@ -100,6 +106,15 @@ const PING_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Opening a subscription (connect and SUBSCRIBE) gives up after this long.
 const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The in-process versions of by-id entries: a key's version is that of its
+/// stripe (a hash of the key picks it), so the versions take fixed memory
+/// however many keys are written; an invalidation also makes the other keys
+/// of its stripe load once more.
+const STRIPES: usize = 4096;
+
+/// The first byte of a tombstone: never the first byte of JSON.
+const TOMBSTONE: u8 = b'!';
 
 /// A cached row or page: its JSON and how long it lives.
 #[derive(Clone)]
@@ -221,43 +236,66 @@ local generation = redis.call('GET', KEYS[1]) or '0'
 return {generation, redis.call('GET', ARGV[1] .. '@' .. generation)}
 ";
 
-/// Deletes the value stored under the current value of the counter
-/// `KEYS[1]`; `ARGV[1]` is its key without the counter. Then tells the
-/// replicas' local tiers on the channel `ARGV[2]`, atomically with the DEL.
-const COUNTED_DELETE: &str = r"
+/// Replaces the value stored under the current value of the counter
+/// `KEYS[1]` (`ARGV[1]` is its key without the counter) with a tombstone:
+/// the next write number, from `KEYS[2]`, living `ARGV[3]` ms. Then tells
+/// the replicas' local tiers on the channel `ARGV[2]`, atomically with it.
+const COUNTED_TOMBSTONE: &str = r"
 local counter = redis.call('GET', KEYS[1]) or '0'
-local deleted = redis.call('DEL', ARGV[1] .. '@' .. counter)
+local tombstone = '!' .. redis.call('INCR', KEYS[2])
+redis.call('SET', ARGV[1] .. '@' .. counter, tombstone, 'PX', ARGV[3])
 redis.call('PUBLISH', ARGV[2], ARGV[1])
-return deleted
+return 1
 ";
 
-/// Invalidates (now, or again after a failure): the first `ARGV[1]` keys
-/// are deleted, the others (generation counters, epochs) bumped. Then tells
-/// the replicas' local tiers on the channel `ARGV[2]` which keys changed
-/// (the message is informational: any message empties a tier).
+/// Invalidates (now, or again after a failure): `KEYS[1]` counts writes;
+/// the next `ARGV[1]` keys get a tombstone (the next write number, living
+/// `ARGV[3]` ms), the others (generation counters, epochs) are bumped. Then
+/// tells the replicas' local tiers on the channel `ARGV[2]` which keys
+/// changed (the message is informational: any message empties a tier).
 const INVALIDATE: &str = r"
-local deletes = tonumber(ARGV[1])
-for i, key in ipairs(KEYS) do
-  if i <= deletes then
-    redis.call('DEL', key)
+local marks = tonumber(ARGV[1])
+for i = 2, #KEYS do
+  if i <= marks + 1 then
+    redis.call('SET', KEYS[i], '!' .. redis.call('INCR', KEYS[1]), 'PX', ARGV[3])
   else
-    redis.call('INCR', key)
+    redis.call('INCR', KEYS[i])
   end
 end
-redis.call('PUBLISH', ARGV[2], table.concat(KEYS, ' '))
-return #KEYS
+redis.call('PUBLISH', ARGV[2], table.concat(KEYS, ' ', 2))
+return #KEYS - 1
+";
+
+/// Stores `ARGV[2]` under `KEYS[1]` for `ARGV[3]` ms if the key still holds
+/// `ARGV[1]` (a tombstone, or the empty string for nothing): what the
+/// reader's lookup saw before it loaded. A write that committed meanwhile
+/// has replaced it with its own tombstone, and the loaded value, perhaps
+/// from before that write, is not stored. 1 when stored.
+const STORE: &str = r"
+local current = redis.call('GET', KEYS[1]) or ''
+if current ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
 ";
 
 static COUNTED_LOOKUP_SCRIPT: LazyLock<redis::Script> =
     LazyLock::new(|| redis::Script::new(COUNTED_LOOKUP));
-static COUNTED_DELETE_SCRIPT: LazyLock<redis::Script> =
-    LazyLock::new(|| redis::Script::new(COUNTED_DELETE));
+static COUNTED_TOMBSTONE_SCRIPT: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(COUNTED_TOMBSTONE));
 static INVALIDATE_SCRIPT: LazyLock<redis::Script> =
     LazyLock::new(|| redis::Script::new(INVALIDATE));
+static STORE_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(STORE));
 
 /// The channel every invalidation is published on.
 static CHANNEL: LazyLock<String> =
     LazyLock::new(|| format!("{}:cache:invalidations", env!("CARGO_PKG_NAME")));
+
+/// The counter of writes whose numbers tombstones carry: shared by every
+/// replica, so no two tombstones are alike.
+static WRITES: LazyLock<String> =
+    LazyLock::new(|| format!("{}:cache:writes", env!("CARGO_PKG_NAME")));
 
 /// Where a value lives: its key and, for list pages and the rows of
 /// resources with an epoch, the counter whose current value is part of the
@@ -265,13 +303,26 @@ static CHANNEL: LazyLock<String> =
 struct Slot<'a> {
     counter: Option<&'a str>,
     key: String,
+    /// A by-id entry, whose store a write made meanwhile cancels; list pages
+    /// need no version, being stored under a generation.
+    versioned: bool,
 }
 
 /// Invalidations that did not reach Redis (an outage, an open breaker).
 #[derive(Default)]
 struct Unsent {
+    /// Keys to replace with a tombstone.
     deletes: HashSet<String>,
     bumps: HashSet<String>,
+}
+
+/// A Redis miss to load: the loader, how long to keep its value, and what
+/// the lookup saw under the key (empty: nothing; else a tombstone).
+struct Load<F, K> {
+    load: F,
+    keep: K,
+    seen: Vec<u8>,
+    versioned: bool,
 }
 
 /// A load in flight: its leader publishes the serialized value; a sender
@@ -291,6 +342,14 @@ pub struct Cache {
     unsent: Arc<Mutex<Unsent>>,
     /// Redis keys being loaded by this process, so each is loaded once.
     inflight: Mutex<HashMap<String, Flight>>,
+    /// The versions of the in-process by-id entries, by stripe.
+    stripes: Box<[AtomicU64]>,
+    /// How long a tombstone lives in Redis: longer than any read can take
+    /// between its lookup and its store (a request is dropped after
+    /// `REQUEST_TIMEOUT`), so a reader that saw no entry and loaded before a
+    /// write never finds the key empty again once the write's tombstone has
+    /// gone.
+    tombstone_ttl: Duration,
     pub stats: CacheStats,
 }
 
@@ -329,18 +388,24 @@ impl Cache {
     /// that long in front of it, kept coherent through a subscription of its
     /// own to Redis at `url`. Spawns, on the current Tokio runtime, the
     /// background tasks (they end with the cache): the re-sending of unsent
-    /// invalidations and, with the tier, the subscriber.
+    /// invalidations and, with the tier, the subscriber. `request_timeout`
+    /// (`REQUEST_TIMEOUT`) bounds how long a read can take.
     pub fn redis(
         conn: redis::aio::ConnectionManager,
         url: &str,
         local_ttl: Option<Duration>,
+        request_timeout: Duration,
     ) -> Result<Self, redis::RedisError> {
         let stats = CacheStats::default();
         let remote = Arc::new(GuardedRedis::new(conn, "cache", stats.errors.clone()));
         let mut cache = Self::with_backend(Backend::Redis(remote.clone()), stats);
+        cache.tombstone_ttl = request_timeout
+            .saturating_mul(2)
+            .max(Duration::from_secs(60));
         tokio::spawn(resend_unsent(
             Arc::downgrade(&remote),
             Arc::downgrade(&cache.unsent),
+            cache.tombstone_ttl,
         ));
         if let Some(ttl) = local_ttl {
             let client = redis::Client::open(url)?;
@@ -362,8 +427,20 @@ impl Cache {
             generations: Mutex::new(HashMap::new()),
             unsent: Arc::new(Mutex::new(Unsent::default())),
             inflight: Mutex::new(HashMap::new()),
+            stripes: (0..STRIPES).map(|_| AtomicU64::new(0)).collect(),
+            tombstone_ttl: Duration::from_secs(60),
             stats,
         }
+    }
+
+    /// The in-process version of `key`'s stripe.
+    fn stripe(&self, key: &str) -> &AtomicU64 {
+        // FNV-1a: any stable spread of the keys will do.
+        let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        let index = usize::try_from(hash % STRIPES as u64).unwrap_or(0);
+        &self.stripes[index]
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -405,7 +482,12 @@ impl Cache {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<Option<T>, ApiError>>,
     {
-        self.get_row(Slot { counter: None, key }, ttl, load).await
+        let slot = Slot {
+            counter: None,
+            key,
+            versioned: true,
+        };
+        self.get_row(slot, ttl, load).await
     }
 
     /// Like [`Cache::get_or_load`], for a resource whose by-id entries are
@@ -422,8 +504,12 @@ impl Cache {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<Option<T>, ApiError>>,
     {
-        let counter = Some(epoch);
-        self.get_row(Slot { counter, key }, ttl, load).await
+        let slot = Slot {
+            counter: Some(epoch),
+            key,
+            versioned: true,
+        };
+        self.get_row(slot, ttl, load).await
     }
 
     async fn get_row<T, F, Fut>(
@@ -446,11 +532,12 @@ impl Cache {
 
     /// The list page cached under `key` in the current generation of the
     /// resource (`generation` names its counter), or the one `load` reads
-    /// (cached for about `ttl` unless it is empty).
+    /// (cached for about `ttl` unless it is empty). Without a key the page
+    /// is read and not cached.
     pub async fn page_or_load<R, F, Fut>(
         &self,
         generation: &str,
-        key: String,
+        key: Option<String>,
         ttl: Duration,
         load: F,
     ) -> Result<Page<R>, ApiError>
@@ -459,9 +546,16 @@ impl Cache {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<Page<R>, ApiError>>,
     {
+        let Some(key) = key else {
+            return self.load_uncached(load).await;
+        };
         let keep = |page: &Page<R>| (!page.items.is_empty()).then(|| jittered(ttl));
-        let counter = Some(generation);
-        self.fetch(Slot { counter, key }, load, keep).await
+        let slot = Slot {
+            counter: Some(generation),
+            key,
+            versioned: false,
+        };
+        self.fetch(slot, load, keep).await
     }
 
     /// `keep` says for how long a loaded value is stored (`None`: it is not).
@@ -474,10 +568,16 @@ impl Cache {
     {
         match &self.backend {
             Backend::Local(local) => {
-                let key = match slot.counter {
-                    None => slot.key,
+                let mut key = match slot.counter {
+                    None => slot.key.clone(),
                     Some(counter) => format!("{}@{}", slot.key, self.local_counter(counter)),
                 };
+                if slot.versioned {
+                    // Read before the load: an invalidation made meanwhile
+                    // bumps it, and what the load stores is never read.
+                    let version = self.stripe(&slot.key).load(Ordering::SeqCst);
+                    key = format!("{key}~{version}");
+                }
                 self.local_get(local, key, load, keep).await
             }
             Backend::Redis(remote) => self.redis_get(remote, slot, load, keep).await,
@@ -593,7 +693,7 @@ impl Cache {
             self.stats.hits.inc();
             return Ok(value);
         }
-        if !flush_unsent(remote, &self.unsent).await {
+        if !flush_unsent(remote, &self.unsent, self.tombstone_ttl).await {
             // Redis may hold entries this replica could not invalidate.
             return self.load_uncached(load).await;
         }
@@ -614,15 +714,29 @@ impl Cache {
                 }
             }
         };
+        // What the key held: nothing, or a tombstone. The store is made
+        // only if it still does.
+        let mut seen = Vec::new();
         if let Some(json) = cached {
-            if let Ok(value) = serde_json::from_slice::<T>(&json) {
+            if json.first() == Some(&TOMBSTONE) {
+                seen = json;
+            } else if let Ok(value) = serde_json::from_slice::<T>(&json) {
                 self.stats.hits.inc();
                 self.keep_near(near_key, json.into()).await;
                 return Ok(value);
+            } else {
+                self.stats.errors.inc();
+                // Replaced by whatever is loaded now.
+                seen = json;
             }
-            self.stats.errors.inc();
         }
-        self.load_once(remote, key, near_key, load, keep).await
+        let load = Load {
+            load,
+            keep,
+            seen,
+            versioned: slot.versioned,
+        };
+        self.load_once(remote, key, near_key, load).await
     }
 
     /// Loads `key` unless this process is loading it already, in which case
@@ -635,8 +749,7 @@ impl Cache {
         remote: &GuardedRedis,
         key: String,
         near_key: Option<String>,
-        load: F,
-        keep: K,
+        load: Load<F, K>,
     ) -> Result<T, ApiError>
     where
         T: Serialize + DeserializeOwned,
@@ -644,6 +757,12 @@ impl Cache {
         Fut: Future<Output = Result<T, ApiError>>,
         K: Fn(&T) -> Option<Duration>,
     {
+        let Load {
+            load,
+            keep,
+            mut seen,
+            versioned,
+        } = load;
         let joined = {
             let mut inflight = lock(&self.inflight);
             match inflight.get(&key) {
@@ -677,14 +796,21 @@ impl Cache {
         };
         let mut get = redis::cmd("GET");
         get.arg(&key);
-        if let Some(Some(json)) = remote.call::<Option<Vec<u8>>>(&get).await
-            && let Ok(value) = serde_json::from_slice::<T>(&json)
-        {
-            self.stats.hits.inc();
-            let json: Arc<[u8]> = json.into();
-            self.keep_near(near_key, json.clone()).await;
-            leader.publish(json);
-            return Ok(value);
+        match remote.call::<Option<Vec<u8>>>(&get).await {
+            Some(Some(json)) if json.first() != Some(&TOMBSTONE) => {
+                if let Ok(value) = serde_json::from_slice::<T>(&json) {
+                    self.stats.hits.inc();
+                    let json: Arc<[u8]> = json.into();
+                    self.keep_near(near_key, json.clone()).await;
+                    leader.publish(json);
+                    return Ok(value);
+                }
+                seen = json;
+            }
+            Some(Some(tombstone)) => seen = tombstone,
+            Some(None) => seen.clear(),
+            // Redis did not answer: the first lookup's view stands.
+            None => {}
         }
         self.stats.misses.inc();
         self.stats.loads.inc();
@@ -695,10 +821,19 @@ impl Cache {
         };
         let json: Arc<[u8]> = json.into();
         if let Some(ttl) = keep(&value).filter(|_| json.len() <= MAX_ENTRY_BYTES) {
-            let mut set = redis::cmd("SET");
-            set.arg(&key).arg(&*json).arg("PX").arg(millis(ttl));
-            let _: Option<()> = remote.call(&set).await;
-            self.keep_near(near_key, json.clone()).await;
+            let mut store = STORE_SCRIPT.key(&key);
+            store.arg(seen).arg(&*json).arg(millis(ttl));
+            let stored = remote.run::<i64>(&store).await == Some(1);
+            if !stored && versioned {
+                // A write committed after the lookup (or Redis did not
+                // answer): the row may be older than that write, so it is
+                // neither kept nor handed to the readers waiting for it,
+                // which may have started after the write was answered.
+                return Ok(value);
+            }
+            if stored {
+                self.keep_near(near_key, json.clone()).await;
+            }
         }
         leader.publish(json);
         Ok(value)
@@ -715,13 +850,21 @@ impl Cache {
         }
     }
 
-    /// Removes `key`. Called after the write has committed.
+    /// Removes `key`, so that no read that began before the call can store
+    /// it again. Called after the write has committed.
     pub async fn invalidate(&self, key: &str) {
         match &self.backend {
-            Backend::Local(local) => local.invalidate(key).await,
+            Backend::Local(local) => {
+                let version = self.stripe(key).fetch_add(1, Ordering::SeqCst);
+                local.invalidate(&format!("{key}~{version}")).await;
+            }
             Backend::Redis(remote) => {
-                let mut invalidate = INVALIDATE_SCRIPT.key(key);
-                invalidate.arg(1).arg(&*CHANNEL);
+                let mut invalidate = INVALIDATE_SCRIPT.key(&*WRITES);
+                invalidate.key(key);
+                invalidate
+                    .arg(1)
+                    .arg(&*CHANNEL)
+                    .arg(millis(self.tombstone_ttl));
                 if remote.run::<i64>(&invalidate).await.is_none() {
                     lock(&self.unsent).deletes.insert(key.to_owned());
                 }
@@ -747,13 +890,15 @@ impl Cache {
     pub async fn invalidate_in(&self, epoch: &str, key: &str) {
         match &self.backend {
             Backend::Local(local) => {
-                let key = format!("{key}@{}", self.local_counter(epoch));
+                let version = self.stripe(key).fetch_add(1, Ordering::SeqCst);
+                let key = format!("{key}@{}~{version}", self.local_counter(epoch));
                 local.invalidate(&key).await;
             }
             Backend::Redis(remote) => {
-                let mut delete = COUNTED_DELETE_SCRIPT.key(epoch);
-                delete.arg(key).arg(&*CHANNEL);
-                if remote.run::<i64>(&delete).await.is_none() {
+                let mut mark = COUNTED_TOMBSTONE_SCRIPT.key(epoch);
+                mark.key(&*WRITES);
+                mark.arg(key).arg(&*CHANNEL).arg(millis(self.tombstone_ttl));
+                if remote.run::<i64>(&mark).await.is_none() {
                     lock(&self.unsent).bumps.insert(epoch.to_owned());
                 }
             }
@@ -777,8 +922,9 @@ impl Cache {
                     .or_default() += 1;
             }
             Backend::Redis(remote) => {
-                let mut bump = INVALIDATE_SCRIPT.key(generation);
-                bump.arg(0).arg(&*CHANNEL);
+                let mut bump = INVALIDATE_SCRIPT.key(&*WRITES);
+                bump.key(generation);
+                bump.arg(0).arg(&*CHANNEL).arg(millis(self.tombstone_ttl));
                 if remote.run::<i64>(&bump).await.is_none() {
                     lock(&self.unsent).bumps.insert(generation.to_owned());
                 }
@@ -788,8 +934,13 @@ impl Cache {
     }
 }
 
-/// Sends the invalidations earlier ones could not; true when none is left.
-async fn flush_unsent(remote: &GuardedRedis, unsent: &Mutex<Unsent>) -> bool {
+/// Sends the invalidations earlier ones could not, their tombstones living
+/// `tombstone_ttl`; true when none is left.
+async fn flush_unsent(
+    remote: &GuardedRedis,
+    unsent: &Mutex<Unsent>,
+    tombstone_ttl: Duration,
+) -> bool {
     let (deletes, bumps): (Vec<String>, Vec<String>) = {
         let unsent = lock(unsent);
         if unsent.deletes.is_empty() && unsent.bumps.is_empty() {
@@ -802,10 +953,12 @@ async fn flush_unsent(remote: &GuardedRedis, unsent: &Mutex<Unsent>) -> bool {
     };
     let mut flush = INVALIDATE_SCRIPT.prepare_invoke();
     flush
+        .key(&*WRITES)
         .key(&deletes)
         .key(&bumps)
         .arg(deletes.len())
-        .arg(&*CHANNEL);
+        .arg(&*CHANNEL)
+        .arg(millis(tombstone_ttl));
     if remote.run::<i64>(&flush).await.is_none() {
         return false;
     }
@@ -823,14 +976,18 @@ async fn flush_unsent(remote: &GuardedRedis, unsent: &Mutex<Unsent>) -> bool {
 /// dropped. A replica that takes no reads would otherwise keep them until
 /// its next read, while the other replicas read the entries they should
 /// have removed from Redis.
-async fn resend_unsent(remote: Weak<GuardedRedis>, unsent: Weak<Mutex<Unsent>>) {
+async fn resend_unsent(
+    remote: Weak<GuardedRedis>,
+    unsent: Weak<Mutex<Unsent>>,
+    tombstone_ttl: Duration,
+) {
     let mut tick = tokio::time::interval(HEARTBEAT);
     loop {
         tick.tick().await;
         let (Some(remote), Some(unsent)) = (remote.upgrade(), unsent.upgrade()) else {
             return;
         };
-        flush_unsent(&remote, &unsent).await;
+        flush_unsent(&remote, &unsent, tombstone_ttl).await;
     }
 }
 
@@ -1037,5 +1194,77 @@ mod tests {
             let expected = if size > MAX_ENTRY_BYTES { 2 } else { 1 };
             assert_eq!(loads.load(Ordering::SeqCst), expected, "{size} bytes");
         }
+    }
+
+    /// The race a version closes: a reader misses and loads the row; a
+    /// write commits and invalidates the key while the load is under way;
+    /// the reader then must not store what it loaded, or every later read
+    /// would be served the row from before the write until the TTL.
+    /// `epoch`: the key is stored under that epoch counter.
+    async fn a_load_raced_by_a_write_is_not_stored(cache: &Cache, key: &str, epoch: Option<&str>) {
+        // The row in the "database": its version.
+        let row = AtomicUsize::new(1);
+        let loading = tokio::sync::Notify::new();
+        let written = tokio::sync::Semaphore::new(0);
+        let first = std::sync::atomic::AtomicBool::new(true);
+        let load = || async {
+            let read = row.load(Ordering::SeqCst);
+            if first.swap(false, Ordering::SeqCst) {
+                // The first load read the old row; it finishes only after
+                // the write has committed and invalidated.
+                loading.notify_one();
+                let _permit = written.acquire().await;
+            }
+            Ok(Some(read))
+        };
+        let ttl = Duration::from_secs(60);
+        let get = || async {
+            match epoch {
+                None => cache.get_or_load(key.to_owned(), ttl, load).await,
+                Some(epoch) => cache.get_in(epoch, key.to_owned(), ttl, load).await,
+            }
+        };
+        let write = async {
+            loading.notified().await;
+            row.store(2, Ordering::SeqCst);
+            match epoch {
+                None => cache.invalidate(key).await,
+                Some(epoch) => cache.invalidate_in(epoch, key).await,
+            }
+            written.add_permits(1);
+        };
+        let (raced, ()) = tokio::join!(get(), write);
+        let raced = raced.expect("the load succeeds");
+        assert_eq!(raced, Some(1), "read before the write");
+        for _ in 0..2 {
+            let after = get().await.expect("the load succeeds");
+            assert_eq!(after, Some(2), "the row from before the write was stored");
+        }
+    }
+
+    #[tokio::test]
+    async fn in_process_a_load_raced_by_a_write_is_not_stored() {
+        let cache = Cache::in_process();
+        a_load_raced_by_a_write_is_not_stored(&cache, "row:1", None).await;
+        a_load_raced_by_a_write_is_not_stored(&cache, "row:2", Some("epoch")).await;
+    }
+
+    /// The same against the Redis at `REDIS_URL` (the CI workflow sets it),
+    /// under keys of this run's own.
+    #[tokio::test]
+    async fn in_redis_a_load_raced_by_a_write_is_not_stored() {
+        let Ok(url) = std::env::var("REDIS_URL") else {
+            eprintln!("REDIS_URL is not set: skipped");
+            return;
+        };
+        let conn = crate::breaker::connect(&url).expect("a Redis URL");
+        let timeout = Duration::from_secs(30);
+        let cache = Cache::redis(conn, &url, None, timeout).expect("a Redis URL");
+        let run = uuid::Uuid::new_v4();
+        let key = format!("test:{run}:row");
+        a_load_raced_by_a_write_is_not_stored(&cache, &key, None).await;
+        let key = format!("test:{run}:counted");
+        let epoch = format!("test:{run}:epoch");
+        a_load_raced_by_a_write_is_not_stored(&cache, &key, Some(&epoch)).await;
     }
 }

@@ -303,6 +303,27 @@ struct ProblemBody<'a> {
     errors: &'a [FieldError],
 }
 
+/// Runs a write from its statement on as a task of its own and waits for
+/// it. The request's future is dropped when its client disconnects or the
+/// request times out; the task is not, so a statement that commits is always
+/// followed by its cache invalidation and after-hook. A panic in the task is
+/// raised again here, where `CatchPanicLayer` turns it into the same
+/// problem+json 500 as a panic in the handler itself.
+pub async fn to_completion<T, F>(write: F) -> Result<T, ApiError>
+where
+    F: std::future::Future<Output = Result<T, ApiError>> + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::spawn(write).await {
+        Ok(result) => result,
+        Err(err) => match err.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            // Only a runtime shutting down cancels the task.
+            Err(_) => Err(ApiError::Internal),
+        },
+    }
+}
+
 /// The response to a panic in a handler, a hook or a custom route: the same
 /// problem+json 500 as any unexpected failure (rendered by the outer
 /// middleware); the panic's message goes to the log, never to the client.
@@ -394,5 +415,27 @@ fn default_detail(status: StatusCode) -> &'static str {
         StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large",
         status if status.is_server_error() => "the server could not process the request",
         _ => "the request could not be processed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic in a write's task (a bug in an after-hook, say) is raised
+    /// again in the request with its message, where `CatchPanicLayer` makes
+    /// it the problem+json 500 of any panic, not a lost `JoinError`.
+    #[tokio::test]
+    async fn a_panic_in_a_write_task_is_raised_in_the_request() {
+        let write = to_completion(async {
+            let rows: Vec<i64> = Vec::new();
+            Ok(rows[0])
+        });
+        let raised = tokio::spawn(write).await.expect_err("a panic");
+        let panic = raised.into_panic();
+        let message = panic.downcast_ref::<String>().expect("the message");
+        assert!(message.contains("index out of bounds"), "{message}");
+        let response = panic_response(panic);
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

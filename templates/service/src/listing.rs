@@ -10,9 +10,28 @@
 //! fingerprint of the filters and order it was issued for, so page N costs
 //! what page 1 costs, and a cursor replayed with other parameters is a 400
 //! instead of a wrong page.
+{%- if any_cache_lists %}
+//!
+//! A cached page's key holds its cursor, and a client could make up any
+//! number of cursors that name the same page (any keys between two rows), a
+//! new cache entry each.
+{%- if auth.is_some() %} So cursors are signed (HMAC-SHA-256 under a key
+//! derived from `JWT_SECRET`, which every replica shares), and the page after
+//! a cursor is cached only when the signature holds: the cursors that can be
+//! cached are the ones the service issued. A cursor without a valid
+//! signature (made up, or signed before `JWT_SECRET` changed) still gets its
+//! page, uncached.
+{%- else %} Without `auth` the service has no secret every
+//! replica shares to sign cursors with, so only first pages are cached; the
+//! pages after a cursor are read from the database.
+{%- endif %}
+{%- endif %}
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+{%- if any_cache_lists && auth.is_some() %}
+use std::sync::OnceLock;
+{%- endif %}
 
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -310,6 +329,10 @@ pub struct Scope {
 struct After {
     keys: Vec<Value>,
     id: Value,
+{%- if any_cache_lists && auth.is_some() %}
+    /// This service signed the cursor: its page may be cached.
+    signed: bool,
+{%- endif %}
 }
 
 /// A validated list request.
@@ -758,6 +781,54 @@ fn bind_array(qb: &mut QueryBuilder<Postgres>, vs: &[Value], kind: Kind) {
     }
 }
 
+{%- if any_cache_lists && auth.is_some() %}
+
+/// The key cursors are signed with; unset, none is signed.
+static CURSOR_KEY: OnceLock<[u8; 32]> = OnceLock::new();
+
+/// Signs cursors from now on with a key derived from `secret`
+/// (`JWT_SECRET`), so every replica signs alike. The first key set stays.
+pub fn sign_cursors(secret: &[u8]) {
+    use sha2::Digest;
+    // Its own key: a cursor's tag and a token's signature are never made
+    // with the same one.
+    let key = sha2::Sha256::new()
+        .chain_update(b"cursor key\0")
+        .chain_update(secret.trim_ascii())
+        .finalize();
+    let mut bytes = [0_u8; 32];
+    bytes.copy_from_slice(&key);
+    let _ = CURSOR_KEY.set(bytes);
+}
+
+/// HMAC-SHA-256 (RFC 2104) of `body` under `key`, its first 16 bytes in
+/// hex.
+fn cursor_tag(key: &[u8; 32], body: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let pad = |byte: u8| {
+        let mut block = [byte; 64];
+        for (b, k) in block.iter_mut().zip(key) {
+            *b ^= k;
+        }
+        block
+    };
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(body)
+        .finalize();
+    let outer = Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize();
+    outer[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `a == b` in a time that does not depend on where they differ.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0, |d, (x, y)| d | (x ^ y)) == 0
+}
+{%- endif %}
+
 /// FNV-1a: a stable 64-bit fingerprint (the standard hasher may change
 /// between Rust releases, which would invalidate every cursor in flight).
 fn fingerprint(text: &str) -> u64 {
@@ -782,19 +853,46 @@ impl ListRequest {
     }
 
     fn cursor(&self, keys: Vec<Value>, id: Value) -> String {
+{%- if any_cache_lists && auth.is_some() %}
+        let mut body = json!([
+{%- else %}
         let body = json!([
+{%- endif %}
             format!("{:016x}", fingerprint(&self.canonical)),
             keys.iter().map(Value::to_string).collect::<Vec<_>>(),
             id.to_string(),
         ]);
+{%- if any_cache_lists && auth.is_some() %}
+        // A fourth element, the tag of the first three.
+        if let (Some(key), Json::Array(items)) = (CURSOR_KEY.get(), &mut body) {
+            let tag = cursor_tag(key, &Json::Array(items.clone()).to_string());
+            items.push(Json::String(tag));
+        }
+{%- endif %}
         URL_SAFE_NO_PAD.encode(body.to_string())
     }
 
     fn decode(&self, cursor: &str) -> Result<After, ApiError> {
         let invalid = || bad("cursor is not a valid next_cursor from a previous page".to_owned());
         let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+{%- if any_cache_lists && auth.is_some() %}
+        // Signed (four elements) or not (three, as before signing).
+        let (body, tag) = match serde_json::from_slice(&bytes) {
+            Ok((fingerprint, keys, id, tag)) => ((fingerprint, keys, id), Some(tag)),
+            Err(_) => {
+                let body: (String, Vec<String>, String) =
+                    serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+                (body, None::<String>)
+            }
+        };
+        let signed = match (CURSOR_KEY.get(), tag) {
+            (Some(key), Some(tag)) => same(&cursor_tag(key, &json!(body).to_string()), &tag),
+            _ => false,
+        };
+{%- else %}
         let body: (String, Vec<String>, String) =
             serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+{%- endif %}
         if body.0 != format!("{:016x}", fingerprint(&self.canonical)) {
             return Err(bad(
                 "cursor was issued for another sort order or other filters; \
@@ -812,8 +910,32 @@ impl ListRequest {
             .map(|((k, _), text)| k.kind.parse(text).map_err(|_| invalid()))
             .collect::<Result<Vec<_>, _>>()?;
         let id = self.listing.id.parse(&body.2).map_err(|_| invalid())?;
+{%- if any_cache_lists && auth.is_some() %}
+        Ok(After {
+            keys: values,
+            id,
+            signed,
+        })
+{%- else %}
         Ok(After { keys: values, id })
+{%- endif %}
     }
+{%- if any_cache_lists %}
+
+    /// Whether the page may be cached:
+{%- if auth.is_some() %} a first page, or one after a
+    /// cursor this service signed. The cursors that can be cached are then
+    /// those issued, not every one a client can make up.
+    pub fn cacheable(&self) -> bool {
+        self.after.as_ref().is_none_or(|after| after.signed)
+    }
+{%- else %} a first page only (see the module's
+    /// documentation).
+    pub fn cacheable(&self) -> bool {
+        self.after.is_none()
+    }
+{%- endif %}
+{%- endif %}
 
     /// ` WHERE …` for the scope, the filters and, with `from_cursor`, the
     /// rows after the cursor.
@@ -1338,6 +1460,42 @@ mod tests {
         let other = format!("sort=-created_at&total.gte=6&cursor={cursor}");
         assert!(LISTING.request(Some(&other)).is_err());
     }
+
+{%- if any_cache_lists && auth.is_some() %}
+
+    /// Only a cursor the service signed makes its page cacheable; any other
+    /// (made up, tampered with, unsigned) still reads its page, uncached,
+    /// and one that is not a cursor at all is a 400.
+    #[test]
+    fn only_signed_cursors_are_cached() {
+        sign_cursors(b"a test secret that is long enough for hs256");
+        let request = LISTING.request(Some("sort=-created_at")).unwrap();
+        assert!(request.cacheable(), "a first page");
+        let when = Utc::now();
+        let cursor = request.cursor(vec![Value::Timestamp(when)], Value::Int(7));
+        let with =
+            |cursor: &str| LISTING.request(Some(&format!("sort=-created_at&cursor={cursor}")));
+        let signed = with(&cursor).unwrap();
+        assert!(signed.cacheable(), "an issued cursor");
+        let body = URL_SAFE_NO_PAD.decode(&cursor).unwrap();
+        let body: Vec<Json> = serde_json::from_slice(&body).unwrap();
+        let encode = |body: &[Json]| URL_SAFE_NO_PAD.encode(Json::Array(body.to_vec()).to_string());
+        // Another id below the one issued: the same kind of page, a key of
+        // the client's making.
+        let mut forged = body.clone();
+        forged[2] = json!("6");
+        let unsigned = &forged[..3];
+        let mut tampered = body.clone();
+        tampered[3] = json!("00000000000000000000000000000000");
+        for made_up in [encode(&forged), encode(unsigned), encode(&tampered)] {
+            let request = with(&made_up).expect("a well-formed cursor is served");
+            assert!(!request.cacheable(), "{made_up}");
+            assert!(request.after.is_some());
+        }
+        let garbage = URL_SAFE_NO_PAD.encode("[1, 2]");
+        assert!(matches!(with(&garbage), Err(ApiError::BadRequest(_))));
+    }
+{%- endif %}
 
     #[test]
     fn dates_outside_the_documented_years_are_refused() {

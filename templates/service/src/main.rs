@@ -57,6 +57,11 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     cli::prepare_schema(&pool).await?;
 {% if auth.is_some() %}
     let auth = AuthState::new(config.jwt_secret.as_bytes())?;
+{%- if any_cache_lists && any_list %}
+    // Cached list pages after a cursor: only those of cursors signed with
+    // a key from the secret every replica shares.
+    {{ crate_name }}::listing::sign_cursors(config.jwt_secret.as_bytes());
+{%- endif %}
     let state = AppState::new(pool.clone(), config.http_limits(), auth);
 {%- else %}
     let state = AppState::new(pool.clone(), config.http_limits());
@@ -71,8 +76,14 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         Some(url) => {
             let conn = breaker::connect(url)?;
 {%- if any_cache %}
+            let cache = Cache::redis(
+                conn.clone(),
+                url,
+                config.cache_local_ttl,
+                config.request_timeout,
+            )?;
             state
-                .with_cache(Cache::redis(conn.clone(), url, config.cache_local_ttl)?)
+                .with_cache(cache)
                 .with_rate_limiter(RateLimiter::shared(config.rate_limit_settings(), conn))
 {%- else %}
             state.with_rate_limiter(RateLimiter::shared(config.rate_limit_settings(), conn))

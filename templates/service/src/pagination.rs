@@ -35,7 +35,7 @@ struct RawParams {
 }
 
 /// Primary key types a cursor can carry.
-pub trait CursorKey: Copy + fmt::Display + FromStr {
+pub trait CursorKey: Copy + PartialEq + fmt::Display + FromStr {
     /// Sorts before every key the database hands out, so the first page is
     /// the same `"id" > $1` query as every other page (one statement, one plan).
     const FIRST: Self;
@@ -86,6 +86,11 @@ impl<K: CursorKey> PageRequest<K> {
     /// presence of a next page is known without a COUNT query.
     pub fn fetch_limit(&self) -> i64 {
         self.limit + 1
+    }
+
+    /// Whether this is the first page (no cursor).
+    pub fn is_first(&self) -> bool {
+        self.after == K::FIRST
     }
 
     /// Turns the `fetch_limit()` rows of a query into a page.

@@ -1118,7 +1118,7 @@ async fn cache_loads_list_pages_once_per_generation() {
         })
     };
     let ttl = std::time::Duration::from_secs(60);
-    let read = || cache.page_or_load("gen", "page".to_owned(), ttl, load);
+    let read = || cache.page_or_load("gen", Some("page".to_owned()), ttl, load);
     let (a, b, c) = tokio::join!(read(), read(), read());
     for page in [a, b, c] {
         assert_eq!(page.expect("loaded").items, [json!({ "id": 1 })]);
@@ -1150,11 +1150,11 @@ async fn cache_loads_list_pages_once_per_generation() {
         })
     };
     cache
-        .page_or_load("gen", "raced".to_owned(), ttl, racing)
+        .page_or_load("gen", Some("raced".to_owned()), ttl, racing)
         .await
         .expect("loaded");
     let before = loads.load(Ordering::SeqCst);
-    let reread = cache.page_or_load("gen", "raced".to_owned(), ttl, load);
+    let reread = cache.page_or_load("gen", Some("raced".to_owned()), ttl, load);
     reread.await.expect("loaded");
     assert_eq!(
         loads.load(Ordering::SeqCst),
@@ -1172,7 +1172,7 @@ async fn cache_loads_list_pages_once_per_generation() {
     };
     let before = loads.load(Ordering::SeqCst);
     for _ in 0..2 {
-        let page = cache.page_or_load("gen", "empty".to_owned(), ttl, empty);
+        let page = cache.page_or_load("gen", Some("empty".to_owned()), ttl, empty);
         assert!(page.await.expect("loaded").items.is_empty());
     }
     assert_eq!(

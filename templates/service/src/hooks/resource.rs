@@ -7,7 +7,9 @@
 //! before your code runs){% endif %}.
 //! A `before_*` hook may change the value about to be written, or refuse the
 //! request with an [`ApiError`] (nothing is written). An `after_*` hook runs
-//! once the write is committed; it cannot undo it, so it returns nothing.
+//! once the write is committed; it cannot undo it, so it returns nothing. It
+//! runs in the write's own task, to its end even when the client disconnects
+//! or the request times out (the client then never sees its outcome).
 //! Creating an account through `/v1/auth/register` does not call
 //! `before_create`.
 

@@ -33,7 +33,7 @@ use crate::auth::{{ a.auth_import }};
 {% if r.cache.is_some() -%}
 use crate::cache::conditional;
 {% endif -%}
-use crate::error::{ApiError, Constraint};
+use crate::error::{ApiError, Constraint, to_completion};
 use crate::extract::{Json, Path, double_option};
 use crate::hooks::{{ r.name }} as hooks;
 {%- if r.list.is_some() %}

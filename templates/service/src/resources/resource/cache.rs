@@ -74,15 +74,19 @@ pub(crate) fn generation() -> String {
 /// A list page's cache key: everything its SQL depends on. The route (with
 /// the parent's id), the owner the rule restricts the page to (`*` when it
 /// does not, so one user's page is never another's), where the page starts
-/// and its size.
+/// and its size. `None`: the page is not cached.
 {%- if r.list.is_some() %}
 fn page_key(
     route: &str,
     owner: Option<crate::auth::UserId>,
     page: &listing::ListRequest,
-) -> String {
+) -> Option<String> {
 {%- else %}
-fn page_key(route: &str, owner: Option<crate::auth::UserId>, page: PageRequest<Id>) -> String {
+fn page_key(
+    route: &str,
+    owner: Option<crate::auth::UserId>,
+    page: PageRequest<Id>,
+) -> Option<String> {
 {%- endif %}
     let owner = owner.map_or_else(|| "*".to_owned(), |owner| owner.to_string());
 {%- else %}
@@ -92,20 +96,25 @@ fn page_key(route: &str, owner: Option<crate::auth::UserId>, page: PageRequest<I
 {%- if r.has_auth() %}; every caller the
 /// rule admits sees the same page.
 {%- else %}.
-{%- endif %}
+{%- endif %} `None`: the page is not cached.
 {%- if r.list.is_some() %}
-fn page_key(route: &str, page: &listing::ListRequest) -> String {
+fn page_key(route: &str, page: &listing::ListRequest) -> Option<String> {
 {%- else %}
-fn page_key(route: &str, page: PageRequest<Id>) -> String {
+fn page_key(route: &str, page: PageRequest<Id>) -> Option<String> {
 {%- endif %}
 {%- endif %}
     let service = env!("CARGO_PKG_NAME");
 {%- if r.list.is_some() %}
     // The request's canonical filters, order, cursor, limit and count.
-    format!("{service}:{route}?{% if r.owned() %}owner={owner}&{% endif %}{page}")
+    let key = format!("{service}:{route}?{% if r.owned() %}owner={owner}&{% endif %}{page}");
+    page.cacheable().then_some(key)
 {%- else %}
     let PageRequest { limit, after } = page;
-    format!("{service}:{route}?{% if r.owned() %}owner={owner}&{% endif %}after={after}&limit={limit}")
+    let key = format!("{service}:{route}?{% if r.owned() %}owner={owner}&{% endif %}after={after}&limit={limit}");
+    // A cursor is an id of the client's choosing, and every id between two
+    // rows names the same page: only the first page's key is fixed, so only
+    // the first page is cached.
+    page.is_first().then_some(key)
 {%- endif %}
 }
 {%- endif %}

@@ -81,13 +81,14 @@ async fn create(
 {%- call m::check_writers("input") %}{% endcall %}
     let mut new = input.validate()?;
     hooks::before_create(&state, &mut new).await?;
+{%- call m::to_completion() %}{% endcall %}
 {%- if r.insert_checked() %}
-    let row = insert(&state, new, owner)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(not_owned)?;
+        let row = insert(&state, new, owner)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(not_owned)?;
 {%- else %}
-    let row = insert(&state, new{% if r.insert_takes_owner() %}, owner{% endif %}).await.map_err(db_error)?;
+        let row = insert(&state, new{% if r.insert_takes_owner() %}, owner{% endif %}).await.map_err(db_error)?;
 {%- endif %}
 {%- call m::create_end() %}{% endcall %}
 }
@@ -143,19 +144,20 @@ async fn {{ p.create_handler }}(
 {%- call m::check_writers("input") %}{% endcall %}
     let mut new = input.validate()?;
     hooks::before_create(&state, &mut new).await?;
+{%- call m::to_completion() %}{% endcall %}
 {%- if p.from_token %}
-    let row = insert(&state, new, parent).await.map_err(db_error)?;
+        let row = insert(&state, new, parent).await.map_err(db_error)?;
 {%- else %}
-    let row = insert(&state, new{% if r.insert_takes_owner() %}, owner{% endif %}).await.map_err(|err| {
-        // On this route the foreign key names the URL's parent: a 404.
-        if ApiError::violates(&err, {{ p.fk_const }}) {
-            ApiError::not_found("{{ p.resource }}", parent)
-        } else {
-            db_error(err)
-        }
-    })?;
+        let row = insert(&state, new{% if r.insert_takes_owner() %}, owner{% endif %}).await.map_err(|err| {
+            // On this route the foreign key names the URL's parent: a 404.
+            if ApiError::violates(&err, {{ p.fk_const }}) {
+                ApiError::not_found("{{ p.resource }}", parent)
+            } else {
+                db_error(err)
+            }
+        })?;
 {%- if r.insert_checked() %}
-    let row = row.ok_or_else(not_owned)?;
+        let row = row.ok_or_else(not_owned)?;
 {%- endif %}
 {%- endif %}
 {%- call m::create_end() %}{% endcall %}
@@ -241,25 +243,28 @@ async fn {{ name }}(
     let mut {{ valid }} = {{ body }}.validate()?;
 {%- call m::owned_row() %}{% endcall %}
     hooks::{{ hook }}(&state, id, &mut {{ valid }}).await?;
-    let row = sqlx::query_as::<_, Row>({{ sql }})
-        .bind(id)
+{%- call m::to_completion() %}{% endcall %}
+        let row = sqlx::query_as::<_, Row>({{ sql }})
+            .bind(id)
 {%- if valid == "new" %}
 {%- for f in r.body_fields %}
-        .bind(new.{{ f.ident }})
+            .bind(new.{{ f.ident }})
 {%- endfor %}
 {%- else %}
 {%- for b in r.patch_binds %}
-        .bind({{ b }})
+            .bind({{ b }})
 {%- endfor %}
 {%- endif %}
-{%- call m::bind_owner("    ") %}{% endcall %}
-        .fetch_optional(&state.pool)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
-{%- call m::after_write(false) %}{% endcall %}
-    hooks::after_update(&state, &row).await;
-    Ok(Json(row))
+{%- call m::bind_owner("        ") %}{% endcall %}
+            .fetch_optional(&state.pool)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
+{%- call m::after_write(false, "        ") %}{% endcall %}
+        hooks::after_update(&state, &row).await;
+        Ok(Json(row))
+    })
+    .await
 }
 {%- endmacro %}
 {%- if r.owned() %}
@@ -290,24 +295,27 @@ async fn ensure_owned(
 {%- call m::check("DELETE") %}{% endcall %}
 {%- call m::owned_row() %}{% endcall %}
     hooks::before_delete(&state, id).await?;
-    let result = sqlx::query(SQL_DELETE)
-        .bind(id)
-{%- call m::bind_owner("    ") %}{% endcall %}
-        .execute(&state.pool)
-        .await
-        .map_err(db_error)?;
-    if result.rows_affected() == 0 {
-        return Err(ApiError::not_found("{{ r.name }}", id));
-    }
-{%- call m::after_write(false) %}{% endcall %}
+{%- call m::to_completion() %}{% endcall %}
+        let result = sqlx::query(SQL_DELETE)
+            .bind(id)
+{%- call m::bind_owner("        ") %}{% endcall %}
+            .execute(&state.pool)
+            .await
+            .map_err(db_error)?;
+        if result.rows_affected() == 0 {
+            return Err(ApiError::not_found("{{ r.name }}", id));
+        }
+{%- call m::after_write(false, "        ") %}{% endcall %}
 {%- if !r.cascade_bumps.is_empty() %}
-    // `on_delete` made the database delete or detach child rows too, so
-    // the children's cached pages and rows are stale as well.
+        // `on_delete` made the database delete or detach child rows too, so
+        // the children's cached pages and rows are stale as well.
 {%- endif %}
 {%- for c in r.cascade_bumps %}
-    let counter = {{ c }}();
-    state.cache.bump(&counter).await;
+        let counter = {{ c }}();
+        state.cache.bump(&counter).await;
 {%- endfor %}
-    hooks::after_delete(&state, id).await;
-    Ok(StatusCode::NO_CONTENT)
+        hooks::after_delete(&state, id).await;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
 }

@@ -74,38 +74,56 @@ async fn {{ name }}(State(state): State<AppState>, Path(id): Path<Id>) -> Result
 
 {#- Invalidation after a write: the row's entry (under its epoch, if any) and
     the generation of the cached list pages. #}
-{%- macro after_write(created) %}
+{%- macro after_write(created, pad) %}
 {%- if r.cache.is_some() %}
 {%- if created %}
-    // A lookup of this id before it existed may have cached "absent".
+{{ pad }}// A lookup of this id before it existed may have cached "absent".
 {%- else %}
-    // Only after the statement has committed: deleting first would let a
-    // concurrent reader refill the old row.
+{{ pad }}// Only after the statement has committed: deleting first would let a
+{{ pad }}// concurrent reader refill the old row.
 {%- endif %}
 {%- if !r.cache_epoch %}
-    state.cache.invalidate(&cache_key({% if created %}row.id{% else %}id{% endif %})).await;
+{{ pad }}state.cache.invalidate(&cache_key({% if created %}row.id{% else %}id{% endif %})).await;
 {%- else if created %}
-    let key = cache_key(row.id);
-    state.cache.invalidate_in(&epoch(), &key).await;
+{{ pad }}let key = cache_key(row.id);
+{{ pad }}state.cache.invalidate_in(&epoch(), &key).await;
 {%- else %}
-    state.cache.invalidate_in(&epoch(), &cache_key(id)).await;
+{{ pad }}state.cache.invalidate_in(&epoch(), &cache_key(id)).await;
 {%- endif %}
 {%- endif %}
 {%- if r.cache_lists %}
 {%- if created %}
-    // And every cached list page: the new row may belong on any of them.
+{{ pad }}// And every cached list page: the new row may belong on any of them.
 {%- else %}
-    // Every cached list page of the resource may show the row.
+{{ pad }}// Every cached list page of the resource may show the row.
 {%- endif %}
-    state.cache.bump(&generation()).await;
+{{ pad }}state.cache.bump(&generation()).await;
 {%- endif %}
 {%- endmacro %}
 
-{#- The end of every create route. #}
+{#- The end of every create route, inside its `to_completion` block. #}
 {%- macro create_end() %}
-{%- call after_write(true) %}{% endcall %}
-    hooks::after_create(&state, &row).await;
-    Ok(created(location(row.id), row))
+{%- call after_write(true, "        ") %}{% endcall %}
+        hooks::after_create(&state, &row).await;
+        Ok(created(location(row.id), row))
+    })
+    .await
+{%- endmacro %}
+
+{#- Where a write's statement starts: from here on, the statement, the
+    invalidation and the after-hook run as a task of their own. #}
+{%- macro to_completion() %}
+{%- if r.cache.is_some() %}
+    // From the statement on, the write runs in a task of its own, to its
+    // end (invalidation and after-hook included) even when the client goes
+    // away or the request times out: a committed row never keeps stale
+    // cache entries.
+{%- else %}
+    // From the statement on, the write runs in a task of its own, to its
+    // end (after-hook included) even when the client goes away or the
+    // request times out.
+{%- endif %}
+    to_completion(async move {
 {%- endmacro %}
 
 {#- One page of rows, directly or below the parent in the path. #}
