@@ -58,6 +58,14 @@ pub(super) fn add_auth(
         }),
     );
     schemas.insert(
+        "Logout".into(),
+        json!({
+            "type": "object",
+            "properties": { "refresh_token": { "type": "string" } },
+            "additionalProperties": false,
+        }),
+    );
+    schemas.insert(
         "Tokens".into(),
         json!({
             "type": "object",
@@ -120,7 +128,7 @@ pub(super) fn add_auth(
             // Either credential will do: the empty requirement makes the
             // bearer token optional when the body carries a refresh token.
             "security": [{ "bearerAuth": [] }, {}],
-            "requestBody": { "required": false, "content": json_content(reference("schemas", "Refresh")) },
+            "requestBody": { "required": false, "content": json_content(reference("schemas", "Logout")) },
             "responses": responses(("204", json!({ "description": "Logged out." })), &["400", "401", "413", "415", "422", "429", "503"]),
         }}),
     );

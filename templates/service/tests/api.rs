@@ -1404,12 +1404,13 @@ async fn auth_register_login_me_logout() {
     assert!(me.body.get("password").is_none() && me.body.get("password_hash").is_none());
     assert_eq!(me.header("cache-control"), Some("no-store"));
 
+    // `{}`: the access token says which session ends.
     let logout = app
         .request_as(
             Some(&tokens.access_token),
             Method::POST,
             "/v1/auth/logout",
-            None,
+            Some(json!({})),
         )
         .await;
     assert_eq!(logout.status, StatusCode::NO_CONTENT, "{}", logout.body);
@@ -2025,7 +2026,7 @@ async fn auth_rejects_future_nbf_and_critical_extensions() {
 
 #[test]
 fn auth_debug_output_redacts_secrets() {
-    use {{ crate_name }}::auth::{AuthState, Login, Refresh};
+    use {{ crate_name }}::auth::{AuthState, Login, Logout, Refresh};
     let secret = "a-secret-that-must-never-reach-a-log-line";
     let login = Login {
         {{ a.login_ident }}: "someone@example.com".to_owned(),
@@ -2033,6 +2034,9 @@ fn auth_debug_output_redacts_secrets() {
     };
     let refresh = Refresh {
         refresh_token: secret.to_owned(),
+    };
+    let logout = Logout {
+        refresh_token: Some(secret.to_owned()),
     };
     let issued = {{ crate_name }}::auth::Tokens {
         access_token: secret.to_owned(),
@@ -2043,6 +2047,7 @@ fn auth_debug_output_redacts_secrets() {
     for text in [
         format!("{login:?}"),
         format!("{refresh:?}"),
+        format!("{logout:?}"),
         format!("{issued:?}"),
     ] {
         assert!(!text.contains(secret), "{text}");
@@ -2210,8 +2215,10 @@ async fn auth_logout_with_the_refresh_token_alone() {
     let (account, tokens) = sign_up(&app).await;
     let other = app.login(&account).await;
     let logout = |body: Option<Value>| app.request_as(None, Method::POST, "/v1/auth/logout", body);
-    let nothing = logout(None).await;
-    assert_problem(&nothing, StatusCode::UNAUTHORIZED, "/v1/auth/logout");
+    for nothing in [None, Some(json!({}))] {
+        let nothing = logout(nothing).await;
+        assert_problem(&nothing, StatusCode::UNAUTHORIZED, "/v1/auth/logout");
+    }
     // An unknown token: nothing is left to end (RFC 7009).
     let unknown = logout(Some(json!({ "refresh_token": "unknown" }))).await;
     assert_eq!(unknown.status, StatusCode::NO_CONTENT, "{}", unknown.body);

@@ -156,6 +156,23 @@ impl std::fmt::Debug for Refresh {
     }
 }
 
+/// Body of `POST /v1/auth/logout`, which may be left out or be `{}` when
+/// the access token says which session to end.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Logout {
+    pub refresh_token: Option<String>,
+}
+
+impl std::fmt::Debug for Logout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let token = self.refresh_token.as_ref().map(|_| REDACTED);
+        f.debug_struct("Logout")
+            .field("refresh_token", &token)
+            .finish()
+    }
+}
+
 /// A new session's tokens (RFC 6749 §5.1).
 #[derive(Serialize)]
 pub struct Tokens {
@@ -468,9 +485,10 @@ async fn refresh(
 async fn logout(
     State(state): State<AppState>,
     caller: Result<Caller, ApiError>,
-    body: Option<Json<Refresh>>,
+    body: Option<Json<Logout>>,
 ) -> Result<StatusCode, ApiError> {
-    let caller = match (caller, &body) {
+    let refresh_token = body.and_then(|Json(body)| body.refresh_token);
+    let caller = match (caller, &refresh_token) {
         (Ok(caller), _) => Some(caller),
         (Err(_), Some(_)) => None,
         (Err(err), None) => return Err(err),
@@ -490,9 +508,9 @@ async fn logout(
             .map_err(db_error)?;
         families.push(caller.session);
     }
-    if let Some(Json(body)) = &body {
+    if let Some(refresh_token) = &refresh_token {
         let family: Option<uuid::Uuid> = sqlx::query_scalar(SQL_FAMILY_OF)
-            .bind(hash_token(&body.refresh_token))
+            .bind(hash_token(refresh_token))
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_error)?;
