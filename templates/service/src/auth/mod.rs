@@ -3,10 +3,14 @@
 //! and `me`, for the `{{ a.module }}` resource.
 //!
 //! A login opens a session: a short-lived access token (a JWT, see
-//! [`token`]) and a refresh token. Refresh tokens are random, stored only as
-//! SHA-256 hashes, and rotate: each one is used once and replaced by the next
-//! of its family. Presenting a used one means it was stolen or replayed, so
-//! its whole family, and every access token issued with it, is revoked.
+//! [`token`]) and a refresh token: random, each next one of its family
+//! derived from the one before (see [`AuthState::successor`]), all stored
+//! only as SHA-256 hashes. They rotate: each one is used once and replaced
+//! by the next of its family. Presenting a used one again within [`REFRESH_GRACE_SECS`]
+//! returns the same successor (a retry); later, it means it was stolen or
+//! replayed, so its whole family, and every access token issued with it, is
+//! revoked. Deleting an account or changing its role revokes all of its
+//! sessions.
 
 mod access;
 mod password;

@@ -502,6 +502,10 @@ mod tests {
         assert_eq!(set.check(jti, Uuid::new_v4()), Some(true));
         set.apply(&format!("family {family}"));
         assert_eq!(set.check(Uuid::new_v4(), family), Some(true));
+        // A "revoked_tokens" row naming a session refuses its tokens.
+        let session = Uuid::new_v4();
+        set.apply(&format!("jti {session} {}", now + 60));
+        assert_eq!(set.check(Uuid::new_v4(), session), Some(true));
         assert_eq!(set.check(Uuid::new_v4(), Uuid::new_v4()), Some(false));
         // A jti whose token expired past the leeway is dropped.
         let old = Uuid::new_v4();
