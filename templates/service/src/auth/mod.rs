@@ -355,11 +355,7 @@ async fn register(
 /// provider people sign up with does, and two accounts for one mailbox are
 /// worse than none.)
 pub fn login_key(login: String) -> String {
-    let trimmed = login.trim();
-    if trimmed.len() == login.len() && !trimmed.chars().any(char::is_uppercase) {
-        return login;
-    }
-    trimmed.to_lowercase()
+    login.trim().to_lowercase()
 }
 {%- endif %}
 
