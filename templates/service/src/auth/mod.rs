@@ -607,7 +607,14 @@ async fn start_session(state: &AppState, id: UserId, role: Role) -> Result<Token
     let mut conn = state.pool.acquire().await.map_err(db_error)?;
     insert_refresh(&mut conn, &hash_token(&refresh_token), family, id)
         .await
-        .map_err(db_error)?;
+        .map_err(|err| {
+            // The account was deleted since the password was checked.
+            if ApiError::violates(&err, "refresh_tokens_user_id_fkey") {
+                ApiError::Unauthorized("the login or the password is wrong".to_owned())
+            } else {
+                db_error(err)
+            }
+        })?;
     issue(state, id, role, family, refresh_token)
 }
 
