@@ -77,9 +77,14 @@ pub struct Auth {
     pub audience: String,
     pub password_min: u64,
     pub password_max: u64,
+    /// The login is an `email`: stored and looked up trimmed and lowercased.
+    pub login_normalised: bool,
     /// `SELECT "id", "role", "password_hash" FROM .. WHERE login = $1`.
     pub sql_login: String,
-    pub sql_role: String,
+    /// The account of a refresh token and the role of an account, locked
+    /// (see `AuthSql`).
+    pub sql_session_account: String,
+    pub sql_lock_account: String,
     pub sql_me: String,
     /// The credentials resource's INSERT with `password_hash` as the last parameter.
     pub sql_register: String,
@@ -557,6 +562,9 @@ pub struct Field {
     pub spec: FieldSpec,
     /// `write:` roles; `Some(empty)` for `write: server`.
     pub writers: Option<Vec<String>>,
+    /// The credentials resource's `email` login: trimmed and lowercased
+    /// before it is validated, so one mailbox is one account.
+    pub normalise: bool,
 }
 
 /// A `&str` constant of generated code: its name and its value.

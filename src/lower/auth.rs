@@ -4,7 +4,7 @@
 
 use super::sql::auth_statements;
 use crate::diag::Loc;
-use crate::model::{Auth, EnumVariant, Resource};
+use crate::model::{Auth, EnumVariant, Field, Resource};
 use crate::names;
 use crate::spec::{FieldType, RawAuth, RawField, SERVER_WRITE, Sp};
 
@@ -50,6 +50,14 @@ impl AuthCtx {
             password_min: a.password_min_length.as_ref().map_or(8, |m| m.value),
             password_max: a.password_max_length.as_ref().map_or(128, |m| m.value),
         }
+    }
+
+    /// Whether `f` of `resource` is the login field and an `email`: stored
+    /// and looked up trimmed and lowercased (`Field::normalise`).
+    pub fn normalises(&self, resource: &str, f: &Field) -> bool {
+        resource == self.credentials
+            && f.name == self.login
+            && f.spec.ty == Some(FieldType::Email)
     }
 
     /// The `role` field auth adds to the credentials resource: an enum of the
@@ -104,7 +112,8 @@ pub fn lower_auth(ctx: &AuthCtx, resources: &[Resource]) -> Auth {
         .iter()
         .find(|r| r.name == ctx.credentials)
         .expect("validation checked the credentials resource");
-    let sql = auth_statements(r, &ctx.login);
+    let login_normalised = r.fields.iter().any(|f| f.normalise);
+    let sql = auth_statements(r, &ctx.login, login_normalised);
     Auth {
         cache_lists: r.cache_lists,
         module: r.name.clone(),
@@ -132,8 +141,10 @@ pub fn lower_auth(ctx: &AuthCtx, resources: &[Resource]) -> Auth {
         audience: ctx.audience.clone(),
         password_min: ctx.password_min,
         password_max: ctx.password_max,
+        login_normalised,
         sql_login: sql.login,
-        sql_role: sql.role,
+        sql_session_account: sql.session_account,
+        sql_lock_account: sql.lock_account,
         sql_me: sql.me,
         sql_register: sql.register,
         register_binds: r

@@ -81,6 +81,7 @@ pub fn fk_field(column: &str, parent: &str, parent_pk: &Pk, nullable: bool) -> F
         pattern_literal: String::new(),
         default_const: None,
         writers: None,
+        normalise: false,
         new_type: wrap_option(&rust_type, nullable),
         insert_expr: None,
         rust_type,
@@ -319,6 +320,7 @@ pub fn lower_field(
             (true, Some(d)) => Some(sql_literal(ty, d)),
             _ => None,
         },
+        normalise: false,
         writers: f.write.as_ref().map(|w| {
             w.value
                 .iter()

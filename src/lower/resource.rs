@@ -270,7 +270,8 @@ pub fn lower_resource(
     }
     let mut enums = Vec::new();
     for f in &r.fields {
-        let field = lower_field(&name, &struct_name, f, &mut enums);
+        let mut field = lower_field(&name, &struct_name, f, &mut enums);
+        field.normalise = auth.is_some_and(|a| a.normalises(&name, &field));
         if field.spec.unique {
             constraints.push(ConstraintMap {
                 constraint: sql::unique_name(&plural, &field),

@@ -233,16 +233,20 @@ pub fn parent_exists(parent_table_q: &str, owner: Option<&Owner>) -> String {
 
 /// The statements of the auth routes, against the credentials resource.
 pub struct AuthSql {
-    /// `SELECT "id", "role", "password_hash" FROM .. WHERE login = $1`.
+    /// `SELECT "id", "role", "password_hash" FROM .. WHERE login = $1`
+    /// (with a normalised login: the stored form `$1`, or as typed `$2`).
     pub login: String,
-    pub role: String,
+    /// The account and role of the refresh token `$1`, locked `FOR SHARE`.
+    pub session_account: String,
+    /// The role of account `$1`, locked `FOR UPDATE`.
+    pub lock_account: String,
     pub me: String,
     /// The credentials resource's INSERT with `password_hash` as the last
     /// parameter.
     pub register: String,
 }
 
-pub fn auth_statements(r: &Resource, login: &str) -> AuthSql {
+pub fn auth_statements(r: &Resource, login: &str, normalised: bool) -> AuthSql {
     let table_q = &r.table_q;
     let columns = r
         .body_fields
@@ -260,11 +264,26 @@ pub fn auth_statements(r: &Resource, login: &str) -> AuthSql {
         .collect::<Vec<_>>()
         .join(", ");
     AuthSql {
-        login: format!(
-            "SELECT \"id\", \"role\", \"password_hash\" FROM {table_q} WHERE {} = $1",
-            sql_ident(login)
+        login: if normalised {
+            // Both forms are served by the login's unique index; the
+            // normalised one wins when both exist.
+            let login = sql_ident(login);
+            format!(
+                "\n    SELECT \"id\", \"role\", \"password_hash\"\n    FROM {table_q}\n    \
+                 WHERE {login} IN ($1, $2)\n    ORDER BY {login} = $1 DESC\n    LIMIT 1"
+            )
+        } else {
+            format!(
+                "SELECT \"id\", \"role\", \"password_hash\" FROM {table_q} WHERE {} = $1",
+                sql_ident(login)
+            )
+        },
+        session_account: format!(
+            "\n    SELECT \"id\", \"role\" FROM {table_q}\n    \
+             WHERE \"id\" = (SELECT \"user_id\" FROM \"refresh_tokens\" WHERE \"token_hash\" = $1)\n    \
+             FOR SHARE"
         ),
-        role: format!("SELECT \"role\" FROM {table_q} WHERE \"id\" = $1"),
+        lock_account: format!("SELECT \"role\" FROM {table_q} WHERE \"id\" = $1 FOR UPDATE"),
         me: format!(
             "\n    SELECT {}\n    FROM {table_q}\n    WHERE \"id\" = $1",
             r.select_columns

@@ -82,6 +82,16 @@ impl Resource {
         self.access.as_ref().is_some_and(|a| a.owned)
     }
 
+    /// The credentials resource, with an `admin_role` who may write `role`
+    /// (without one, `role` is `write: server`).
+    pub fn role_writable(&self) -> bool {
+        self.is_credentials()
+            && self
+                .body_fields
+                .iter()
+                .any(|f| f.name == "role" && f.writers.as_ref().is_some_and(|w| !w.is_empty()))
+    }
+
     /// This is the credentials resource: its rows are created by
     /// registration, which also maps its database errors.
     pub fn is_credentials(&self) -> bool {

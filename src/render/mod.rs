@@ -478,6 +478,7 @@ const SERVICE_DEPENDENCIES: &[&str] = &[
     "chrono",
     "futures-util",
     "getrandom 0.4.3",
+    "hmac 0.13.0",
     "http-body-util",
     "hyper",
     "hyper-util",

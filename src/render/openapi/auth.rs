@@ -58,6 +58,14 @@ pub(super) fn add_auth(
         }),
     );
     schemas.insert(
+        "Logout".into(),
+        json!({
+            "type": "object",
+            "properties": { "refresh_token": { "type": "string" } },
+            "additionalProperties": false,
+        }),
+    );
+    schemas.insert(
         "Tokens".into(),
         json!({
             "type": "object",
@@ -114,10 +122,14 @@ pub(super) fn add_auth(
         "/v1/auth/logout".into(),
         json!({ "post": {
             "operationId": "logout",
-            "summary": "Revoke the access token and its session",
+            "summary": "End a session",
+            "description": "With a bearer token: revokes it and its session. With `{\"refresh_token\": ...}`: revokes that token's session, no access token needed (an unknown refresh token is a 204 as well). One of the two is required.",
             "tags": tag,
-            "security": [{ "bearerAuth": [] }],
-            "responses": responses(("204", json!({ "description": "Logged out." })), &["401", "429", "503"]),
+            // Either credential will do: the empty requirement makes the
+            // bearer token optional when the body carries a refresh token.
+            "security": [{ "bearerAuth": [] }, {}],
+            "requestBody": { "required": false, "content": json_content(reference("schemas", "Logout")) },
+            "responses": responses(("204", json!({ "description": "Logged out." })), &["400", "401", "413", "415", "422", "429", "503"]),
         }}),
     );
     paths.insert(

@@ -5,7 +5,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -64,6 +64,33 @@ where
             });
         }
         Ok(Self(value))
+    }
+}
+
+/// A body that may be left out (`Option<Json<T>>`): no `Content-Type` and
+/// no bytes is `None`; anything else is read as [`Json`] reads it.
+impl<T, S> OptionalFromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        if request.headers().contains_key(header::CONTENT_TYPE) {
+            return <Self as FromRequest<S>>::from_request(request, state)
+                .await
+                .map(Some);
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(bytes_rejection)?;
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        Err(ApiError::UnsupportedMediaType(
+            "expected a request body with `Content-Type: application/json`".to_owned(),
+        ))
     }
 }
 

@@ -1404,12 +1404,13 @@ async fn auth_register_login_me_logout() {
     assert!(me.body.get("password").is_none() && me.body.get("password_hash").is_none());
     assert_eq!(me.header("cache-control"), Some("no-store"));
 
+    // `{}`: the access token says which session ends.
     let logout = app
         .request_as(
             Some(&tokens.access_token),
             Method::POST,
             "/v1/auth/logout",
-            None,
+            Some(json!({})),
         )
         .await;
     assert_eq!(logout.status, StatusCode::NO_CONTENT, "{}", logout.body);
@@ -1466,8 +1467,10 @@ async fn auth_refresh_rotates_and_reuse_revokes_the_family() {
     let second: Tokens = serde_json::from_value(rotated.body).expect("tokens");
     assert_ne!(second.refresh_token, first.refresh_token);
 
-    // The first token again: a replay. The whole family is revoked, the
-    // newest refresh token and its access token included.
+    // The first token again, past the grace window: a replay. The whole
+    // family is revoked, the newest refresh token and its access token
+    // included.
+    age_refresh_uses(&app).await;
     let reused = refresh(&first.refresh_token).await;
     assert_problem(&reused, StatusCode::UNAUTHORIZED, "/v1/auth/refresh");
     let newest = refresh(&second.refresh_token).await;
@@ -2023,7 +2026,7 @@ async fn auth_rejects_future_nbf_and_critical_extensions() {
 
 #[test]
 fn auth_debug_output_redacts_secrets() {
-    use {{ crate_name }}::auth::{AuthState, Login, Refresh};
+    use {{ crate_name }}::auth::{AuthState, Login, Logout, Refresh};
     let secret = "a-secret-that-must-never-reach-a-log-line";
     let login = Login {
         {{ a.login_ident }}: "someone@example.com".to_owned(),
@@ -2031,6 +2034,9 @@ fn auth_debug_output_redacts_secrets() {
     };
     let refresh = Refresh {
         refresh_token: secret.to_owned(),
+    };
+    let logout = Logout {
+        refresh_token: Some(secret.to_owned()),
     };
     let issued = {{ crate_name }}::auth::Tokens {
         access_token: secret.to_owned(),
@@ -2041,6 +2047,7 @@ fn auth_debug_output_redacts_secrets() {
     for text in [
         format!("{login:?}"),
         format!("{refresh:?}"),
+        format!("{logout:?}"),
         format!("{issued:?}"),
     ] {
         assert!(!text.contains(secret), "{text}");
@@ -2108,6 +2115,272 @@ async fn auth_full_hashing_queue_is_503_with_retry_after() {
     assert!(response.headers().contains_key(header::RETRY_AFTER));
     app.teardown().await;
 }
+
+// ---------------------------------------------------------------------------
+// Issue 13: sessions and accounts
+// ---------------------------------------------------------------------------
+
+/// `POST /v1/auth/refresh` with `token`.
+async fn refresh_with(app: &TestApp, token: &str) -> common::TestResponse {
+    let body = json!({ "refresh_token": token });
+    app.request_as(None, Method::POST, "/v1/auth/refresh", Some(body))
+        .await
+}
+
+/// Moves every use of a refresh token back past the grace window, as if
+/// the retries below came that much later.
+async fn age_refresh_uses(app: &TestApp) {
+    let grace = {{ crate_name }}::auth::REFRESH_GRACE_SECS as f64 + 1.0;
+    let sql = r#"UPDATE "refresh_tokens"
+        SET "used_at" = "used_at" - make_interval(secs => $1)
+        WHERE "used_at" IS NOT NULL"#;
+    sqlx::query(sql)
+        .bind(grace)
+        .execute(&app.pool)
+        .await
+        .expect("age uses");
+}
+
+#[tokio::test]
+async fn auth_concurrent_refreshes_share_one_successor() {
+    let app = spawn().await;
+    let (_, first) = sign_up(&app).await;
+    // Two tabs refresh at once: both keep the session, with one successor.
+    let (a, b) = tokio::join!(
+        refresh_with(&app, &first.refresh_token),
+        refresh_with(&app, &first.refresh_token)
+    );
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(b.status, StatusCode::OK, "{}", b.body);
+    let (a, b): (Tokens, Tokens) = (
+        serde_json::from_value(a.body).expect("tokens"),
+        serde_json::from_value(b.body).expect("tokens"),
+    );
+    assert_eq!(a.refresh_token, b.refresh_token);
+    assert_ne!(a.refresh_token, first.refresh_token);
+    for token in [&a.access_token, &b.access_token] {
+        let me = me(&app, token).await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    }
+    // A response lost on the way: the retry gets the same successor again.
+    let retry = refresh_with(&app, &first.refresh_token).await;
+    assert_eq!(retry.status, StatusCode::OK, "{}", retry.body);
+    assert_eq!(retry.body["refresh_token"], a.refresh_token.as_str());
+    // The successor rotates as usual; once it has, the first token has no
+    // successor left to hand out, and is refused without ending the session.
+    let next = refresh_with(&app, &a.refresh_token).await;
+    assert_eq!(next.status, StatusCode::OK, "{}", next.body);
+    let late = refresh_with(&app, &first.refresh_token).await;
+    assert_problem(&late, StatusCode::UNAUTHORIZED, "/v1/auth/refresh");
+    let next: Tokens = serde_json::from_value(next.body).expect("tokens");
+    let me = me(&app, &next.access_token).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    app.teardown().await;
+}
+
+/// A refresh that meets the deletion of its account mid-way is a 401: it
+/// waits for the account, which is gone when the wait ends.
+#[tokio::test]
+async fn auth_refresh_racing_the_accounts_deletion_is_401() {
+    let app = spawn().await;
+    let (account, tokens) = sign_up(&app).await;
+    let r = fixture(&fixtures().auth().credentials);
+    let mut deleter = app.pool.begin().await.expect("begin");
+    let lock = format!(
+        r#"SELECT 1 FROM {} WHERE "id"::text = $1 FOR UPDATE"#,
+        r.table
+    );
+    sqlx::query(sqlx::AssertSqlSafe(lock))
+        .bind(common::id_path(&account.id))
+        .execute(&mut *deleter)
+        .await
+        .expect("lock the account");
+    let delete = format!(r#"DELETE FROM {} WHERE "id"::text = $1"#, r.table);
+    let (refreshed, ()) = tokio::join!(refresh_with(&app, &tokens.refresh_token), async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        sqlx::query(sqlx::AssertSqlSafe(delete))
+            .bind(common::id_path(&account.id))
+            .execute(&mut *deleter)
+            .await
+            .expect("delete the account");
+        deleter.commit().await.expect("commit");
+    });
+    assert_problem(&refreshed, StatusCode::UNAUTHORIZED, "/v1/auth/refresh");
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn auth_logout_with_the_refresh_token_alone() {
+    let app = spawn().await;
+    let (account, tokens) = sign_up(&app).await;
+    let other = app.login(&account).await;
+    let logout = |body: Option<Value>| app.request_as(None, Method::POST, "/v1/auth/logout", body);
+    for nothing in [None, Some(json!({}))] {
+        let nothing = logout(nothing).await;
+        assert_problem(&nothing, StatusCode::UNAUTHORIZED, "/v1/auth/logout");
+    }
+    // An unknown token: nothing is left to end (RFC 7009).
+    let unknown = logout(Some(json!({ "refresh_token": "unknown" }))).await;
+    assert_eq!(unknown.status, StatusCode::NO_CONTENT, "{}", unknown.body);
+    let body = json!({ "refresh_token": tokens.refresh_token });
+    let ended = logout(Some(body)).await;
+    assert_eq!(ended.status, StatusCode::NO_CONTENT, "{}", ended.body);
+    // The session's access token and refresh token are both refused.
+    let after = me(&app, &tokens.access_token).await;
+    assert_problem(&after, StatusCode::UNAUTHORIZED, "/v1/auth/me");
+    let refresh = refresh_with(&app, &tokens.refresh_token).await;
+    assert_problem(&refresh, StatusCode::UNAUTHORIZED, "/v1/auth/refresh");
+    // The account's other session is untouched.
+    let me_other = me(&app, &other.access_token).await;
+    assert_eq!(me_other.status, StatusCode::OK, "{}", me_other.body);
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn auth_purge_removes_what_no_token_needs() {
+    let app = spawn().await;
+    let (_, first) = sign_up(&app).await;
+    let rotated = refresh_with(&app, &first.refresh_token).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
+    let live: Tokens = serde_json::from_value(rotated.body).expect("tokens");
+    // The used token expires; a logout's revocation outlives its token.
+    let expire = r#"UPDATE "refresh_tokens" SET "expires_at" = now() - interval '1 second'
+        WHERE "used_at" IS NOT NULL"#;
+    sqlx::query(expire)
+        .execute(&app.pool)
+        .await
+        .expect("expire");
+    let old = r#"INSERT INTO "revoked_tokens" ("jti", "expires_at")
+        VALUES (gen_random_uuid(), now() - interval '1 hour')"#;
+    sqlx::query(old)
+        .execute(&app.pool)
+        .await
+        .expect("old revocation");
+    let (refresh_rows, revoked_rows) = (
+        app.count("refresh_tokens").await,
+        app.count("revoked_tokens").await,
+    );
+    let purged = app
+        .state
+        .revocations
+        .purge_database(&app.pool)
+        .await
+        .expect("purge");
+    assert_eq!(purged, 2);
+    assert_eq!(app.count("refresh_tokens").await, refresh_rows - 1);
+    assert_eq!(app.count("revoked_tokens").await, revoked_rows - 1);
+    // What is still needed stays: the live session rotates and works.
+    let next = refresh_with(&app, &live.refresh_token).await;
+    assert_eq!(next.status, StatusCode::OK, "{}", next.body);
+    app.teardown().await;
+}
+{%- if a.admin_role.is_some() %}
+
+/// Registers an account, makes it an admin and logs it in.
+async fn sign_up_admin(app: &TestApp) -> (Account, Tokens) {
+    let admin = fixtures().auth().admin_role.as_deref().expect("admin role");
+    let account = app.register().await;
+    app.set_role(&account, admin).await;
+    let tokens = app.login(&account).await;
+    (account, tokens)
+}
+
+#[tokio::test]
+async fn auth_a_deleted_accounts_tokens_are_refused_at_once() {
+    let app = spawn().await;
+    let r = fixture(&fixtures().auth().credentials);
+    let admin = fixtures().auth().admin_role.as_deref().expect("admin role");
+    if r.access().allows("delete", admin) != Some(common::Scope::All) {
+        return;
+    }
+    let (victim, tokens) = sign_up_admin(&app).await;
+    let as_victim = Some(tokens.access_token.as_str());
+    // A route the token's role admits without its account: what a deleted
+    // admin's token reached.
+    let probe = (r.access().allows("list", admin) == Some(common::Scope::All)).then_some(&r.route);
+    if let Some(route) = probe {
+        let before = app.request_as(as_victim, Method::GET, route, None).await;
+        assert_eq!(before.status, StatusCode::OK, "{}", before.body);
+    }
+    let deleted = app.delete(&r.item(&victim.id)).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    if let Some(route) = probe {
+        let after = app.request_as(as_victim, Method::GET, route, None).await;
+        assert_problem(&after, StatusCode::UNAUTHORIZED, route);
+    }
+    let other = r.item(&app.register().await.id);
+    let patch = app
+        .request_as(as_victim, Method::PATCH, &other, Some(json!({})))
+        .await;
+    assert_problem(&patch, StatusCode::UNAUTHORIZED, &other);
+    let refresh = refresh_with(&app, &tokens.refresh_token).await;
+    assert_problem(&refresh, StatusCode::UNAUTHORIZED, "/v1/auth/refresh");
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn auth_a_role_change_ends_the_accounts_sessions() {
+    let app = spawn().await;
+    let r = fixture(&fixtures().auth().credentials);
+    let auth = fixtures().auth();
+    let admin = auth.admin_role.as_deref().expect("admin role");
+    if r.access().allows("update", admin) != Some(common::Scope::All) {
+        return;
+    }
+    let (account, tokens) = sign_up_admin(&app).await;
+    let item = r.item(&account.id);
+    // A write that leaves the role as it was ends nothing.
+    let same = app.patch(&item, json!({ "role": admin })).await;
+    assert_eq!(same.status, StatusCode::OK, "{}", same.body);
+    let kept = me(&app, &tokens.access_token).await;
+    assert_eq!(kept.status, StatusCode::OK, "{}", kept.body);
+    // Demoted: the token still says admin, and is refused (401, not a 403
+    // on admin routes only: the session is over).
+    let demoted = app.patch(&item, json!({ "role": auth.default_role })).await;
+    assert_eq!(demoted.status, StatusCode::OK, "{}", demoted.body);
+    let after = me(&app, &tokens.access_token).await;
+    assert_problem(&after, StatusCode::UNAUTHORIZED, "/v1/auth/me");
+    let refresh = refresh_with(&app, &tokens.refresh_token).await;
+    assert_problem(&refresh, StatusCode::UNAUTHORIZED, "/v1/auth/refresh");
+    // Logging in again gives a token with the new role.
+    let tokens = app.login(&account).await;
+    let me = me(&app, &tokens.access_token).await;
+    assert_eq!(me.body["role"], auth.default_role.as_str(), "{}", me.body);
+    app.teardown().await;
+}
+{%- endif %}
+{%- if a.login_normalised %}
+
+#[tokio::test]
+async fn auth_email_logins_are_one_account_whatever_their_case() {
+    let app = spawn().await;
+    let r = fixture(&fixtures().auth().credentials);
+    let login = fixtures().auth().login.as_str();
+    let local = format!("Ada.{}", uuid::Uuid::new_v4().simple());
+    let stored = format!("{}@example.com", local.to_lowercase());
+    let mut body = app.body(&r.name, &[]);
+    body[login] = json!(format!("  {local}@Example.COM "));
+    let created = app.post_new(r, body.clone()).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body[login], stored.as_str());
+    let account = Account {
+        id: created.body["id"].clone(),
+        login: format!("{}@EXAMPLE.com", local.to_uppercase()),
+    };
+    app.login(&account).await;
+    // The same mailbox in another case is taken.
+    body[login] = json!(format!("{local}@example.com"));
+    let taken = app.post_new(r, body).await;
+    assert_problem(&taken, StatusCode::CONFLICT, "/v1/auth/register");
+    // A write of the field is stored normalised too.
+    let item = r.item(&account.id);
+    let renamed = format!("Grace.{}@Example.com", uuid::Uuid::new_v4().simple());
+    let patched = app.patch(&item, json!({ login: renamed })).await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(patched.body[login], renamed.to_lowercase().as_str());
+    app.teardown().await;
+}
+{%- endif %}
 {%- endif %}
 
 // ---------------------------------------------------------------------------

@@ -34,14 +34,12 @@ pub struct Caller {
 pub struct VerifiedToken(pub Claims);
 
 /// Revoked when its `jti` was logged out, or when its session (refresh
-/// token family) was revoked by a logout or a reused refresh token. Asked
-/// only while the revocation set cannot answer.
-const SQL_REVOKED: &str = r#"
-    SELECT EXISTS (SELECT 1 FROM "revoked_tokens" WHERE "jti" = $1)
-        OR EXISTS (
-            SELECT 1 FROM "refresh_tokens"
-            WHERE "family" = $2 AND "revoked_at" IS NOT NULL
-        )"#;
+/// token family, recorded under its id) was revoked: by a logout, a reused
+/// refresh token, or its account's deletion or role change. Two primary
+/// key lookups, whatever the session's length. Asked only while the
+/// revocation set cannot answer.
+const SQL_REVOKED: &str =
+    r#"SELECT EXISTS (SELECT 1 FROM "revoked_tokens" WHERE "jti" IN ($1, $2))"#;
 
 impl OptionalFromRequestParts<AppState> for Caller {
     type Rejection = ApiError;

@@ -3,10 +3,14 @@
 //! and `me`, for the `{{ a.module }}` resource.
 //!
 //! A login opens a session: a short-lived access token (a JWT, see
-//! [`token`]) and a refresh token. Refresh tokens are random, stored only as
-//! SHA-256 hashes, and rotate: each one is used once and replaced by the next
-//! of its family. Presenting a used one means it was stolen or replayed, so
-//! its whole family, and every access token issued with it, is revoked.
+//! [`token`]) and a refresh token: random, each next one of its family
+//! derived from the one before (see [`AuthState::successor`]), all stored
+//! only as SHA-256 hashes. They rotate: each one is used once and replaced
+//! by the next of its family. Presenting a used one again within [`REFRESH_GRACE_SECS`]
+//! returns the same successor (a retry); later, it means it was stolen or
+//! replayed, so its whole family, and every access token issued with it, is
+//! revoked. Deleting an account or changing its role revokes all of its
+//! sessions.
 
 mod access;
 mod password;
@@ -20,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -44,6 +49,19 @@ pub type UserId = {{ a.module }}::Id;
 pub struct AuthState {
     pub keys: Keys,
     pub passwords: Passwords,
+    successors: Successors,
+}
+
+/// The key refresh tokens' successors are derived with (see
+/// [`AuthState::successor`]).
+#[derive(Clone)]
+struct Successors(Hmac<Sha256>);
+
+impl std::fmt::Debug for Successors {
+    /// Never prints the key material.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(REDACTED)
+    }
 }
 
 impl AuthState {
@@ -59,10 +77,28 @@ impl AuthState {
             );
             return Err(ApiError::Internal);
         }
+        let successors = Hmac::<Sha256>::new_from_slice(secret).map_err(|err| {
+            tracing::error!(error = %err, "JWT_SECRET is not a usable HMAC key");
+            ApiError::Internal
+        })?;
         Ok(Self {
             keys: Keys::new(secret),
             passwords: Passwords::new()?,
+            successors: Successors(successors),
         })
+    }
+
+    /// The refresh token that replaces the one whose hash is `used`:
+    /// HMAC-SHA256 under `JWT_SECRET` (with a label of its own, so it is
+    /// never a value signed for anything else). It is as unguessable as a
+    /// random token to anyone without the secret, and the same every time,
+    /// so a rotation retried within the grace window returns it again
+    /// without the database storing it in the clear.
+    pub fn successor(&self, used: &[u8]) -> String {
+        let mut mac = self.successors.0.clone();
+        mac.update(b"refresh token successor\0");
+        mac.update(used);
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 }
 
@@ -124,6 +160,23 @@ impl std::fmt::Debug for Refresh {
     }
 }
 
+/// Body of `POST /v1/auth/logout`, which may be left out or be `{}` when
+/// the access token says which session to end.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Logout {
+    pub refresh_token: Option<String>,
+}
+
+impl std::fmt::Debug for Logout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let token = self.refresh_token.as_ref().map(|_| REDACTED);
+        f.debug_struct("Logout")
+            .field("refresh_token", &token)
+            .finish()
+    }
+}
+
 /// A new session's tokens (RFC 6749 §5.1).
 #[derive(Serialize)]
 pub struct Tokens {
@@ -146,8 +199,6 @@ impl std::fmt::Debug for Tokens {
 
 const SQL_LOGIN: &str = r#"{{ a.sql_login }}"#;
 
-const SQL_ROLE: &str = r#"{{ a.sql_role }}"#;
-
 const SQL_ME: &str = r#"{{ a.sql_me }}"#;
 
 const SQL_REGISTER: &str = r#"{{ a.sql_register }}"#;
@@ -156,48 +207,91 @@ const SQL_INSERT_REFRESH: &str = r#"
     INSERT INTO "refresh_tokens" ("token_hash", "family", "user_id", "expires_at")
     VALUES ($1, $2, $3, now() + make_interval(secs => $4))"#;
 
-/// Marks a refresh token used, atomically: of two requests presenting the
-/// same token, exactly one gets a row back. A token of a revoked family is
-/// refused even when it escaped the revocation (inserted by a refresh that
-/// raced it), so a revoked session never issues tokens for long: the
-/// revocation set keeps a family only for as long as tokens issued before
-/// its revocation live.
-const SQL_USE_REFRESH: &str = r#"
-    UPDATE "refresh_tokens"
-    SET "used_at" = now()
-    WHERE "token_hash" = $1
-        AND "used_at" IS NULL
-        AND "revoked_at" IS NULL
-        AND "expires_at" > now()
-        AND NOT EXISTS (
+/// The account a refresh token belongs to, locked against a delete or a
+/// role change until the rotation commits. Taken before the token's row,
+/// in the order a delete or a role change takes them (the account, then
+/// its sessions), so that the two never deadlock.
+const SQL_SESSION_ACCOUNT: &str = r#"{{ a.sql_session_account }}"#;
+
+/// The presented token's row, locked for the rotation: of two requests
+/// presenting the same token, the second waits for the first to commit and
+/// then sees it used. A token of a revoked family is refused even when it
+/// escaped the revocation (inserted by a refresh that raced it), so a
+/// revoked session never issues tokens for long.
+const SQL_LOCK_REFRESH: &str = r#"
+    SELECT "family",
+        "used_at" IS NOT NULL,
+        "used_at" > now() - make_interval(secs => $2),
+        "revoked_at" IS NOT NULL OR "expires_at" <= now() OR EXISTS (
             SELECT 1 FROM "refresh_tokens" AS "revoked"
             WHERE "revoked"."family" = "refresh_tokens"."family"
                 AND "revoked"."revoked_at" IS NOT NULL
         )
-    RETURNING "user_id", "family""#;
+    FROM "refresh_tokens"
+    WHERE "token_hash" = $1
+    FOR UPDATE"#;
 
-/// A used token presented again: revoke its whole family.
-const SQL_REVOKE_REUSED: &str = r#"
-    UPDATE "refresh_tokens"
-    SET "revoked_at" = now()
-    WHERE "revoked_at" IS NULL
-        AND "family" = (
-            SELECT "family" FROM "refresh_tokens"
-            WHERE "token_hash" = $1 AND "used_at" IS NOT NULL
-        )
-    RETURNING "family""#;
+const SQL_USE_REFRESH: &str =
+    r#"UPDATE "refresh_tokens" SET "used_at" = now() WHERE "token_hash" = $1"#;
 
+/// Whether the successor of a token used within the grace window can still
+/// be handed out: not used, revoked or expired since.
+const SQL_SUCCESSOR_LIVE: &str = r#"
+    SELECT EXISTS (
+        SELECT 1 FROM "refresh_tokens"
+        WHERE "token_hash" = $1
+            AND "used_at" IS NULL
+            AND "revoked_at" IS NULL
+            AND "expires_at" > now()
+    )"#;
+
+/// Revokes a session: its refresh tokens, and a row in "revoked_tokens"
+/// keyed by the family, which refuses its access tokens (they carry it as
+/// `sid`) for as long as they may live, even after the refresh tokens are
+/// gone with their account.
 const SQL_REVOKE_FAMILY: &str = r#"
-    UPDATE "refresh_tokens" SET "revoked_at" = now()
-    WHERE "family" = $1 AND "revoked_at" IS NULL"#;
+    WITH "revoked" AS (
+        UPDATE "refresh_tokens" SET "revoked_at" = now()
+        WHERE "family" = $1 AND "revoked_at" IS NULL
+    )
+    INSERT INTO "revoked_tokens" ("jti", "expires_at")
+    VALUES ($1, now() + make_interval(secs => $2))
+    ON CONFLICT ("jti") DO UPDATE
+    SET "expires_at" = greatest("revoked_tokens"."expires_at", excluded."expires_at")"#;
+
+/// Revokes every session of an account whose access tokens may still be
+/// alive (a session's access tokens never outlive its newest refresh
+/// token), as [`SQL_REVOKE_FAMILY`] does one; returns the families.
+const SQL_REVOKE_ACCOUNT: &str = r#"
+    WITH "sessions" AS (
+        UPDATE "refresh_tokens" SET "revoked_at" = coalesce("revoked_at", now())
+        WHERE "user_id" = $1 AND "expires_at" > now()
+        RETURNING "family"
+    )
+    INSERT INTO "revoked_tokens" ("jti", "expires_at")
+    SELECT DISTINCT "family", now() + make_interval(secs => $2) FROM "sessions"
+    ON CONFLICT ("jti") DO UPDATE
+    SET "expires_at" = greatest("revoked_tokens"."expires_at", excluded."expires_at")
+    RETURNING "jti""#;
+
+/// The session a refresh token belongs to, whatever its state: logging out
+/// with a used or expired token still ends the session.
+const SQL_FAMILY_OF: &str = r#"SELECT "family" FROM "refresh_tokens" WHERE "token_hash" = $1"#;
 
 const SQL_REVOKE_JTI: &str = r#"
     INSERT INTO "revoked_tokens" ("jti", "expires_at")
     VALUES ($1, to_timestamp($2))
     ON CONFLICT ("jti") DO NOTHING"#;
 
-/// Revocations of tokens that have expired anyway are dead weight.
-const SQL_PURGE_REVOKED: &str = r#"DELETE FROM "revoked_tokens" WHERE "expires_at" < now()"#;
+/// The account's role, locked until the write that may change it commits,
+/// so that its sessions are revoked in the order of the writes.
+const SQL_LOCK_ACCOUNT: &str = r#"{{ a.sql_lock_account }}"#;
+
+/// How long a refresh token already used still returns the same successor,
+/// in seconds: a response lost on the way back, or two tabs refreshing at
+/// once, is retried within it and must not log the user out. Past it, a
+/// used token presented again is a replay, and its session is revoked.
+pub const REFRESH_GRACE_SECS: u64 = 10;
 
 fn db_error(err: sqlx::Error) -> ApiError {
     ApiError::from_db(err, &[])
@@ -226,6 +320,9 @@ async fn register(
     // still makes the second a 409.
     let taken: Option<(UserId, Role, String)> = sqlx::query_as(SQL_LOGIN)
         .bind(&new.{{ a.login_ident }})
+{%- if a.login_normalised %}
+        .bind(&new.{{ a.login_ident }})
+{%- endif %}
         .fetch_optional(&state.pool)
         .await
         .map_err(db_error)?;
@@ -265,6 +362,17 @@ async fn register(
     Ok(created(format!("{{ a.route }}/{}", row.id), row))
 {%- endif %}
 }
+{%- if a.login_normalised %}
+
+/// The form in which a login email is stored and looked up: trimmed and
+/// lowercased, so `Ada@Example.com ` and `ada@example.com` are one account.
+/// (RFC 5321 lets a mail server tell the local part's case apart; no
+/// provider people sign up with does, and two accounts for one mailbox are
+/// worse than none.)
+pub fn login_key(login: String) -> String {
+    login.trim().to_lowercase()
+}
+{%- endif %}
 
 /// Unknown accounts and wrong passwords get the same 401, after the same
 /// amount of hashing work.
@@ -279,8 +387,17 @@ async fn login(
             format!("must be at most {} characters", password::MAX_CHARS),
         )]));
     }
+{%- if a.login_normalised %}
+    // Accounts are stored under the normalised login; one registered
+    // before logins were normalised is still found as it was typed then.
+    let typed = body.{{ a.login_ident }}.trim();
+    let account: Option<(UserId, Role, String)> = sqlx::query_as(SQL_LOGIN)
+        .bind(login_key(typed.to_owned()))
+        .bind(typed)
+{%- else %}
     let account: Option<(UserId, Role, String)> = sqlx::query_as(SQL_LOGIN)
         .bind(&body.{{ a.login_ident }})
+{%- endif %}
         .fetch_optional(&state.pool)
         .await
         .map_err(db_error)?;
@@ -291,7 +408,7 @@ async fn login(
     let verified = state.auth.passwords.verify(body.password, stored).await?;
     match account {
         Some((id, role)) if verified => {
-            let tokens = start_session(&state, id, role, uuid::Uuid::new_v4()).await?;
+            let tokens = start_session(&state, id, role).await?;
             Ok(Json(tokens).into_response())
         }
         _ => Err(ApiError::Unauthorized(
@@ -300,81 +417,184 @@ async fn login(
     }
 }
 
-/// Trades a refresh token for a new pair in the same family.
+/// Trades a refresh token for the next of its family, in one transaction
+/// on the token's locked row. The successor is derived from the token (see
+/// [`AuthState::successor`]), so the same token presented again within
+/// [`REFRESH_GRACE_SECS`] gets the same successor back, without storing it
+/// twice; after that, it revokes the session.
 async fn refresh(
     State(state): State<AppState>,
     Json(body): Json<Refresh>,
 ) -> Result<Response, ApiError> {
+    let refused =
+        || ApiError::Unauthorized("the refresh token is invalid, expired or revoked".to_owned());
     let hash = hash_token(&body.refresh_token);
-    let used: Option<(UserId, uuid::Uuid)> = sqlx::query_as(SQL_USE_REFRESH)
+    let mut tx = state.pool.begin().await.map_err(db_error)?;
+    // No row at any step (an unknown token, or one deleted meanwhile with
+    // its account or by the purge) is the same 401.
+    let account: Option<(UserId, Role)> = sqlx::query_as(SQL_SESSION_ACCOUNT)
         .bind(&hash)
-        .fetch_optional(&state.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(db_error)?;
-    let Some((id, family)) = used else {
-        // The notice goes in the same transaction: replicas hear of the
-        // revocation only if it commits.
-        let mut tx = state.pool.begin().await.map_err(db_error)?;
-        let revoked: Option<uuid::Uuid> = sqlx::query_scalar(SQL_REVOKE_REUSED)
-            .bind(&hash)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_error)?
-            .into_iter()
-            .next();
-        if let Some(family) = revoked {
-            Revocations::notify_family(&mut tx, family)
-                .await
-                .map_err(db_error)?;
-        }
-        tx.commit().await.map_err(db_error)?;
-        if let Some(family) = revoked {
-            state.revocations.revoked_family(family);
-            tracing::warn!("a used refresh token was presented again; its session is revoked");
-        }
-        return Err(ApiError::Unauthorized(
-            "the refresh token is invalid, expired or revoked".to_owned(),
-        ));
+    let Some((id, role)) = account else {
+        return Err(refused());
     };
-    let role: Role = sqlx::query_scalar(SQL_ROLE)
-        .bind(id)
-        .fetch_one(&state.pool)
+    let session: Option<(uuid::Uuid, bool, Option<bool>, bool)> = sqlx::query_as(SQL_LOCK_REFRESH)
+        .bind(&hash)
+        .bind(REFRESH_GRACE_SECS as f64)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(db_error)?;
-    let tokens = start_session(&state, id, role, family).await?;
+    let Some((family, used, in_grace, revoked)) = session else {
+        return Err(refused());
+    };
+    if revoked {
+        return Err(refused());
+    }
+    let successor = state.auth.successor(&hash);
+    let successor_hash = hash_token(&successor);
+    if used && in_grace == Some(true) {
+        // A retry, or a second tab: the successor this token already got,
+        // unless that one has moved on too.
+        let live: bool = sqlx::query_scalar(SQL_SUCCESSOR_LIVE)
+            .bind(&successor_hash)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        if !live {
+            return Err(refused());
+        }
+    } else if used {
+        // A replay: the notice goes in the same transaction, so replicas
+        // hear of the revocation only if it commits.
+        revoke_family(&mut tx, &state, family)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        state.revocations.revoked_family(family);
+        tracing::warn!("a used refresh token was presented again; its session is revoked");
+        return Err(refused());
+    } else {
+        sqlx::query(SQL_USE_REFRESH)
+            .bind(&hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        insert_refresh(&mut tx, &successor_hash, family, id)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+    }
+    let tokens = issue(&state, id, role, family, successor)?;
     Ok(Json(tokens).into_response())
 }
 
-/// Revokes the presented access token (by its `jti`) and its session's
-/// refresh tokens, and tells every replica's revocation set.
-async fn logout(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, ApiError> {
+/// Ends a session: with the access token, that token (by its `jti`) and
+/// its session; with `{"refresh_token": ...}` in the body, that token's
+/// session, no valid access token needed (an expired one is the usual
+/// reason to log out with the refresh token). Every replica's revocation
+/// set is told. An unknown refresh token is a 204 too (RFC 7009 §2.2):
+/// there is nothing left to end.
+async fn logout(
+    State(state): State<AppState>,
+    caller: Result<Caller, ApiError>,
+    body: Option<Json<Logout>>,
+) -> Result<StatusCode, ApiError> {
+    let refresh_token = body.and_then(|Json(body)| body.refresh_token);
+    let caller = match (caller, &refresh_token) {
+        (Ok(caller), _) => Some(caller),
+        (Err(_), Some(_)) => None,
+        (Err(err), None) => return Err(err),
+    };
     let mut tx = state.pool.begin().await.map_err(db_error)?;
-    sqlx::query(SQL_REVOKE_JTI)
-        .bind(caller.jti)
-        .bind(caller.expires_at as f64)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    sqlx::query(SQL_REVOKE_FAMILY)
-        .bind(caller.session)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    sqlx::query(SQL_PURGE_REVOKED)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    // Delivered only if the transaction commits.
-    Revocations::notify_jti(&mut tx, caller.jti, caller.expires_at)
-        .await
-        .map_err(db_error)?;
-    Revocations::notify_family(&mut tx, caller.session)
-        .await
-        .map_err(db_error)?;
+    let mut families = Vec::new();
+    if let Some(caller) = &caller {
+        sqlx::query(SQL_REVOKE_JTI)
+            .bind(caller.jti)
+            .bind(caller.expires_at as f64)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        // Delivered only if the transaction commits.
+        Revocations::notify_jti(&mut tx, caller.jti, caller.expires_at)
+            .await
+            .map_err(db_error)?;
+        families.push(caller.session);
+    }
+    if let Some(refresh_token) = &refresh_token {
+        let family: Option<uuid::Uuid> = sqlx::query_scalar(SQL_FAMILY_OF)
+            .bind(hash_token(refresh_token))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        families.extend(family.filter(|family| !families.contains(family)));
+    }
+    for family in &families {
+        revoke_family(&mut tx, &state, *family)
+            .await
+            .map_err(db_error)?;
+    }
     tx.commit().await.map_err(db_error)?;
-    state.revocations.revoked_jti(caller.jti, caller.expires_at);
-    state.revocations.revoked_family(caller.session);
+    if let Some(caller) = &caller {
+        state.revocations.revoked_jti(caller.jti, caller.expires_at);
+    }
+    for family in families {
+        state.revocations.revoked_family(family);
+    }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes one session in `tx` and sends its notice.
+async fn revoke_family(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    state: &AppState,
+    family: uuid::Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(SQL_REVOKE_FAMILY)
+        .bind(family)
+        .bind(state.revocations.session_secs() as f64)
+        .execute(&mut **tx)
+        .await?;
+    Revocations::notify_family(tx, family).await
+}
+
+/// Locks account `id` in `tx` for a write that may delete it or change its
+/// role; its current role, `None` without such an account.
+pub async fn lock_account(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    id: UserId,
+) -> Result<Option<Role>, ApiError> {
+    sqlx::query_scalar(SQL_LOCK_ACCOUNT)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_error)
+}
+
+/// Revokes every session of account `id` in `tx` (its account locked by
+/// [`lock_account`]) and sends the notices: for a deleted account, or one
+/// whose role changed, whose tokens must stop working at once, not when
+/// they expire. The caller passes the families to [`Revocations`] once
+/// `tx` commits.
+pub async fn revoke_account(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    state: &AppState,
+    id: UserId,
+) -> Result<Vec<uuid::Uuid>, ApiError> {
+    let families: Vec<uuid::Uuid> = sqlx::query_scalar(SQL_REVOKE_ACCOUNT)
+        .bind(id)
+        .bind(state.revocations.session_secs() as f64)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    for family in &families {
+        Revocations::notify_family(tx, *family)
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(families)
 }
 
 /// The caller's own account.
@@ -389,27 +609,54 @@ async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<{{ a.s
         .ok_or_else(ApiError::invalid_token)
 }
 
-/// Stores a new refresh token of `family` and signs an access token.
-async fn start_session(
-    state: &AppState,
-    id: UserId,
-    role: Role,
-    family: uuid::Uuid,
-) -> Result<Tokens, ApiError> {
+/// Opens a session: a new family, its first refresh token (random), and
+/// an access token.
+async fn start_session(state: &AppState, id: UserId, role: Role) -> Result<Tokens, ApiError> {
     let mut random = [0_u8; 32];
     getrandom::fill(&mut random).map_err(|err| {
         tracing::error!(error = %err, "no randomness for a refresh token");
         ApiError::Internal
     })?;
     let refresh_token = URL_SAFE_NO_PAD.encode(random);
+    let family = uuid::Uuid::new_v4();
+    let mut conn = state.pool.acquire().await.map_err(db_error)?;
+    insert_refresh(&mut conn, &hash_token(&refresh_token), family, id)
+        .await
+        .map_err(|err| {
+            // The account was deleted since the password was checked.
+            if ApiError::violates(&err, "refresh_tokens_user_id_fkey") {
+                ApiError::Unauthorized("the login or the password is wrong".to_owned())
+            } else {
+                db_error(err)
+            }
+        })?;
+    issue(state, id, role, family, refresh_token)
+}
+
+async fn insert_refresh(
+    conn: &mut sqlx::PgConnection,
+    hash: &[u8],
+    family: uuid::Uuid,
+    id: UserId,
+) -> Result<(), sqlx::Error> {
     sqlx::query(SQL_INSERT_REFRESH)
-        .bind(hash_token(&refresh_token))
+        .bind(hash)
         .bind(family)
         .bind(id)
         .bind(token::REFRESH_TTL_SECS as f64)
-        .execute(&state.pool)
+        .execute(conn)
         .await
-        .map_err(db_error)?;
+        .map(drop)
+}
+
+/// Signs an access token in `family` and pairs it with `refresh_token`.
+fn issue(
+    state: &AppState,
+    id: UserId,
+    role: Role,
+    family: uuid::Uuid,
+    refresh_token: String,
+) -> Result<Tokens, ApiError> {
     let (access_token, _) = state.auth.keys.issue(id.to_string(), role, family)?;
     Ok(Tokens {
         access_token,

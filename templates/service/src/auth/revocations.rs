@@ -52,19 +52,56 @@ const RECONNECT_DELAY: Duration = Duration::from_millis(500);
 /// Sent in the revoking transaction; delivered on commit.
 const SQL_NOTIFY: &str = "SELECT pg_notify($1, $2)";
 
-/// Revoked `jti`s whose token may still be presented.
+/// Revoked `jti`s whose token may still be presented. A row's "jti" is a
+/// token's, or a session's (its family, the `sid` of its access tokens):
+/// a session revoked in the database is recorded there too, where its
+/// record outlives the refresh tokens that a deleted account takes along.
 const SQL_LOAD_JTIS: &str = r#"
     SELECT "jti", extract(epoch FROM "expires_at")::bigint
     FROM "revoked_tokens"
     WHERE "expires_at" > now() - make_interval(secs => $1)"#;
 
 /// Families revoked recently enough that a token issued in them may still
-/// be presented, with when each was last revoked.
+/// be presented, with when each was last revoked. Since sessions are
+/// recorded in "revoked_tokens" as well, this finds only those revoked by
+/// an earlier version of the service, which did not.
 const SQL_LOAD_FAMILIES: &str = r#"
     SELECT "family", extract(epoch FROM max("revoked_at"))::bigint
     FROM "refresh_tokens"
     WHERE "revoked_at" > now() - make_interval(secs => $1)
     GROUP BY "family""#;
+
+/// How often each replica deletes the rows no token can need any more.
+pub const PURGE_INTERVAL: Duration = Duration::from_secs(300);
+
+/// Rows deleted per statement: a purge never holds many row locks at once
+/// or runs one long statement, however much has piled up.
+const PURGE_BATCH: i64 = 1000;
+
+/// Revocations of tokens that have expired anyway (past the leeway, as the
+/// load reads them). `SKIP LOCKED`: replicas purging at once share the
+/// work instead of queueing on each other's rows.
+const SQL_PURGE_REVOKED: &str = r#"
+    DELETE FROM "revoked_tokens" WHERE "jti" IN (
+        SELECT "jti" FROM "revoked_tokens"
+        WHERE "expires_at" < now() - make_interval(secs => $1)
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED
+    )"#;
+
+/// Expired refresh tokens, used or not: a used one is kept until then
+/// because presenting it again must still revoke its session. A revoked
+/// one is kept a refresh token's lifetime past its revocation, as long as a
+/// token of its family that escaped the revocation (by racing it) can be
+/// presented: the revoked rows are what refuses it.
+const SQL_PURGE_REFRESH: &str = r#"
+    DELETE FROM "refresh_tokens" WHERE "token_hash" IN (
+        SELECT "token_hash" FROM "refresh_tokens"
+        WHERE "expires_at" < now()
+            AND ("revoked_at" IS NULL OR "revoked_at" < now() - make_interval(secs => $1))
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED
+    )"#;
 
 /// The set, and whether it may answer.
 #[derive(Debug)]
@@ -121,8 +158,18 @@ impl Revocations {
         let now = jsonwebtoken::get_current_timestamp();
         let entries = self.read();
         let unexpired = |until: &u64| now <= *until;
-        let by_jti = entries.jtis.get(&jti).is_some_and(unexpired);
+        // A loaded "revoked_tokens" row may name a session (see
+        // `SQL_LOAD_JTIS`), so the family is looked up among the jtis too.
+        let by_jti = entries.jtis.get(&jti).is_some_and(unexpired)
+            || entries.jtis.get(&family).is_some_and(unexpired);
         Some(by_jti || entries.families.get(&family).is_some_and(unexpired))
+    }
+
+    /// How long, in seconds from now, a session revoked now must keep
+    /// refusing its access tokens: what a "revoked_tokens" row naming it
+    /// lives for.
+    pub fn session_secs(&self) -> u64 {
+        self.family_secs
     }
 
     /// Whether [`Revocations::check`] answers now.
@@ -144,6 +191,13 @@ impl Revocations {
     pub fn revoked_family(&self, family: Uuid) {
         let until = jsonwebtoken::get_current_timestamp() + self.family_secs;
         self.write().families.insert(family, until);
+    }
+
+    /// Records families revoked by this replica.
+    pub fn revoked_families(&self, families: &[Uuid]) {
+        for family in families {
+            self.revoked_family(*family);
+        }
     }
 
     /// Sends the notice of a logout in `tx`: delivered only if it commits.
@@ -248,12 +302,38 @@ impl Revocations {
         self.confirmed_ms.store(0, Ordering::Release);
     }
 
+    /// Deletes, in batches of [`PURGE_BATCH`], the revocations and refresh
+    /// tokens no token can need any more; how many rows went.
+    pub async fn purge_database(&self, pool: &PgPool) -> Result<u64, sqlx::Error> {
+        let kept_revoked = (super::token::REFRESH_TTL_SECS + self.family_secs) as f64;
+        let mut purged = 0;
+        for (sql, secs) in [
+            (SQL_PURGE_REVOKED, LEEWAY_SECS as f64),
+            (SQL_PURGE_REFRESH, kept_revoked),
+        ] {
+            loop {
+                let deleted = sqlx::query(sql)
+                    .bind(secs)
+                    .bind(PURGE_BATCH)
+                    .execute(pool)
+                    .await?
+                    .rows_affected();
+                purged += deleted;
+                if deleted < PURGE_BATCH as u64 {
+                    break;
+                }
+            }
+        }
+        Ok(purged)
+    }
+
     /// Spawns, on the current Tokio runtime, the listener that keeps the
-    /// set current and the heartbeat; both end when `revocations` is
-    /// dropped. The listener holds one connection of `pool` while it is
-    /// connected.
+    /// set current, the heartbeat and the purge; all end when
+    /// `revocations` is dropped. The listener holds one connection of
+    /// `pool` while it is connected.
     pub fn follow(revocations: Weak<Self>, pool: PgPool) {
         tokio::spawn(heartbeat(revocations.clone(), pool.clone()));
+        tokio::spawn(purge(revocations.clone(), pool.clone()));
         tokio::spawn(listen(revocations, pool));
     }
 }
@@ -292,6 +372,28 @@ async fn heartbeat(revocations: Weak<Revocations>, pool: PgPool) {
             .await;
         if let Err(err) = sent {
             tracing::debug!(error = %err, "a revocation heartbeat failed");
+        }
+    }
+}
+
+/// Runs [`Revocations::purge_database`] every [`PURGE_INTERVAL`]: in the
+/// background, so no request waits on it. Its statements find expired rows
+/// by scanning (no index on "expires_at"), at most once an interval per
+/// replica, a batch at a time.
+async fn purge(revocations: Weak<Revocations>, pool: PgPool) {
+    let mut ticks = tokio::time::interval(PURGE_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(set) = revocations.upgrade() else {
+            return;
+        };
+        if pool.is_closed() {
+            return;
+        }
+        match set.purge_database(&pool).await {
+            Ok(purged) => tracing::debug!(purged, "purged expired sessions and revocations"),
+            Err(err) => tracing::warn!(error = %err, "purging expired sessions failed"),
         }
     }
 }
@@ -400,6 +502,10 @@ mod tests {
         assert_eq!(set.check(jti, Uuid::new_v4()), Some(true));
         set.apply(&format!("family {family}"));
         assert_eq!(set.check(Uuid::new_v4(), family), Some(true));
+        // A "revoked_tokens" row naming a session refuses its tokens.
+        let session = Uuid::new_v4();
+        set.apply(&format!("jti {session} {}", now + 60));
+        assert_eq!(set.check(Uuid::new_v4(), session), Some(true));
         assert_eq!(set.check(Uuid::new_v4(), Uuid::new_v4()), Some(false));
         // A jti whose token expired past the leeway is dropped.
         let old = Uuid::new_v4();

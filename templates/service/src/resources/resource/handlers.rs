@@ -244,6 +244,15 @@ async fn {{ name }}(
 {%- call m::owned_row() %}{% endcall %}
     hooks::{{ hook }}(&state, id, &mut {{ valid }}).await?;
 {%- call m::to_completion() %}{% endcall %}
+{%- if r.role_writable() %}
+        // Tokens carry the role they were signed with: a write that changes
+        // the role revokes the account's sessions in its own transaction.
+        let mut tx = state.pool.begin().await.map_err(db_error)?;
+        let before = match {{ valid }}.role {
+            Some(_) => crate::auth::lock_account(&mut tx, id).await?,
+            None => None,
+        };
+{%- endif %}
         let row = sqlx::query_as::<_, Row>({{ sql }})
             .bind(id)
 {%- if valid == "new" %}
@@ -256,10 +265,18 @@ async fn {{ name }}(
 {%- endfor %}
 {%- endif %}
 {%- call m::bind_owner("        ") %}{% endcall %}
-            .fetch_optional(&state.pool)
+            .fetch_optional({% if r.role_writable() %}&mut *tx{% else %}&state.pool{% endif %})
             .await
             .map_err(db_error)?
             .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
+{%- if r.role_writable() %}
+        let mut revoked = Vec::new();
+        if before.is_some_and(|role| role != row.role) {
+            revoked = crate::auth::revoke_account(&mut tx, &state, id).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        state.revocations.revoked_families(&revoked);
+{%- endif %}
 {%- call m::after_write(false, "        ") %}{% endcall %}
         hooks::after_update(&state, &row).await;
         Ok(Json(row))
@@ -296,15 +313,29 @@ async fn ensure_owned(
 {%- call m::owned_row() %}{% endcall %}
     hooks::before_delete(&state, id).await?;
 {%- call m::to_completion() %}{% endcall %}
+{%- if r.is_credentials() %}
+        // The account's sessions are revoked in the delete's transaction,
+        // and recorded where they outlive its refresh tokens (deleted with
+        // it): its tokens are refused at once, on every replica. The
+        // account is locked first, as a refresh takes the two, so the two
+        // never deadlock.
+        let mut tx = state.pool.begin().await.map_err(db_error)?;
+        crate::auth::lock_account(&mut tx, id).await?;
+        let revoked = crate::auth::revoke_account(&mut tx, &state, id).await?;
+{%- endif %}
         let result = sqlx::query(SQL_DELETE)
             .bind(id)
 {%- call m::bind_owner("        ") %}{% endcall %}
-            .execute(&state.pool)
+            .execute({% if r.is_credentials() %}&mut *tx{% else %}&state.pool{% endif %})
             .await
             .map_err(db_error)?;
         if result.rows_affected() == 0 {
             return Err(ApiError::not_found("{{ r.name }}", id));
         }
+{%- if r.is_credentials() %}
+        tx.commit().await.map_err(db_error)?;
+        state.revocations.revoked_families(&revoked);
+{%- endif %}
 {%- call m::after_write(false, "        ") %}{% endcall %}
 {%- if !r.cascade_bumps.is_empty() %}
         // `on_delete` made the database delete or detach child rows too, so

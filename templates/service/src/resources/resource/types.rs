@@ -129,6 +129,9 @@ impl Input {
 {%- endif %}
 {%- for f in r.body_fields %}
         {{ f|input_let(8) }}
+{%- if f.normalise %}
+        let {{ f.ident }} = {{ f.ident }}.map(crate::auth::login_key);
+{%- endif %}
 {%- for c in f.input_checks %}
         {{ c|call_stmt(8) }}
 {%- endfor %}
@@ -155,6 +158,9 @@ impl Patch {
 {%- endif %}
 {%- for f in r.body_fields %}
         {{ f|patch_let(8) }}
+{%- if f.normalise %}
+        let {{ f.ident }} = {{ f.ident }}.map(crate::auth::login_key);
+{%- endif %}
 {%- for c in f.patch_checks %}
         {{ c|call_stmt(8) }}
 {%- endfor %}
