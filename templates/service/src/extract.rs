@@ -41,6 +41,13 @@ where
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(bytes_rejection)?;
+        Self::from_bytes(&bytes)
+    }
+}
+
+impl<T: DeserializeOwned> Json<T> {
+    /// Reads a request body whose `Content-Type` is JSON.
+    fn from_bytes(bytes: &Bytes) -> Result<Self, ApiError> {
         // serde's derived struct impls also accept a JSON array (fields by
         // position); request bodies are objects only.
         if bytes.trim_ascii_start().first() != Some(&b'{') {
@@ -48,16 +55,16 @@ where
                 "the request body must be a JSON object".to_owned(),
             ));
         }
-        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
         let value = serde_path_to_error::deserialize(&mut deserializer)
-            .map_err(|err| json_error(err, &bytes))?;
+            .map_err(|err| json_error(err, bytes))?;
         // Like serde_json::from_slice: trailing garbage makes the document invalid.
         deserializer
             .end()
             .map_err(|err| ApiError::BadRequest(format!("malformed JSON: {}", message_of(&err))))?;
         // PostgreSQL text and jsonb cannot hold U+0000; refusing it here
         // gives a 422 instead of a failed statement.
-        if has_nul_escape(&bytes) {
+        if has_nul_escape(bytes) {
             return Err(ApiError::Unprocessable {
                 detail: "the request body must not contain the character U+0000".to_owned(),
                 errors: Vec::new(),
@@ -67,8 +74,10 @@ where
     }
 }
 
-/// A body that may be left out (`Option<Json<T>>`): no `Content-Type` and
-/// no bytes is `None`; anything else is read as [`Json`] reads it.
+/// A body that may be left out (`Option<Json<T>>`): no bytes is `None`,
+/// whatever the headers say (client generators send `Content-Type` with an
+/// optional body they leave out); anything else is read as [`Json`] reads
+/// it.
 impl<T, S> OptionalFromRequest<S> for Json<T>
 where
     T: DeserializeOwned,
@@ -77,16 +86,15 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
-        if request.headers().contains_key(header::CONTENT_TYPE) {
-            return <Self as FromRequest<S>>::from_request(request, state)
-                .await
-                .map(Some);
-        }
+        let json = has_json_content_type(request.headers());
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(bytes_rejection)?;
         if bytes.is_empty() {
             return Ok(None);
+        }
+        if json {
+            return Self::from_bytes(&bytes).map(Some);
         }
         Err(ApiError::UnsupportedMediaType(
             "expected a request body with `Content-Type: application/json`".to_owned(),
