@@ -871,13 +871,7 @@ pub async fn take_account(state: &AppState, login: &str) -> Result<Decision, Res
     if decision.allowed {
         return Ok(decision);
     }
-    state.metrics.record_rate_limited(decision.bucket);
-    let mut response = ApiError::TooManyRequests {
-        retry_after_secs: decision.retry_after_secs,
-    }
-    .into_response();
-    set_headers(response.headers_mut(), &decision);
-    Err(response)
+    Err(refusal(state, &decision))
 }
 
 /// Route middleware of the auth routes: a login or registration takes from
