@@ -731,8 +731,9 @@ fn drive_with_python_client(bin: &Path, dir: &Path, db: &str) {
         .expect("python3 runs");
     assert!(
         out.status.success(),
-        "{}{}\n(openapi-python-client comes from `python3 -m pip install \
-         openapi-python-client==0.29.1`; .ci/test installs it)\nservice logs:\n{}",
+        "{}{}\n(openapi-python-client and openapi-spec-validator come from `python3 -m pip \
+         install openapi-python-client==0.29.1 openapi-spec-validator==0.9.0`; .ci/test \
+         installs them)\nservice logs:\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
         svc.logs()

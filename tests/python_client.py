@@ -3,7 +3,8 @@ openapi-python-client generates from the service's openapi.json.
 
     python3 tests/python_client.py OPENAPI_JSON FIXTURES_JSON BASE_URL DATABASE
 
-Every operation of the document but `GET /metrics` (a text format the
+The document must pass openapi-spec-validator. Every operation of the
+document but `GET /metrics` (a text format the
 client generator does not read) must come out of the generator as a module
 with `sync_detailed`, and every one is called at least once, through the
 generated models: for each resource in `tests/fixtures.json` (parents
@@ -213,6 +214,16 @@ def main():
         document = json.load(f)
     with open(fixtures_path) as f:
         fixtures = json.load(f)
+    # The document itself first: a client generator reads what the
+    # specification allows, and openapi-spec-validator holds it to that.
+    try:
+        from openapi_spec_validator import validate
+    except ImportError:
+        fail("needs openapi-spec-validator (python3 -m pip install openapi-spec-validator==0.9.0)")
+    try:
+        validate(document)
+    except Exception as err:  # the validator's own error types vary by version
+        fail(f"openapi-spec-validator refuses {openapi_path}: {err}")
     driver = Driver(document, fixtures, base_url, database)
     with tempfile.TemporaryDirectory() as out_dir:
         driver.generate(openapi_path, out_dir)

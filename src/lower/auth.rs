@@ -55,9 +55,7 @@ impl AuthCtx {
     /// Whether `f` of `resource` is the login field and an `email`: stored
     /// and looked up trimmed and lowercased (`Field::normalise`).
     pub fn normalises(&self, resource: &str, f: &Field) -> bool {
-        resource == self.credentials
-            && f.name == self.login
-            && f.spec.ty == Some(FieldType::Email)
+        resource == self.credentials && f.name == self.login && f.spec.ty == Some(FieldType::Email)
     }
 
     /// The `role` field auth adds to the credentials resource: an enum of the
