@@ -72,6 +72,9 @@ pub struct ServeSettings {
     /// Then, how long in-flight requests get to finish; connections still
     /// open after it are dropped.
     pub shutdown_timeout: Duration,
+    /// `INTERNAL_BIND_ADDR` is set: `/metrics` and `/health` are served
+    /// there only, not on the public listener.
+    pub operations_internal: bool,
 }
 
 impl Default for ServeSettings {
@@ -82,6 +85,7 @@ impl Default for ServeSettings {
             max_connections: 1024,
             shutdown_delay: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(30),
+            operations_internal: false,
         }
     }
 }
@@ -212,6 +216,10 @@ impl Default for RateLimitSettings {
 pub struct Config {
     pub database_url: String,
     pub bind_addr: SocketAddr,
+    /// `INTERNAL_BIND_ADDR`: where `/metrics` and `/health` (with `/livez`
+    /// and `/readyz`) are served instead of `bind_addr`, for a port only the
+    /// cluster reaches; unset, they are served with the API.
+    pub internal_bind_addr: Option<SocketAddr>,
     pub database_max_connections: u32,
     pub database_acquire_timeout: Duration,
     pub database_statement_timeout: Duration,
@@ -292,6 +300,17 @@ impl Config {
             SocketAddr::from(([0, 0, 0, 0], 8080)),
             "a socket address such as 0.0.0.0:8080",
         );
+        let internal_bind_addr = get("INTERNAL_BIND_ADDR")
+            .filter(|raw| !raw.trim().is_empty())
+            .and_then(|raw| match raw.trim().parse::<SocketAddr>() {
+                Ok(addr) => Some(addr),
+                Err(_) => {
+                    problems.push(format!(
+                        "INTERNAL_BIND_ADDR must be a socket address such as 0.0.0.0:9090, got `{raw}`"
+                    ));
+                    None
+                }
+            });
         let database_max_connections = parse_or(
             &get,
             &mut problems,
@@ -456,6 +475,7 @@ impl Config {
             max_connections,
             shutdown_delay,
             shutdown_timeout,
+            operations_internal: internal_bind_addr.is_some(),
         };
 
         // Zero would either deadlock the pool or disable a safety limit by
@@ -482,6 +502,7 @@ impl Config {
         Ok(Self {
             database_url,
             bind_addr,
+            internal_bind_addr,
             database_max_connections,
             database_acquire_timeout: Duration::from_millis(acquire_timeout_ms),
             database_statement_timeout: Duration::from_millis(statement_timeout_ms),
@@ -625,6 +646,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("database_url", &redact_password(&self.database_url))
             .field("bind_addr", &self.bind_addr)
+            .field("internal_bind_addr", &self.internal_bind_addr)
             .field("database_max_connections", &self.database_max_connections)
             .field("database_acquire_timeout", &self.database_acquire_timeout)
             .field(
@@ -806,6 +828,7 @@ mod tests {
     fn every_problem_is_reported_at_once() {
         let err = Config::from_lookup(lookup(&[
             ("BIND_ADDR", "nope"),
+            ("INTERNAL_BIND_ADDR", "port 9090"),
             ("DATABASE_MAX_CONNECTIONS", "0"),
             ("REQUEST_TIMEOUT_SECS", "-1"),
             ("LOG_FORMAT", "xml"),
@@ -818,6 +841,7 @@ mod tests {
         for name in [
             "DATABASE_URL",
             "BIND_ADDR",
+            "INTERNAL_BIND_ADDR",
             "DATABASE_MAX_CONNECTIONS",
             "REQUEST_TIMEOUT_SECS",
             "LOG_FORMAT",
@@ -828,13 +852,13 @@ mod tests {
             assert!(text.contains(name), "{name} missing from: {text}");
         }
 {%- if auth.is_some() %}
-        assert_eq!(err.problems.len(), 6, "{text}");
+        assert_eq!(err.problems.len(), 7, "{text}");
         assert!(
             !text.contains("too short"),
             "the secret is never echoed: {text}"
         );
 {%- else %}
-        assert_eq!(err.problems.len(), 5, "{text}");
+        assert_eq!(err.problems.len(), 6, "{text}");
 {%- endif %}
     }
 

@@ -64,8 +64,13 @@ impl DatabaseProbe {
 }
 
 pub fn routes() -> Router<AppState> {
+    probes().route("/health", get(health))
+}
+
+/// `/livez` and `/readyz` alone: what the public listener keeps when
+/// `/health` is served on the internal port (the probes carry no detail).
+pub fn probes() -> Router<AppState> {
     Router::new()
-        .route("/health", get(health))
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
 }

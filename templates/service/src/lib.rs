@@ -62,6 +62,28 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// The complete application: routes plus middleware.
 pub fn app(state: AppState) -> Router {
+    router(state, true)
+}
+
+/// The application without `/metrics` and `/health`, for when they are
+/// served on the internal port ([`operations`]).
+pub fn public_app(state: AppState) -> Router {
+    router(state, false)
+}
+
+/// What `INTERNAL_BIND_ADDR` serves: `/metrics`, `/health`, `/livez` and
+/// `/readyz`, for a port only the cluster (Prometheus, the probes) reaches;
+/// the detail of `/health` and the metrics stay off the public listener.
+pub fn operations(state: AppState) -> Router {
+    Router::new()
+        .merge(health::routes())
+        .merge(metrics::routes())
+        .layer(middleware::CommonLayer::new(state.metrics.clone()))
+        .with_state(state)
+}
+
+/// [`app`] with or without the operational routes.
+fn router(state: AppState, operational: bool) -> Router {
     let limits = state.limits;
 
     // Listed outermost first.
@@ -110,8 +132,11 @@ pub fn app(state: AppState) -> Router {
 {%- else %}
         .nest("/v1", resources::router())
 {%- endif %}
-        .merge(health::routes())
-        .merge(metrics::routes())
+        .merge(if operational {
+            health::routes().merge(metrics::routes())
+        } else {
+            health::probes()
+        })
         .merge(openapi::routes())
         // Your own routes (src/custom.rs), behind the same middleware.
         .merge(custom::routes())
@@ -137,7 +162,11 @@ pub async fn serve(
     signal: impl Future<Output = ()>,
 ) {
     let shutting_down = state.shutting_down.clone();
-    let app = app(state);
+    let app = if settings.operations_internal {
+        public_app(state)
+    } else {
+        app(state)
+    };
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(settings.header_read_timeout)

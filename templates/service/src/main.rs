@@ -96,6 +96,17 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     // database until it is loaded and confirmed.
     Revocations::follow(Arc::downgrade(&state.revocations), pool.clone());
 {%- endif %}
+    if let Some(addr) = config.internal_bind_addr {
+        let listener = TcpListener::bind(addr).await?;
+        tracing::info!(%addr, "operational endpoints listening");
+        let operations = {{ crate_name }}::operations(state.clone());
+        // Ends with the process; Prometheus and the probes retry.
+        tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, operations).await {
+                tracing::error!(error = %err, "the operational listener failed");
+            }
+        });
+    }
     let listener = TcpListener::bind(config.bind_addr).await?;
     tracing::info!(addr = %config.bind_addr, "listening");
     serve(listener, state, config.serve_settings(), shutdown_signal()).await;

@@ -2783,6 +2783,36 @@ async fn raw_get(addr: std::net::SocketAddr, path: &str) -> Option<u16> {
     response.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
 }
 
+/// With `INTERNAL_BIND_ADDR`, `/metrics` and `/health` leave the public
+/// listener for the internal one; the probes answer on both, and without
+/// the setting everything stays on the one listener.
+#[tokio::test]
+async fn operational_routes_move_to_the_internal_port() {
+    use tower::ServiceExt;
+    let app = spawn().await;
+    let status = |router: axum::Router, path: &'static str| async move {
+        let request = Request::get(path).body(Body::empty()).expect("request");
+        router.oneshot(request).await.expect("infallible").status()
+    };
+    let public = {{ crate_name }}::public_app(app.state.clone());
+    let internal = {{ crate_name }}::operations(app.state.clone());
+    for (path, public_status) in [
+        ("/metrics", StatusCode::NOT_FOUND),
+        ("/health", StatusCode::NOT_FOUND),
+        ("/livez", StatusCode::OK),
+        ("/readyz", StatusCode::OK),
+    ] {
+        let got = (
+            status(public.clone(), path).await,
+            status(internal.clone(), path).await,
+            status(app.router.clone(), path).await,
+        );
+        let expected = (public_status, StatusCode::OK, StatusCode::OK);
+        assert_eq!(got, expected, "{path}");
+    }
+    app.teardown().await;
+}
+
 /// A client trickling its headers is cut off after the header-read timeout;
 /// over the connection cap, a client waits until a slot frees.
 #[tokio::test]
@@ -2795,6 +2825,7 @@ async fn slow_headers_are_cut_off_and_connections_are_capped() {
         max_connections: 1,
         shutdown_delay: Duration::ZERO,
         shutdown_timeout: Duration::from_secs(1),
+        operations_internal: false,
     };
     let (addr, stop, server) = serve_locally(&app, settings).await;
     let started = std::time::Instant::now();
@@ -2835,6 +2866,7 @@ async fn shutdown_fails_readiness_first_then_drains_within_the_deadline() {
         max_connections: 16,
         shutdown_delay: Duration::from_millis(800),
         shutdown_timeout: Duration::from_millis(500),
+        operations_internal: false,
     };
     let (addr, stop, server) = serve_locally(&app, settings).await;
     assert_eq!(raw_get(addr, "/readyz").await, Some(200));
