@@ -38,7 +38,8 @@ pub const DECIMAL_PATTERN: &str = r"^-?[0-9]{1,18}(\.[0-9]{1,9})?$";
 
 /// `JsonValue` (any JSON value but null, at most [`JSON_MAX_DEPTH`] levels,
 /// no U+0000, which PostgreSQL jsonb cannot store) and its deeper levels
-/// `JsonValue2`, `JsonValue3`, …; the last level holds scalars only.
+/// `JsonValue2`, `JsonValue3`, …; the last level holds scalars and empty
+/// arrays and objects only.
 fn add_json_value(schemas: &mut Map<String, Value>) {
     let name = |level: usize| match level {
         1 => "JsonValue".to_string(),
@@ -59,12 +60,17 @@ fn add_json_value(schemas: &mut Map<String, Value>) {
                 "propertyNames": { "pattern": NO_NUL },
                 "additionalProperties": element,
             }));
+        } else {
+            // An empty array or object has no element to be deeper than:
+            // one level, as the service counts it.
+            any_of.push(json!({ "type": "array", "maxItems": 0 }));
+            any_of.push(json!({ "type": "object", "maxProperties": 0 }));
         }
         let depth = JSON_MAX_DEPTH - level + 1;
         let description = if level == 1 {
             format!(
-                "Any JSON value except null, nested at most {depth} levels deep (a scalar is one \
-                 level); no string or key may contain U+0000."
+                "Any JSON value except null, nested at most {depth} levels deep (a scalar, or an \
+                 empty array or object, is one level); no string or key may contain U+0000."
             )
         } else {
             format!("A JSON value nested at most {depth} levels deep.")
