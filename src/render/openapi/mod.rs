@@ -63,7 +63,8 @@ fn add_json_value(schemas: &mut Map<String, Value>) {
         } else {
             // An empty array or object has no element to be deeper than:
             // one level, as the service counts it.
-            any_of.push(json!({ "type": "array", "maxItems": 0 }));
+            // (`items` is there for client generators, which need one.)
+            any_of.push(json!({ "type": "array", "maxItems": 0, "items": {} }));
             any_of.push(json!({ "type": "object", "maxProperties": 0 }));
         }
         let depth = JSON_MAX_DEPTH - level + 1;
