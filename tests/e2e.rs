@@ -1691,16 +1691,7 @@ fn shop_write_cancelled_by_its_timeout_still_invalidates_and_runs_its_hook() {
             );
         },
     );
-    let fixtures = tmp.path().join(package).join("tests/fixtures.json");
-    let fixtures: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixtures).unwrap()).unwrap();
-    let credentials = fixtures["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["access"]["credentials"] == true)
-        .unwrap()
-        .clone();
+    let credentials = credentials_of(&tmp.path().join(package));
 
     let db = format!("scaffold_e2e_cancel_{}", std::process::id());
     psql("test", &format!("DROP DATABASE IF EXISTS \"{db}\""));
@@ -1868,21 +1859,26 @@ fn build_source(
     (target_dir().join("debug").join(package), tmp)
 }
 
-/// The starter spec as `package`, built: its binary, the credentials
-/// resource's fixture and the directory holding it.
-fn build_shop_as(package: &str) -> (PathBuf, Value, tempfile::TempDir) {
-    let to = format!("service: {package}");
-    let (bin, tmp) = build_variant("shop", "service: shop", &to, package);
-    let fixtures = tmp.path().join(package).join("tests/fixtures.json");
-    let fixtures: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixtures).unwrap()).unwrap();
-    let credentials = fixtures["resources"]
+/// The credentials resource's entry in the `tests/fixtures.json` of the
+/// generated tree at `dir`.
+fn credentials_of(dir: &Path) -> Value {
+    let fixtures = std::fs::read_to_string(dir.join("tests/fixtures.json")).unwrap();
+    let fixtures: Value = serde_json::from_str(&fixtures).unwrap();
+    fixtures["resources"]
         .as_array()
         .unwrap()
         .iter()
         .find(|r| r["access"]["credentials"] == true)
         .unwrap()
-        .clone();
+        .clone()
+}
+
+/// The starter spec as `package`, built: its binary, the credentials
+/// resource's fixture and the directory holding it.
+fn build_shop_as(package: &str) -> (PathBuf, Value, tempfile::TempDir) {
+    let to = format!("service: {package}");
+    let (bin, tmp) = build_variant("shop", "service: shop", &to, package);
+    let credentials = credentials_of(&tmp.path().join(package));
     (bin, credentials, tmp)
 }
 
@@ -2992,17 +2988,7 @@ pub fn routes() -> Router<AppState> {
             std::fs::write(hooks, text).unwrap();
         },
     );
-    let fixtures: Value = serde_json::from_str(
-        &std::fs::read_to_string(tmp.path().join("tracker-inc/tests/fixtures.json")).unwrap(),
-    )
-    .unwrap();
-    let credentials = fixtures["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["access"]["credentials"] == true)
-        .unwrap()
-        .clone();
+    let credentials = credentials_of(&tmp.path().join("tracker-inc"));
     let db = format!("scaffold_e2e_includes_{}", std::process::id());
     psql("test", &format!("DROP DATABASE IF EXISTS \"{db}\""));
     psql("test", &format!("CREATE DATABASE \"{db}\""));
