@@ -393,6 +393,31 @@ fn manifests_agree_with_each_other_and_the_service() {
         }
         assert_eq!(container["ports"][0]["containerPort"], 8080);
 
+        // /metrics and /health on the internal port: declared by the pods,
+        // named by the scrape annotations, never routed to by the Service.
+        let internal_port = configmap["data"]["INTERNAL_BIND_ADDR"]
+            .as_str()
+            .and_then(|addr| addr.rsplit_once(':'))
+            .map(|(_, port)| port.parse::<u64>().unwrap())
+            .expect("the ConfigMap sets INTERNAL_BIND_ADDR");
+        let internal = container["ports"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "internal")
+            .expect("the container declares its `internal` port");
+        assert_eq!(internal["containerPort"].as_u64(), Some(internal_port));
+        let annotations = &deployment["spec"]["template"]["metadata"]["annotations"];
+        assert_eq!(
+            annotations["prometheus.io/port"].as_str(),
+            Some(internal_port.to_string().as_str())
+        );
+        assert_eq!(annotations["prometheus.io/path"], "/metrics");
+        for port in service["spec"]["ports"].as_sequence().unwrap() {
+            assert_ne!(port["targetPort"], "internal", "{spec}");
+            assert_ne!(port["targetPort"].as_u64(), Some(internal_port), "{spec}");
+        }
+
         // compose: migrate once, then the service, health-checked by itself.
         let compose = yaml(&dir.join("compose.yaml"));
         let services = &compose["services"];

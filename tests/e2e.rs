@@ -2628,6 +2628,65 @@ fn deployment_commands_work() {
     stop(svc);
     assert_eq!(healthcheck(&bin, &bind_addr), Some(1));
 
+    // The service with the ConfigMap's settings (the Secret's are the
+    // test's): every value parses, /metrics and /health answer on the
+    // internal port only, and the probes and the API on the public one.
+    let configmap: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(dir.join("deploy/k8s/configmap.yaml")).unwrap(),
+    )
+    .unwrap();
+    let data = configmap["data"]
+        .as_mapping()
+        .expect("configmap.yaml has data");
+    let internal_port = free_port();
+    let mut env: Vec<(String, String)> = data
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().unwrap().to_string(),
+                v.as_str().unwrap().to_string(),
+            )
+        })
+        // The test's own port; no load balancer to wait for on shutdown.
+        .filter(|(k, _)| !["BIND_ADDR", "SHUTDOWN_DELAY"].contains(&k.as_str()))
+        .collect();
+    for (key, value) in &mut env {
+        if key == "INTERNAL_BIND_ADDR" {
+            assert_eq!(value, "0.0.0.0:9090");
+            *value = format!("127.0.0.1:{internal_port}");
+        }
+    }
+    assert!(env.iter().any(|(k, _)| k == "INTERNAL_BIND_ADDR"));
+    env.push(("REDIS_URL".into(), "redis://127.0.0.1:6379".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let svc = Running::start_with(&bin, &db, &env);
+    let internal = format!("http://127.0.0.1:{internal_port}");
+    for path in ["/metrics", "/health"] {
+        assert_eq!(
+            request("GET", &format!("{}{path}", svc.base), None).status,
+            404,
+            "{path}"
+        );
+        assert_eq!(
+            request("GET", &format!("{internal}{path}"), None).status,
+            200,
+            "{path}"
+        );
+    }
+    for base in [&svc.base, &internal] {
+        assert_eq!(
+            request("GET", &format!("{base}/readyz"), None).status,
+            200,
+            "{base}"
+        );
+    }
+    // The API is on the public port (an order list needs a token).
+    assert_eq!(
+        request("GET", &format!("{}/v1/orders", svc.base), None).status,
+        401
+    );
+    stop(svc);
+
     psql(
         "test",
         &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
