@@ -1194,12 +1194,7 @@ impl ListRequest {
                 _ => None,
             })
             .collect();
-        let page = Page {
-            items,
-            next_cursor: page.next_cursor,
-            total: page.total,
-        };
-        JsonBody(page).into_response()
+        JsonBody(page.with_items(items)).into_response()
     }
 
     /// The response of a list with `?include=`: the rows with their
@@ -1218,12 +1213,7 @@ impl ListRequest {
                 RawValue::from_string(json).ok()
             })
             .collect();
-        let page = Page {
-            items,
-            next_cursor: page.next_cursor,
-            total: page.total,
-        };
-        JsonBody(page).into_response()
+        JsonBody(page.with_items(items)).into_response()
     }
 }
 

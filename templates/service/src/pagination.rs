@@ -166,6 +166,18 @@ pub struct Page<T> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
+
+impl<T> Page<T> {
+    /// The same page (cursor and total) with other rows: its own cut to
+    /// `?fields=`, or with their `?include=` relations embedded.
+    pub fn with_items<U>(self, items: Vec<U>) -> Page<U> {
+        Page {
+            items,
+            next_cursor: self.next_cursor,
+            total: self.total,
+        }
+    }
+}
 {%- if any_id_pages %}
 
 /// A cursor is the last id of the page. Clients treat it as opaque (they only

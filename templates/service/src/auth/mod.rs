@@ -333,10 +333,7 @@ async fn register(
         });
     }
     let hash = state.auth.passwords.hash(password).await?;
-{%- if a.cache_lists %}
-    // The statement and the bump run to their end in a task of their own,
-    // even when the client goes away or the request times out.
-    crate::error::to_completion(async move {
+    let insert = async move {
         let row = sqlx::query_as::<_, {{ a.struct_name }}>(SQL_REGISTER)
 {%- for b in a.register_binds %}
             .bind({{ b }})
@@ -345,21 +342,18 @@ async fn register(
             .fetch_one(&state.pool)
             .await
             .map_err({{ a.module }}::db_error)?;
+{%- if a.cache_lists %}
         // A new row may belong on every cached list page of accounts.
         state.cache.bump(&{{ a.module }}::generation()).await;
+{%- endif %}
         Ok(created(format!("{{ a.route }}/{}", row.id), row))
-    })
-    .await
+    };
+{%- if a.cache_lists %}
+    // The statement and the bump run to their end in a task of their own,
+    // even when the client goes away or the request times out.
+    crate::error::to_completion(insert).await
 {%- else %}
-    let row = sqlx::query_as::<_, {{ a.struct_name }}>(SQL_REGISTER)
-{%- for b in a.register_binds %}
-        .bind({{ b }})
-{%- endfor %}
-        .bind(hash)
-        .fetch_one(&state.pool)
-        .await
-        .map_err({{ a.module }}::db_error)?;
-    Ok(created(format!("{{ a.route }}/{}", row.id), row))
+    insert.await
 {%- endif %}
 }
 {%- if a.login_normalised %}

@@ -27,7 +27,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{RwLock, Weak};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgListener;
@@ -351,16 +351,7 @@ async fn notify(tx: &mut Transaction<'_, Postgres>, payload: String) -> Result<(
 /// connection other than the listener's, so a ping that comes back proves
 /// the listener receives what any session commits.
 async fn heartbeat(revocations: Weak<Revocations>, pool: PgPool) {
-    let mut ticks = tokio::time::interval(HEARTBEAT);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        let Some(set) = revocations.upgrade() else {
-            return;
-        };
-        if pool.is_closed() {
-            return;
-        }
+    every(HEARTBEAT, revocations, pool, |set, pool| async move {
         // The time is taken before the statement, so the ping vouches for
         // no more than what had committed by then.
         let payload = format!("ping {} {}", set.nonce, set.now_ms());
@@ -373,7 +364,8 @@ async fn heartbeat(revocations: Weak<Revocations>, pool: PgPool) {
         if let Err(err) = sent {
             tracing::debug!(error = %err, "a revocation heartbeat failed");
         }
-    }
+    })
+    .await;
 }
 
 /// Runs [`Revocations::purge_database`] every [`PURGE_INTERVAL`]: in the
@@ -381,7 +373,24 @@ async fn heartbeat(revocations: Weak<Revocations>, pool: PgPool) {
 /// by scanning (no index on "expires_at"), at most once an interval per
 /// replica, a batch at a time.
 async fn purge(revocations: Weak<Revocations>, pool: PgPool) {
-    let mut ticks = tokio::time::interval(PURGE_INTERVAL);
+    every(PURGE_INTERVAL, revocations, pool, |set, pool| async move {
+        match set.purge_database(&pool).await {
+            Ok(purged) => tracing::debug!(purged, "purged expired sessions and revocations"),
+            Err(err) => tracing::warn!(error = %err, "purging expired sessions failed"),
+        }
+    })
+    .await;
+}
+
+/// Runs `step` every `period` (a late tick is delayed, not bunched up) for
+/// as long as the set lives and the pool is open: a task the shutdown ends
+/// by dropping the one and closing the other.
+async fn every<F, Step>(period: Duration, revocations: Weak<Revocations>, pool: PgPool, step: F)
+where
+    F: Fn(Arc<Revocations>, PgPool) -> Step,
+    Step: Future<Output = ()>,
+{
+    let mut ticks = tokio::time::interval(period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
@@ -391,10 +400,7 @@ async fn purge(revocations: Weak<Revocations>, pool: PgPool) {
         if pool.is_closed() {
             return;
         }
-        match set.purge_database(&pool).await {
-            Ok(purged) => tracing::debug!(purged, "purged expired sessions and revocations"),
-            Err(err) => tracing::warn!(error = %err, "purging expired sessions failed"),
-        }
+        step(set, pool.clone()).await;
     }
 }
 
