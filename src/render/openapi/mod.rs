@@ -126,7 +126,10 @@ pub fn document(s: &Service) -> Value {
             },
         }),
     );
-    json!({
+    // `json!` serializes every expression it is given into a new value, so
+    // the paths and schemas (nearly the whole document) are moved in after
+    // it instead of being deep-copied through it.
+    let mut document = json!({
         "openapi": "3.1.0",
         "info": {
             "title": s.package,
@@ -137,9 +140,9 @@ pub fn document(s: &Service) -> Value {
                 s.package, s.stamp
             ),
         },
-        "paths": Value::Object(paths),
+        "paths": {},
         "components": {
-            "schemas": Value::Object(schemas),
+            "schemas": {},
             "responses": responses::shared_responses(),
             "securitySchemes": {
                 "bearerAuth": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
@@ -160,7 +163,10 @@ pub fn document(s: &Service) -> Value {
                 },
             },
         },
-    })
+    });
+    document["paths"] = Value::Object(paths);
+    document["components"]["schemas"] = Value::Object(schemas);
+    document
 }
 
 /// `openapi.json`: the document pretty-printed, with a final newline.
@@ -175,15 +181,27 @@ fn reference(kind: &str, name: &str) -> Value {
     json!({ "$ref": format!("#/components/{kind}/{name}") })
 }
 
+/// An object of `entries`, each value moved in: `json!` serializes every
+/// expression it is given into a new value, which deep-copies a subtree
+/// built by another function.
+fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
+    Value::Object(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+    )
+}
+
 /// The `content` of a JSON request or response with `schema`.
 fn json_content(schema: Value) -> Value {
-    json!({ "application/json": { "schema": schema } })
+    object([("application/json", object([("schema", schema)]))])
 }
 
 /// A required JSON request body of the component schema `schema_name`.
 fn body(schema_name: &str) -> Value {
-    json!({
-        "required": true,
-        "content": json_content(reference("schemas", schema_name)),
-    })
+    object([
+        ("required", Value::Bool(true)),
+        ("content", json_content(reference("schemas", schema_name))),
+    ])
 }

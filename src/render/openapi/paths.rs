@@ -7,7 +7,7 @@ use super::auth::secure_routes;
 use super::params::{list_params, path_param};
 use super::responses::responses;
 use super::schemas::{input_schema, list_item_schema, page_schema, patch_schema, row_schema};
-use super::{body, json_content, reference};
+use super::{body, json_content, object, reference};
 use crate::model::{Parent, Resource, Route, RouteAction, Service};
 
 /// Adds the routes of `r` to `paths` and the schemas they use to `schemas`.
@@ -142,71 +142,124 @@ impl<'a> Routes<'a> {
     /// The operation of one route.
     fn operation(&self, route: &Route) -> Value {
         let (r, name, label, tag) = (self.r, &self.r.struct_name, &self.r.label, &self.tag);
-        let item_ok = |what: &str| json!({ "description": what, "content": self.row() });
+        let item_ok = |what: String| {
+            object([
+                ("description", Value::String(what)),
+                ("content", self.row()),
+            ])
+        };
         let parent = self.parent(route);
         let under = parent.map(|p| p.resource.replace('_', " "));
         let mut op = match (route.action, &under) {
-            (RouteAction::List, _) => json!({
-                "summary": match &under {
-                    Some(under) => format!("List the {} of one {under}", r.plural.replace('_', " ")),
-                    None => format!("List {}, one page at a time", r.plural.replace('_', " ")),
-                },
-                "parameters": list_params(r),
-                "responses": responses(
-                    ("200", json!({
-                        "description": page_description(r),
-                        "content": json_content(reference("schemas", &format!("{name}Page"))),
-                    })),
-                    if under.is_some() { &["400", "404", "429", "503"] } else { &["400", "429", "503"] },
+            (RouteAction::List, _) => object([
+                (
+                    "summary",
+                    Value::String(match &under {
+                        Some(under) => {
+                            format!("List the {} of one {under}", r.plural.replace('_', " "))
+                        }
+                        None => format!("List {}, one page at a time", r.plural.replace('_', " ")),
+                    }),
                 ),
-            }),
-            (RouteAction::Create, Some(under)) => json!({
-                "summary": format!("Create a {label} of one {under}"),
-                "requestBody": body(&self.nested_input(parent.expect("a nested route"))),
-                "responses": responses(("201", self.created()), &self.write_errors(&["404"])),
-            }),
-            (RouteAction::Create, None) => json!({
-                "summary": format!("Create a {label}"),
-                "requestBody": body(&format!("{name}Input")),
-                "responses": responses(("201", self.created()), &self.write_errors(&[])),
-            }),
-            (RouteAction::Get, _) => {
-                let mut get = json!({
-                    "summary": format!("Read a {label}"),
-                    "responses": responses(
-                        ("200", item_ok(&format!("The {label}."))),
-                        &["400", "404", "429", "503"],
+                ("parameters", Value::Array(list_params(r))),
+                (
+                    "responses",
+                    responses(
+                        (
+                            "200",
+                            object([
+                                ("description", page_description(r).into()),
+                                (
+                                    "content",
+                                    json_content(reference("schemas", &format!("{name}Page"))),
+                                ),
+                            ]),
+                        ),
+                        if under.is_some() {
+                            &["400", "404", "429", "503"]
+                        } else {
+                            &["400", "429", "503"]
+                        },
                     ),
-                });
+                ),
+            ]),
+            (RouteAction::Create, Some(under)) => object([
+                (
+                    "summary",
+                    Value::String(format!("Create a {label} of one {under}")),
+                ),
+                (
+                    "requestBody",
+                    body(&self.nested_input(parent.expect("a nested route"))),
+                ),
+                (
+                    "responses",
+                    responses(("201", self.created()), &self.write_errors(&["404"])),
+                ),
+            ]),
+            (RouteAction::Create, None) => object([
+                ("summary", Value::String(format!("Create a {label}"))),
+                ("requestBody", body(&format!("{name}Input"))),
+                (
+                    "responses",
+                    responses(("201", self.created()), &self.write_errors(&[])),
+                ),
+            ]),
+            (RouteAction::Get, _) => {
+                let mut get = object([
+                    ("summary", Value::String(format!("Read a {label}"))),
+                    (
+                        "responses",
+                        responses(
+                            ("200", item_ok(format!("The {label}."))),
+                            &["400", "404", "429", "503"],
+                        ),
+                    ),
+                ]);
                 if r.cache.is_some() {
                     conditional_get(&mut get);
                 }
                 get
             }
-            (RouteAction::Replace, _) => json!({
-                "summary": format!("Replace a {label}"),
-                "requestBody": body(&format!("{name}Input")),
-                "responses": responses(
-                    ("200", item_ok(&format!("The replaced {label}."))),
-                    &self.write_errors(&["404"]),
+            (RouteAction::Replace, _) => object([
+                ("summary", Value::String(format!("Replace a {label}"))),
+                ("requestBody", body(&format!("{name}Input"))),
+                (
+                    "responses",
+                    responses(
+                        ("200", item_ok(format!("The replaced {label}."))),
+                        &self.write_errors(&["404"]),
+                    ),
                 ),
-            }),
-            (RouteAction::Update, _) => json!({
-                "summary": format!("Change some fields of a {label}"),
-                "description": "Absent fields are left unchanged; `null` clears a nullable field.",
-                "requestBody": body(&format!("{name}Patch")),
-                "responses": responses(
-                    ("200", item_ok(&format!("The updated {label}."))),
-                    &self.write_errors(&["404"]),
+            ]),
+            (RouteAction::Update, _) => object([
+                (
+                    "summary",
+                    Value::String(format!("Change some fields of a {label}")),
                 ),
-            }),
-            (RouteAction::Delete, _) => json!({
-                "summary": format!("Delete a {label}"),
-                "responses": responses(
-                    ("204", json!({ "description": "Deleted." })),
-                    &self.delete_errors,
+                (
+                    "description",
+                    "Absent fields are left unchanged; `null` clears a nullable field.".into(),
                 ),
-            }),
+                ("requestBody", body(&format!("{name}Patch"))),
+                (
+                    "responses",
+                    responses(
+                        ("200", item_ok(format!("The updated {label}."))),
+                        &self.write_errors(&["404"]),
+                    ),
+                ),
+            ]),
+            (RouteAction::Delete, _) => object([
+                ("summary", Value::String(format!("Delete a {label}"))),
+                (
+                    "responses",
+                    responses(
+                        ("204", json!({ "description": "Deleted." })),
+                        &self.delete_errors,
+                    ),
+                ),
+            ]),
         };
         op["operationId"] = json!(route.operation_id);
         op["tags"] = tag.clone();
