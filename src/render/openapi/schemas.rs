@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{DECIMAL_PATTERN, NO_NUL, reference};
+use super::{DECIMAL_PATTERN, NO_NUL, object, reference};
 use crate::model::{Field, Resource, Service};
 use crate::spec::FieldType;
 
@@ -170,12 +170,12 @@ pub(super) fn row_schema(s: &Service, r: &Resource) -> Value {
             required.push(json!(name));
         }
     }
-    json!({
-        "type": "object",
-        "required": required,
-        "properties": props,
-        "additionalProperties": false,
-    })
+    object([
+        ("type", "object".into()),
+        ("required", Value::Array(required)),
+        ("properties", Value::Object(props)),
+        ("additionalProperties", Value::Bool(false)),
+    ])
 }
 
 /// A row of a list with `list`: the row, where `?fields=` may leave out
@@ -220,13 +220,13 @@ pub(super) fn input_schema(s: &Service, r: &Resource, nested_under: Option<&str>
         .iter()
         .filter(|f| nested_under != Some(f.name.as_str()));
     let (props, required) = input_properties(s, fields);
-    let mut schema = json!({
-        "type": "object",
-        "properties": props,
-        "additionalProperties": false,
-    });
+    let mut schema = object([
+        ("type", "object".into()),
+        ("properties", Value::Object(props)),
+        ("additionalProperties", Value::Bool(false)),
+    ]);
     if !required.is_empty() {
-        schema["required"] = json!(required);
+        schema["required"] = Value::Array(required);
     }
     schema
 }
@@ -258,12 +258,12 @@ pub(super) fn patch_schema(s: &Service, r: &Resource) -> Value {
         let v = value_schema(s, f);
         props.insert(f.name.clone(), if f.nullable { or_null(v) } else { v });
     }
-    json!({
-        "type": "object",
-        "properties": props,
-        "additionalProperties": false,
-        "minProperties": 0,
-    })
+    object([
+        ("type", "object".into()),
+        ("properties", Value::Object(props)),
+        ("additionalProperties", Value::Bool(false)),
+        ("minProperties", 0.into()),
+    ])
 }
 
 /// A page of `item`s; `counted` lists may add a `total` (`?count=`).
