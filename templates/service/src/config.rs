@@ -357,11 +357,13 @@ impl Config {
             5_000_u64,
             "a number of milliseconds",
         );
+        // The replica's pool is as large as the primary's unless set (an
+        // invalid 0 there is reported once, under its own name).
         let read_max_connections = parse_or(
             &get,
             &mut problems,
             "DATABASE_READ_MAX_CONNECTIONS",
-            database_max_connections,
+            database_max_connections.max(1),
             "a whole number",
         );
         let read_acquire_timeout_ms = parse_or(
