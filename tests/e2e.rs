@@ -560,6 +560,8 @@ fn exercise(svc: &Running, model: &Service, fixtures: &Value, db: &str) {
     assert_eq!(health.status, 200);
     assert_eq!(health.body["status"], "ok");
     assert_eq!(health.body["database"], "up");
+    // No DATABASE_READ_URL: no replica, and no routing.
+    assert_eq!(health.body["database_replica"], "off");
     assert!(health.body["uptime_seconds"].is_u64());
     assert_eq!(request("GET", &svc.url("/livez"), None).status, 200);
     assert_eq!(request("GET", &svc.url("/readyz"), None).status, 200);
