@@ -283,7 +283,8 @@ pub async fn read_your_writes(
     let recent = !write && wrote_recently(request.headers(), now, window);
     let mut response = RECENT_WRITER.scope(recent, next.run(request)).await;
     if write && !window.is_zero() && response.status().is_success() {
-        let until = now.saturating_add(u64::try_from(window.as_millis()).unwrap_or(u64::MAX));
+        // From the end of the write, however long it took.
+        let until = unix_ms().saturating_add(u64::try_from(window.as_millis()).unwrap_or(u64::MAX));
         // No secret (it only sends reads to the primary), so not signed;
         // it expires with the window, so a client stops sending it.
         let cookie = format!(
@@ -297,12 +298,16 @@ pub async fn read_your_writes(
     response
 }
 
+/// How far the clocks of two processes of the service may differ for a
+/// deadline one of them set to be honoured by the other.
+const CLOCK_SKEW: Duration = Duration::from_secs(1);
+
 /// Whether the request carries a read-your-writes deadline still ahead of
-/// `now`. A deadline further ahead than one window was not set by this
-/// service (or its clock is off): it is ignored, so a client cannot pin
-/// its reads to the primary for longer than a window.
+/// `now`. A deadline further ahead than one window (and [`CLOCK_SKEW`]) was
+/// not set by this service: it is ignored, so a client cannot pin its
+/// reads to the primary for longer than a window.
 fn wrote_recently(headers: &HeaderMap, now: u64, window: Duration) -> bool {
-    let window = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+    let window = u64::try_from((window + CLOCK_SKEW).as_millis()).unwrap_or(u64::MAX);
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -343,7 +348,8 @@ mod tests {
         assert!(pinned("theme=dark; read_your_writes=1005000"));
         // Expired, too far ahead (not ours), malformed, or another name.
         assert!(!pinned("read_your_writes=1000000"));
-        assert!(!pinned("read_your_writes=1005001"));
+        assert!(pinned("read_your_writes=1006000"));
+        assert!(!pinned("read_your_writes=1006001"));
         assert!(!pinned("read_your_writes=soon"));
         assert!(!pinned("x_read_your_writes=1004000"));
         assert!(!wrote_recently(&HeaderMap::new(), now, window));
