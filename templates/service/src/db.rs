@@ -379,6 +379,48 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_read_the_replica_cannot_serve_runs_on_the_primary() {
+        let lazy = |url| PgPoolOptions::new().connect_lazy(url).expect("lazy pool");
+        let primary = lazy("postgres://127.0.0.1:1/primary");
+        let replica = Replica::new(
+            lazy("postgres://127.0.0.1:1/replica"),
+            Duration::from_secs(5),
+        );
+        let (on_primary, on_replica) = (&primary, replica.pool());
+        let reader = Reader::new(&primary, Some(&replica));
+        let served = reader
+            .run(|pool| async move {
+                if std::ptr::eq(pool, on_replica) {
+                    let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+                    Err(sqlx::Error::Io(refused))
+                } else {
+                    Ok(std::ptr::eq(pool, on_primary))
+                }
+            })
+            .await
+            .expect("served by the primary");
+        assert!(served);
+        assert_eq!(replica.stats.fallback.get(), 1);
+        assert!(!replica.is_trusted(), "skipped for a while");
+
+        // A statement's own error is the answer, not a reason to ask the
+        // primary.
+        replica.down_until.store(0, Ordering::Relaxed);
+        let answer = reader
+            .run(|pool| async move {
+                if std::ptr::eq(pool, on_replica) {
+                    Err(sqlx::Error::RowNotFound)
+                } else {
+                    Ok(())
+                }
+            })
+            .await;
+        assert!(matches!(answer, Err(sqlx::Error::RowNotFound)));
+        assert_eq!(replica.stats.replica.get(), 1);
+        assert_eq!(replica.stats.fallback.get(), 1);
+    }
+
+    #[tokio::test]
     async fn without_a_replica_or_within_the_window_reads_go_to_the_primary() {
         let primary = PgPoolOptions::new()
             .connect_lazy("postgres://127.0.0.1:1/primary")
