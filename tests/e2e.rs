@@ -222,9 +222,23 @@ fn request(method: &str, url: &str, body: Option<(&str, Vec<u8>)>) -> Resp {
 
 /// A request with `Authorization: Bearer <token>` when a token is given.
 fn request_as(token: Option<&str>, method: &str, url: &str, body: Option<(&str, Vec<u8>)>) -> Resp {
+    let headers: Vec<(&str, String)> = token
+        .map(|token| ("authorization", format!("Bearer {token}")))
+        .into_iter()
+        .collect();
+    request_with(&headers, method, url, body)
+}
+
+/// A request with these extra headers.
+fn request_with(
+    headers: &[(&str, String)],
+    method: &str,
+    url: &str,
+    body: Option<(&str, Vec<u8>)>,
+) -> Resp {
     let mut builder = ureq::http::Request::builder().method(method).uri(url);
-    if let Some(token) = token {
-        builder = builder.header("authorization", format!("Bearer {token}"));
+    for (name, value) in headers {
+        builder = builder.header(*name, value);
     }
     let agent = http();
     let result = match body {
@@ -546,6 +560,8 @@ fn exercise(svc: &Running, model: &Service, fixtures: &Value, db: &str) {
     assert_eq!(health.status, 200);
     assert_eq!(health.body["status"], "ok");
     assert_eq!(health.body["database"], "up");
+    // No DATABASE_READ_URL: no replica, and no routing.
+    assert_eq!(health.body["database_replica"], "off");
     assert!(health.body["uptime_seconds"].is_u64());
     assert_eq!(request("GET", &svc.url("/livez"), None).status, 200);
     assert_eq!(request("GET", &svc.url("/readyz"), None).status, 200);
@@ -2188,23 +2204,20 @@ struct PrivatePostgres {
 
 impl PrivatePostgres {
     fn start() -> PrivatePostgres {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .expect("PostgreSQL server binaries under /usr/lib/postgresql")
-            .map(|e| e.unwrap().path().join("bin"))
-            .find(|b| b.join("initdb").is_file())
-            .expect("initdb");
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        Command::new("chown")
-            .args(["-R", "postgres"])
-            .arg(dir.path())
-            .status()
-            .unwrap();
+        let pg = PrivatePostgres::init(free_port());
+        pg.ctl("start");
+        pg
+    }
+
+    /// A new cluster (initdb, trust, replication allowed from loopback as
+    /// initdb's defaults have it) to be served on `port`; not started.
+    fn init(port: u16) -> PrivatePostgres {
+        let pg = PrivatePostgres::empty(port);
         let initdb = Command::new("runuser")
             .args(["-u", "postgres", "--"])
-            .arg(bin.join("initdb"))
+            .arg(pg.bin.join("initdb"))
             .args(["-A", "trust", "-U", "postgres", "-D"])
-            .arg(&data)
+            .arg(pg.dir.path().join("data"))
             .output()
             .unwrap();
         assert!(
@@ -2212,13 +2225,73 @@ impl PrivatePostgres {
             "initdb: {}",
             String::from_utf8_lossy(&initdb.stderr)
         );
-        let pg = PrivatePostgres {
-            dir,
-            bin,
-            port: free_port(),
-        };
-        pg.ctl("start");
         pg
+    }
+
+    /// A streaming standby of `primary` (pg_basebackup -R) to be served on
+    /// `port`, with `settings` appended to its configuration; not started.
+    fn standby_of(primary: &PrivatePostgres, port: u16, settings: &str) -> PrivatePostgres {
+        let pg = PrivatePostgres::empty(port);
+        let data = pg.dir.path().join("data");
+        let backup = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(pg.bin.join("pg_basebackup"))
+            .args(["-h", "127.0.0.1", "-p", &primary.port.to_string()])
+            .args(["-U", "postgres", "-X", "stream", "-R", "-D"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(
+            backup.status.success(),
+            "pg_basebackup: {}",
+            String::from_utf8_lossy(&backup.stderr)
+        );
+        let conf = data.join("postgresql.auto.conf");
+        let mut text = std::fs::read_to_string(&conf).unwrap();
+        text.push_str(settings);
+        std::fs::write(&conf, text).unwrap();
+        pg
+    }
+
+    /// A temporary directory the `postgres` user owns.
+    fn empty(port: u16) -> PrivatePostgres {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL server binaries under /usr/lib/postgresql")
+            .map(|e| e.unwrap().path().join("bin"))
+            .find(|b| b.join("initdb").is_file())
+            .expect("initdb");
+        let dir = tempfile::tempdir().unwrap();
+        Command::new("chown")
+            .args(["-R", "postgres"])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        PrivatePostgres { dir, bin, port }
+    }
+
+    /// Runs `sql` on this server (as psql -tA) and returns its output.
+    fn psql(&self, db: &str, sql: &str) -> String {
+        let out = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args([
+                "-U",
+                "postgres",
+                "-d",
+                db,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-tAc",
+                sql,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "psql `{sql}` on port {}: {}",
+            self.port,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
     fn ctl(&self, action: &str) {
@@ -2358,6 +2431,187 @@ fn database_outage_is_503_and_the_service_recovers() {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// `DATABASE_READ_URL`: the blog service with a private primary and a
+/// streaming standby of it (`pg_basebackup -R`), each behind a statement
+/// counter. The standby applies WAL 3 s late (`recovery_min_apply_delay`),
+/// so a read it serves right after a write misses the write, every time.
+/// Reads (by id, nested and included lists with their count) are served by
+/// the standby alone; writes reach the primary; the writer's read right
+/// after its write sees it (its `read_your_writes` cookie sends the read to
+/// the primary) while the same read without the cookie does not yet; with
+/// the standby stopped, reads fall back to the primary with no error, and
+/// readiness holds while `/health` shows the replica down.
+#[test]
+fn reads_go_to_a_streaming_standby_and_a_writer_reads_its_writes() {
+    let (bin, _tmp) = build_variant(
+        "blog",
+        "service: blog",
+        "service: replica-blog",
+        "replica-blog",
+    );
+    // Ports of their own, so a leftover server of another test cannot answer.
+    let primary = PrivatePostgres::init(19201);
+    primary.ctl("start");
+    let standby = PrivatePostgres::standby_of(&primary, 19202, "recovery_min_apply_delay = '3s'\n");
+    standby.ctl("start");
+    primary.psql("postgres", "CREATE DATABASE blog");
+    let to_primary = StatementCounter::start_for(primary.port);
+    let to_standby = StatementCounter::start_for(standby.port);
+    let (primary_url, standby_url) = (to_primary.url("blog"), to_standby.url("blog"));
+    let svc = Running::start_with(
+        &bin,
+        "blog",
+        &[
+            ("DATABASE_URL", primary_url.as_str()),
+            ("DATABASE_READ_URL", standby_url.as_str()),
+            ("READ_YOUR_WRITES_WINDOW", "10s"),
+        ],
+    );
+    // Waits until the standby has applied everything the primary wrote.
+    let caught_up = || {
+        let lsn = primary.psql("postgres", "SELECT pg_current_wal_lsn()");
+        let applied = format!("SELECT pg_last_wal_replay_lsn() >= '{lsn}'");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while standby.psql("postgres", &applied) != "t" {
+            assert!(Instant::now() < deadline, "the standby did not catch up");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let counts = || (to_primary.count(), to_standby.count());
+    let json_body = |value: Value| Some(("application/json", value.to_string().into_bytes()));
+    caught_up();
+
+    // A write reaches the primary, never the standby.
+    let authors = svc.url("/v1/authors");
+    let before = counts();
+    let created = request(
+        "POST",
+        &authors,
+        json_body(json!({ "handle": "ann", "display_name": "Ann" })),
+    );
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let after = counts();
+    assert!(after.0 > before.0, "the write reached the primary");
+    assert_eq!(
+        after.1, before.1,
+        "the standby saw no statement of the write"
+    );
+    let id = created.body["id"].to_string();
+    let stored = primary.psql(
+        "blog",
+        &format!("SELECT handle FROM authors WHERE id = {id}"),
+    );
+    assert_eq!(stored, "ann");
+    let set_cookie = created
+        .header("set-cookie")
+        .expect("the write sets a cookie");
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    assert!(cookie.starts_with("read_your_writes="), "{set_cookie}");
+    assert!(set_cookie.contains("Max-Age=10"), "{set_cookie}");
+
+    // Right after the write, a read without the cookie is served by the
+    // standby, which has not applied the write yet; the writer's read (with
+    // the cookie) is served by the primary and sees it.
+    let one = format!("{authors}/{id}");
+    let before = counts();
+    let stale = request("GET", &one, None);
+    let after = counts();
+    assert_eq!(
+        stale.status, 404,
+        "the lagging standby answered: {:?}",
+        stale.body
+    );
+    assert!(after.1 > before.1, "the read went to the standby");
+    assert_eq!(after.0, before.0, "the read did not touch the primary");
+    let mine = request_with(&[("cookie", cookie.clone())], "GET", &one, None);
+    assert_eq!(mine.status, 200, "read-your-writes: {:?}", mine.body);
+    assert_eq!(mine.body, created.body);
+    let last = counts();
+    assert!(last.0 > after.0, "the writer's read went to the primary");
+    assert_eq!(
+        last.1, after.1,
+        "the writer's read did not touch the standby"
+    );
+
+    // Once the standby has applied it, reads are served there alone: by id,
+    // a nested list (with its parent check), a list with its count and
+    // included parents and children.
+    let post = request(
+        "POST",
+        &format!("{one}/posts"),
+        json_body(json!({ "title": "Replicas", "body": "Streaming." })),
+    );
+    assert_eq!(post.status, 201, "{:?}", post.body);
+    caught_up();
+    let before = counts();
+    let by_id = request("GET", &one, None);
+    assert_eq!(by_id.status, 200, "{:?}", by_id.body);
+    assert_eq!(by_id.body, created.body);
+    let nested = request("GET", &svc.url("/v1/authors/999999/posts"), None);
+    assert_eq!(nested.status, 404, "{:?}", nested.body);
+    let listed = svc.url("/v1/posts?include=author,comments&count=exact");
+    let page = request("GET", &listed, None);
+    assert_eq!(page.status, 200, "{:?}", page.body);
+    assert_eq!(page.body["items"][0]["title"], "Replicas");
+    assert_eq!(page.body["items"][0]["author"]["handle"], "ann");
+    assert_eq!(page.body["total"], 1, "{:?}", page.body);
+    let after = counts();
+    assert_eq!(after.0, before.0, "no read reached the primary");
+    assert!(
+        after.1 >= before.1 + 6,
+        "every read statement ran on the standby"
+    );
+    let health = request("GET", &svc.url("/health"), None);
+    assert_eq!(health.body["database_replica"], "up", "{:?}", health.body);
+
+    // The standby goes away: reads fall back to the primary, without an
+    // error, and readiness holds.
+    standby.ctl("stop");
+    for _ in 0..3 {
+        let by_id = request("GET", &one, None);
+        assert_eq!(by_id.status, 200, "fallback: {:?}", by_id.body);
+        assert_eq!(by_id.body, created.body);
+        let page = request("GET", &listed, None);
+        assert_eq!(page.status, 200, "fallback: {:?}", page.body);
+        assert_eq!(page.body["items"][0]["author"]["handle"], "ann");
+    }
+    assert_eq!(request("GET", &svc.url("/readyz"), None).status, 200);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let health = request("GET", &svc.url("/health"), None);
+        assert_eq!(health.status, 200, "{:?}", health.body);
+        if health.body["database_replica"] == "down" {
+            assert_eq!(health.body["database"], "up");
+            break;
+        }
+        assert!(Instant::now() < deadline, "/health: {:?}", health.body);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let metrics = http()
+        .get(svc.url("/metrics"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let counted = |pool: &str| {
+        let series = format!("db_reads_total{{pool=\"{pool}\"}} ");
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(series.as_str()))
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{series} in:\n{metrics}"))
+    };
+    assert!(counted("replica") >= 6 && counted("primary") >= 1 && counted("fallback") >= 1);
+    let logs = svc.logs();
+    let served_5xx = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .any(|line| line["status"].as_u64().is_some_and(|status| status >= 500));
+    assert!(!served_5xx, "no 5xx was served:\n{logs}");
+    assert!(logs.contains("the read replica failed"), "{logs}");
 }
 
 /// Two processes of one service with `REDIS_URL` set share one limit: a

@@ -49,6 +49,13 @@ impl Held {
 
 impl StatementCounter {
     pub fn start() -> StatementCounter {
+        Self::start_for(5432)
+    }
+
+    /// A proxy in front of the PostgreSQL on `127.0.0.1:<upstream>`. While
+    /// that server is down, a client's connection is closed at once, as if
+    /// refused.
+    pub fn start_for(upstream: u16) -> StatementCounter {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -59,7 +66,9 @@ impl StatementCounter {
         let holding = held.clone();
         std::thread::spawn(move || {
             for client in listener.incoming().map_while(Result::ok) {
-                let server = std::net::TcpStream::connect("127.0.0.1:5432").unwrap();
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
                 ports
                     .lock()
                     .unwrap()
@@ -165,6 +174,12 @@ impl StatementCounter {
             "postgres://postgres@127.0.0.1:{}/{db}?sslmode=disable",
             self.port
         )
+    }
+
+    /// The statements executed through the proxy so far.
+    #[allow(dead_code)]
+    pub fn count(&self) -> usize {
+        self.count.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The fewest statements one of three runs of `request` executed: a

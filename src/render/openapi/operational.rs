@@ -35,6 +35,7 @@ pub(super) fn add_operational(auth: bool, any_cache: bool, paths: &mut Map<Strin
         "status": { "type": "string", "enum": ["ok", "degraded"] },
         "uptime_seconds": { "type": "integer", "minimum": 0 },
         "database": { "type": "string", "enum": ["up", "down"] },
+        "database_replica": { "type": "string", "enum": ["off", "up", "down"] },
         "rate_limit": {
             "type": "object",
             "required": ["backend", "breaker", "errors"],
@@ -47,7 +48,7 @@ pub(super) fn add_operational(auth: bool, any_cache: bool, paths: &mut Map<Strin
         },
     });
     // In the order the service serves them.
-    let mut required = vec!["status", "uptime_seconds", "database"];
+    let mut required = vec!["status", "uptime_seconds", "database", "database_replica"];
     if auth {
         properties["revocations"] = json!({ "type": "string", "enum": ["memory", "database"] });
         required.push("revocations");

@@ -99,6 +99,15 @@ pub struct PoolSettings {
     pub statement_timeout: Duration,
 }
 
+/// `DATABASE_READ_URL`'s replica: where reads go, its pool, and how long a
+/// caller's reads stay on the primary after its write.
+#[derive(Clone, Debug)]
+pub struct ReplicaSettings {
+    pub url: String,
+    pub pool: PoolSettings,
+    pub read_your_writes_window: Duration,
+}
+
 impl From<&Config> for PoolSettings {
     fn from(config: &Config) -> Self {
         Self {
@@ -223,6 +232,14 @@ pub struct Config {
     pub database_max_connections: u32,
     pub database_acquire_timeout: Duration,
     pub database_statement_timeout: Duration,
+    /// `DATABASE_READ_URL`: a read replica (a streaming standby) for GET
+    /// statements; unset = every statement on `database_url`.
+    pub database_read_url: Option<String>,
+    pub database_read_max_connections: u32,
+    pub database_read_acquire_timeout: Duration,
+    /// `READ_YOUR_WRITES_WINDOW`: how long after a successful write its
+    /// caller's reads go to the primary (0 = never).
+    pub read_your_writes_window: Duration,
     pub request_timeout: Duration,
     pub body_limit_bytes: usize,
     /// `HTTP_HEADER_READ_TIMEOUT`, `HTTP_MAX_CONNECTIONS`, `SHUTDOWN_DELAY`
@@ -293,6 +310,14 @@ impl Config {
                 String::new()
             }
         };
+        let database_read_url =
+            get("DATABASE_READ_URL").and_then(|value| match check_database_url(&value) {
+                Ok(()) => Some(value),
+                Err(problem) => {
+                    problems.push(format!("DATABASE_READ_URL {problem}"));
+                    None
+                }
+            });
         let bind_addr = parse_or(
             &get,
             &mut problems,
@@ -330,6 +355,22 @@ impl Config {
             &mut problems,
             "DATABASE_STATEMENT_TIMEOUT_MS",
             5_000_u64,
+            "a number of milliseconds",
+        );
+        // The replica's pool is as large as the primary's unless set (an
+        // invalid 0 there is reported once, under its own name).
+        let read_max_connections = parse_or(
+            &get,
+            &mut problems,
+            "DATABASE_READ_MAX_CONNECTIONS",
+            database_max_connections.max(1),
+            "a whole number",
+        );
+        let read_acquire_timeout_ms = parse_or(
+            &get,
+            &mut problems,
+            "DATABASE_READ_ACQUIRE_TIMEOUT_MS",
+            500_u64,
             "a number of milliseconds",
         );
         let request_timeout_secs = parse_or(
@@ -463,6 +504,8 @@ impl Config {
         );
         let shutdown_delay = duration("SHUTDOWN_DELAY", defaults.shutdown_delay, false);
         let shutdown_timeout = duration("SHUTDOWN_TIMEOUT", defaults.shutdown_timeout, false);
+        let read_your_writes_window =
+            duration("READ_YOUR_WRITES_WINDOW", Duration::from_secs(5), false);
         let max_connections = parse_or(
             &get,
             &mut problems,
@@ -487,6 +530,11 @@ impl Config {
             ),
             ("DATABASE_ACQUIRE_TIMEOUT_MS", acquire_timeout_ms),
             ("DATABASE_STATEMENT_TIMEOUT_MS", statement_timeout_ms),
+            (
+                "DATABASE_READ_MAX_CONNECTIONS",
+                u64::from(read_max_connections),
+            ),
+            ("DATABASE_READ_ACQUIRE_TIMEOUT_MS", read_acquire_timeout_ms),
             ("REQUEST_TIMEOUT_SECS", request_timeout_secs),
             ("BODY_LIMIT_BYTES", body_limit_bytes as u64),
             ("HTTP_MAX_CONNECTIONS", max_connections as u64),
@@ -506,6 +554,10 @@ impl Config {
             database_max_connections,
             database_acquire_timeout: Duration::from_millis(acquire_timeout_ms),
             database_statement_timeout: Duration::from_millis(statement_timeout_ms),
+            database_read_url,
+            database_read_max_connections: read_max_connections,
+            database_read_acquire_timeout: Duration::from_millis(read_acquire_timeout_ms),
+            read_your_writes_window,
             request_timeout: Duration::from_secs(request_timeout_secs),
             body_limit_bytes,
             serve,
@@ -532,6 +584,22 @@ impl Config {
             on_redis_error: self.rate_limit_on_redis_error,
             ipv6_prefix: self.rate_limit_ipv6_prefix,
         }
+    }
+
+    /// The read replica, when `DATABASE_READ_URL` is set: its own pool
+    /// size and acquire timeout (short, as a read waiting on the replica
+    /// could be served by the primary), the primary's statement timeout.
+    pub fn replica_settings(&self) -> Option<ReplicaSettings> {
+        let url = self.database_read_url.clone()?;
+        Some(ReplicaSettings {
+            url,
+            pool: PoolSettings {
+                max_connections: self.database_read_max_connections,
+                acquire_timeout: self.database_read_acquire_timeout,
+                statement_timeout: self.database_statement_timeout,
+            },
+            read_your_writes_window: self.read_your_writes_window,
+        })
     }
 
     /// How the server treats connections.
@@ -653,6 +721,19 @@ impl fmt::Debug for Config {
                 "database_statement_timeout",
                 &self.database_statement_timeout,
             )
+            .field(
+                "database_read_url",
+                &self.database_read_url.as_deref().map(redact_password),
+            )
+            .field(
+                "database_read_max_connections",
+                &self.database_read_max_connections,
+            )
+            .field(
+                "database_read_acquire_timeout",
+                &self.database_read_acquire_timeout,
+            )
+            .field("read_your_writes_window", &self.read_your_writes_window)
             .field("request_timeout", &self.request_timeout)
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("serve", &self.serve)
@@ -744,6 +825,7 @@ mod tests {
             Duration::from_millis(5000)
         );
         assert_eq!(config.request_timeout, Duration::from_secs(30));
+        assert!(config.replica_settings().is_none());
         assert_eq!(config.body_limit_bytes, 1_048_576);
         assert_eq!(config.log_format, LogFormat::Text);
 {%- if any_cache %}
@@ -903,6 +985,38 @@ mod tests {
             ("RATE_LIMIT_ON_REDIS_ERROR", "open"),
         ])))
         .expect_err("bad origin, proxy and failure policy");
+        assert_eq!(err.problems.len(), 3, "{err}");
+    }
+
+    #[test]
+    fn a_read_replica_has_its_own_pool_and_a_read_your_writes_window() {
+{%- if auth.is_some() %}
+        let base = [
+            ("DATABASE_URL", "postgres://u@h/db"),
+            ("JWT_SECRET", SECRET),
+        ];
+{%- else %}
+        let base = [("DATABASE_URL", "postgres://u@h/db")];
+{%- endif %}
+        let with = |extra: &[(&'static str, &'static str)]| [&base[..], extra].concat();
+        let config = Config::from_lookup(lookup(&with(&[
+            ("DATABASE_READ_URL", "postgres://u:pw@standby/db"),
+            ("DATABASE_MAX_CONNECTIONS", "20"),
+        ])))
+        .expect("valid config");
+        let replica = config.replica_settings().expect("a replica");
+        assert_eq!(replica.url, "postgres://u:pw@standby/db");
+        assert_eq!(replica.pool.max_connections, 20);
+        assert_eq!(replica.pool.acquire_timeout, Duration::from_millis(500));
+        assert_eq!(replica.read_your_writes_window, Duration::from_secs(5));
+        assert!(!format!("{config:?}").contains(":pw@"));
+
+        let err = Config::from_lookup(lookup(&with(&[
+            ("DATABASE_READ_URL", "mysql://standby/db"),
+            ("DATABASE_READ_MAX_CONNECTIONS", "0"),
+            ("READ_YOUR_WRITES_WINDOW", "5"),
+        ])))
+        .expect_err("invalid replica settings");
         assert_eq!(err.problems.len(), 3, "{err}");
     }
 

@@ -4,7 +4,8 @@
 //! - `/livez`: the process is running; never touches the database, so a
 //!   database outage does not get every replica restarted.
 //! - `/readyz`: this replica should receive traffic (database reachable and
-//!   not shutting down).
+//!   not shutting down); the read replica (`DATABASE_READ_URL`) is not
+//!   asked, as reads fall back to the primary without it.
 //! - `/health`: a JSON summary for dashboards and people.
 //!
 //! Both database-checking probes share [`DatabaseProbe`]: one query at a time
@@ -80,6 +81,10 @@ struct Health {
     status: &'static str,
     uptime_seconds: u64,
     database: &'static str,
+    /// `DATABASE_READ_URL`'s replica: `off` (none), `up` or `down`. A
+    /// replica that is down leaves the service healthy and ready, as reads
+    /// fall back to the primary.
+    database_replica: &'static str,
 {%- if auth.is_some() %}
     /// `memory` while the revocation set answers, `database` while each
     /// request asks PostgreSQL (before the set is loaded, after the
@@ -125,10 +130,16 @@ struct RateLimitHealth {
 
 async fn health(State(state): State<AppState>) -> Response {
     let database_up = database_is_up(&state).await;
+    let database_replica = match state.replica.as_deref() {
+        None => "off",
+        Some(replica) if replica.probe.is_up(replica.pool()).await => "up",
+        Some(_) => "down",
+    };
     let body = Health {
         status: if database_up { "ok" } else { "degraded" },
         uptime_seconds: state.started_at.elapsed().as_secs(),
         database: if database_up { "up" } else { "down" },
+        database_replica,
 {%- if auth.is_some() %}
         revocations: if state.revocations.is_live() {
             "memory"

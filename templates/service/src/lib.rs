@@ -126,7 +126,7 @@ fn router(state: AppState, operational: bool) -> Router {
     let auth_routes = auth::routes().route_layer(account_limit);
 {%- endif %}
 
-    Router::new()
+    let routes = Router::new()
 {%- if auth.is_some() %}
         .nest("/v1", resources::router().merge(auth_routes))
 {%- else %}
@@ -139,7 +139,17 @@ fn router(state: AppState, operational: bool) -> Router {
         })
         .merge(openapi::routes())
         // Your own routes (src/custom.rs), behind the same middleware.
-        .merge(custom::routes())
+        .merge(custom::routes());
+    // With a read replica, a caller's reads after its write go to the
+    // primary (read-your-writes); without one, no layer at all.
+    let routes = match state.replica {
+        Some(_) => routes.layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            db::read_your_writes,
+        )),
+        None => routes,
+    };
+    routes
         // The limit above is the only one; axum's built-in 2 MiB default
         // would otherwise silently cap a larger configured limit.
         .layer(axum::extract::DefaultBodyLimit::disable())

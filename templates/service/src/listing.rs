@@ -45,6 +45,7 @@ use serde_json::{Map, Value as Json, json};
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 
+use crate::db::Reader;
 use crate::error::ApiError;
 use crate::extract::Json as JsonBody;
 use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT, Page};
@@ -1268,7 +1269,7 @@ impl Include {
     /// embeds them in the items they belong to.
     pub async fn embed<T>(
         &self,
-        pool: &PgPool,
+        reads: Reader<'_>,
         items: &mut Items,
         owner: Option<Value>,
     ) -> Result<(), ApiError>
@@ -1291,17 +1292,22 @@ impl Include {
         let rows = if ids.is_empty() {
             Vec::new()
         } else {
-            let mut qb = QueryBuilder::<Postgres>::new(self.head);
-            bind_array(&mut qb, &ids, self.id);
-            qb.push(self.middle);
-            if let Some(owner) = &owner {
-                qb.push(" AND ").push(self.owner_before);
-                bind(&mut qb, owner, owner.id_kind());
-                qb.push(self.owner_after);
-            }
-            qb.push(self.tail);
-            qb.build_query_as::<T>()
-                .fetch_all(pool)
+            let (ids, owner) = (&ids, &owner);
+            // Built afresh on each call: a read the replica fails is run
+            // again on the primary.
+            reads
+                .run(move |pool| async move {
+                    let mut qb = QueryBuilder::<Postgres>::new(self.head);
+                    bind_array(&mut qb, ids, self.id);
+                    qb.push(self.middle);
+                    if let Some(owner) = owner {
+                        qb.push(" AND ").push(self.owner_before);
+                        bind(&mut qb, owner, owner.id_kind());
+                        qb.push(self.owner_after);
+                    }
+                    qb.push(self.tail);
+                    qb.build_query_as::<T>().fetch_all(pool).await
+                })
                 .await
                 .map_err(|err| ApiError::from_db(err, &[]))?
         };

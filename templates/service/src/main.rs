@@ -67,6 +67,15 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let state = AppState::new(pool.clone(), config.http_limits());
 {%- endif %}
     let state = state.with_cors(config.cors.clone());
+    // Reads go to the replica when there is one; it is connected lazily, so
+    // a replica that is down does not stop the service from starting.
+    let state = match config.replica_settings() {
+        Some(settings) => {
+            let pool = db::connect_replica(&settings)?;
+            state.with_replica(db::Replica::new(pool, settings.read_your_writes_window))
+        }
+        None => state,
+    };
 {%- if any_cache %}
     // One Redis connection, shared by the cache and the rate limiter.
 {%- else %}
@@ -109,8 +118,12 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     }
     let listener = TcpListener::bind(config.bind_addr).await?;
     tracing::info!(addr = %config.bind_addr, "listening");
+    let replica = state.replica.as_ref().map(|replica| replica.pool().clone());
     serve(listener, state, config.serve_settings(), shutdown_signal()).await;
 
+    if let Some(replica) = replica {
+        replica.close().await;
+    }
     pool.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -9,7 +9,9 @@
 //!   status) exists from startup, at 0, so rates and alerts work before the
 //!   first request;
 //! - `db_pool_connections` and `db_pool_idle_connections`, read at scrape time;
-//!   `db_probes_total`, the health probes that reached the database;
+//!   `db_probes_total`, the health probes that reached the database; with
+//!   `DATABASE_READ_URL`, `db_reads_total` by `pool` (`replica`, `primary`,
+//!   `fallback`) and `db_replica_probes_total`;
 {%- if any_cache %}
 //! - `rate_limited_requests_total`, by bucket; `rate_limit_errors_total`
 //!   and `rate_limit_breaker_state` for the shared (Redis) buckets;
@@ -40,6 +42,7 @@ use prometheus_client::registry::Registry;
 {% if any_cache -%}
 use crate::cache::CacheStats;
 {% endif -%}
+use crate::db::Replica;
 use crate::health::DatabaseProbe;
 use crate::rate_limit::RateLimiter;
 use crate::state::AppState;
@@ -173,13 +176,18 @@ pub struct Metrics {
 
 impl Metrics {
 {%- if any_cache %}
-    /// The service's metrics, with the cache's, the limiter's and the
-    /// database probe's counters registered.
-    pub fn new(cache: &CacheStats, limiter: &RateLimiter, probe: &DatabaseProbe) -> Self {
+    /// The service's metrics, with the cache's, the limiter's, the
+    /// database probe's and the read replica's counters registered.
+    pub fn new(
+        cache: &CacheStats,
+        limiter: &RateLimiter,
+        probe: &DatabaseProbe,
+        replica: Option<&Replica>,
+    ) -> Self {
 {%- else %}
-    /// The service's metrics, with the limiter's and the database probe's
-    /// counters registered.
-    pub fn new(limiter: &RateLimiter, probe: &DatabaseProbe) -> Self {
+    /// The service's metrics, with the limiter's, the database probe's and
+    /// the read replica's counters registered.
+    pub fn new(limiter: &RateLimiter, probe: &DatabaseProbe, replica: Option<&Replica>) -> Self {
 {%- endif %}
         let requests = Family::default();
         let latency: Family<RequestLabels, Histogram> =
@@ -221,6 +229,19 @@ impl Metrics {
             "Health and readiness probes that reached the database",
             probe.probes.clone(),
         );
+        if let Some(replica) = replica {
+            registry.register(
+                "db_reads",
+                "Reads by where they were served: replica, primary (read-your-writes \
+                 window, replica distrusted) or fallback (the replica failed)",
+                replica.stats.family.clone(),
+            );
+            registry.register(
+                "db_replica_probes",
+                "Health probes that reached the read replica",
+                replica.probe.probes.clone(),
+            );
+        }
         registry.register(
             "rate_limited_requests",
             "Requests refused with 429, by bucket",

@@ -16,6 +16,7 @@ use crate::auth::{AuthState, Revocations};
 use crate::cache::Cache;
 {% endif -%}
 use crate::config::{CorsSettings, HttpLimits, RateLimitSettings};
+use crate::db::{Reader, Replica};
 use crate::health::DatabaseProbe;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
@@ -36,7 +37,10 @@ pub struct AppState {
 /// copy `DerefMut` makes of a shared state still shares the live parts.
 #[derive(Clone, Debug)]
 pub struct Shared {
+    /// The primary: every write, the auth flows, the cache's loads.
     pub pool: PgPool,
+    /// `DATABASE_READ_URL`'s replica, for reads ([`AppState::reads`]).
+    pub replica: Option<Arc<Replica>>,
     pub started_at: Instant,
     /// Set once shutdown begins so `/readyz` fails and load balancers stop
     /// routing new traffic while in-flight requests drain.
@@ -81,12 +85,18 @@ impl AppState {
         let rate_limiter = Arc::new(RateLimiter::new(RateLimitSettings::default()));
         let database_probe = Arc::new(DatabaseProbe::default());
 {%- if any_cache %}
-        let metrics = Arc::new(Metrics::new(&cache.stats, &rate_limiter, &database_probe));
+        let metrics = Arc::new(Metrics::new(
+            &cache.stats,
+            &rate_limiter,
+            &database_probe,
+            None,
+        ));
 {%- else %}
-        let metrics = Arc::new(Metrics::new(&rate_limiter, &database_probe));
+        let metrics = Arc::new(Metrics::new(&rate_limiter, &database_probe, None));
 {%- endif %}
         let shared = Shared {
             pool,
+            replica: None,
             started_at: Instant::now(),
             shutting_down: Arc::new(AtomicBool::new(false)),
             limits,
@@ -131,11 +141,41 @@ impl AppState {
     }
 {%- endif %}
 
+    /// Sends reads to `replica` ([`AppState::reads`]); the metrics are
+    /// rebuilt so they count its reads.
+    pub fn with_replica(mut self, replica: Replica) -> Self {
+        self.replica = Some(Arc::new(replica));
+        self.metrics = self.rebuilt_metrics();
+        self
+    }
+
+    /// Where the current request's reads go: the replica (falling back to
+    /// the primary), or the primary without one or within the caller's
+    /// read-your-writes window.
+    pub fn reads(&self) -> Reader<'_> {
+        Reader::new(&self.pool, self.replica.as_deref())
+    }
+
+    /// Reads that must see every committed write: the primary alone (the
+    /// cache's loads, which store what they read).
+    pub fn primary_reads(&self) -> Reader<'_> {
+        Reader::primary(&self.pool)
+    }
+
     fn rebuilt_metrics(&self) -> Arc<Metrics> {
 {%- if any_cache %}
-        let metrics = Metrics::new(&self.cache.stats, &self.rate_limiter, &self.database_probe);
+        let metrics = Metrics::new(
+            &self.cache.stats,
+            &self.rate_limiter,
+            &self.database_probe,
+            self.replica.as_deref(),
+        );
 {%- else %}
-        let metrics = Metrics::new(&self.rate_limiter, &self.database_probe);
+        let metrics = Metrics::new(
+            &self.rate_limiter,
+            &self.database_probe,
+            self.replica.as_deref(),
+        );
 {%- endif %}
         Arc::new(metrics)
     }

@@ -1340,6 +1340,8 @@ async fn health_endpoints_report_status() {
     assert_eq!(health.status, StatusCode::OK);
     assert_eq!(health.body["status"], "ok");
     assert_eq!(health.body["database"], "up");
+    // No DATABASE_READ_URL: no replica, and no routing.
+    assert_eq!(health.body["database_replica"], "off");
     assert!(health.body["uptime_seconds"].is_u64());
 
     assert_eq!(app.get("/livez").await.status, StatusCode::OK);

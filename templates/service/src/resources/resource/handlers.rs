@@ -26,8 +26,8 @@ async fn list(
     let request = &LISTING.request(query.as_deref())?;
     let scope = &LISTING.scope(None, {{ r.list_owner() }});
 {%- endif %}
-{%- call(pad, pool) m::page("COLLECTION", false) %}
-{%- call m::select_page("SQL_LIST", false, pad, pool) %}{% endcall %}
+{%- call(pad, reads) m::page("COLLECTION", false) %}
+{%- call m::select_page("SQL_LIST", false, pad, reads) %}{% endcall %}
 {%- endcall %}
 }
 {%- if let Some(l) = r.list %}
@@ -48,7 +48,7 @@ async fn respond(
     if request.plain() {
         return Ok(request.respond(page));
     }
-    let pool = &state.pool;
+    let reads = state.reads();
     let mut items = listing::objects(&page.items);
 {%- for i in l.includes %}
     if let Some(include) = request.included("{{ i.name }}") {
@@ -62,7 +62,7 @@ async fn respond(
         let owner = None;
 {%- endif %}
         include
-            .embed::<super::{{ i.module }}::Row>(pool, &mut items, owner)
+            .embed::<super::{{ i.module }}::Row>(reads, &mut items, owner)
             .await?;
     }
 {%- endfor %}
@@ -109,9 +109,9 @@ async fn {{ p.list_handler }}(
 {%- if r.cache_lists %}
     let route = {{ p.page_route }};
 {%- endif %}
-{%- call(pad, pool) m::page("&route", true) %}
-{%- call m::select_page(p.sql_list_const, true, pad, pool) %}{% endcall %}
-{%- call m::parent_exists(p, pad, pool) %}{% endcall %}
+{%- call(pad, reads) m::page("&route", true) %}
+{%- call m::select_page(p.sql_list_const, true, pad, reads) %}{% endcall %}
+{%- call m::parent_exists(p, pad, reads) %}{% endcall %}
 {%- endcall %}
 }
 {%- if r.creates %}
@@ -218,10 +218,14 @@ fn not_owned() -> ApiError {
 
 {% call m::by_id("fetch", "Json<Row>", false) %}{% endcall %}
 {%- call m::check("GET") %}{% endcall %}
-    sqlx::query_as::<_, Row>(SQL_GET)
-        .bind(id)
-{%- call m::bind_owner("    ") %}{% endcall %}
-        .fetch_optional(&state.pool)
+    let reads = state.reads();
+    reads
+        .run(|pool| {
+            sqlx::query_as::<_, Row>(SQL_GET)
+                .bind(id)
+{%- call m::bind_owner("            ") %}{% endcall %}
+                .fetch_optional(pool)
+        })
         .await
         .map_err(db_error)?
         .map(Json)

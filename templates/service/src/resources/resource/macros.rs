@@ -126,26 +126,33 @@ async fn {{ name }}(State(state): State<AppState>, Path(id): Path<Id>) -> Result
     to_completion(async move {
 {%- endmacro %}
 
-{#- One page of rows, directly or below the parent in the path. #}
-{%- macro select_page(sql, nested, pad, pool) %}
+{#- One page of rows, directly or below the parent in the path, through
+    `reads` (the `Reader` the page's statements go to). #}
+{%- macro select_page(sql, nested, pad, reads) %}
 {%- if r.list.is_some() %}
-{{ pad }}let rows = request.fetch::<Row>(pool, scope).await.map_err(db_error)?;
+{{ pad }}let rows = {{ reads }}
+{{ pad }}    .run(|pool| request.fetch::<Row>(pool, scope))
+{{ pad }}    .await
+{{ pad }}    .map_err(db_error)?;
 {%- else %}
-{{ pad }}let rows = sqlx::query_as::<_, Row>({{ sql }})
+{{ pad }}let rows = {{ reads }}
+{{ pad }}    .run(|pool| {
+{{ pad }}        sqlx::query_as::<_, Row>({{ sql }})
 {%- if nested %}
-{{ pad }}    .bind(parent)
+{{ pad }}            .bind(parent)
 {%- endif %}
-{{ pad }}    .bind(page.after)
-{{ pad }}    .bind(page.fetch_limit())
-{%- call bind_owner(pad) %}{% endcall %}
-{{ pad }}    .fetch_all({{ pool }})
+{{ pad }}            .bind(page.after)
+{{ pad }}            .bind(page.fetch_limit())
+{%- call bind_owner(pad ~ "        ") %}{% endcall %}
+{{ pad }}            .fetch_all(pool)
+{{ pad }}    })
 {{ pad }}    .await
 {{ pad }}    .map_err(db_error)?;
 {%- endif %}
 {%- endmacro %}
 
 {#- A nested list's empty page: is the parent there at all (for the caller)? #}
-{%- macro parent_exists(p, pad, pool) %}
+{%- macro parent_exists(p, pad, reads) %}
 {{ pad }}// A non-empty page proves the parent exists (foreign key), so the extra
 {{ pad }}// query is only paid to tell "no {{ r.plural }}" from "no such {{ p.resource }}"
 {%- if r.has_auth() %}
@@ -159,12 +166,15 @@ async fn {{ name }}(State(state): State<AppState>, Path(id): Path<Id>) -> Result
 {%- endif %}
 {%- endif %}
 {{ pad }}if rows.is_empty() {
-{{ pad }}    let exists: bool = sqlx::query_scalar({{ p.sql_exists_const }})
-{{ pad }}        .bind(parent)
+{{ pad }}    let exists: bool = {{ reads }}
+{{ pad }}        .run(|pool| {
+{{ pad }}            sqlx::query_scalar({{ p.sql_exists_const }})
+{{ pad }}                .bind(parent)
 {%- if p.exists_scoped %}
-{{ pad }}        .bind(owner)
+{{ pad }}                .bind(owner)
 {%- endif %}
-{{ pad }}        .fetch_one({{ pool }})
+{{ pad }}                .fetch_one(pool)
+{{ pad }}        })
 {{ pad }}        .await
 {{ pad }}        .map_err(db_error)?;
 {{ pad }}    if !exists {
@@ -173,16 +183,23 @@ async fn {{ name }}(State(state): State<AppState>, Path(id): Path<Id>) -> Result
 {{ pad }}}
 {%- endmacro %}
 
-{#- A list body around its statement (the call block, given `pad` and `pool`):
-    in the loader of a cached page, or inline. #}
+{#- A list body around its statement (the call block, given `pad` and
+    `reads`): in the loader of a cached page, or inline. A cached page is
+    loaded from the primary, as the cache keeps what it loads: a page read
+    from a lagging replica could be stored after the write it missed and
+    outlive that write's invalidation. An uncached page is read where the
+    request's reads go (`AppState::reads`). #}
 {%- macro page(route, nested) %}
 {%- if r.cache_lists %}
     let key = page_key({{ route }}, {% if r.owned() %}owner, {% endif %}{% if r.list.is_some() %}request{% else %}page{% endif %});
-    let pool = &state.pool;
+    let reads = state.primary_reads();
     let load = move || async move {
-{{- caller("        ", "pool") }}
+{{- caller("        ", "reads") }}
 {%- if r.list.is_some() %}
-        let total = request.total(pool, scope).await.map_err(db_error)?;
+        let total = reads
+            .run(|pool| request.total(pool, scope))
+            .await
+            .map_err(db_error)?;
         Ok{% if !nested %}::<_, ApiError>{% endif %}(request.into_page(rows, total))
 {%- else %}
         Ok{% if !nested %}::<_, ApiError>{% endif %}(page.into_page(rows, |row| row.id))
@@ -197,13 +214,17 @@ async fn {{ name }}(State(state): State<AppState>, Path(id): Path<Id>) -> Result
     Ok(Json(page))
 {%- endif %}
 {%- else if r.list.is_some() %}
-    let pool = &state.pool;
-{{- caller("    ", "pool") }}
-    let total = request.total(pool, scope).await.map_err(db_error)?;
+    let reads = state.reads();
+{{- caller("    ", "reads") }}
+    let total = reads
+        .run(|pool| request.total(pool, scope))
+        .await
+        .map_err(db_error)?;
     let page = request.into_page(rows, total);
 {%- call respond() %}{% endcall %}
 {%- else %}
-{{- caller("    ", "&state.pool") }}
+    let reads = state.reads();
+{{- caller("    ", "reads") }}
     Ok(Json(page.into_page(rows, |row| row.id)))
 {%- endif %}
 {%- endmacro %}
