@@ -1465,9 +1465,12 @@ fn rediss_works_with_the_ca_of_redis_ca_cert() {
     let trusting = Replica::start_on("trusting", &db, &url, &[("REDIS_CA_CERT", ca)]);
     let (user, token) = sign_up(&trusting, "dave@example.com");
     let me = format!("/v1/users/{user}");
-    let (hits, misses) = (
+    // The registration's invalidation opened the connection (its first
+    // call may have timed out on a busy machine: counted, and re-sent).
+    let (hits, misses, errors) = (
         cache_count(&trusting, "hits"),
         cache_count(&trusting, "misses"),
+        cache_count(&trusting, "errors"),
     );
     for _ in 0..2 {
         let got = trusting.get(Some(&token), &me);
@@ -1475,7 +1478,12 @@ fn rediss_works_with_the_ca_of_redis_ca_cert() {
     }
     assert_eq!(cache_count(&trusting, "misses"), misses + 1, "one miss");
     assert_eq!(cache_count(&trusting, "hits"), hits + 1, "then a hit");
-    assert_eq!(cache_count(&trusting, "errors"), 0);
+    assert_eq!(
+        cache_count(&trusting, "errors"),
+        errors,
+        "{}",
+        trusting.logs()
+    );
     let entry = format!("{{{PACKAGE}}}:/users/{user}");
     assert!(
         redis.cli(&["GET", &entry]).contains("dave@example.com"),
