@@ -106,11 +106,13 @@ fn page_key(route: &str, page: PageRequest<Id>) -> Option<String> {
 {%- endif %}
 {%- if r.list.is_some() %}
     // The request's canonical filters, order, cursor, limit and count.
-    let key = crate::cache::key(format_args!("{route}?{% if r.owned() %}owner={owner}&{% endif %}{page}"));
+    let key = format!("{route}?{% if r.owned() %}owner={owner}&{% endif %}{page}");
+    let key = crate::cache::key(key);
     page.cacheable().then_some(key)
 {%- else %}
     let PageRequest { limit, after } = page;
-    let key = crate::cache::key(format_args!("{route}?{% if r.owned() %}owner={owner}&{% endif %}after={after}&limit={limit}"));
+    let key = format!("{route}?{% if r.owned() %}owner={owner}&{% endif %}after={after}&limit={limit}");
+    let key = crate::cache::key(key);
     // A cursor is an id of the client's choosing, and every id between two
     // rows names the same page: only the first page's key is fixed, so only
     // the first page is cached.
