@@ -9,6 +9,10 @@
 //!   back the writer's unsent invalidations reach the other replicas. A
 //!   load that read a row before a write does not store it after the write.
 //! - The rate limit is one bucket for every replica.
+//! - On a three-node Redis Cluster (`REDIS_CLUSTER`): the cache, list
+//!   generations, invalidation, the local tiers and the shared limit, through
+//!   a restart of the node holding the cache's keys. Over `rediss://` with a
+//!   private CA (`REDIS_CA_CERT`).
 //! - A token logged out through one replica is refused by another within
 //!   the revocation set's staleness bound, from memory (no statement), and
 //!   also while that replica's listener is disconnected (it asks the
@@ -18,7 +22,9 @@
 //!   exits 0 while the other keeps serving.
 //!
 //! Needs PostgreSQL on 127.0.0.1:5432 (trust auth, user `postgres`, database
-//! `test`) and `redis-server`/`redis-cli`. The service builds into
+//! `test`), `redis-server`/`redis-cli` (built with TLS, as Debian's 7.x is)
+//! and `openssl`; ports 19300-19302 (and their cluster buses, 29300-29302)
+//! and 19350 free. The service builds into
 //! `SCAFFOLD_E2E_TARGET_DIR` (default `target/e2e`), like tests/e2e.rs.
 
 use std::io::{BufRead, BufReader};
