@@ -1552,7 +1552,7 @@ fn shop_cache_survives_a_redis_outage() {
     let get = || request_as(Some(&token), "GET", &item, None);
     let first = get();
     assert_eq!(first.status, 200, "{:?}", first.body);
-    let key = format!("cache-shop:/users/{id}");
+    let key = format!("{{cache-shop}}:/users/{id}");
     assert_eq!(
         redis.cli(&["EXISTS", &key]),
         "1",
