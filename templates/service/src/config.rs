@@ -830,6 +830,18 @@ mod tests {
     }
 
     #[test]
+    fn a_redis_cluster_needs_its_nodes() {
+        let refused = |vars: &[(&str, &str)]| match Config::from_lookup(lookup(vars)) {
+            Ok(_) => false,
+            Err(err) => err.problems.iter().any(|p| p.starts_with("REDIS_CLUSTER")),
+        };
+        let nodes = ("REDIS_URL", "redis://10.0.0.1:6379,redis://10.0.0.2:6379");
+        assert!(!refused(&[nodes, ("REDIS_CLUSTER", "true")]));
+        assert!(refused(&[("REDIS_CLUSTER", "true")]), "no nodes");
+        assert!(refused(&[nodes, ("REDIS_CLUSTER", "yes")]), "not a boolean");
+    }
+
+    #[test]
 {%- if any_cache %}
     fn cache_local_ttl_is_a_positive_duration_with_a_unit() {
 {%- else %}
