@@ -1568,7 +1568,7 @@ fn shop_cache_survives_a_redis_outage() {
     let get = || request_as(Some(&token), "GET", &item, None);
     let first = get();
     assert_eq!(first.status, 200, "{:?}", first.body);
-    let key = format!("cache-shop:/users/{id}");
+    let key = format!("{{cache-shop}}:/users/{id}");
     assert_eq!(
         redis.cli(&["EXISTS", &key]),
         "1",
@@ -1933,7 +1933,7 @@ fn shop_caches_list_pages_loads_once_and_has_a_local_tier() {
     );
     assert_eq!(order.status, 201, "{:?}", order.body);
     let id = order.body["id"].clone();
-    let generation = format!("{package}:/orders:generation");
+    let generation = format!("{{{package}}}:/orders:generation");
     assert_eq!(redis.cli(&["GET", &generation]), "1", "the POST bumped it");
 
     // Direct and nested pages: stored in Redis under the generation read,
@@ -1956,7 +1956,7 @@ fn shop_caches_list_pages_loads_once_and_has_a_local_tier() {
         let current = redis.cli(&["GET", &generation]);
         // Orders have `list`: the key holds the canonical filters and order
         // (none here), then the limit.
-        let key = format!("{package}:{key_route}?owner={alice_id}&limit=20@{current}");
+        let key = format!("{{{package}}}:{key_route}?owner={alice_id}&limit=20@{current}");
         assert_eq!(redis.cli(&["EXISTS", &key]), "1", "{route}: {key} in Redis");
         // Two spellings of one filtered, sorted request share one entry.
         for query in [
@@ -1967,7 +1967,7 @@ fn shop_caches_list_pages_loads_once_and_has_a_local_tier() {
             assert_eq!(listed(&filtered, &id), Some(&row), "{route}?{query}");
         }
         let filtered = format!(
-            "{package}:{key_route}?owner={alice_id}&sort=-created_at;status=pending;limit=20@{current}"
+            "{{{package}}}:{key_route}?owner={alice_id}&sort=-created_at;status=pending;limit=20@{current}"
         );
         let keys = redis.cli(&["KEYS", "*"]);
         assert_eq!(
@@ -2027,7 +2027,7 @@ fn shop_caches_list_pages_loads_once_and_has_a_local_tier() {
         request_as(Some(&carol_token), "GET", &her_item, None).status,
         200
     );
-    let her_key = format!("{package}:/orders/{}@0", id_path(&hers.body["id"]));
+    let her_key = format!("{{{package}}}:/orders/{}@0", id_path(&hers.body["id"]));
     assert_eq!(redis.cli(&["EXISTS", &her_key]), "1", "{her_key} in Redis");
     let generation_before: u64 = redis.cli(&["GET", &generation]).parse().unwrap();
     let account = svc.url(&format!("/v1/users/{}", id_path(&carol)));
@@ -2044,7 +2044,7 @@ fn shop_caches_list_pages_loads_once_and_has_a_local_tier() {
         "0"
     );
     assert_eq!(
-        redis.cli(&["GET", &format!("{package}:/orders:epoch")]),
+        redis.cli(&["GET", &format!("{{{package}}}:/orders:epoch")]),
         "1"
     );
     let generation_after: u64 = redis.cli(&["GET", &generation]).parse().unwrap();
@@ -2062,7 +2062,7 @@ fn shop_caches_list_pages_loads_once_and_has_a_local_tier() {
     assert_eq!(second.status, 201, "{:?}", second.body);
     let item = svc.url(&format!("/v1/orders/{}", id_path(&second.body["id"])));
     // Under the orders' epoch, bumped once by the account's DELETE.
-    let item_key = format!("{package}:/orders/{}@1", id_path(&second.body["id"]));
+    let item_key = format!("{{{package}}}:/orders/{}@1", id_path(&second.body["id"]));
     let tombstone = redis.cli(&["GET", &item_key]);
     assert!(tombstone.starts_with('!'), "{item_key}: {tombstone:?}");
     let loads = metric(&svc, "cache_loads_total");
@@ -2676,7 +2676,7 @@ fn rate_limit_is_shared_through_redis_and_fails_by_policy() {
         [200, 200, 200, 200, 200, 200, 429, 429, 429, 429],
         "one shared bucket of 6"
     );
-    let key = "limit-blog:rl:global:ip:127.0.0.1";
+    let key = "{limit-blog:rl}:global:ip:127.0.0.1";
     assert_eq!(
         redis
             .cli(&["HGET", key, "tokens"])

@@ -9,6 +9,10 @@
 //!   back the writer's unsent invalidations reach the other replicas. A
 //!   load that read a row before a write does not store it after the write.
 //! - The rate limit is one bucket for every replica.
+//! - On a three-node Redis Cluster (`REDIS_CLUSTER`): the cache, list
+//!   generations, invalidation, the local tiers and the shared limit, through
+//!   a restart of the node holding the cache's keys. Over `rediss://` with a
+//!   private CA (`REDIS_CA_CERT`).
 //! - A token logged out through one replica is refused by another within
 //!   the revocation set's staleness bound, from memory (no statement), and
 //!   also while that replica's listener is disconnected (it asks the
@@ -18,7 +22,9 @@
 //!   exits 0 while the other keeps serving.
 //!
 //! Needs PostgreSQL on 127.0.0.1:5432 (trust auth, user `postgres`, database
-//! `test`) and `redis-server`/`redis-cli`. The service builds into
+//! `test`), `redis-server`/`redis-cli` (built with TLS, as Debian's 7.x is)
+//! and `openssl`; ports 19300-19302 (and their cluster buses, 29300-29302)
+//! and 19350 free. The service builds into
 //! `SCAFFOLD_E2E_TARGET_DIR` (default `target/e2e`), like tests/e2e.rs.
 
 use std::io::{BufRead, BufReader};
@@ -167,13 +173,24 @@ impl Replica {
     /// Starts a replica on a port of its own against `db` and `redis`, with
     /// the limiter off unless `env` turns it on, and waits for `/readyz`.
     fn start(name: &'static str, db: &Database, redis: &Redis, env: &[(&str, &str)]) -> Replica {
+        Replica::start_on(name, db, &redis.url(), env)
+    }
+
+    /// Like [`Replica::start`], against the Redis at `redis_url` (`env` may
+    /// add `REDIS_CLUSTER`, `REDIS_CA_CERT`).
+    fn start_on(
+        name: &'static str,
+        db: &Database,
+        redis_url: &str,
+        env: &[(&str, &str)],
+    ) -> Replica {
         let port = free_port();
         let mut child = Command::new(binary())
             .env(
                 "DATABASE_URL",
                 format!("postgres://postgres@127.0.0.1:5432/{}", db.0),
             )
-            .env("REDIS_URL", redis.url())
+            .env("REDIS_URL", redis_url)
             .env("JWT_SECRET", JWT_SECRET)
             .env("BIND_ADDR", format!("127.0.0.1:{port}"))
             .env("LOG_FORMAT", "json")
@@ -659,7 +676,7 @@ fn rate_limit_is_shared_by_replicas() {
         [401, 401, 401, 401, 401, 429, 429, 429, 429, 429],
         "one shared login bucket of 5"
     );
-    let key = format!("{PACKAGE}:rl:login:ip:127.0.0.1");
+    let key = format!("{{{PACKAGE}:rl}}:login:ip:127.0.0.1");
     let tokens: f64 = redis.cli(&["HGET", &key, "tokens"]).parse().unwrap();
     assert!(tokens < 1.0, "{key} is empty: {tokens}");
 }
@@ -997,4 +1014,498 @@ fn a_revoked_token_is_refused_by_every_replica() {
     assert_eq!(get(&fresh), 200, "another session is still accepted");
     let hit = counter.statements(|| assert_eq!(get(&fresh), 200));
     assert_eq!(hit, 0, "statements of a cache hit after the reconnect");
+}
+
+/// A node of a private Redis Cluster: `redis-server --cluster-enabled` on
+/// `port` (its bus on `port + 10000`), with its own directory holding its
+/// cluster config and an append-only file synced on every write, so a node
+/// killed and started again comes back with its slots and its keys. Killed
+/// on drop.
+struct ClusterNode {
+    port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl ClusterNode {
+    fn start(root: &Path, port: u16) -> ClusterNode {
+        let dir = root.join(port.to_string());
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut node = ClusterNode {
+            port,
+            dir,
+            child: None,
+        };
+        node.launch();
+        node
+    }
+
+    fn launch(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--cluster-enabled", "yes"])
+            .args(["--cluster-config-file", "nodes.conf"])
+            .args(["--cluster-node-timeout", "1000"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.cli(&["PING"]) != "PONG" {
+            assert!(Instant::now() < deadline, "node {} answers", self.port);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for ClusterNode {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Three primaries on 19300-19302 (no replicas), slots spread by
+/// `redis-cli --cluster create`.
+struct Cluster {
+    nodes: Vec<ClusterNode>,
+    _dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let nodes: Vec<ClusterNode> = (19300..19303)
+            .map(|port| ClusterNode::start(dir.path(), port))
+            .collect();
+        let out = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(nodes.iter().map(|node| format!("127.0.0.1:{}", node.port)))
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .expect("redis-cli runs");
+        assert!(
+            out.status.success(),
+            "redis-cli --cluster create: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let cluster = Cluster { nodes, _dir: dir };
+        cluster.until_ok();
+        cluster
+    }
+
+    /// Waits until every node reports `cluster_state:ok`.
+    fn until_ok(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for node in &self.nodes {
+            while !node.cli(&["CLUSTER", "INFO"]).contains("cluster_state:ok") {
+                assert!(Instant::now() < deadline, "node {} is ok", node.port);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+
+    /// `REDIS_URL`: every node, comma-separated.
+    fn urls(&self) -> String {
+        let urls: Vec<String> = self.nodes.iter().map(ClusterNode::url).collect();
+        urls.join(",")
+    }
+
+    /// The node serving `key` (the others answer `MOVED`).
+    fn owner(&self, key: &str) -> usize {
+        let owners: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| !self.nodes[i].cli(&["EXISTS", key]).contains("MOVED"))
+            .collect();
+        assert_eq!(owners.len(), 1, "one node serves {key}");
+        owners[0]
+    }
+
+    /// `args` run on the node serving `key`.
+    fn cli_for(&self, key: &str, args: &[&str]) -> String {
+        self.nodes[self.owner(key)].cli(args)
+    }
+}
+
+/// `/health`'s cache counter `name` (`hits`, `misses`, `errors`).
+fn cache_count(replica: &Replica, name: &str) -> u64 {
+    let health = replica.get(None, "/health");
+    health.body["cache"][name]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{}: cache.{name} in {:?}", replica.name, health.body))
+}
+
+/// Two replicas on a three-node Redis Cluster (`REDIS_CLUSTER`, every node
+/// in `REDIS_URL`): by-id and list entries are cached (hits counted) and a
+/// write through one replica is never served stale by the other, through
+/// Redis and through the local tiers (whose subscriptions confirm); the
+/// login bucket is one for both; the keys are where their hash tags put
+/// them. Then the node holding the cache's slot is killed: reads and a
+/// write go on without a 5xx, the tiers are bypassed, and the node comes
+/// back with its keys (the entry the write made stale included); the
+/// writer's unsent invalidation reaches it, so neither replica serves the
+/// stale entry, the tiers confirm again and a write after the restart is
+/// seen at once.
+#[test]
+fn a_redis_cluster_serves_the_cache_and_the_limit_through_a_node_restart() {
+    let _serial = serial("a_redis_cluster_serves_the_cache_and_the_limit_through_a_node_restart");
+    let db = Database::create("cluster");
+    let mut cluster = Cluster::start();
+    let env = [
+        ("REDIS_CLUSTER", "true"),
+        ("CACHE_LOCAL_TTL", "3s"),
+        ("RATE_LIMIT_ENABLED", "true"),
+    ];
+    let a = Replica::start_on("a", &db, &cluster.urls(), &env);
+    let b = Replica::start_on("b", &db, &cluster.urls(), &env);
+    let both = [&a, &b];
+    for replica in both {
+        replica.until("subscribed", Duration::from_secs(10), || {
+            replica.local_tier() == "on"
+        });
+    }
+
+    let (user, token) = sign_up(&a, "carol@example.com");
+    let made = a.send(
+        Some(&token),
+        "POST",
+        "/v1/orders",
+        &json!({ "total_cents": 100, "note": "first" }),
+    );
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    let id = made.body["id"].as_i64().unwrap();
+    all_see(
+        &both,
+        &token,
+        user,
+        id,
+        Some(&made.body),
+        "after the create",
+    );
+    let hits = cache_count(&b, "hits");
+    all_see(&both, &token, user, id, Some(&made.body), "again");
+    assert!(
+        cache_count(&b, "hits") >= hits + 3,
+        "b's by-id and list reads hit the cache"
+    );
+    assert_eq!(cache_count(&a, "errors"), 0, "no script was refused");
+    assert_eq!(cache_count(&b, "errors"), 0, "no script was refused");
+    // The entry (under epoch 0 of orders) and the generation are in Redis,
+    // on the node of `{scale-shop}`.
+    let entry = format!("{{{PACKAGE}}}:/orders/{id}@0");
+    let generation = format!("{{{PACKAGE}}}:/orders:generation");
+    assert!(cluster.cli_for(&entry, &["GET", &entry]).contains("first"));
+    assert_eq!(cluster.cli_for(&generation, &["GET", &generation]), "1");
+
+    let patched = b.send(
+        Some(&token),
+        "PATCH",
+        &format!("/v1/orders/{id}"),
+        &json!({ "total_cents": 200 }),
+    );
+    assert_eq!(patched.status, 200, "{:?}", patched.body);
+    all_see(
+        &both,
+        &token,
+        user,
+        id,
+        Some(&patched.body),
+        "after b's PATCH",
+    );
+
+    // One login bucket for both replicas: sign_up took one of its 5 tokens.
+    let guess = json!({ "email": "nobody@example.com", "password": "wrong password" });
+    let statuses: Vec<u16> = (0..8)
+        .map(|i| {
+            both[i % 2]
+                .send(None, "POST", "/v1/auth/login", &guess)
+                .status
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [401, 401, 401, 401, 429, 429, 429, 429],
+        "one shared login bucket of 5"
+    );
+    let bucket = format!("{{{PACKAGE}:rl}}:login:ip:127.0.0.1");
+    let tokens: f64 = cluster
+        .cli_for(&bucket, &["HGET", &bucket, "tokens"])
+        .parse()
+        .unwrap();
+    assert!(tokens < 1.0, "{bucket} is empty: {tokens}");
+
+    // The node of the cache's slot goes away; its keys stay on disk.
+    let owner = cluster.owner(&entry);
+    cluster.nodes[owner].kill();
+    for replica in both {
+        replica.until("bypassing its tier", Duration::from_secs(5), || {
+            replica.local_tier() == "bypassed"
+        });
+    }
+    let during = a.send(
+        Some(&token),
+        "PATCH",
+        &format!("/v1/orders/{id}"),
+        &json!({ "note": "while a node was down" }),
+    );
+    assert_eq!(during.status, 200, "{:?}", during.body);
+    // Reads fall back to the database: no 5xx, and the write is seen.
+    all_see(
+        &both,
+        &token,
+        user,
+        id,
+        Some(&during.body),
+        "with the node down",
+    );
+
+    cluster.nodes[owner].launch();
+    cluster.until_ok();
+    for replica in both {
+        replica.until("subscribed again", Duration::from_secs(10), || {
+            replica.local_tier() == "on"
+        });
+    }
+    // a's invalidation, unsent while the node was down, reached it (as a
+    // bump of the orders' epoch, the entry's key unknown to a then): the
+    // entry the node restored from disk, from before a's write, is still
+    // there, and nobody reads it.
+    let epoch = format!("{{{PACKAGE}}}:/orders:epoch");
+    a.until("its invalidation sent", Duration::from_secs(5), || {
+        cluster.cli_for(&epoch, &["GET", &epoch]) == "1"
+    });
+    assert!(
+        cluster.cli_for(&entry, &["GET", &entry]).contains("first"),
+        "the stale entry came back with the node"
+    );
+    all_see(
+        &both,
+        &token,
+        user,
+        id,
+        Some(&during.body),
+        "after the restart",
+    );
+    let after = b.send(
+        Some(&token),
+        "PATCH",
+        &format!("/v1/orders/{id}"),
+        &json!({ "note": "after the restart" }),
+    );
+    assert_eq!(after.status, 200, "{:?}", after.body);
+    all_see(
+        &both,
+        &token,
+        user,
+        id,
+        Some(&after.body),
+        "after a write past the restart",
+    );
+    let hits = cache_count(&a, "hits");
+    all_see(&both, &token, user, id, Some(&after.body), "again");
+    assert!(cache_count(&a, "hits") > hits, "a hits the cache again");
+}
+
+/// A private CA and a certificate for 127.0.0.1 signed by it, made with
+/// the openssl CLI in `dir`: the CA's PEM file.
+fn make_certificates(dir: &Path) -> PathBuf {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=scale test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "redis.key",
+        "-out",
+        "redis.csr",
+    ]);
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "redis.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "redis.pem",
+    ]);
+    dir.join("ca.pem")
+}
+
+/// `redis-server` with TLS only, on 19350; killed on drop.
+struct TlsRedis {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl TlsRedis {
+    const PORT: u16 = 19350;
+
+    fn start(dir: &Path) -> TlsRedis {
+        let child = Command::new("redis-server")
+            .args(["--port", "0", "--bind", "127.0.0.1"])
+            .args(["--tls-port", &Self::PORT.to_string()])
+            .args([
+                "--tls-cert-file",
+                "redis.pem",
+                "--tls-key-file",
+                "redis.key",
+            ])
+            .args(["--tls-ca-cert-file", "ca.pem", "--tls-auth-clients", "no"])
+            .args(["--save", "", "--appendonly", "no"])
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        let redis = TlsRedis {
+            child,
+            dir: dir.to_path_buf(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while redis.cli(&["PING"]) != "PONG" {
+            assert!(Instant::now() < deadline, "the TLS redis-server answers");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        redis
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &Self::PORT.to_string(), "--tls", "--cacert"])
+            .arg(self.dir.join("ca.pem"))
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for TlsRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `rediss://` with `REDIS_CA_CERT`: the cache and the limiter work over
+/// TLS against a server whose certificate a private CA signed (a miss, then
+/// a hit; the entry in Redis; the limiter's backend healthy), and without
+/// the CA the certificate is refused (cache errors, no hit, nothing stored).
+#[test]
+fn rediss_works_with_the_ca_of_redis_ca_cert() {
+    let _serial = serial("rediss_works_with_the_ca_of_redis_ca_cert");
+    let dir = tempfile::tempdir().unwrap();
+    let ca = make_certificates(dir.path());
+    let redis = TlsRedis::start(dir.path());
+    let db = Database::create("tls");
+    let url = format!("rediss://127.0.0.1:{}", TlsRedis::PORT);
+    let ca = ca.to_str().unwrap();
+    let trusting = Replica::start_on("trusting", &db, &url, &[("REDIS_CA_CERT", ca)]);
+    let (user, token) = sign_up(&trusting, "dave@example.com");
+    let me = format!("/v1/users/{user}");
+    // The registration's invalidation opened the connection (its first
+    // call may have timed out on a busy machine: counted, and re-sent).
+    let (hits, misses, errors) = (
+        cache_count(&trusting, "hits"),
+        cache_count(&trusting, "misses"),
+        cache_count(&trusting, "errors"),
+    );
+    for _ in 0..2 {
+        let got = trusting.get(Some(&token), &me);
+        assert_eq!(got.status, 200, "{:?}", got.body);
+    }
+    assert_eq!(cache_count(&trusting, "misses"), misses + 1, "one miss");
+    assert_eq!(cache_count(&trusting, "hits"), hits + 1, "then a hit");
+    assert_eq!(
+        cache_count(&trusting, "errors"),
+        errors,
+        "{}",
+        trusting.logs()
+    );
+    let entry = format!("{{{PACKAGE}}}:/users/{user}");
+    assert!(
+        redis.cli(&["GET", &entry]).contains("dave@example.com"),
+        "{entry} is in Redis"
+    );
+    drop(trusting);
+
+    // The system's CAs do not know the private one: the TLS handshake fails
+    // and the cache (failing open) reads the database every time.
+    assert_eq!(redis.cli(&["FLUSHALL"]), "OK");
+    let doubting = Replica::start_on("doubting", &db, &url, &[]);
+    for _ in 0..2 {
+        let got = doubting.get(Some(&token), &me);
+        assert_eq!(got.status, 200, "{:?}", got.body);
+    }
+    assert_eq!(cache_count(&doubting, "hits"), 0, "no hit without the CA");
+    assert!(cache_count(&doubting, "errors") > 0, "the handshake fails");
+    assert_eq!(redis.cli(&["EXISTS", &entry]), "0", "nothing stored");
 }

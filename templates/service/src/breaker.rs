@@ -2,12 +2,14 @@
 //! Redis calls behind a circuit breaker and a short timeout.
 //!
 {%- if any_cache %}
-//! The service opens one multiplexed Redis connection ([`connect`]) and
+//! The service opens one multiplexed Redis connection
+//! ([`RedisTarget::connect`], to a server or a cluster) and
 //! shares it between its users (the cache, the rate limiter); each user
 //! wraps it in its own [`GuardedRedis`], so a breaker opened by one does not
 //! silence the other and each reports its own state.
 {%- else %}
-//! The service opens one multiplexed Redis connection ([`connect`]) for its
+//! The service opens one multiplexed Redis connection
+//! ([`RedisTarget::connect`], to a server or a cluster) for its
 //! rate limiter, which wraps it in a [`GuardedRedis`] that reports its own
 //! state.
 {%- endif %}
@@ -22,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use prometheus_client::metrics::counter::Counter;
 use redis::aio::ConnectionManager;
+use redis::cluster_async::ClusterConnection;
 
 /// Every Redis call gives up after this long and the request goes on.
 pub const REDIS_TIMEOUT: Duration = Duration::from_millis(100);
@@ -30,15 +33,149 @@ pub const BREAKER_THRESHOLD: u32 = 3;
 /// How long the breaker stays open before one probe call is let through.
 pub const BREAKER_COOLDOWN: Duration = Duration::from_secs(2);
 
-/// The shared connection to Redis at `url`. Connects lazily, so the service
-/// starts while Redis is down; the breakers cover the calls until it is back.
-pub fn connect(url: &str) -> Result<ConnectionManager, redis::RedisError> {
-    let client = redis::Client::open(url)?;
-    let config = redis::aio::ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(REDIS_TIMEOUT))
-        .set_response_timeout(Some(REDIS_TIMEOUT))
-        .set_number_of_retries(1);
-    ConnectionManager::new_lazy_with_config(client, config)
+/// Where Redis is: one server, or the seed nodes of a Redis Cluster
+/// (`REDIS_CLUSTER`), and which certificate authorities a `rediss://`
+/// connection trusts (`REDIS_CA_CERT`; unset: the system's).
+pub struct RedisTarget {
+    /// One client per URL of `REDIS_URL`: the server, or each seed node.
+    nodes: Vec<redis::Client>,
+    cluster: Option<redis::cluster::ClusterClient>,
+}
+
+impl RedisTarget {
+    /// `urls`: `REDIS_URL`, comma-separated seed node URLs in a cluster.
+    /// `ca_cert`: the PEM contents of `REDIS_CA_CERT`.
+    pub fn new(
+        urls: &str,
+        cluster: bool,
+        ca_cert: Option<&[u8]>,
+    ) -> Result<Self, redis::RedisError> {
+        let urls: Vec<&str> = if cluster {
+            urls.split(',')
+                .map(str::trim)
+                .filter(|url| !url.is_empty())
+                .collect()
+        } else {
+            vec![urls.trim()]
+        };
+        let certs = || redis::TlsCertificates {
+            client_tls: None,
+            root_cert: ca_cert.map(<[u8]>::to_vec),
+        };
+        let nodes = urls
+            .iter()
+            .map(|url| match ca_cert {
+                // Only a `rediss://` URL can carry certificates.
+                Some(_) if url.starts_with("rediss://") => {
+                    redis::Client::build_with_tls(*url, certs())
+                }
+                _ => redis::Client::open(*url),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let cluster = if cluster {
+            let mut builder =
+                redis::cluster::ClusterClient::builder(urls.iter().copied()).retries(1);
+            if ca_cert.is_some() && urls.iter().all(|url| url.starts_with("rediss://")) {
+                builder = builder.certs(certs());
+            }
+            Some(builder.build()?)
+        } else {
+            None
+        };
+        Ok(Self { nodes, cluster })
+    }
+
+    /// The shared connection. Connects lazily, so the service starts while
+    /// Redis is down; the breakers cover the calls until it is back.
+    pub fn connect(&self) -> Result<RedisConnection, redis::RedisError> {
+        if let Some(cluster) = &self.cluster {
+            let config = redis::cluster::ClusterConfig::new()
+                .set_connection_timeout(REDIS_TIMEOUT)
+                .set_response_timeout(REDIS_TIMEOUT);
+            return Ok(RedisConnection::Cluster(
+                cluster.get_pending_async_connection_with_config(config),
+            ));
+        }
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(REDIS_TIMEOUT))
+            .set_response_timeout(Some(REDIS_TIMEOUT))
+            .set_number_of_retries(1);
+        ConnectionManager::new_lazy_with_config(self.nodes[0].clone(), config)
+            .map(RedisConnection::Single)
+    }
+
+    /// A client per node for connections of their own (a subscription): the
+    /// server, or every seed node of the cluster, tried in turn.
+    pub fn nodes(&self) -> Vec<redis::Client> {
+        self.nodes.clone()
+    }
+}
+
+/// The shared, multiplexed connection: to one server (a
+/// `ConnectionManager`, which reconnects by itself) or to a cluster (which
+/// routes each command, a script by its first key, to the node serving its
+/// slot, follows `MOVED` and reconnects to restarted nodes). Every script
+/// and multi-key command the service sends names keys of one hash slot, so
+/// both behave alike.
+#[derive(Clone)]
+pub enum RedisConnection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl redis::aio::ConnectionLike for RedisConnection {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            RedisConnection::Single(conn) => conn.req_packed_command(cmd),
+            RedisConnection::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            RedisConnection::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
+            RedisConnection::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            RedisConnection::Single(conn) => conn.get_db(),
+            RedisConnection::Cluster(conn) => conn.get_db(),
+        }
+    }
+}
+
+/// The Redis Cluster hash slot of `key` (CRC16/XMODEM of the key, or of its
+/// hash tag: the part between the first `{` and the next `}` when not
+/// empty, modulo 16384): keys a script combines must share one.
+#[cfg(test)]
+pub(crate) fn hash_slot(key: &str) -> u16 {
+    let bytes = key.as_bytes();
+    let tagged = bytes.iter().position(|&b| b == b'{').and_then(|open| {
+        let close = bytes[open + 1..].iter().position(|&b| b == b'}')?;
+        (close > 0).then(|| &bytes[open + 1..open + 1 + close])
+    });
+    let mut crc: u16 = 0;
+    for &byte in tagged.unwrap_or(bytes) {
+        crc ^= u16::from(byte) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc % 16384
 }
 
 /// Breaker states, as exported in `/metrics` and `/health`.
@@ -84,7 +221,7 @@ enum Breaker {
 
 /// One user's view of the shared connection: its breaker and its error count.
 pub struct GuardedRedis {
-    conn: ConnectionManager,
+    conn: RedisConnection,
     /// Names the user in log lines ({% if any_cache %}`cache`, {% endif %}`rate_limit`).
     user: &'static str,
     breaker: Mutex<Breaker>,
@@ -102,7 +239,7 @@ impl std::fmt::Debug for GuardedRedis {
 
 impl GuardedRedis {
     /// `errors` is incremented on every failed or timed-out call.
-    pub fn new(conn: ConnectionManager, user: &'static str, errors: Counter) -> Self {
+    pub fn new(conn: RedisConnection, user: &'static str, errors: Counter) -> Self {
         Self {
             conn,
             user,
@@ -223,5 +360,23 @@ impl GuardedRedis {
         } else {
             Breaker::Closed { failures }
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hash_slot;
+
+    /// The values of the Redis Cluster specification and `CLUSTER KEYSLOT`.
+    #[test]
+    fn hash_slots_are_those_redis_computes() {
+        // CRC16/XMODEM of "123456789" is 0x31c3, under 16384.
+        assert_eq!(hash_slot("123456789"), 0x31c3);
+        assert_eq!(hash_slot("foo"), 12182);
+        assert_eq!(hash_slot("{user1000}.following"), hash_slot("user1000"));
+        // An empty tag is no tag: the whole key is hashed.
+        assert_eq!(hash_slot("foo{}{bar}"), 8363);
+        // The tag ends at the first `}` after the first `{`.
+        assert_eq!(hash_slot(concat!("foo{", "{bar}", "}zap")), 4015);
     }
 }

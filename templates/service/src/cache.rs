@@ -2,9 +2,14 @@
 //! Cache-aside for the resources with `cache` in scaffold.yaml: GET by id
 //! and, with `cache: { lists: true }`, list pages.
 //!
-//! - With `REDIS_URL` set, one shared, multiplexed Redis connection
-//!   (`ConnectionManager`, which reconnects by itself); without it, an
-//!   in-process cache (moka) that runs one loader per missing key.
+//! - With `REDIS_URL` set, one shared, multiplexed Redis connection (to a
+//!   server or a cluster, reconnecting by itself: [`crate::breaker`]);
+//!   without it, an in-process cache (moka) that runs one loader per
+//!   missing key.
+//! - Every Redis key of the cache starts with the hash tag `{<package>}`
+//!   ([`key`]): the scripts combine a write counter shared by every
+//!   resource with any entry and generation, so in a Redis Cluster all of
+//!   them live in one hash slot, on one node (with the node's replicas).
 //! - Entries are the serialized row (or page); their TTL is jittered by ±10%
 //!   so keys filled together do not expire together.
 //! - Writers invalidate after their statement has committed (deleting
@@ -19,7 +24,7 @@
 //!   invalidation that cannot reach Redis is kept and sent before Redis is
 //!   read again.
 //! - List pages are invalidated by generation: each resource has a counter
-//!   (`<package>:/<collection>:generation`), every write of the resource
+//!   (`{<package>}:/<collection>:generation`), every write of the resource
 //!   bumps it, and a page is stored under the generation that was read
 //!   before its rows were. A write that commits between that read and the
 //!   store bumps the counter, so the page it makes stale is stored under a
@@ -75,7 +80,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 
-use crate::breaker::{BreakerState, GuardedRedis};
+use crate::breaker::{BreakerState, GuardedRedis, RedisConnection};
 use crate::error::ApiError;
 use crate::pagination::Page;
 
@@ -288,14 +293,27 @@ static INVALIDATE_SCRIPT: LazyLock<redis::Script> =
     LazyLock::new(|| redis::Script::new(INVALIDATE));
 static STORE_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(STORE));
 
-/// The channel every invalidation is published on.
+/// The hash tag that starts every Redis key of the cache. Redis Cluster
+/// hashes only the tag, so every key the scripts combine (the write counter,
+/// an entry and its counter, any number of invalidated keys) is in one slot
+/// and one script may touch them all; a tag placed first cannot be changed
+/// by what clients put in a key (a list page's filters).
+const TAG: &str = concat!("{", env!("CARGO_PKG_NAME"), "}");
+
+/// The Redis key `{<package>}:<rest>`: every key of the cache (entries,
+/// generations, epochs) is made here, so all share [`TAG`]'s slot.
+pub fn key(rest: impl std::fmt::Display) -> String {
+    format!("{TAG}:{rest}")
+}
+
+/// The channel every invalidation is published on (a channel is no key:
+/// classic pub/sub in a cluster reaches the subscribers of every node).
 static CHANNEL: LazyLock<String> =
     LazyLock::new(|| format!("{}:cache:invalidations", env!("CARGO_PKG_NAME")));
 
 /// The counter of writes whose numbers tombstones carry: shared by every
 /// replica, so no two tombstones are alike.
-static WRITES: LazyLock<String> =
-    LazyLock::new(|| format!("{}:cache:writes", env!("CARGO_PKG_NAME")));
+static WRITES: LazyLock<String> = LazyLock::new(|| key("cache:writes"));
 
 /// Where a value lives: its key and, for list pages and the rows of
 /// resources with an epoch, the counter whose current value is part of the
@@ -386,16 +404,17 @@ impl Cache {
     /// ([`crate::breaker::connect`]) and a breaker of the cache's own; with
     /// `local_ttl` (`CACHE_LOCAL_TTL`), an in-process tier whose entries live
     /// that long in front of it, kept coherent through a subscription of its
-    /// own to Redis at `url`. Spawns, on the current Tokio runtime, the
+    /// own to one of `nodes` (the server, or a cluster's seed nodes, tried in
+    /// turn). Spawns, on the current Tokio runtime, the
     /// background tasks (they end with the cache): the re-sending of unsent
     /// invalidations and, with the tier, the subscriber. `request_timeout`
     /// (`REQUEST_TIMEOUT`) bounds how long a read can take.
     pub fn redis(
-        conn: redis::aio::ConnectionManager,
-        url: &str,
+        conn: RedisConnection,
+        nodes: Vec<redis::Client>,
         local_ttl: Option<Duration>,
         request_timeout: Duration,
-    ) -> Result<Self, redis::RedisError> {
+    ) -> Self {
         let stats = CacheStats::default();
         let remote = Arc::new(GuardedRedis::new(conn, "cache", stats.errors.clone()));
         let mut cache = Self::with_backend(Backend::Redis(remote.clone()), stats);
@@ -408,16 +427,15 @@ impl Cache {
             cache.tombstone_ttl,
         ));
         if let Some(ttl) = local_ttl {
-            let client = redis::Client::open(url)?;
             let state = Arc::new(NearState::new());
-            tokio::spawn(follow_invalidations(client, Arc::downgrade(&state)));
+            tokio::spawn(follow_invalidations(nodes, Arc::downgrade(&state)));
             cache.near = Some(Near {
                 entries: local_cache(),
                 ttl,
                 state,
             });
         }
-        Ok(cache)
+        cache
     }
 
     fn with_backend(backend: Backend, stats: CacheStats) -> Self {
@@ -995,16 +1013,23 @@ async fn resend_unsent(
 /// is dropped: subscribes to the invalidation channel, empties the tier on
 /// every message, and vouches for it while PINGs come back through the
 /// subscription. Whenever the subscription fails it stops vouching and
-/// opens a new one, every [`HEARTBEAT`].
-async fn follow_invalidations(client: redis::Client, near: Weak<NearState>) {
+/// opens a new one, every [`HEARTBEAT`], to the next of `nodes`: in a
+/// cluster every node delivers every message, so while a node restarts
+/// another one serves.
+async fn follow_invalidations(nodes: Vec<redis::Client>, near: Weak<NearState>) {
     let mut retry = tokio::time::interval(HEARTBEAT);
+    let mut next = 0;
     // Only the first of a run of failed attempts is logged: Redis may be
     // down for a while, and a retry every HEARTBEAT would flood the log.
     let mut failing = false;
     loop {
         retry.tick().await;
+        let Some(client) = nodes.get(next % nodes.len().max(1)) else {
+            return;
+        };
+        next += 1;
         let opened = Instant::now();
-        let subscribed = tokio::time::timeout(SUBSCRIBE_TIMEOUT, subscribe(&client)).await;
+        let subscribed = tokio::time::timeout(SUBSCRIBE_TIMEOUT, subscribe(client)).await;
         let Some(state) = near.upgrade() else {
             return;
         };
@@ -1046,7 +1071,17 @@ async fn follow_invalidations(client: redis::Client, near: Weak<NearState>) {
     }
 }
 
+/// Subscribes through `client` if its node serves the cache's keys: a
+/// server does; a cluster node that does not answers `MOVED` (an error) and
+/// the next node is tried. Following the node that holds the keys means the
+/// tier is bypassed whenever that node is unreachable, which is also when
+/// the other replicas' invalidations cannot be made.
 async fn subscribe(client: &redis::Client) -> redis::RedisResult<(PubSubSink, PubSubStream)> {
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    redis::cmd("EXISTS")
+        .arg(&*WRITES)
+        .query_async::<i64>(&mut conn)
+        .await?;
     let (mut sink, stream) = client.get_async_pubsub().await?.split();
     sink.subscribe(&*CHANNEL).await?;
     Ok((sink, stream))
@@ -1242,6 +1277,50 @@ mod tests {
         }
     }
 
+    /// Every key each script touches, as the cache and the resources make
+    /// them (with [`key`]), is in one hash slot: a Redis Cluster runs a
+    /// script only on the node of its keys, and refuses keys of several
+    /// slots. COUNTED_LOOKUP and COUNTED_TOMBSTONE derive the entry's key
+    /// from an argument; INVALIDATE (and a flush of unsent invalidations)
+    /// combines the write counter with keys of every resource.
+    #[test]
+    fn every_key_a_script_touches_shares_one_hash_slot() {
+        use crate::breaker::hash_slot;
+        let row = key("/orders/1");
+        let generation = key("/orders:generation");
+        let epoch = key("/lines:epoch");
+        // A list page's key holds what the client sent, braces included.
+        let page = key("/orders?filter={x}&after=0&limit=20");
+        let scripts: [(&str, Vec<String>); 5] = [
+            (
+                "COUNTED_LOOKUP",
+                vec![generation.clone(), format!("{page}@0")],
+            ),
+            (
+                "COUNTED_TOMBSTONE",
+                vec![epoch.clone(), WRITES.clone(), format!("{row}@3")],
+            ),
+            ("INVALIDATE", vec![WRITES.clone(), row.clone()]),
+            (
+                "INVALIDATE (unsent)",
+                vec![
+                    WRITES.clone(),
+                    row.clone(),
+                    key("/lines/2"),
+                    generation,
+                    epoch,
+                ],
+            ),
+            ("STORE", vec![format!("{page}@7"), row]),
+        ];
+        let slot = hash_slot(&WRITES);
+        for (script, keys) in scripts {
+            for key in keys {
+                assert_eq!(hash_slot(&key), slot, "{script}: {key}");
+            }
+        }
+    }
+
     #[tokio::test]
     async fn in_process_a_load_raced_by_a_write_is_not_stored() {
         let cache = Cache::in_process();
@@ -1257,9 +1336,10 @@ mod tests {
             eprintln!("REDIS_URL is not set: skipped");
             return;
         };
-        let conn = crate::breaker::connect(&url).expect("a Redis URL");
+        let target = crate::breaker::RedisTarget::new(&url, false, None).expect("a Redis URL");
+        let conn = target.connect().expect("a Redis URL");
         let timeout = Duration::from_secs(30);
-        let cache = Cache::redis(conn, &url, None, timeout).expect("a Redis URL");
+        let cache = Cache::redis(conn, target.nodes(), None, timeout);
         let run = uuid::Uuid::new_v4();
         let key = format!("test:{run}:row");
         a_load_raced_by_a_write_is_not_stored(&cache, &key, None).await;

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -261,15 +262,26 @@ pub struct Config {
     pub cors: CorsSettings,
 {%- if any_cache %}
     /// `REDIS_URL`: the shared cache and rate-limit buckets; unset = both in
-    /// process.
+    /// process. With `REDIS_CLUSTER`, comma-separated seed node URLs.
     pub redis_url: Option<String>,
+    /// `REDIS_CLUSTER`: `REDIS_URL` names the nodes of a Redis Cluster.
+    pub redis_cluster: bool,
+    /// `REDIS_CA_CERT`: a PEM file of the certificate authorities a
+    /// `rediss://` connection trusts; unset = the system's.
+    pub redis_ca_cert: Option<PathBuf>,
     /// `CACHE_LOCAL_TTL`: an in-process tier in front of Redis whose entries
     /// live this long; unset = none. Writes made through other replicas may
     /// be served stale from it for up to this long.
     pub cache_local_ttl: Option<Duration>,
 {%- else %}
-    /// `REDIS_URL`: the shared rate-limit buckets; unset = in process.
+    /// `REDIS_URL`: the shared rate-limit buckets; unset = in process. With
+    /// `REDIS_CLUSTER`, comma-separated seed node URLs.
     pub redis_url: Option<String>,
+    /// `REDIS_CLUSTER`: `REDIS_URL` names the nodes of a Redis Cluster.
+    pub redis_cluster: bool,
+    /// `REDIS_CA_CERT`: a PEM file of the certificate authorities a
+    /// `rediss://` connection trusts; unset = the system's.
+    pub redis_ca_cert: Option<PathBuf>,
 {%- endif %}
 }
 
@@ -425,6 +437,16 @@ impl Config {
             true,
             "`true` or `false`",
         );
+        let redis_cluster = parse_or(
+            &get,
+            &mut problems,
+            "REDIS_CLUSTER",
+            false,
+            "`true` or `false`",
+        );
+        if redis_cluster && get("REDIS_URL").is_none() {
+            problems.push("REDIS_CLUSTER needs REDIS_URL (the cluster's nodes)".to_owned());
+        }
         let rate_limit_on_redis_error = parse_or(
             &get,
             &mut problems,
@@ -571,6 +593,8 @@ impl Config {
             rate_limit_ipv6_prefix,
             cors,
             redis_url: get("REDIS_URL"),
+            redis_cluster,
+            redis_ca_cert: get("REDIS_CA_CERT").map(PathBuf::from),
 {%- if any_cache %}
             cache_local_ttl,
 {%- endif %}
@@ -744,7 +768,15 @@ impl fmt::Debug for Config {
             .field("rate_limit_enabled", &self.rate_limit_enabled)
             .field("rate_limit_on_redis_error", &self.rate_limit_on_redis_error)
             .field("rate_limit_ipv6_prefix", &self.rate_limit_ipv6_prefix)
-            .field("redis_url", &self.redis_url.as_deref().map(redact_password))
+            .field(
+                "redis_url",
+                &self.redis_url.as_deref().map(|urls| {
+                    let urls: Vec<String> = urls.split(',').map(redact_password).collect();
+                    urls.join(",")
+                }),
+            )
+            .field("redis_cluster", &self.redis_cluster)
+            .field("redis_ca_cert", &self.redis_ca_cert)
 {%- if any_cache %}
             .field("cache_local_ttl", &self.cache_local_ttl)
 {%- endif %}
@@ -877,6 +909,18 @@ mod tests {
         };
         assert!(accepted("48") && accepted("128") && accepted("1"));
         assert!(!accepted("0") && !accepted("129") && !accepted("/64"));
+    }
+
+    #[test]
+    fn a_redis_cluster_needs_its_nodes() {
+        let refused = |vars: &[(&str, &str)]| match Config::from_lookup(lookup(vars)) {
+            Ok(_) => false,
+            Err(err) => err.problems.iter().any(|p| p.starts_with("REDIS_CLUSTER")),
+        };
+        let nodes = ("REDIS_URL", "redis://10.0.0.1:6379,redis://10.0.0.2:6379");
+        assert!(!refused(&[nodes, ("REDIS_CLUSTER", "true")]));
+        assert!(refused(&[("REDIS_CLUSTER", "true")]), "no nodes");
+        assert!(refused(&[nodes, ("REDIS_CLUSTER", "yes")]), "not a boolean");
     }
 
     #[test]

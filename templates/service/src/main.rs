@@ -82,15 +82,22 @@ async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     // With Redis, every replica takes from the same rate-limit buckets.
 {%- endif %}
     let state = match &config.redis_url {
-        Some(url) => {
-            let conn = breaker::connect(url)?;
+        Some(urls) => {
+            let ca_cert = match &config.redis_ca_cert {
+                Some(path) => Some(std::fs::read(path).map_err(|err| {
+                    format!("cannot read REDIS_CA_CERT {}: {err}", path.display())
+                })?),
+                None => None,
+            };
+            let target = breaker::RedisTarget::new(urls, config.redis_cluster, ca_cert.as_deref())?;
+            let conn = target.connect()?;
 {%- if any_cache %}
             let cache = Cache::redis(
                 conn.clone(),
-                url,
+                target.nodes(),
                 config.cache_local_ttl,
                 config.request_timeout,
-            )?;
+            );
             state
                 .with_cache(cache)
                 .with_rate_limiter(RateLimiter::shared(config.rate_limit_settings(), conn))

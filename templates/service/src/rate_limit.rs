@@ -253,10 +253,13 @@ pub struct Take {
 }
 
 impl Take {
-    /// The bucket's hash in Redis: `<package>:rl:<bucket>:<client>`.
+    /// The bucket's hash in Redis: `{<package>:rl}:<bucket>:<client>`. One
+    /// script takes from all of a request's buckets, which name different
+    /// clients (the address and the user), so in a Redis Cluster every
+    /// bucket shares the hash tag `{<package>:rl}`: one slot, on one node.
     fn redis_key(&self) -> String {
-        const PACKAGE: &str = env!("CARGO_PKG_NAME");
-        format!("{PACKAGE}:rl:{}:{}", self.bucket, self.client)
+        const TAG: &str = concat!("{", env!("CARGO_PKG_NAME"), ":rl}");
+        format!("{TAG}:{}:{}", self.bucket, self.client)
     }
 }
 
@@ -418,7 +421,7 @@ impl RateLimiter {
 
     /// Buckets in Redis, shared by every replica, through the service's
     /// shared connection and a breaker of the limiter's own.
-    pub fn shared(settings: RateLimitSettings, conn: redis::aio::ConnectionManager) -> Self {
+    pub fn shared(settings: RateLimitSettings, conn: crate::breaker::RedisConnection) -> Self {
         let mut limiter = Self::new(settings);
         let remote = GuardedRedis::new(conn, "rate_limit", limiter.errors.clone());
         limiter.shared = Some((remote, redis::Script::new(TAKE_SCRIPT)));
@@ -965,6 +968,30 @@ mod tests {
         // Only the first request took from the roomy bucket: 9 of 10 left.
         let roomy_only = limiter.take(&[roomy]).await.expect("in-process");
         assert_eq!(roomy_only.remaining, 8);
+    }
+
+    /// TAKE_SCRIPT takes from all of a request's buckets at once: in a
+    /// Redis Cluster their keys must share one hash slot, whatever the
+    /// bucket and the client (an address, a user, an account).
+    #[test]
+    fn the_buckets_of_one_take_share_a_hash_slot() {
+        let clients = [
+            Client::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            Client::Ip("2001:db8::".parse().expect("ip")),
+            Client::User("7".to_owned()),
+            Client::User("{x}".to_owned()),
+        ];
+        let slots: std::collections::HashSet<u16> = clients
+            .into_iter()
+            .flat_map(|client| {
+                ["global", "login", "t"].map(|bucket| Take {
+                    bucket,
+                    ..take(client.clone(), GLOBAL)
+                })
+            })
+            .map(|take| crate::breaker::hash_slot(&take.redis_key()))
+            .collect();
+        assert_eq!(slots.len(), 1, "{slots:?}");
     }
 
     #[test]

@@ -50,16 +50,17 @@ fn visible(row: &Row, owner: Option<crate::auth::UserId>) -> bool {
 }
 {%- endif %}
 
-/// A row's cache key: the service, the collection and the id.
+/// A row's cache key: the service (as a hash tag), the collection and the
+/// id.
 fn cache_key(id: Id) -> String {
-    format!("{}:{COLLECTION}/{id}", env!("CARGO_PKG_NAME"))
+    crate::cache::key(format_args!("{COLLECTION}/{id}"))
 }
 {%- if r.cache_epoch %}
 
 /// The counter a parent's DELETE bumps when the database deletes or changes
 /// rows of this resource with it; rows are cached under its current value.
 pub(crate) fn epoch() -> String {
-    format!("{}:{COLLECTION}:epoch", env!("CARGO_PKG_NAME"))
+    crate::cache::key(format_args!("{COLLECTION}:epoch"))
 }
 {%- endif %}
 {%- if c.lists %}
@@ -67,7 +68,7 @@ pub(crate) fn epoch() -> String {
 /// The counter every write of the resource bumps; list pages are cached
 /// under its current value.
 pub(crate) fn generation() -> String {
-    format!("{}:{COLLECTION}:generation", env!("CARGO_PKG_NAME"))
+    crate::cache::key(format_args!("{COLLECTION}:generation"))
 }
 {%- if r.owned() %}
 
@@ -103,14 +104,15 @@ fn page_key(route: &str, page: &listing::ListRequest) -> Option<String> {
 fn page_key(route: &str, page: PageRequest<Id>) -> Option<String> {
 {%- endif %}
 {%- endif %}
-    let service = env!("CARGO_PKG_NAME");
 {%- if r.list.is_some() %}
     // The request's canonical filters, order, cursor, limit and count.
-    let key = format!("{service}:{route}?{% if r.owned() %}owner={owner}&{% endif %}{page}");
+    let key = format!("{route}?{% if r.owned() %}owner={owner}&{% endif %}{page}");
+    let key = crate::cache::key(key);
     page.cacheable().then_some(key)
 {%- else %}
     let PageRequest { limit, after } = page;
-    let key = format!("{service}:{route}?{% if r.owned() %}owner={owner}&{% endif %}after={after}&limit={limit}");
+    let key = format!("{route}?{% if r.owned() %}owner={owner}&{% endif %}after={after}&limit={limit}");
+    let key = crate::cache::key(key);
     // A cursor is an id of the client's choosing, and every id between two
     // rows names the same page: only the first page's key is fixed, so only
     // the first page is cached.
