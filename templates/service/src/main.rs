@@ -40,15 +40,24 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    {{ crate_name }}::telemetry::init(config.log_format);
+    let telemetry = match {{ crate_name }}::telemetry::init(config.log_format, config.otel.as_ref()) {
+        Ok(telemetry) => telemetry,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::FAILURE;
+        }
+    };
 
-    match run(config).await {
+    let code = match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = %err, "fatal error");
             ExitCode::FAILURE
         }
-    }
+    };
+    // The spans of the last requests are still queued for the exporter.
+    telemetry.shutdown().await;
+    code
 }
 
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {

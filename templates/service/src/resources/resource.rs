@@ -26,6 +26,7 @@ use axum::routing::get;
 use regex::Regex;
 {%- endif %}
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 
 {% if let Some(a) = r.access -%}
 use crate::auth::{{ a.auth_import }};
