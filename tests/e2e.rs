@@ -3233,7 +3233,9 @@ impl OtlpReceiver {
         let sink = lines.clone();
         std::thread::spawn(move || {
             for line in stdout.lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(serde_json::from_str(&line).unwrap());
+                sink.lock()
+                    .unwrap()
+                    .push(serde_json::from_str(&line).unwrap());
             }
         });
         OtlpReceiver {
@@ -3269,12 +3271,7 @@ impl Drop for OtlpReceiver {
 }
 
 /// A request with extra headers (`traceparent`).
-fn request_with(
-    headers: &[(&str, &str)],
-    method: &str,
-    url: &str,
-    body: Option<&Value>,
-) -> Resp {
+fn request_with(headers: &[(&str, &str)], method: &str, url: &str, body: Option<&Value>) -> Resp {
     let mut builder = ureq::http::Request::builder().method(method).uri(url);
     for (name, value) in headers {
         builder = builder.header(*name, *value);
@@ -3345,7 +3342,11 @@ fn shop_exports_traces_over_otlp() {
     let told = created.header("traceresponse").expect("a traceresponse");
     let parts: Vec<&str> = told.split('-').collect();
     assert_eq!(parts.len(), 4, "{told}");
-    assert_eq!((parts[0], parts[1], parts[3]), ("00", trace, "01"), "{told}");
+    assert_eq!(
+        (parts[0], parts[1], parts[3]),
+        ("00", trace, "01"),
+        "{told}"
+    );
     let server = parts[2].to_string();
     assert_ne!(server, caller);
     let id = created.body["id"].clone();
@@ -3368,10 +3369,21 @@ fn shop_exports_traces_over_otlp() {
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter(|line| line["span"]["span_id"] == server.as_str())
         .collect();
-    assert!(!logged.is_empty(), "no log line of the request:\n{}", svc.logs());
+    assert!(
+        !logged.is_empty(),
+        "no log line of the request:\n{}",
+        svc.logs()
+    );
     for line in &logged {
         assert_eq!(line["span"]["trace_id"], trace, "{line}");
     }
+    // Every request is traced (none lost its span).
+    for line in svc.logs().lines() {
+        if line.contains("finished processing request") {
+            assert!(line.contains("\"trace_id\""), "an untraced request: {line}");
+        }
+    }
+    let svc_logs = svc.logs();
     stop(svc);
 
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -3381,7 +3393,18 @@ fn shop_exports_traces_over_otlp() {
             .into_iter()
             .filter(|span| span["trace_id"] == trace)
             .collect();
-        if spans.iter().any(|span| span["name"] == "db.query") || Instant::now() > deadline {
+        // The receiver prints an export before it answers, and the service
+        // has exited, so only the reading thread may still lag.
+        let expected = [
+            "POST /v1/orders",
+            "GET /v1/orders/{id}",
+            "cache.get",
+            "db.query",
+        ];
+        let all = expected
+            .iter()
+            .all(|name| spans.iter().any(|span| span["name"] == *name));
+        if all || Instant::now() > deadline {
             break spans;
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -3394,15 +3417,24 @@ fn shop_exports_traces_over_otlp() {
     assert_eq!(post["parent_span_id"], caller, "{post}");
     assert_eq!(post["attributes"]["http.request.method"], "POST", "{post}");
     assert_eq!(post["attributes"]["http.route"], "/v1/orders", "{post}");
-    assert_eq!(post["attributes"]["http.response.status_code"], 201, "{post}");
+    assert_eq!(
+        post["attributes"]["http.response.status_code"], 201,
+        "{post}"
+    );
     assert_eq!(post["resource"]["service.name"], "otel-shop-e2e", "{post}");
     // A span's ancestors within the trace, nearest first.
     let ancestors = |span: &Value| {
         let mut chain = Vec::new();
-        let mut parent = span["parent_span_id"].as_str().unwrap_or_default().to_string();
+        let mut parent = span["parent_span_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         while let Some(up) = by_id(&parent) {
             chain.push(parent.clone());
-            parent = up["parent_span_id"].as_str().unwrap_or_default().to_string();
+            parent = up["parent_span_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
         }
         chain.push(parent);
         chain
@@ -3415,17 +3447,32 @@ fn shop_exports_traces_over_otlp() {
                 && ancestors(span).contains(&server)
         })
         .unwrap_or_else(|| panic!("no INSERT under the server span: {spans:#?}"));
-    assert_eq!(insert["attributes"]["db.system.name"], "postgresql", "{insert}");
+    assert_eq!(
+        insert["attributes"]["db.system.name"], "postgresql",
+        "{insert}"
+    );
     assert_eq!(insert["kind"], "SPAN_KIND_CLIENT", "{insert}");
     let text = insert["attributes"]["db.query.text"].as_str().unwrap();
-    assert!(text.contains("INSERT INTO \"orders\"") && text.contains("$1"), "{text}");
-    assert!(!text.contains("1250"), "a bound value in the statement: {text}");
+    assert!(
+        text.contains("INSERT INTO \"orders\"") && text.contains("$1"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("1250"),
+        "a bound value in the statement: {text}"
+    );
     // The read: its own server span under its caller, the cache lookup
     // under it and the statement under the lookup.
     let get = spans
         .iter()
         .find(|span| span["name"] == "GET /v1/orders/{id}")
-        .unwrap_or_else(|| panic!("no GET span: {names:?}"));
+        .unwrap_or_else(|| {
+            panic!(
+                "no GET span: {names:?} ({} exports)\n{}",
+                receiver.requests(),
+                svc_logs
+            )
+        });
     assert_eq!(get["parent_span_id"], read_caller, "{get}");
     let get_id = get["span_id"].as_str().unwrap().to_string();
     let lookup = spans
@@ -3462,7 +3509,11 @@ fn shop_exports_traces_over_otlp() {
     );
     stop(svc);
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(receiver.requests(), before, "spans sent without an endpoint");
+    assert_eq!(
+        receiver.requests(),
+        before,
+        "spans sent without an endpoint"
+    );
     psql(
         "test",
         &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),

@@ -22,6 +22,7 @@ use {{ crate_name }}::db;
 use {{ crate_name }}::rate_limit::RateLimiter;
 use {{ crate_name }}::serve;
 use {{ crate_name }}::state::AppState;
+use {{ crate_name }}::telemetry;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -40,8 +41,8 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let telemetry = match {{ crate_name }}::telemetry::init(config.log_format, config.otel.as_ref()) {
-        Ok(telemetry) => telemetry,
+    let exporter = match telemetry::init(config.log_format, config.otel.as_ref()) {
+        Ok(exporter) => exporter,
         Err(err) => {
             eprintln!("{err}");
             return ExitCode::FAILURE;
@@ -56,7 +57,7 @@ async fn main() -> ExitCode {
         }
     };
     // The spans of the last requests are still queued for the exporter.
-    telemetry.shutdown().await;
+    exporter.shutdown().await;
     code
 }
 

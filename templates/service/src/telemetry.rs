@@ -20,12 +20,11 @@ use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing::{Level, Metadata, Span};
+use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::filter::{FilterExt, filter_fn};
+use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::{LogFormat, OtelSettings};
 
@@ -33,10 +32,10 @@ use crate::config::{LogFormat, OtelSettings};
 const DEFAULT_FILTER: &str = "info,sqlx=warn";
 
 /// The target of the spans that exist for the trace only (SQL statements,
-/// cache and Redis calls): exported, never logged, so log lines keep the
-/// request's span whatever `RUST_LOG` says, and without an exporter no
-/// layer enables them and they cost next to nothing.
-pub const SPANS: &str = "otel";
+/// cache and Redis calls): enabled only while exporting (the filter gets
+/// `otel::span=info`), so without an exporter they are disabled at their
+/// call sites and cost next to nothing.
+pub const SPANS: &str = "otel::span";
 
 /// W3C Trace Context Level 2: the trace and the server span's id, told back
 /// to the caller.
@@ -80,48 +79,40 @@ impl Telemetry {
 /// runtime (the exporter sends from it).
 pub fn init(format: LogFormat, otel: Option<&OtelSettings>) -> Result<Telemetry, String> {
     let provider = otel.map(provider).transpose()?;
+    // One filter for every layer (per-layer filters lost request spans
+    // under load): `RUST_LOG`, and while exporting the trace-only spans.
+    let extra = if provider.is_some() {
+        format!(",{SPANS}=info")
+    } else {
+        String::new()
+    };
+    let directives = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|directives| !directives.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_FILTER.to_owned());
+    let filter = EnvFilter::try_new(format!("{directives}{extra}"))
+        .unwrap_or_else(|_| EnvFilter::new(format!("{DEFAULT_FILTER}{extra}")));
     let exported = provider.as_ref().map(|provider| {
-        tracing_opentelemetry::layer()
-            .with_tracer(provider.tracer(env!("CARGO_PKG_NAME")))
-            .with_filter(filter_fn(exported))
+        tracing_opentelemetry::layer().with_tracer(provider.tracer(env!("CARGO_PKG_NAME")))
     });
-    let logged = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER))
-        .and(filter_fn(|metadata| metadata.target() != SPANS));
-    let registry = tracing_subscriber::registry().with(exported);
+    let registry = tracing_subscriber::registry().with(filter).with(exported);
     match format {
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()
                     .json()
                     .flatten_event(true)
-                    .with_current_span(true)
-                    .with_filter(logged),
+                    .with_current_span(true),
             )
             .init(),
         // Colours only on a terminal: escape codes in a log file or a
         // collector are noise.
         LogFormat::Text => registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_ansi(std::io::stdout().is_terminal())
-                    .with_filter(logged),
-            )
+            .with(tracing_subscriber::fmt::layer().with_ansi(std::io::stdout().is_terminal()))
             .init(),
     }
     EXPORTING.store(provider.is_some(), Ordering::Relaxed);
     Ok(Telemetry { provider })
-}
-
-/// What goes to the exporter: the request span and the spans of [`SPANS`];
-/// warnings and errors as events of the span they happen in.
-fn exported(metadata: &Metadata<'_>) -> bool {
-    if metadata.is_span() {
-        metadata.target() == SPANS
-            || (metadata.name() == "request" && metadata.target() == module_path!())
-    } else {
-        *metadata.level() <= Level::WARN
-    }
 }
 
 /// Batches spans (a background thread, 512 a batch, every 5 s or sooner
@@ -300,11 +291,8 @@ mod tests {
                 .header("traceparent", traceparent)
                 .body(())
                 .expect("request");
-            let subscriber = tracing_subscriber::registry().with(
-                tracing_opentelemetry::layer()
-                    .with_tracer(provider.tracer("test"))
-                    .with_filter(filter_fn(exported)),
-            );
+            let subscriber = tracing_subscriber::registry()
+                .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
             tracing::subscriber::with_default(subscriber, || {
                 let span = request_span(&request, "/v1/things");
                 continue_trace(&span, &request, "/v1/things");

@@ -47,6 +47,7 @@ use crate::pagination::{Page, PageRequest};
 use crate::resources::created;
 {%- endif %}
 use crate::state::AppState;
+use crate::telemetry::db_query;
 {%- if !r.validation_import.is_empty() %}
 use crate::validation::{{ r.validation_import }};
 {%- endif %}

@@ -196,7 +196,7 @@ async fn insert(state: &AppState, new: New) -> Result<Row, sqlx::Error> {
         .bind(owner)
 {%- endif %}
         .fetch_{% if r.insert_checked() %}optional{% else %}one{% endif %}(&state.pool)
-        .instrument(crate::telemetry::db_query(SQL_INSERT))
+        .instrument(db_query(SQL_INSERT))
         .await
 }
 {%- if r.insert_checked() %}
@@ -223,7 +223,7 @@ fn not_owned() -> ApiError {
         .bind(id)
 {%- call m::bind_owner("    ") %}{% endcall %}
         .fetch_optional(&state.pool)
-        .instrument(crate::telemetry::db_query(SQL_GET))
+        .instrument(db_query(SQL_GET))
         .await
         .map_err(db_error)?
         .map(Json)
@@ -268,7 +268,7 @@ async fn {{ name }}(
 {%- endif %}
 {%- call m::bind_owner("        ") %}{% endcall %}
             .fetch_optional({% if r.role_writable() %}&mut *tx{% else %}&state.pool{% endif %})
-            .instrument(crate::telemetry::db_query({{ sql }}))
+            .instrument(db_query({{ sql }}))
             .await
             .map_err(db_error)?
             .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
@@ -302,7 +302,7 @@ async fn ensure_owned(
         .bind(id)
         .bind(owner)
         .fetch_optional(&state.pool)
-        .instrument(crate::telemetry::db_query(SQL_GET))
+        .instrument(db_query(SQL_GET))
         .await
         .map_err(db_error)?
         .map(drop)
@@ -331,7 +331,7 @@ async fn ensure_owned(
             .bind(id)
 {%- call m::bind_owner("        ") %}{% endcall %}
             .execute({% if r.is_credentials() %}&mut *tx{% else %}&state.pool{% endif %})
-            .instrument(crate::telemetry::db_query(SQL_DELETE))
+            .instrument(db_query(SQL_DELETE))
             .await
             .map_err(db_error)?;
         if result.rows_affected() == 0 {

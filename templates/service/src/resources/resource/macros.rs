@@ -139,7 +139,7 @@ async fn {{ name }}(State(state): State<AppState>, Path(id): Path<Id>) -> Result
 {{ pad }}    .bind(page.fetch_limit())
 {%- call bind_owner(pad) %}{% endcall %}
 {{ pad }}    .fetch_all({{ pool }})
-{{ pad }}    .instrument(crate::telemetry::db_query({{ sql }}))
+{{ pad }}    .instrument(db_query({{ sql }}))
 {{ pad }}    .await
 {{ pad }}    .map_err(db_error)?;
 {%- endif %}
@@ -166,7 +166,7 @@ async fn {{ name }}(State(state): State<AppState>, Path(id): Path<Id>) -> Result
 {{ pad }}        .bind(owner)
 {%- endif %}
 {{ pad }}        .fetch_one({{ pool }})
-{{ pad }}        .instrument(crate::telemetry::db_query({{ p.sql_exists_const }}))
+{{ pad }}        .instrument(db_query({{ p.sql_exists_const }}))
 {{ pad }}        .await
 {{ pad }}        .map_err(db_error)?;
 {{ pad }}    if !exists {
