@@ -3510,3 +3510,325 @@ pub fn routes() -> Router<AppState> {
         &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
     );
 }
+
+/// `tests/otlp_receiver.py`: an OTLP/HTTP trace receiver that decodes each
+/// export with `opentelemetry-proto` and prints its spans, one JSON line per
+/// request. Killed on drop.
+struct OtlpReceiver {
+    child: Child,
+    endpoint: String,
+    lines: Arc<Mutex<Vec<Value>>>,
+}
+
+impl OtlpReceiver {
+    fn start() -> OtlpReceiver {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/otlp_receiver.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        let port = serde_json::from_str::<Value>(&first)
+            .ok()
+            .and_then(|line| line["port"].as_u64())
+            .unwrap_or_else(|| {
+                panic!(
+                    "the OTLP receiver did not start: {first:?} (opentelemetry-proto comes \
+                     from `python3 -m pip install opentelemetry-proto==1.45.2`; .ci/test \
+                     installs it)"
+                )
+            });
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                sink.lock()
+                    .unwrap()
+                    .push(serde_json::from_str(&line).unwrap());
+            }
+        });
+        OtlpReceiver {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            lines,
+        }
+    }
+
+    /// Export requests received so far.
+    fn requests(&self) -> usize {
+        self.lines.lock().unwrap().len()
+    }
+
+    /// Every span received so far.
+    fn spans(&self) -> Vec<Value> {
+        let lines = self.lines.lock().unwrap();
+        for line in lines.iter() {
+            assert!(line.get("unexpected").is_none(), "{line}");
+        }
+        lines
+            .iter()
+            .flat_map(|line| line["spans"].as_array().cloned().unwrap_or_default())
+            .collect()
+    }
+}
+
+impl Drop for OtlpReceiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A request with extra headers (`traceparent`).
+fn request_with(headers: &[(&str, &str)], method: &str, url: &str, body: Option<&Value>) -> Resp {
+    let mut builder = ureq::http::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let agent = http();
+    let result = match body {
+        Some(body) => agent.run(
+            builder
+                .header("content-type", "application/json")
+                .body(serde_json::to_vec(body).unwrap())
+                .unwrap(),
+        ),
+        None => agent.run(builder.body(Vec::new()).unwrap()),
+    };
+    let mut resp = result.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+        .collect();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    Resp {
+        status,
+        headers,
+        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    }
+}
+
+/// OpenTelemetry, against a real OTLP/HTTP receiver: a create and a cached
+/// read sent with a caller's `traceparent` are server spans of the caller's
+/// trace, parented under the caller's span, with their SQL statement (and the
+/// cache lookup) as child spans, under the service's `service.name`; the
+/// response tells the trace back in `traceresponse`, and the JSON log lines
+/// of the request carry its trace and span ids. The spans arrive although the
+/// batch interval has not passed: SIGTERM flushes them. Without
+/// `OTEL_EXPORTER_OTLP_ENDPOINT`, nothing is sent.
+#[test]
+fn shop_exports_traces_over_otlp() {
+    let receiver = OtlpReceiver::start();
+    let (bin, credentials, _tmp) = build_shop_as("otel_shop");
+    let db = format!("scaffold_e2e_otel_{}", std::process::id());
+    psql("test", &format!("DROP DATABASE IF EXISTS \"{db}\""));
+    psql("test", &format!("CREATE DATABASE \"{db}\""));
+
+    let svc = Running::start_with(
+        &bin,
+        &db,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint),
+            ("OTEL_SERVICE_NAME", "otel-shop-e2e"),
+            // Longer than the test: only the flush on SIGTERM sends them.
+            ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
+        ],
+    );
+    let (_, token) = sign_up(&svc, &credentials, 1);
+    let bearer = format!("Bearer {token}");
+    let trace = "0af7651916cd43dd8448eb211c80319c";
+    let caller = "b7ad6b7169203331";
+    let traceparent = format!("00-{trace}-{caller}-01");
+    let created = request_with(
+        &[("traceparent", &traceparent), ("authorization", &bearer)],
+        "POST",
+        &svc.url("/v1/orders"),
+        Some(&json!({ "total_cents": 1250 })),
+    );
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let told = created.header("traceresponse").expect("a traceresponse");
+    let parts: Vec<&str> = told.split('-').collect();
+    assert_eq!(parts.len(), 4, "{told}");
+    assert_eq!(
+        (parts[0], parts[1], parts[3]),
+        ("00", trace, "01"),
+        "{told}"
+    );
+    let server = parts[2].to_string();
+    assert_ne!(server, caller);
+    let id = created.body["id"].clone();
+    let read_caller = "c8be7c8270314442";
+    let read = request_with(
+        &[
+            ("traceparent", &format!("00-{trace}-{read_caller}-01")),
+            ("authorization", &bearer),
+        ],
+        "GET",
+        &svc.url(&format!("/v1/orders/{}", id_path(&id))),
+        None,
+    );
+    assert_eq!(read.status, 200, "{:?}", read.body);
+
+    // The request's log lines carry the trace and the server span.
+    let logged: Vec<Value> = svc
+        .logs()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["span"]["span_id"] == server.as_str())
+        .collect();
+    assert!(
+        !logged.is_empty(),
+        "no log line of the request:\n{}",
+        svc.logs()
+    );
+    for line in &logged {
+        assert_eq!(line["span"]["trace_id"], trace, "{line}");
+    }
+    // Every request is traced (none lost its span).
+    for line in svc.logs().lines() {
+        if line.contains("finished processing request") {
+            assert!(line.contains("\"trace_id\""), "an untraced request: {line}");
+        }
+    }
+    let svc_logs = svc.logs();
+    stop(svc);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let spans = loop {
+        let spans: Vec<Value> = receiver
+            .spans()
+            .into_iter()
+            .filter(|span| span["trace_id"] == trace)
+            .collect();
+        // The receiver prints an export before it answers, and the service
+        // has exited, so only the reading thread may still lag.
+        let expected = [
+            "POST /v1/orders",
+            "GET /v1/orders/{id}",
+            "cache.get",
+            "db.query",
+        ];
+        let all = expected
+            .iter()
+            .all(|name| spans.iter().any(|span| span["name"] == *name));
+        if all || Instant::now() > deadline {
+            break spans;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let names: Vec<&str> = spans.iter().filter_map(|s| s["name"].as_str()).collect();
+    let by_id = |id: &str| spans.iter().find(|span| span["span_id"] == id);
+    let post = by_id(&server).unwrap_or_else(|| panic!("no server span {server}: {names:?}"));
+    assert_eq!(post["name"], "POST /v1/orders", "{post}");
+    assert_eq!(post["kind"], "SPAN_KIND_SERVER", "{post}");
+    assert_eq!(post["parent_span_id"], caller, "{post}");
+    assert_eq!(post["attributes"]["http.request.method"], "POST", "{post}");
+    assert_eq!(post["attributes"]["http.route"], "/v1/orders", "{post}");
+    assert_eq!(
+        post["attributes"]["http.response.status_code"], 201,
+        "{post}"
+    );
+    assert_eq!(post["resource"]["service.name"], "otel-shop-e2e", "{post}");
+    // A span's ancestors within the trace, nearest first.
+    let ancestors = |span: &Value| {
+        let mut chain = Vec::new();
+        let mut parent = span["parent_span_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        while let Some(up) = by_id(&parent) {
+            chain.push(parent.clone());
+            parent = up["parent_span_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+        }
+        chain.push(parent);
+        chain
+    };
+    let insert = spans
+        .iter()
+        .find(|span| {
+            span["name"] == "db.query"
+                && span["attributes"]["db.operation.name"] == "INSERT"
+                && ancestors(span).contains(&server)
+        })
+        .unwrap_or_else(|| panic!("no INSERT under the server span: {spans:#?}"));
+    assert_eq!(
+        insert["attributes"]["db.system.name"], "postgresql",
+        "{insert}"
+    );
+    assert_eq!(insert["kind"], "SPAN_KIND_CLIENT", "{insert}");
+    let text = insert["attributes"]["db.query.text"].as_str().unwrap();
+    assert!(
+        text.contains("INSERT INTO \"orders\"") && text.contains("$1"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("1250"),
+        "a bound value in the statement: {text}"
+    );
+    // The read: its own server span under its caller, the cache lookup
+    // under it and the statement under the lookup.
+    let get = spans
+        .iter()
+        .find(|span| span["name"] == "GET /v1/orders/{id}")
+        .unwrap_or_else(|| {
+            panic!(
+                "no GET span: {names:?} ({} exports)\n{}",
+                receiver.requests(),
+                svc_logs
+            )
+        });
+    assert_eq!(get["parent_span_id"], read_caller, "{get}");
+    let get_id = get["span_id"].as_str().unwrap().to_string();
+    let lookup = spans
+        .iter()
+        .find(|span| span["name"] == "cache.get" && span["parent_span_id"] == get_id.as_str())
+        .unwrap_or_else(|| panic!("no cache.get under the GET: {names:?}"));
+    let lookup_id = lookup["span_id"].as_str().unwrap();
+    assert!(
+        spans
+            .iter()
+            .any(|span| span["name"] == "db.query" && span["parent_span_id"] == lookup_id),
+        "no statement under the cache lookup: {names:?}"
+    );
+
+    // Unset: no exporter, no traceresponse, nothing sent.
+    let before = receiver.requests();
+    let svc = Running::start(&bin, &db);
+    let (_, token) = sign_up(&svc, &credentials, 2);
+    let quiet = request_with(
+        &[
+            ("traceparent", &traceparent),
+            ("authorization", &format!("Bearer {token}")),
+        ],
+        "POST",
+        &svc.url("/v1/orders"),
+        Some(&json!({ "total_cents": 1 })),
+    );
+    assert_eq!(quiet.status, 201, "{:?}", quiet.body);
+    assert_eq!(quiet.header("traceresponse"), None);
+    assert!(
+        !svc.logs().contains(trace),
+        "a trace id logged without an exporter:\n{}",
+        svc.logs()
+    );
+    stop(svc);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        receiver.requests(),
+        before,
+        "spans sent without an endpoint"
+    );
+    psql(
+        "test",
+        &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
+    );
+}

@@ -473,6 +473,7 @@ fn cargo_lock(package: &str) -> String {
 /// added where the graph holds two versions of one crate).
 const SERVICE_DEPENDENCIES: &[&str] = &[
     "argon2",
+    "async-trait",
     "axum",
     "base64 0.23.1",
     "chrono",
@@ -484,6 +485,10 @@ const SERVICE_DEPENDENCIES: &[&str] = &[
     "hyper-util",
     "jsonwebtoken",
     "moka",
+    "opentelemetry",
+    "opentelemetry-http",
+    "opentelemetry-otlp",
+    "opentelemetry_sdk",
     "pin-project-lite",
     "prometheus-client",
     "redis",
@@ -499,6 +504,7 @@ const SERVICE_DEPENDENCIES: &[&str] = &[
     "tower",
     "tower-http",
     "tracing",
+    "tracing-opentelemetry",
     "tracing-subscriber",
     "url",
     "uuid",

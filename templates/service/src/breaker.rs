@@ -259,6 +259,7 @@ impl GuardedRedis {
 
     /// Runs one command; `None` when it was not attempted (breaker open) or
     /// failed.
+    #[tracing::instrument(target = "otel::span", name = "redis", skip_all, fields(db.system.name = "redis", redis.user = self.user))]
     pub async fn call<V: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Option<V> {
         if !self.admit() {
             return None;
@@ -275,6 +276,7 @@ impl GuardedRedis {
     /// Runs a Lua script (`EVALSHA`, loading it on first use); `None` when
     /// it was not attempted (breaker open) or failed.
 {%- endif %}
+    #[tracing::instrument(target = "otel::span", name = "redis", skip_all, fields(db.system.name = "redis", redis.user = self.user))]
     pub async fn run<V: redis::FromRedisValue>(
         &self,
         script: &redis::ScriptInvocation<'_>,

@@ -577,6 +577,8 @@ impl Cache {
     }
 
     /// `keep` says for how long a loaded value is stored (`None`: it is not).
+    /// (A trace span's target, `otel::span`, is `telemetry::SPANS`.)
+    #[tracing::instrument(target = "otel::span", name = "cache.get", skip_all, fields(cache.backend = self.backend_name()))]
     async fn fetch<T, F, Fut, K>(&self, slot: Slot<'_>, load: F, keep: K) -> Result<T, ApiError>
     where
         T: Serialize + DeserializeOwned,
@@ -870,6 +872,7 @@ impl Cache {
 
     /// Removes `key`, so that no read that began before the call can store
     /// it again. Called after the write has committed.
+    #[tracing::instrument(target = "otel::span", name = "cache.invalidate", skip_all)]
     pub async fn invalidate(&self, key: &str) {
         match &self.backend {
             Backend::Local(local) => {
@@ -905,6 +908,7 @@ impl Cache {
     /// the write has committed. When Redis cannot be reached the epoch is
     /// bumped instead (later): coarser, every row of the resource is read
     /// afresh, but it needs no knowledge of the epoch the entry was under.
+    #[tracing::instrument(target = "otel::span", name = "cache.invalidate", skip_all)]
     pub async fn invalidate_in(&self, epoch: &str, key: &str) {
         match &self.backend {
             Backend::Local(local) => {
@@ -932,6 +936,7 @@ impl Cache {
     /// Bumps the counter `generation` (a list generation or a by-id epoch),
     /// so every list page (or row) of its resource is read afresh. Called
     /// after the write has committed.
+    #[tracing::instrument(target = "otel::span", name = "cache.bump", skip_all)]
     pub async fn bump(&self, generation: &str) {
         match &self.backend {
             Backend::Local(_) => {

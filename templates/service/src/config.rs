@@ -23,6 +23,16 @@ pub enum LogFormat {
     Json,
 }
 
+/// OpenTelemetry tracing, on when an OTLP endpoint is set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OtelSettings {
+    /// Where spans are sent: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as it is,
+    /// or `OTEL_EXPORTER_OTLP_ENDPOINT` followed by `/v1/traces`.
+    pub traces_endpoint: String,
+    /// `OTEL_SERVICE_NAME`, or the package's name.
+    pub service_name: String,
+}
+
 /// Which browser origins may call the API (CORS).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum CorsSettings {
@@ -260,6 +270,8 @@ pub struct Config {
     /// this prefix length.
     pub rate_limit_ipv6_prefix: u8,
     pub cors: CorsSettings,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: spans are exported; unset = none.
+    pub otel: Option<OtelSettings>,
 {%- if any_cache %}
     /// `REDIS_URL`: the shared cache and rate-limit buckets; unset = both in
     /// process. With `REDIS_CLUSTER`, comma-separated seed node URLs.
@@ -491,6 +503,7 @@ impl Config {
             allow_credentials,
             &mut problems,
         );
+        let otel = otel_settings(&get, &mut problems);
 
 {%- if any_cache %}
 
@@ -592,6 +605,7 @@ impl Config {
             rate_limit_on_redis_error,
             rate_limit_ipv6_prefix,
             cors,
+            otel,
             redis_url: get("REDIS_URL"),
             redis_cluster,
             redis_ca_cert: get("REDIS_CA_CERT").map(PathBuf::from),
@@ -782,8 +796,55 @@ impl fmt::Debug for Config {
 {%- endif %}
             .field("trusted_proxies", &self.trusted_proxies)
             .field("cors", &self.cors)
+            .field("otel", &self.otel)
             .finish()
     }
+}
+
+/// The OTLP/HTTP endpoint of traces, as the OpenTelemetry specification
+/// derives it: the signal's variable as it is, or the base URL and
+/// `/v1/traces`. Plain `http://` only: the exporter has no TLS (a collector
+/// beside the service forwards over TLS).
+fn otel_settings(
+    get: &impl Fn(&str) -> Option<String>,
+    problems: &mut Vec<String>,
+) -> Option<OtelSettings> {
+    let set = |name: &str| get(name).filter(|value| !value.trim().is_empty());
+    let (name, traces_endpoint) = match (
+        set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        set("OTEL_EXPORTER_OTLP_ENDPOINT"),
+    ) {
+        (Some(traces), _) => (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            traces.trim().to_owned(),
+        ),
+        (None, Some(base)) => (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("{}/v1/traces", base.trim().trim_end_matches('/')),
+        ),
+        (None, None) => {
+            // Read so `.env.example` documents it; used only with an endpoint.
+            let _ = get("OTEL_SERVICE_NAME");
+            return None;
+        }
+    };
+    match Url::parse(&traces_endpoint) {
+        Ok(url) if url.scheme() == "http" && url.has_host() => {}
+        _ => {
+            problems.push(format!(
+                "{name} must be an http:// URL such as http://127.0.0.1:4318, got `{traces_endpoint}`"
+            ));
+            return None;
+        }
+    }
+    let service_name = set("OTEL_SERVICE_NAME").map_or_else(
+        || env!("CARGO_PKG_NAME").to_owned(),
+        |name| name.trim().to_owned(),
+    );
+    Some(OtelSettings {
+        traces_endpoint,
+        service_name,
+    })
 }
 
 fn redact_password(database_url: &str) -> String {
@@ -827,6 +888,38 @@ mod tests {
                 "{name} is read but .env.example does not name it"
             );
         }
+    }
+
+    #[test]
+    fn otel_is_off_unless_an_endpoint_is_set() {
+        let otel = |vars: &[(&str, &str)]| {
+            let mut problems = Vec::new();
+            let settings = otel_settings(&lookup(vars), &mut problems);
+            (settings, problems)
+        };
+        assert_eq!(otel(&[("OTEL_SERVICE_NAME", "api")]), (None, vec![]));
+        let (settings, _) = otel(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")]);
+        let settings = settings.expect("on");
+        assert_eq!(settings.traces_endpoint, "http://collector:4318/v1/traces");
+        assert_eq!(settings.service_name, env!("CARGO_PKG_NAME"));
+        let (settings, _) = otel(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://ignored:4318"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://collector:4318/traces",
+            ),
+            ("OTEL_SERVICE_NAME", "api"),
+        ]);
+        let settings = settings.expect("on");
+        assert_eq!(settings.traces_endpoint, "http://collector:4318/traces");
+        assert_eq!(settings.service_name, "api");
+        let (settings, problems) =
+            otel(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://vendor.example")]);
+        assert_eq!(settings, None);
+        assert!(
+            problems[0].starts_with("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            "{problems:?}"
+        );
     }
 
     fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {

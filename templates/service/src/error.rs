@@ -314,7 +314,9 @@ where
     F: std::future::Future<Output = Result<T, ApiError>> + Send + 'static,
     T: Send + 'static,
 {
-    match tokio::spawn(write).await {
+    // In the request's span: its log lines and trace spans stay the
+    // request's.
+    match tokio::spawn(tracing::Instrument::in_current_span(write)).await {
         Ok(result) => result,
         Err(err) => match err.try_into_panic() {
             Ok(panic) => std::panic::resume_unwind(panic),

@@ -105,6 +105,13 @@ fn router(state: AppState, operational: bool) -> Router {
                         .latency_unit(tower_http::LatencyUnit::Millis),
                 ),
         )
+        // While exporting: the status on the server span and the trace
+        // context on the response (`traceresponse`), inside the request's
+        // span.
+        .option_layer(
+            telemetry::exporting()
+                .then(|| tower::util::MapResponseLayer::new(telemetry::on_response)),
+        )
         // A panic in a handler, a hook or a custom route is the client's
         // problem+json 500 and one error log line, not a dropped connection.
         .layer(CatchPanicLayer::custom(error::panic_response))

@@ -44,6 +44,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json, json};
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
+use tracing::Instrument;
 
 use crate::db::Reader;
 use crate::error::ApiError;
@@ -1072,7 +1073,11 @@ impl ListRequest {
         self.push_filters(&mut qb, scope, true);
         self.push_order(&mut qb);
         qb.push(" LIMIT ").push_bind(self.limit + 1);
-        qb.build_query_as::<T>().fetch_all(pool).await
+        let span = crate::telemetry::db_query(qb.sql().as_str());
+        qb.build_query_as::<T>()
+            .fetch_all(pool)
+            .instrument(span)
+            .await
     }
 
     /// The total `?count=` asked for, over every page of the request.
@@ -1087,10 +1092,15 @@ impl ListRequest {
         qb.push(self.listing.table);
         // The cursor narrows a page, not the total.
         self.push_filters(&mut qb, scope, false);
+        let span = crate::telemetry::db_query(qb.sql().as_str());
         match count {
-            Count::Exact => Ok(Some(qb.build_query_scalar::<i64>().fetch_one(pool).await?)),
+            Count::Exact => {
+                let total = qb.build_query_scalar::<i64>().fetch_one(pool);
+                Ok(Some(total.instrument(span).await?))
+            }
             Count::Estimated => {
-                let plan: Json = qb.build_query_scalar().fetch_one(pool).await?;
+                let plan = qb.build_query_scalar::<Json>().fetch_one(pool);
+                let plan = plan.instrument(span).await?;
                 let rows = plan[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0);
                 // A row estimate is a float; whole rows are what a client
                 // shows.
@@ -1306,7 +1316,11 @@ impl Include {
                         qb.push(self.owner_after);
                     }
                     qb.push(self.tail);
-                    qb.build_query_as::<T>().fetch_all(pool).await
+                    let span = crate::telemetry::db_query(qb.sql().as_str());
+                    qb.build_query_as::<T>()
+                        .fetch_all(pool)
+                        .instrument(span)
+                        .await
                 })
                 .await
                 .map_err(|err| ApiError::from_db(err, &[]))?

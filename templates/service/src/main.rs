@@ -22,6 +22,7 @@ use {{ crate_name }}::db;
 use {{ crate_name }}::rate_limit::RateLimiter;
 use {{ crate_name }}::serve;
 use {{ crate_name }}::state::AppState;
+use {{ crate_name }}::telemetry;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -40,15 +41,24 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    {{ crate_name }}::telemetry::init(config.log_format);
+    let exporter = match telemetry::init(config.log_format, config.otel.as_ref()) {
+        Ok(exporter) => exporter,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::FAILURE;
+        }
+    };
 
-    match run(config).await {
+    let code = match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!(error = %err, "fatal error");
             ExitCode::FAILURE
         }
-    }
+    };
+    // The spans of the last requests are still queued for the exporter.
+    exporter.shutdown().await;
+    code
 }
 
 async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {

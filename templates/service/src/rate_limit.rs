@@ -445,6 +445,8 @@ impl RateLimiter {
 
     /// Takes one token from each of `takes` (each created full), or none.
     /// `None`: Redis could not be asked and the policy is to refuse.
+    /// (A trace span's target, `otel::span`, is `telemetry::SPANS`.)
+    #[tracing::instrument(target = "otel::span", name = "rate_limit.take", skip_all, fields(rate_limit.backend = self.backend_name()))]
     pub async fn take(&self, takes: &[Take]) -> Option<Decision> {
         let Some((remote, script)) = &self.shared else {
             return Some(self.take_local(takes));

@@ -26,6 +26,7 @@ use axum::routing::get;
 use regex::Regex;
 {%- endif %}
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 
 {% if let Some(a) = r.access -%}
 use crate::auth::{{ a.auth_import }};
@@ -46,6 +47,7 @@ use crate::pagination::{Page, PageRequest};
 use crate::resources::created;
 {%- endif %}
 use crate::state::AppState;
+use crate::telemetry::db_query;
 {%- if !r.validation_import.is_empty() %}
 use crate::validation::{{ r.validation_import }};
 {%- endif %}

@@ -38,6 +38,7 @@ async fn read(state: &AppState, id: Id) -> Result<Option<Row>, ApiError> {
         .bind(None::<crate::auth::UserId>)
 {%- endif %}
         .fetch_optional(&state.pool)
+        .instrument(db_query(SQL_GET))
         .await
         .map_err(db_error)
 }

@@ -196,6 +196,7 @@ async fn insert(state: &AppState, new: New) -> Result<Row, sqlx::Error> {
         .bind(owner)
 {%- endif %}
         .fetch_{% if r.insert_checked() %}optional{% else %}one{% endif %}(&state.pool)
+        .instrument(db_query(SQL_INSERT))
         .await
 }
 {%- if r.insert_checked() %}
@@ -225,6 +226,7 @@ fn not_owned() -> ApiError {
                 .bind(id)
 {%- call m::bind_owner("            ") %}{% endcall %}
                 .fetch_optional(pool)
+                .instrument(db_query(SQL_GET))
         })
         .await
         .map_err(db_error)?
@@ -270,6 +272,7 @@ async fn {{ name }}(
 {%- endif %}
 {%- call m::bind_owner("        ") %}{% endcall %}
             .fetch_optional({% if r.role_writable() %}&mut *tx{% else %}&state.pool{% endif %})
+            .instrument(db_query({{ sql }}))
             .await
             .map_err(db_error)?
             .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
@@ -303,6 +306,7 @@ async fn ensure_owned(
         .bind(id)
         .bind(owner)
         .fetch_optional(&state.pool)
+        .instrument(db_query(SQL_GET))
         .await
         .map_err(db_error)?
         .map(drop)
@@ -331,6 +335,7 @@ async fn ensure_owned(
             .bind(id)
 {%- call m::bind_owner("        ") %}{% endcall %}
             .execute({% if r.is_credentials() %}&mut *tx{% else %}&state.pool{% endif %})
+            .instrument(db_query(SQL_DELETE))
             .await
             .map_err(db_error)?;
         if result.rows_affected() == 0 {

@@ -145,6 +145,7 @@ async fn {{ name }}(State(state): State<AppState>, Path(id): Path<Id>) -> Result
 {{ pad }}            .bind(page.fetch_limit())
 {%- call bind_owner(pad ~ "        ") %}{% endcall %}
 {{ pad }}            .fetch_all(pool)
+{{ pad }}            .instrument(db_query({{ sql }}))
 {{ pad }}    })
 {{ pad }}    .await
 {{ pad }}    .map_err(db_error)?;
@@ -174,6 +175,7 @@ async fn {{ name }}(State(state): State<AppState>, Path(id): Path<Id>) -> Result
 {{ pad }}                .bind(owner)
 {%- endif %}
 {{ pad }}                .fetch_one(pool)
+{{ pad }}                .instrument(db_query({{ p.sql_exists_const }}))
 {{ pad }}        })
 {{ pad }}        .await
 {{ pad }}        .map_err(db_error)?;
