@@ -272,11 +272,12 @@ fn request_with(
 }
 
 fn send(method: &str, url: &str, body: &Value) -> Resp {
-    request(
-        method,
-        url,
-        Some(("application/json", serde_json::to_vec(body).unwrap())),
-    )
+    request(method, url, Some(json_body(body)))
+}
+
+/// A JSON request body, as `request` and `request_with` take it.
+fn json_body(body: &Value) -> (&'static str, Vec<u8>) {
+    ("application/json", serde_json::to_vec(body).unwrap())
 }
 
 /// A body for resource `r` from the generated `tests/fixtures.json`: the
@@ -3583,37 +3584,6 @@ impl Drop for OtlpReceiver {
     }
 }
 
-/// A request with extra headers (`traceparent`).
-fn request_with(headers: &[(&str, &str)], method: &str, url: &str, body: Option<&Value>) -> Resp {
-    let mut builder = ureq::http::Request::builder().method(method).uri(url);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    let agent = http();
-    let result = match body {
-        Some(body) => agent.run(
-            builder
-                .header("content-type", "application/json")
-                .body(serde_json::to_vec(body).unwrap())
-                .unwrap(),
-        ),
-        None => agent.run(builder.body(Vec::new()).unwrap()),
-    };
-    let mut resp = result.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-    let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
-        .collect();
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    Resp {
-        status,
-        headers,
-        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    }
-}
-
 /// OpenTelemetry, against a real OTLP/HTTP receiver: a create and a cached
 /// read sent with a caller's `traceparent` are server spans of the caller's
 /// trace, parented under the caller's span, with their SQL statement (and the
@@ -3646,10 +3616,13 @@ fn shop_exports_traces_over_otlp() {
     let caller = "b7ad6b7169203331";
     let traceparent = format!("00-{trace}-{caller}-01");
     let created = request_with(
-        &[("traceparent", &traceparent), ("authorization", &bearer)],
+        &[
+            ("traceparent", traceparent.clone()),
+            ("authorization", bearer.clone()),
+        ],
         "POST",
         &svc.url("/v1/orders"),
-        Some(&json!({ "total_cents": 1250 })),
+        Some(json_body(&json!({ "total_cents": 1250 }))),
     );
     assert_eq!(created.status, 201, "{:?}", created.body);
     let told = created.header("traceresponse").expect("a traceresponse");
@@ -3666,8 +3639,8 @@ fn shop_exports_traces_over_otlp() {
     let read_caller = "c8be7c8270314442";
     let read = request_with(
         &[
-            ("traceparent", &format!("00-{trace}-{read_caller}-01")),
-            ("authorization", &bearer),
+            ("traceparent", format!("00-{trace}-{read_caller}-01")),
+            ("authorization", bearer.clone()),
         ],
         "GET",
         &svc.url(&format!("/v1/orders/{}", id_path(&id))),
@@ -3806,12 +3779,12 @@ fn shop_exports_traces_over_otlp() {
     let (_, token) = sign_up(&svc, &credentials, 2);
     let quiet = request_with(
         &[
-            ("traceparent", &traceparent),
-            ("authorization", &format!("Bearer {token}")),
+            ("traceparent", traceparent.clone()),
+            ("authorization", format!("Bearer {token}")),
         ],
         "POST",
         &svc.url("/v1/orders"),
-        Some(&json!({ "total_cents": 1 })),
+        Some(json_body(&json!({ "total_cents": 1 }))),
     );
     assert_eq!(quiet.status, 201, "{:?}", quiet.body);
     assert_eq!(quiet.header("traceresponse"), None);
