@@ -286,10 +286,17 @@ fn manifests_agree_with_each_other_and_the_service() {
         // Secrets come from the Secret, the rest from the ConfigMap;
         // JWT_SECRET only where the service reads one.
         let env = container["env"].as_sequence().unwrap();
-        let secret_keys: Vec<&str> = env
+        let (optional, required): (Vec<&Value>, Vec<&Value>) = env
             .iter()
-            .filter_map(|e| e["valueFrom"]["secretKeyRef"]["key"].as_str())
-            .collect();
+            .filter(|e| e["valueFrom"]["secretKeyRef"].is_mapping())
+            .partition(|e| e["valueFrom"]["secretKeyRef"]["optional"] == true);
+        fn key(e: &Value) -> &str {
+            e["valueFrom"]["secretKeyRef"]["key"].as_str().unwrap()
+        }
+        let secret_keys: Vec<&str> = required.into_iter().map(key).collect();
+        // The replica is the one setting a Secret may leave out.
+        let optional: Vec<&str> = optional.into_iter().map(key).collect();
+        assert_eq!(optional, ["DATABASE_READ_URL"], "{spec}");
         let mut expected = vec!["DATABASE_URL", "REDIS_URL"];
         if model.auth.is_some() {
             expected.push("JWT_SECRET");
@@ -315,7 +322,13 @@ fn manifests_agree_with_each_other_and_the_service() {
         for key in configmap["data"].as_mapping().unwrap().keys() {
             let key = key.as_str().unwrap();
             assert!(
-                !["DATABASE_URL", "REDIS_URL", "JWT_SECRET"].contains(&key),
+                ![
+                    "DATABASE_URL",
+                    "DATABASE_READ_URL",
+                    "REDIS_URL",
+                    "JWT_SECRET"
+                ]
+                .contains(&key),
                 "{spec}: secret {key} in the ConfigMap"
             );
         }
