@@ -3647,6 +3647,18 @@ fn shop_exports_traces_over_otlp() {
         None,
     );
     assert_eq!(read.status, 200, "{:?}", read.body);
+    // An account route's statements are child spans too.
+    let me_caller = "d9cf8d9381425553";
+    let me = request_with(
+        &[
+            ("traceparent", format!("00-{trace}-{me_caller}-01")),
+            ("authorization", bearer.clone()),
+        ],
+        "GET",
+        &svc.url("/v1/auth/me"),
+        None,
+    );
+    assert_eq!(me.status, 200, "{:?}", me.body);
 
     // The request's log lines carry the trace and the server span.
     let logged: Vec<Value> = svc
@@ -3684,6 +3696,7 @@ fn shop_exports_traces_over_otlp() {
         let expected = [
             "POST /v1/orders",
             "GET /v1/orders/{id}",
+            "GET /v1/auth/me",
             "cache.get",
             "db.query",
         ];
@@ -3771,6 +3784,19 @@ fn shop_exports_traces_over_otlp() {
             .iter()
             .any(|span| span["name"] == "db.query" && span["parent_span_id"] == lookup_id),
         "no statement under the cache lookup: {names:?}"
+    );
+    let me = spans
+        .iter()
+        .find(|span| span["name"] == "GET /v1/auth/me" && span["parent_span_id"] == me_caller)
+        .unwrap_or_else(|| panic!("no GET /v1/auth/me span under its caller: {names:?}"));
+    let me_id = me["span_id"].as_str().unwrap().to_string();
+    assert!(
+        spans.iter().any(|span| span["name"] == "db.query"
+            && span["attributes"]["db.query.text"]
+                .as_str()
+                .is_some_and(|text| text.contains("FROM \"users\""))
+            && ancestors(span).contains(&me_id)),
+        "no account statement under GET /v1/auth/me: {spans:#?}"
     );
 
     // Unset: no exporter, no traceresponse, nothing sent.

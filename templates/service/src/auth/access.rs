@@ -9,11 +9,13 @@
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
+use tracing::Instrument;
 
 use super::token::Claims;
 use super::{Role, UserId};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::telemetry::db_query;
 use crate::validation::FieldError;
 
 /// A caller whose access token is valid and not revoked.
@@ -72,6 +74,7 @@ impl OptionalFromRequestParts<AppState> for Caller {
                 .bind(claims.jti)
                 .bind(claims.sid)
                 .fetch_one(&state.pool)
+                .instrument(db_query(SQL_REVOKED))
                 .await
                 .map_err(|err| ApiError::from_db(err, &[]))?,
         };

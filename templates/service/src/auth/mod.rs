@@ -27,6 +27,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 pub use access::{Caller, Grant, Rule, VerifiedToken, Writes};
 pub use password::Passwords;
@@ -39,6 +40,7 @@ use crate::resources::created;
 pub use crate::resources::{{ a.module }}::{{ a.role_enum }} as Role;
 use crate::resources::{{ a.module }}::{{ a.module_import }};
 use crate::state::AppState;
+use crate::telemetry::db_query;
 use crate::validation::FieldError;
 
 /// The id type of accounts.
@@ -324,6 +326,7 @@ async fn register(
         .bind(&new.{{ a.login_ident }})
 {%- endif %}
         .fetch_optional(&state.pool)
+        .instrument(db_query(SQL_LOGIN))
         .await
         .map_err(db_error)?;
     if taken.is_some() {
@@ -340,6 +343,7 @@ async fn register(
 {%- endfor %}
             .bind(hash)
             .fetch_one(&state.pool)
+            .instrument(db_query(SQL_REGISTER))
             .await
             .map_err({{ a.module }}::db_error)?;
 {%- if a.cache_lists %}
@@ -393,6 +397,7 @@ async fn login(
         .bind(&body.{{ a.login_ident }})
 {%- endif %}
         .fetch_optional(&state.pool)
+        .instrument(db_query(SQL_LOGIN))
         .await
         .map_err(db_error)?;
     let (account, stored) = match account {
@@ -429,6 +434,7 @@ async fn refresh(
     let account: Option<(UserId, Role)> = sqlx::query_as(SQL_SESSION_ACCOUNT)
         .bind(&hash)
         .fetch_optional(&mut *tx)
+        .instrument(db_query(SQL_SESSION_ACCOUNT))
         .await
         .map_err(db_error)?;
     let Some((id, role)) = account else {
@@ -438,6 +444,7 @@ async fn refresh(
         .bind(&hash)
         .bind(REFRESH_GRACE_SECS as f64)
         .fetch_optional(&mut *tx)
+        .instrument(db_query(SQL_LOCK_REFRESH))
         .await
         .map_err(db_error)?;
     let Some((family, used, in_grace, revoked)) = session else {
@@ -454,6 +461,7 @@ async fn refresh(
         let live: bool = sqlx::query_scalar(SQL_SUCCESSOR_LIVE)
             .bind(&successor_hash)
             .fetch_one(&mut *tx)
+            .instrument(db_query(SQL_SUCCESSOR_LIVE))
             .await
             .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
@@ -474,6 +482,7 @@ async fn refresh(
         sqlx::query(SQL_USE_REFRESH)
             .bind(&hash)
             .execute(&mut *tx)
+            .instrument(db_query(SQL_USE_REFRESH))
             .await
             .map_err(db_error)?;
         insert_refresh(&mut tx, &successor_hash, family, id)
@@ -509,6 +518,7 @@ async fn logout(
             .bind(caller.jti)
             .bind(caller.expires_at as f64)
             .execute(&mut *tx)
+            .instrument(db_query(SQL_REVOKE_JTI))
             .await
             .map_err(db_error)?;
         // Delivered only if the transaction commits.
@@ -521,6 +531,7 @@ async fn logout(
         let family: Option<uuid::Uuid> = sqlx::query_scalar(SQL_FAMILY_OF)
             .bind(hash_token(refresh_token))
             .fetch_optional(&mut *tx)
+            .instrument(db_query(SQL_FAMILY_OF))
             .await
             .map_err(db_error)?;
         families.extend(family.filter(|family| !families.contains(family)));
@@ -550,6 +561,7 @@ async fn revoke_family(
         .bind(family)
         .bind(state.revocations.session_secs() as f64)
         .execute(&mut **tx)
+        .instrument(db_query(SQL_REVOKE_FAMILY))
         .await?;
     Revocations::notify_family(tx, family).await
 }
@@ -563,6 +575,7 @@ pub async fn lock_account(
     sqlx::query_scalar(SQL_LOCK_ACCOUNT)
         .bind(id)
         .fetch_optional(&mut **tx)
+        .instrument(db_query(SQL_LOCK_ACCOUNT))
         .await
         .map_err(db_error)
 }
@@ -581,6 +594,7 @@ pub async fn revoke_account(
         .bind(id)
         .bind(state.revocations.session_secs() as f64)
         .fetch_all(&mut **tx)
+        .instrument(db_query(SQL_REVOKE_ACCOUNT))
         .await
         .map_err(db_error)?;
     for family in &families {
@@ -596,6 +610,7 @@ async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<{{ a.s
     sqlx::query_as::<_, {{ a.struct_name }}>(SQL_ME)
         .bind(caller.id)
         .fetch_optional(&state.pool)
+        .instrument(db_query(SQL_ME))
         .await
         .map_err(db_error)?
         .map(Json)
@@ -639,6 +654,7 @@ async fn insert_refresh(
         .bind(id)
         .bind(token::REFRESH_TTL_SECS as f64)
         .execute(conn)
+        .instrument(db_query(SQL_INSERT_REFRESH))
         .await
         .map(drop)
 }

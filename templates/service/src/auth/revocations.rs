@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgListener;
 use sqlx::{PgPool, Postgres, Transaction};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::token::{ACCESS_TTL_SECS, LEEWAY_SECS};
@@ -343,6 +344,7 @@ async fn notify(tx: &mut Transaction<'_, Postgres>, payload: String) -> Result<(
         .bind(CHANNEL)
         .bind(payload)
         .execute(&mut **tx)
+        .instrument(crate::telemetry::db_query(SQL_NOTIFY))
         .await
         .map(|_| ())
 }
