@@ -869,6 +869,19 @@ mod tests {
     const SECRET: &str = "a-test-secret-that-is-long-enough-for-hs256";
 {%- endif %}
 
+    /// The settings every valid configuration needs, and `extra`.
+    fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+{%- if auth.is_some() %}
+        let base = [
+            ("DATABASE_URL", "postgres://u@h/db"),
+            ("JWT_SECRET", SECRET),
+        ];
+{%- else %}
+        let base = [("DATABASE_URL", "postgres://u@h/db")];
+{%- endif %}
+        [&base[..], extra].concat()
+    }
+
     /// `.env.example` names every variable the configuration reads: the
     /// file a deployment starts from cannot fall behind the code.
     #[test]
@@ -1083,16 +1096,7 @@ mod tests {
 
     #[test]
     fn cors_is_off_by_default_and_a_wildcard_with_credentials_is_refused() {
-{%- if auth.is_some() %}
-        let base = [
-            ("DATABASE_URL", "postgres://u@h/db"),
-            ("JWT_SECRET", SECRET),
-        ];
-{%- else %}
-        let base = [("DATABASE_URL", "postgres://u@h/db")];
-{%- endif %}
-        let with = |extra: &[(&'static str, &'static str)]| [&base[..], extra].concat();
-        let config = Config::from_lookup(lookup(&base)).expect("valid config");
+        let config = Config::from_lookup(lookup(&with(&[]))).expect("valid config");
         assert_eq!(config.cors, CorsSettings::Off);
         assert!(config.rate_limit_enabled);
 
@@ -1127,15 +1131,6 @@ mod tests {
 
     #[test]
     fn a_read_replica_has_its_own_pool_and_a_read_your_writes_window() {
-{%- if auth.is_some() %}
-        let base = [
-            ("DATABASE_URL", "postgres://u@h/db"),
-            ("JWT_SECRET", SECRET),
-        ];
-{%- else %}
-        let base = [("DATABASE_URL", "postgres://u@h/db")];
-{%- endif %}
-        let with = |extra: &[(&'static str, &'static str)]| [&base[..], extra].concat();
         let config = Config::from_lookup(lookup(&with(&[
             ("DATABASE_READ_URL", "postgres://u:pw@standby/db"),
             ("DATABASE_MAX_CONNECTIONS", "20"),
