@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 mod common;
-use common::{Redis, StatementCounter, free_port, psql, target_dir};
+use common::{Redis, StatementCounter, free_port, psql, redis_cli, target_dir};
 
 const PACKAGE: &str = "scale-shop";
 const JWT_SECRET: &str = "scale-secret-that-is-long-enough-for-hs256";
@@ -242,6 +242,13 @@ impl Replica {
         call(token, method, &self.url(path), Some(body))
     }
 
+    /// PATCHes order `id` with `body` through this replica: the updated row.
+    fn patch_order(&self, token: &str, id: i64, body: &Value) -> Value {
+        let patched = self.send(Some(token), "PATCH", &format!("/v1/orders/{id}"), body);
+        assert_eq!(patched.status, 200, "{}: {:?}", self.name, patched.body);
+        patched.body
+    }
+
     /// Polls `ready` every 50 ms until it holds, failing after `within`.
     fn until(&self, what: &str, within: Duration, mut ready: impl FnMut() -> bool) {
         let deadline = Instant::now() + within;
@@ -439,22 +446,9 @@ fn replicas_never_serve_a_write_stale() {
     assert_eq!(fresh.body["note"], "behind its back", "{:?}", fresh.body);
 
     // Within the tier's TTL: a write through a is served by b and c at once.
-    let patched = a.send(
-        Some(&token),
-        "PATCH",
-        &format!("/v1/orders/{id}"),
-        &json!({ "total_cents": 200 }),
-    );
-    assert_eq!(patched.status, 200, "{:?}", patched.body);
-    assert_eq!(patched.body["note"], "behind its back");
-    all_see(
-        &all,
-        &token,
-        user,
-        id,
-        Some(&patched.body),
-        "after a's PATCH",
-    );
+    let patched = a.patch_order(&token, id, &json!({ "total_cents": 200 }));
+    assert_eq!(patched["note"], "behind its back");
+    all_see(&all, &token, user, id, Some(&patched), "after a's PATCH");
     let renamed = a.send(Some(&token), "PATCH", &me, &json!({ "name": "Alice" }));
     assert_eq!(renamed.status, 200, "{:?}", renamed.body);
     for replica in all {
@@ -463,26 +457,13 @@ fn replicas_never_serve_a_write_stale() {
     }
 
     // A write through the replica without a tier reaches the tiers too.
-    let patched = c.send(
-        Some(&token),
-        "PATCH",
-        &format!("/v1/orders/{id}"),
-        &json!({ "note": "through c" }),
-    );
-    assert_eq!(patched.status, 200, "{:?}", patched.body);
-    all_see(
-        &all,
-        &token,
-        user,
-        id,
-        Some(&patched.body),
-        "after c's PATCH",
-    );
+    let patched = c.patch_order(&token, id, &json!({ "note": "through c" }));
+    all_see(&all, &token, user, id, Some(&patched), "after c's PATCH");
 
     // Past the tier's TTL: its entries expired and were refilled from Redis;
     // a write after that is still seen at once.
     std::thread::sleep(Duration::from_millis(3500));
-    all_see(&all, &token, user, id, Some(&patched.body), "past the TTL");
+    all_see(&all, &token, user, id, Some(&patched), "past the TTL");
     let replaced = b.send(
         Some(&token),
         "PUT",
@@ -1076,12 +1057,7 @@ impl ClusterNode {
     }
 
     fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli runs");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        redis_cli(self.port, args)
     }
 
     fn url(&self) -> String {
@@ -1227,21 +1203,8 @@ fn a_redis_cluster_serves_the_cache_and_the_limit_through_a_node_restart() {
     assert!(cluster.cli_for(&entry, &["GET", &entry]).contains("first"));
     assert_eq!(cluster.cli_for(&generation, &["GET", &generation]), "1");
 
-    let patched = b.send(
-        Some(&token),
-        "PATCH",
-        &format!("/v1/orders/{id}"),
-        &json!({ "total_cents": 200 }),
-    );
-    assert_eq!(patched.status, 200, "{:?}", patched.body);
-    all_see(
-        &both,
-        &token,
-        user,
-        id,
-        Some(&patched.body),
-        "after b's PATCH",
-    );
+    let patched = b.patch_order(&token, id, &json!({ "total_cents": 200 }));
+    all_see(&both, &token, user, id, Some(&patched), "after b's PATCH");
 
     // One login bucket for both replicas: sign_up took one of its 5 tokens.
     let guess = json!({ "email": "nobody@example.com", "password": "wrong password" });
@@ -1272,22 +1235,9 @@ fn a_redis_cluster_serves_the_cache_and_the_limit_through_a_node_restart() {
             replica.local_tier() == "bypassed"
         });
     }
-    let during = a.send(
-        Some(&token),
-        "PATCH",
-        &format!("/v1/orders/{id}"),
-        &json!({ "note": "while a node was down" }),
-    );
-    assert_eq!(during.status, 200, "{:?}", during.body);
+    let during = a.patch_order(&token, id, &json!({ "note": "while a node was down" }));
     // Reads fall back to the database: no 5xx, and the write is seen.
-    all_see(
-        &both,
-        &token,
-        user,
-        id,
-        Some(&during.body),
-        "with the node down",
-    );
+    all_see(&both, &token, user, id, Some(&during), "with the node down");
 
     cluster.nodes[owner].launch();
     cluster.until_ok();
@@ -1308,31 +1258,18 @@ fn a_redis_cluster_serves_the_cache_and_the_limit_through_a_node_restart() {
         cluster.cli_for(&entry, &["GET", &entry]).contains("first"),
         "the stale entry came back with the node"
     );
+    all_see(&both, &token, user, id, Some(&during), "after the restart");
+    let after = b.patch_order(&token, id, &json!({ "note": "after the restart" }));
     all_see(
         &both,
         &token,
         user,
         id,
-        Some(&during.body),
-        "after the restart",
-    );
-    let after = b.send(
-        Some(&token),
-        "PATCH",
-        &format!("/v1/orders/{id}"),
-        &json!({ "note": "after the restart" }),
-    );
-    assert_eq!(after.status, 200, "{:?}", after.body);
-    all_see(
-        &both,
-        &token,
-        user,
-        id,
-        Some(&after.body),
+        Some(&after),
         "after a write past the restart",
     );
     let hits = cache_count(&a, "hits");
-    all_see(&both, &token, user, id, Some(&after.body), "again");
+    all_see(&both, &token, user, id, Some(&after), "again");
     assert!(cache_count(&a, "hits") > hits, "a hits the cache again");
 }
 
@@ -1438,13 +1375,9 @@ impl TlsRedis {
     }
 
     fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
-            .args(["-p", &Self::PORT.to_string(), "--tls", "--cacert"])
-            .arg(self.dir.join("ca.pem"))
-            .args(args)
-            .output()
-            .expect("redis-cli runs");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        let ca = self.dir.join("ca.pem");
+        let tls = ["--tls", "--cacert", ca.to_str().unwrap()];
+        redis_cli(Self::PORT, &[&tls[..], args].concat())
     }
 }
 

@@ -73,13 +73,19 @@ impl Redis {
     }
 
     pub fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli runs");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        redis_cli(self.port, args)
     }
+}
+
+/// `redis-cli -p PORT ARGS` (connection options such as `--tls` first in
+/// `args`), its answer trimmed.
+pub fn redis_cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 impl Drop for Redis {
