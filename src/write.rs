@@ -54,11 +54,16 @@ pub fn write_new_tree(
                 parent.display()
             )
         })?;
+    // Each directory is made once, not once per file in it.
+    let mut made = std::collections::HashSet::new();
     for f in files {
         let rel = safe_relative(&f.path)?;
         let target = staging.path().join(&rel);
-        if let Some(d) = target.parent() {
+        if let Some(d) = target.parent()
+            && !made.contains(d)
+        {
             fs::create_dir_all(d).with_context(|| format!("cannot create `{}`", d.display()))?;
+            made.insert(d.to_path_buf());
         }
         fs::write(&target, f.contents.as_bytes())
             .with_context(|| format!("cannot write `{}`", rel.display()))?;

@@ -241,19 +241,20 @@ const LOCK_DEPS: &str = include_str!("../../templates/service/Cargo.lock.deps");
 
 pub fn render(service: &Service, spec_source: &str) -> Vec<GeneratedFile> {
     // The OpenAPI document and the two files made from it are close to half
-    // of the rendering work, and independent of every template: made on a
-    // second thread while this one renders the rest. Each file's bytes do not
-    // depend on which thread made them, and the list is sorted at the end.
+    // of the rendering work, and independent of every template: the
+    // templates render on a second thread meanwhile. (The document stays on
+    // this thread: its many small allocations would grow a second malloc
+    // arena a page at a time.) Each file's bytes do not depend on which
+    // thread made them, and the list is sorted at the end.
     std::thread::scope(|scope| {
-        let api = scope.spawn(|| {
-            let document = crate::render::openapi::document(service);
-            let page = crate::render::docs::page(&document);
-            let json = crate::render::openapi::to_json(&document);
-            [("docs.html", page), ("openapi.json", json)]
-        });
-        let mut files = render_templates(service, spec_source);
-        let api = match api.join() {
-            Ok(api) => api,
+        let templates = scope.spawn(|| render_templates(service, spec_source));
+        let document = crate::render::openapi::document(service);
+        let api = [
+            ("docs.html", crate::render::docs::page(&document)),
+            ("openapi.json", crate::render::openapi::to_json(&document)),
+        ];
+        let mut files = match templates.join() {
+            Ok(files) => files,
             Err(panic) => std::panic::resume_unwind(panic),
         };
         files.extend(api.map(|(path, contents)| GeneratedFile {
