@@ -6,13 +6,21 @@
 //! on tokio's blocking pool, never on an async worker, and a semaphore caps
 //! how many run at once: fifty parallel logins queue instead of stalling
 //! every other request or exhausting memory.
+//!
+//! The 19 MiB are allocated once per permit and reused by every later hash.
+//! Left to argon2, each hash allocates and frees its own: the blocking pool's
+//! threads each keep what they freed in their own malloc arena, and a
+//! service that had answered 56 logins (never more than two hashing at once)
+//! held 452 MiB. Reused, the service holds at most one block array per
+//! permit, whatever the traffic.
 
 use std::num::NonZeroUsize;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, PasswordVerifier, Version};
 use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
@@ -27,6 +35,13 @@ const PARAMS: Params = match Params::new(M_COST_KIB, T_COST, P_COST, None) {
     Ok(params) => params,
     Err(_) => panic!("the argon2 parameters are within argon2's limits"),
 };
+
+/// Bytes of a hash's output and of its random salt (argon2's defaults).
+const OUTPUT_LEN: usize = Params::DEFAULT_OUTPUT_LEN;
+const SALT_LEN: usize = 16;
+
+/// Argon2's working memory for one hash: `M_COST_KIB` blocks of 1 KiB.
+type Memory = Box<[Block]>;
 
 /// The longest a request waits for a hashing slot. A few hashes' time: a
 /// burst is absorbed, a flood is refused early instead of piling up
@@ -52,6 +67,10 @@ pub struct Passwords {
     /// against it, so they cost the same time as a wrong password and do
     /// not reveal which accounts exist.
     dummy_hash: Arc<str>,
+    /// The working memory of the hashes not running now: a hash takes one
+    /// (or allocates one, the first time) and puts it back when done, so
+    /// there are never more than the permits allow to run at once.
+    memory: Arc<Mutex<Vec<Memory>>>,
 }
 
 impl Passwords {
@@ -62,13 +81,15 @@ impl Passwords {
             tracing::error!(error = %err, "no randomness for the dummy password");
             ApiError::Internal
         })?;
-        let dummy_hash = hash_now(&random)?;
+        let mut memory = new_memory();
+        let dummy_hash = hash_with(&mut memory, &random)?;
         let parallelism = std::thread::available_parallelism().map_or(2, NonZeroUsize::get);
         Ok(Self {
             permits: Arc::new(Semaphore::new(parallelism)),
             queue_wait: QUEUE_WAIT,
             runs: Arc::new(AtomicU64::new(0)),
             dummy_hash: dummy_hash.into(),
+            memory: Arc::new(Mutex::new(vec![memory])),
         })
     }
 
@@ -80,6 +101,11 @@ impl Passwords {
             queue_wait,
             ..self
         }
+    }
+
+    /// How many block arrays are allocated and not in use now.
+    pub fn idle_memory(&self) -> usize {
+        lock(&self.memory).len()
     }
 
     /// How many hashes and verifications have run since startup.
@@ -104,7 +130,8 @@ impl Passwords {
 
     /// The PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`) of `password`.
     pub async fn hash(&self, password: String) -> Result<String, ApiError> {
-        self.blocking(move || hash_now(password.as_bytes())).await?
+        self.blocking(move |memory| hash_with(memory, password.as_bytes()))
+            .await?
     }
 
     /// Whether `password` matches `stored`; `None` verifies against the
@@ -113,11 +140,7 @@ impl Passwords {
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.dummy_hash.to_string());
         let matches = self
-            .blocking(move || {
-                Argon2::new(Algorithm::Argon2id, Version::V0x13, PARAMS)
-                    .verify_password(password.as_bytes(), hash.as_str())
-                    .is_ok()
-            })
+            .blocking(move |memory| verify_with(memory, password.as_bytes(), &hash))
             .await?;
         Ok(known && matches)
     }
@@ -128,7 +151,7 @@ impl Passwords {
     /// not free within `queue_wait` is a 503 with `Retry-After`.
     async fn blocking<T: Send + 'static>(
         &self,
-        job: impl FnOnce() -> T + Send + 'static,
+        job: impl FnOnce(&mut [Block]) -> T + Send + 'static,
     ) -> Result<T, ApiError> {
         let permit = tokio::time::timeout(self.queue_wait, self.permits.clone().acquire_owned())
             .await
@@ -139,10 +162,14 @@ impl Passwords {
             // The semaphore is never closed.
             .map_err(|_| ApiError::Internal)?;
         let runs = Arc::clone(&self.runs);
+        let pool = Arc::clone(&self.memory);
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             runs.fetch_add(1, Ordering::Relaxed);
-            job()
+            let mut memory = lock(&pool).pop().unwrap_or_else(new_memory);
+            let out = job(&mut memory);
+            lock(&pool).push(memory);
+            out
         })
         .await
         .map_err(|err| {
@@ -161,14 +188,74 @@ impl std::fmt::Debug for Passwords {
     }
 }
 
-fn hash_now(password: &[u8]) -> Result<String, ApiError> {
+fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, PARAMS)
-        .hash_password(password)
-        .map(|hash| hash.to_string())
-        .map_err(|err| {
-            tracing::error!(error = %err, "password hashing failed");
-            ApiError::Internal
-        })
+}
+
+fn new_memory() -> Memory {
+    vec![Block::new(); M_COST_KIB as usize].into_boxed_slice()
+}
+
+/// The pool of block arrays; a panic while it was held cannot leave it
+/// inconsistent (a push or a pop), so a poisoned lock is used as it is.
+fn lock(pool: &Mutex<Vec<Memory>>) -> std::sync::MutexGuard<'_, Vec<Memory>> {
+    pool.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The PHC string of `password` with a fresh random salt, hashed in
+/// `memory`.
+fn hash_with(memory: &mut [Block], password: &[u8]) -> Result<String, ApiError> {
+    let failed = |err: &dyn std::fmt::Display| {
+        tracing::error!(error = %err, "password hashing failed");
+        ApiError::Internal
+    };
+    let mut salt = [0_u8; SALT_LEN];
+    getrandom::fill(&mut salt).map_err(|err| failed(&err))?;
+    let salt = Salt::new(&salt).map_err(|err| failed(&err))?;
+    let mut out = [0_u8; OUTPUT_LEN];
+    argon2()
+        .hash_password_into_with_memory(password, &salt, &mut out, memory)
+        .map_err(|err| failed(&err))?;
+    let hash = PasswordHash {
+        algorithm: ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&PARAMS).map_err(|err| failed(&err))?,
+        salt: Some(salt),
+        hash: Some(Output::new(&out).map_err(|err| failed(&err))?),
+    };
+    Ok(hash.to_string())
+}
+
+/// Whether `params` are this module's cost and output length.
+fn same_cost(params: &Params) -> bool {
+    params.m_cost() == M_COST_KIB
+        && params.t_cost() == T_COST
+        && params.p_cost() == P_COST
+        && params.output_len() == Some(OUTPUT_LEN)
+}
+
+/// Whether `password` hashes to `stored`. A hash made at this module's cost
+/// is recomputed in `memory`; one made at another cost (an earlier release
+/// of the service) is left to argon2, which allocates for it.
+fn verify_with(memory: &mut [Block], password: &[u8], stored: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let ours = parsed.algorithm == ARGON2ID_IDENT
+        && parsed.version == Some(Version::V0x13.into())
+        && Params::try_from(&parsed).is_ok_and(|params| same_cost(&params));
+    if !ours {
+        return argon2().verify_password(password, &parsed).is_ok();
+    }
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let mut out = [0_u8; OUTPUT_LEN];
+    argon2()
+        .hash_password_into_with_memory(password, salt, &mut out, memory)
+        .is_ok()
+        // `Output`'s equality is constant-time.
+        && Output::new(&out).is_ok_and(|computed| computed == *expected)
 }
 
 #[cfg(test)]
@@ -192,6 +279,56 @@ mod tests {
         assert!(!wrong.await.expect("verify"));
         let unknown = passwords.verify("correct horse".to_owned(), None);
         assert!(!unknown.await.expect("verify"));
+    }
+
+    /// Hashes made by argon2's own API (the service's earlier releases)
+    /// verify, at this cost and at another; a hash made here verifies
+    /// through argon2's own API too.
+    #[test]
+    fn hashes_of_argon2s_own_api_verify_and_ours_verify_there() {
+        use argon2::PasswordHasher;
+        let mut memory = new_memory();
+        let ours = argon2().hash_password(b"correct horse").expect("hash");
+        let cheaper = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(1024, 1, 1, None).expect("params"),
+        )
+        .hash_password(b"correct horse")
+        .expect("hash");
+        for stored in [ours.to_string(), cheaper.to_string()] {
+            let right = verify_with(&mut memory, b"correct horse", &stored);
+            let wrong = verify_with(&mut memory, b"wrong horse", &stored);
+            assert_eq!((right, wrong), (true, false), "{stored}");
+        }
+        let made_here = hash_with(&mut memory, b"correct horse").expect("hash");
+        let parsed = PasswordHash::new(&made_here).expect("a PHC string");
+        assert!(argon2().verify_password(b"correct horse", &parsed).is_ok());
+        assert!(!verify_with(&mut memory, b"correct horse", "not a hash"));
+    }
+
+    /// Sequential hashes reuse one block array; concurrent ones never hold
+    /// more than the permits.
+    #[tokio::test]
+    async fn working_memory_is_reused_and_bounded_by_the_permits() {
+        let passwords = Passwords::new()
+            .expect("passwords")
+            .with_queue(2, Duration::from_secs(30));
+        for _ in 0..3 {
+            passwords.hash("x".repeat(MIN_CHARS)).await.expect("hash");
+        }
+        assert_eq!(passwords.idle_memory(), 1);
+        let hashes: Vec<_> = (0..6)
+            .map(|_| {
+                let passwords = passwords.clone();
+                tokio::spawn(async move { passwords.hash("y".repeat(MIN_CHARS)).await })
+            })
+            .collect();
+        for hash in hashes {
+            hash.await.expect("the task ends").expect("hash");
+        }
+        let idle = passwords.idle_memory();
+        assert!((1..=2).contains(&idle), "{idle} block arrays for 2 permits");
     }
 
     #[test]
