@@ -59,6 +59,8 @@ measure() {
 }
 
 hwm() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/${pids[$1]}/status"; }
+# rss NAME: the process's resident set now, MiB.
+rss() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/${pids[$1]}/status"; }
 
 b64url_decode() { local s=$1; while (($(printf %s "$s" | wc -c) % 4)); do s="$s="; done; printf %s "$s" | basenc --base64url -d; }
 

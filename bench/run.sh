@@ -21,8 +21,12 @@
 #      with `?include=user` against the same page without;
 #   6. generation of specs of 10, 100 and 1,000 resources (hyperfine, best of N;
 #      peak RSS from /usr/bin/time);
-#   7. with --build: cold release builds of the starter service and of the
-#      reference, each in an empty CARGO_TARGET_DIR (slow).
+#   7. memory: the starter's and the reference's resident set idle (just
+#      started), after the measured runs, and the starter's after 48 logins
+#      (six rounds of eight at once: each is an argon2 hash of 19 MiB);
+#   8. with --build: cold release builds of the starter service and of the
+#      reference, each in an empty CARGO_TARGET_DIR (slow): wall time and
+#      CPU time (user+sys, the steadier figure on a shared machine).
 #
 # A dated section with the machine, the command and every figure is appended
 # to bench/RESULTS.md. Needs PostgreSQL on 127.0.0.1:5432 (trust, user
@@ -49,7 +53,7 @@ BUILD=false
 for arg in "$@"; do
   case "$arg" in
     --build) BUILD=true ;;
-    -h | --help) sed -n '2,39p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,42p' "$0"; exit 0 ;;
     '' | *[!0-9]*) echo "usage: bench/run.sh [seconds] [--build]" >&2; exit 2 ;;
     *) SECONDS_PER_RUN=$arg ;;
   esac
@@ -101,8 +105,9 @@ YAML
 sed -e 's/^service: shop$/service: shopbench/' \
   -e 's/^rate_limit: { capacity: 100, refill_per_second: 50,/rate_limit: { capacity: 1000000, refill_per_second: 1000000,/' \
   -e 's/create: { capacity: 20, refill_per_second: 5 }/create: { capacity: 1000000, refill_per_second: 1000000 }/' \
+  -e 's/login: { capacity: 5, refill_per_second: 0.1 }/login: { capacity: 1000000, refill_per_second: 1000000 }/' \
   specs/shop.yaml >"$work/shopbench.yaml"
-grep -q 'capacity: 1000000, refill_per_second: 1000000, login' "$work/shopbench.yaml" || { echo "shop.yaml's limits moved; fix the sed" >&2; exit 1; }
+grep -q 'capacity: 1000000, refill_per_second: 1000000, login: { capacity: 1000000' "$work/shopbench.yaml" || { echo "shop.yaml's limits moved; fix the sed" >&2; exit 1; }
 # The deep-page service: the starter spec with its list cache off, so page 1
 # and the deep page both run their statement on every request.
 sed -e 's/^service: shopbench$/service: shopdeep/' -e 's/cache: { ttl: 5m, lists: true }/cache: { ttl: 5m }/' \
@@ -133,9 +138,11 @@ DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB_LIB?sslmode=$SSLMODE" BIND_
   "$ref_bin" >"$work/reference.log" 2>&1 &
 pids[reference]=$!
 wait_ready "$PORT_REF" /livez
+idle_reference=$(rss reference)
 pgbench -h 127.0.0.1 -U postgres -i -q -s 1 "$DB_LIB" >/dev/null 2>&1
 
 start_service shop target/bench/release/shopbench "$PORT_SHOP" "$DB_SHOP"
+idle_shop=$(rss shop)
 seed_users "$PORT_SHOP" "$DB_SHOP" "$work" # 1,000 users, $token (admin), $work/get.lua
 start_service shop_redis target/bench/release/shopbench "$PORT_SHOP_REDIS" "$DB_SHOP" \
   REDIS_URL="redis://127.0.0.1:$PORT_REDIS"
@@ -188,6 +195,20 @@ for rep in $(seq 1 $REPS); do
   measure list1 shop "http://127.0.0.1:$PORT_SHOP$list_path" "${auth[@]}"
 done
 hwm_library=$(hwm library) hwm_reference=$(hwm reference) hwm_shop=$(hwm shop) hwm_shop_redis=$(hwm shop_redis)
+loaded_reference=$(rss reference) loaded_shop=$(rss shop)
+# Logins: each verifies an argon2 hash in 19 MiB of working memory, a few at
+# a time (the service's permits); what the process holds afterwards.
+login_body='{"email": "bench@example.com", "password": "bench password 123"}'
+for _ in 1 2 3 4 5 6; do
+  logins=()
+  for _ in 1 2 3 4 5 6 7 8; do
+    curl -sf -o /dev/null -X POST -H 'content-type: application/json' -d "$login_body" \
+      "127.0.0.1:$PORT_SHOP/v1/auth/login" &
+    logins+=($!)
+  done
+  for login in "${logins[@]}"; do wait "$login" || { echo "a login failed" >&2; exit 1; }; done
+done
+logins_shop=$(rss shop) hwm_shop_logins=$(hwm shop)
 for name in library reference shop shop_redis; do kill "${pids[$name]}"; wait "${pids[$name]}" 2>/dev/null || true; unset "pids[$name]"; done
 
 # ---------------------------------------------------------------- deep page
@@ -272,20 +293,19 @@ gen_cpu_ms() { jq '(.results[0].user + .results[0].system) * 1000' "$work/gen$1.
 gen_mib() { awk '{ printf "%.0f", $1 / 1024 }' "$work/gen$1.rss"; }
 
 # ---------------------------------------------------------------- cold builds
-build_shop=- build_ref=-
+build_shop=- build_ref=- build_shop_cpu=- build_ref_cpu=-
 if $BUILD; then
   log "cold release builds (each in an empty target directory)"
   "$scaffold" new "$work/cold" --spec specs/shop.yaml >/dev/null 2>&1
-  cold() { # manifest target-dir
-    local t0 t1
-    t0=$(date +%s.%N)
-    CARGO_TARGET_DIR="$2" cargo build --release --quiet --manifest-path "$1" >/dev/null 2>&1
-    t1=$(date +%s.%N)
+  cold() { # manifest target-dir: prints "wall cpu" in seconds
     rm -rf "$2"
-    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", b - a }'
+    CARGO_TARGET_DIR="$2" /usr/bin/time -f '%e %U %S' -o "$work/cold.time" \
+      cargo build --release --quiet --manifest-path "$1" >/dev/null 2>&1
+    rm -rf "$2"
+    awk '{ printf "%.0f %.0f", $1, $2 + $3 }' "$work/cold.time"
   }
-  build_shop=$(cold "$work/cold/Cargo.toml" "$work/cold-target")
-  build_ref=$(cold "$REFERENCE_SRC/Cargo.toml" "$SCRATCH/cold-target")
+  read -r build_ref build_ref_cpu < <(cold "$REFERENCE_SRC/Cargo.toml" "$SCRATCH/cold-target")
+  read -r build_shop build_shop_cpu < <(cold "$work/cold/Cargo.toml" "$work/cold-target")
 fi
 
 # ---------------------------------------------------------------- report
@@ -315,9 +335,14 @@ fi
   done
   printf '\n1,000 / 100 resources: %s× wall, %s× CPU (target ≤ 11×); 100 resources in %.1f ms (target < 100 ms).\n' \
     "$(ratio "$(gen_ms 1000)" "$(gen_ms 100)")" "$(ratio "$(gen_cpu_ms 1000)" "$(gen_cpu_ms 100)")" "$(gen_ms 100)"
+  printf '\n| resident set, MiB | idle (started) | after the measured runs | after 48 logins, 8 at once | peak |\n'
+  printf '| --- | ---: | ---: | ---: | ---: |\n'
+  printf '| reference | %s | %s | - | %s |\n' "$idle_reference" "$loaded_reference" "$hwm_reference"
+  printf '| starter (shop) | %s | %s | %s | %s |\n' "$idle_shop" "$loaded_shop" "$logins_shop" "$hwm_shop_logins"
   if $BUILD; then
-    printf '\nCold release build (empty target directory, crates already downloaded): starter service %s s, ' "$build_shop"
-    printf 'reference %s s, ratio %s.\n' "$build_ref" "$(ratio "$build_shop" "$build_ref")"
+    printf '\nCold release build (empty target directory, crates already downloaded): starter service %s s wall, %s s CPU; ' "$build_shop" "$build_shop_cpu"
+    printf 'reference %s s wall, %s s CPU; ratio %s wall, %s CPU (target ≤ 1.5×).\n' "$build_ref" "$build_ref_cpu" \
+      "$(ratio "$build_shop" "$build_ref")" "$(ratio "$build_shop_cpu" "$build_ref_cpu")"
   fi
 } >"$work/section.md"
 cat "$work/section.md" >>bench/RESULTS.md
