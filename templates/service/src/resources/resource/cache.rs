@@ -68,7 +68,7 @@ fn owner_of(_row: &Row) -> Option<crate::cache::Owner> {
 /// A row's cache key: the service (as a hash tag), the collection and the
 /// id.
 fn cache_key(id: Id) -> String {
-    crate::cache::key(format_args!("{COLLECTION}/{id}"))
+    crate::cache::row_key(COLLECTION, id)
 }
 {%- if r.cache_epoch %}
 
