@@ -188,11 +188,19 @@ fn local_cache() -> moka::future::Cache<LocalKey, Entry> {
         .build()
 }
 
-/// What a read found: an entry (a hit, or the value just stored), or a
-/// value (loaded and not stored, or shared by a concurrent load).
+/// What a read found: an in-process entry alone (a hit: its JSON is not
+/// read), or a value in hand (loaded, or read from Redis or a concurrent
+/// load) with the entry made for it, if one was.
 enum Fetched<T> {
     Entry(Entry),
-    Value(T),
+    Value(T, Option<Entry>),
+}
+
+impl<T> Fetched<T> {
+    /// A value no entry was made for.
+    fn alone(value: T) -> Self {
+        Self::Value(value, None)
+    }
 }
 
 /// A row a GET by id serves from the cache: its JSON as stored, with the
@@ -684,9 +692,11 @@ impl Cache {
             })
         };
         match self.fetch(slot, load, keep, describe).await? {
-            Fetched::Entry(entry) => Ok(CachedRow::from_entry(entry)),
-            // Not stored (too large): served all the same.
-            Fetched::Value(row) => {
+            Fetched::Entry(entry) | Fetched::Value(_, Some(entry)) => {
+                Ok(CachedRow::from_entry(entry))
+            }
+            // Not stored (too large, or Redis failed): served all the same.
+            Fetched::Value(row, None) => {
                 let Some(row) = row else {
                     return Ok(None);
                 };
@@ -729,7 +739,7 @@ impl Cache {
             versioned: false,
         };
         match self.fetch(slot, &load, keep, |_, _| None).await? {
-            Fetched::Value(page) => Ok(page),
+            Fetched::Value(page, _) => Ok(page),
             Fetched::Entry(entry) => match serde_json::from_slice(&entry.json) {
                 Ok(page) => Ok(page),
                 Err(_) => {
@@ -825,11 +835,8 @@ impl Cache {
             .await;
         if let Some(value) = loaded {
             self.stats.misses.inc();
-            // Stored: serve the entry as a hit would.
-            return Ok(match result {
-                Ok(entry) => Fetched::Entry(entry),
-                Err(_) => Fetched::Value(value),
-            });
+            // Stored: the entry is served as a hit would be.
+            return Ok(Fetched::Value(value, result.ok()));
         }
         if let Some(err) = failed {
             return Err(err);
@@ -843,7 +850,7 @@ impl Cache {
                 // Another reader's load failed, or loaded a value that is
                 // not cached: read for ourselves.
                 NotStored::Failed | NotStored::Skipped => {
-                    self.load_uncached(load).await.map(Fetched::Value)
+                    self.load_uncached(load).await.map(Fetched::alone)
                 }
             },
         }
@@ -897,7 +904,7 @@ impl Cache {
         }
         if !flush_unsent(remote, &self.unsent, self.tombstone_ttl).await {
             // Redis may hold entries this replica could not invalidate.
-            return self.load_uncached(load).await.map(Fetched::Value);
+            return self.load_uncached(load).await.map(Fetched::alone);
         }
         let (key, cached) = match slot.counter {
             None => {
@@ -912,7 +919,7 @@ impl Cache {
                 match remote.run::<(String, Option<Vec<u8>>)>(&lookup).await {
                     Some((current, cached)) => (format!("{}@{current}", slot.key), cached),
                     // Without the counter there is no key to store under.
-                    None => return self.load_uncached(load).await.map(Fetched::Value),
+                    None => return self.load_uncached(load).await.map(Fetched::alone),
                 }
             }
         };
@@ -922,7 +929,7 @@ impl Cache {
         if let Some(json) = cached {
             if json.first() == Some(&TOMBSTONE) {
                 seen = json;
-            } else if let Some(entry) = self.decoded(json.as_slice(), &describe) {
+            } else if let Some((value, entry)) = self.decoded(json.as_slice(), &describe) {
                 // Redis holds the JSON alone (what every replica, of any
                 // version, reads and writes): what is kept beside it is
                 // made here, once per entry for the local tier.
@@ -932,7 +939,7 @@ impl Cache {
                     ..entry
                 };
                 self.keep_near(near_key, &entry).await;
-                return Ok(Fetched::Entry(entry));
+                return Ok(Fetched::Value(value, Some(entry)));
             } else {
                 self.stats.errors.inc();
                 // Replaced by whatever is loaded now.
@@ -949,21 +956,22 @@ impl Cache {
         self.load_once(remote, key, near_key, load).await
     }
 
-    /// An entry for JSON read from Redis (or shared by a concurrent load),
-    /// if it reads as a `T`; its bytes are left empty for the caller to
-    /// fill, which owns them.
-    fn decoded<T, D>(&self, json: &[u8], describe: &D) -> Option<Entry>
+    /// JSON read from Redis (or shared by a concurrent load) as a `T`, if
+    /// it reads as one, and its entry, whose bytes are left empty for the
+    /// caller to fill, which owns them.
+    fn decoded<T, D>(&self, json: &[u8], describe: &D) -> Option<(T, Entry)>
     where
         T: DeserializeOwned,
         D: Fn(&T, &[u8]) -> Option<RowMeta>,
     {
         let value = serde_json::from_slice::<T>(json).ok()?;
-        Some(Entry {
+        let entry = Entry {
             json: Bytes::new(),
             row: describe(&value, json),
             // Set by whoever stores it.
             ttl: Duration::ZERO,
-        })
+        };
+        Some((value, entry))
     }
 
     /// Loads `key` unless this process is loading it already, in which case
@@ -1017,19 +1025,19 @@ impl Cache {
                 };
                 self.stats.misses.inc();
                 if let Some(json) = shared
-                    && let Some(entry) = self.decoded(&json, &describe)
+                    && let Some((value, entry)) = self.decoded(&json, &describe)
                 {
-                    return Ok(Fetched::Entry(Entry { json, ..entry }));
+                    return Ok(Fetched::Value(value, Some(Entry { json, ..entry })));
                 }
                 self.stats.loads.inc();
-                return load().await.map(Fetched::Value);
+                return load().await.map(Fetched::alone);
             }
         };
         let mut get = redis::cmd("GET");
         get.arg(&key);
         match remote.call::<Option<Vec<u8>>>(&get).await {
             Some(Some(json)) if json.first() != Some(&TOMBSTONE) => {
-                if let Some(entry) = self.decoded(json.as_slice(), &describe) {
+                if let Some((value, entry)) = self.decoded(json.as_slice(), &describe) {
                     self.stats.hits.inc();
                     let entry = Entry {
                         json: json.into(),
@@ -1037,7 +1045,7 @@ impl Cache {
                     };
                     self.keep_near(near_key, &entry).await;
                     leader.publish(entry.json.clone());
-                    return Ok(Fetched::Entry(entry));
+                    return Ok(Fetched::Value(value, Some(entry)));
                 }
                 seen = json;
             }
@@ -1051,7 +1059,7 @@ impl Cache {
         // On an error the leader is dropped unpublished: the waiters load.
         let value = load().await?;
         let Ok(json) = serde_json::to_vec(&value) else {
-            return Ok(Fetched::Value(value));
+            return Ok(Fetched::alone(value));
         };
         let entry = Entry {
             row: describe(&value, &json),
@@ -1068,14 +1076,14 @@ impl Cache {
                 // answer): the row may be older than that write, so it is
                 // neither kept nor handed to the readers waiting for it,
                 // which may have started after the write was answered.
-                return Ok(Fetched::Entry(entry));
+                return Ok(Fetched::Value(value, Some(entry)));
             }
             if stored {
                 self.keep_near(near_key, &entry).await;
             }
         }
         leader.publish(entry.json.clone());
-        Ok(Fetched::Entry(entry))
+        Ok(Fetched::Value(value, Some(entry)))
     }
 
     /// Stores an entry read from Redis or the database in the local tier.
