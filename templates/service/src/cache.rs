@@ -71,7 +71,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::body::{Body, Bytes};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use prometheus_client::metrics::counter::Counter;
@@ -121,41 +124,154 @@ const STRIPES: usize = 4096;
 /// The first byte of a tombstone: never the first byte of JSON.
 const TOMBSTONE: u8 = b'!';
 
-/// A cached row or page: its JSON and how long it lives.
+{%- if auth.is_some() %}
+
+/// Who owns a cached row: kept beside its JSON, so a hit is checked against
+/// the caller without reading the JSON.
+pub type Owner = crate::auth::UserId;
+{%- else %}
+
+/// Without auth no row has an owner: an entry's owner is always `None`.
+pub type Owner = std::convert::Infallible;
+{%- endif %}
+
+/// A cached row or page: its JSON, made once, and how long it lives.
 #[derive(Clone)]
 struct Entry {
-    json: Arc<[u8]>,
+    json: Bytes,
+    /// A by-id entry of a present row: what a GET serves beside the JSON,
+    /// made with the entry, so a hit neither reads nor hashes the JSON.
+    /// `None` for an absent row (`null`) and for a list page.
+    row: Option<RowMeta>,
     ttl: Duration,
+}
+
+#[derive(Clone)]
+struct RowMeta {
+    etag: HeaderValue,
+    owner: Option<Owner>,
+}
+
+/// A key of the in-process cache or tier: the Redis key, and the numbers
+/// whose bump makes it unreachable (a counter: a list generation, a by-id
+/// epoch or the tier's epoch; a stripe's version). Kept apart rather than
+/// formatted into the key, so a read builds no string.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct LocalKey {
+    key: String,
+    counter: u64,
+    version: u64,
 }
 
 /// Each entry expires after its own (jittered) TTL.
 struct PerEntryTtl;
 
-impl moka::Expiry<String, Entry> for PerEntryTtl {
-    fn expire_after_create(&self, _key: &String, entry: &Entry, _now: Instant) -> Option<Duration> {
+impl moka::Expiry<LocalKey, Entry> for PerEntryTtl {
+    fn expire_after_create(
+        &self,
+        _key: &LocalKey,
+        entry: &Entry,
+        _now: Instant,
+    ) -> Option<Duration> {
         Some(entry.ttl)
     }
 }
 
-fn local_cache() -> moka::future::Cache<String, Entry> {
+fn local_cache() -> moka::future::Cache<LocalKey, Entry> {
     moka::future::Cache::builder()
         .max_capacity(LOCAL_CAPACITY_BYTES)
-        .weigher(|key: &String, entry: &Entry| {
-            u32::try_from(key.len() + entry.json.len()).unwrap_or(u32::MAX)
+        .weigher(|key: &LocalKey, entry: &Entry| {
+            // The counters and the row's ETag count as a few bytes.
+            u32::try_from(key.key.len() + 64 + entry.json.len()).unwrap_or(u32::MAX)
         })
         .expire_after(PerEntryTtl)
         .build()
 }
 
+/// What a read found: an in-process entry alone (a hit: its JSON is not
+/// read), or a value in hand (loaded, or read from Redis or a concurrent
+/// load) with the entry made for it, if one was.
+enum Fetched<T> {
+    Entry(Entry),
+    Value(T, Option<Entry>),
+}
+
+impl<T> Fetched<T> {
+    /// A value no entry was made for.
+    fn alone(value: T) -> Self {
+        Self::Value(value, None)
+    }
+}
+
+/// A row a GET by id serves from the cache: its JSON as stored, with the
+/// `ETag` and the owner made once when the entry was. Cloning shares the
+/// bytes.
+#[derive(Clone, Debug)]
+pub struct CachedRow {
+    json: Bytes,
+    etag: HeaderValue,
+    owner: Option<Owner>,
+}
+
+impl CachedRow {
+    /// The owner of the row, for the check the SQL makes on a miss.
+    pub fn owner(&self) -> Option<Owner> {
+        self.owner
+    }
+
+    /// The row's JSON, as served.
+    pub fn json(&self) -> &[u8] {
+        &self.json
+    }
+
+    /// The row as JSON with its `ETag`, or `304 Not Modified` (no body)
+    /// when `If-None-Match` already names it.
+    pub fn respond(self, if_none_match: &IfNoneMatch) -> Response {
+        if matches(if_none_match.0.as_ref(), &self.etag) {
+            return (StatusCode::NOT_MODIFIED, [(header::ETAG, self.etag)]).into_response();
+        }
+        let mut response = Response::new(Body::from(self.json));
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(header::ETAG, self.etag);
+        response
+    }
+
+    fn from_entry(entry: Entry) -> Option<Self> {
+        let RowMeta { etag, owner } = entry.row?;
+        Some(Self {
+            json: entry.json,
+            etag,
+            owner,
+        })
+    }
+}
+
+/// The request's `If-None-Match`, the one header a GET by id reads: taken
+/// alone, rather than a copy of every header.
+#[derive(Debug, Default)]
+pub struct IfNoneMatch(pub Option<HeaderValue>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfNoneMatch {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.headers.get(header::IF_NONE_MATCH).cloned()))
+    }
+}
+
 enum Backend {
-    Local(moka::future::Cache<String, Entry>),
+    Local(moka::future::Cache<LocalKey, Entry>),
     /// Shared with the task that re-sends unsent invalidations.
     Redis(Arc<GuardedRedis>),
 }
 
 /// The in-process tier in front of Redis (`CACHE_LOCAL_TTL`).
 struct Near {
-    entries: moka::future::Cache<String, Entry>,
+    entries: moka::future::Cache<LocalKey, Entry>,
     ttl: Duration,
     /// Shared with the task that follows the invalidation channel.
     state: Arc<NearState>,
@@ -306,6 +422,21 @@ pub fn key(rest: impl std::fmt::Display) -> String {
     format!("{TAG}:{rest}")
 }
 
+/// The key of a by-id entry, `{<package>}:<collection>/<id>` (as [`key`]
+/// makes it), built without nested formatting: every GET by id makes one.
+pub fn row_key(collection: &str, id: impl std::fmt::Display) -> String {
+    use std::fmt::Write;
+    // An id is at most 36 characters (a UUID).
+    let mut key = String::with_capacity(TAG.len() + collection.len() + 38);
+    key.push_str(TAG);
+    key.push(':');
+    key.push_str(collection);
+    key.push('/');
+    // Writing to a String cannot fail.
+    let _ = write!(key, "{id}");
+    key
+}
+
 /// The channel every invalidation is published on (a channel is no key:
 /// classic pub/sub in a cluster reaches the subscribers of every node).
 static CHANNEL: LazyLock<String> =
@@ -336,16 +467,17 @@ struct Unsent {
 
 /// A Redis miss to load: the loader, how long to keep its value, and what
 /// the lookup saw under the key (empty: nothing; else a tombstone).
-struct Load<F, K> {
+struct Load<F, K, D> {
     load: F,
     keep: K,
+    describe: D,
     seen: Vec<u8>,
     versioned: bool,
 }
 
 /// A load in flight: its leader publishes the serialized value; a sender
 /// dropped without one means the load failed (or was cancelled).
-type Flight = watch::Receiver<Option<Arc<[u8]>>>;
+type Flight = watch::Receiver<Option<Bytes>>;
 
 /// The service's cache; one per [`crate::AppState`].
 pub struct Cache {
@@ -487,65 +619,98 @@ impl Cache {
     }
 
     /// The row cached under `key`, or the one `load` reads (cached for
-    /// about `ttl`; an absent row is cached as JSON `null`, read back as
-    /// `None`). `load` may run again when a shared load failed.
-    pub async fn get_or_load<T, F, Fut>(
+    /// about `ttl`; an absent row is cached as JSON `null`, served as
+    /// `None`), as JSON with its `ETag` and `owner_of` it. A hit serves the
+    /// stored bytes. `load` may run again when a shared load failed.
+    pub async fn get_or_load<T, F, Fut, O>(
         &self,
         key: String,
         ttl: Duration,
         load: F,
-    ) -> Result<Option<T>, ApiError>
+        owner_of: O,
+    ) -> Result<Option<CachedRow>, ApiError>
     where
         T: Serialize + DeserializeOwned,
         F: Fn() -> Fut,
         Fut: Future<Output = Result<Option<T>, ApiError>>,
+        O: Fn(&T) -> Option<Owner>,
     {
         let slot = Slot {
             counter: None,
             key,
             versioned: true,
         };
-        self.get_row(slot, ttl, load).await
+        self.get_row(slot, ttl, load, owner_of).await
     }
 
     /// Like [`Cache::get_or_load`], for a resource whose by-id entries are
     /// stored under the epoch counter `epoch`.
-    pub async fn get_in<T, F, Fut>(
+    pub async fn get_in<T, F, Fut, O>(
         &self,
         epoch: &str,
         key: String,
         ttl: Duration,
         load: F,
-    ) -> Result<Option<T>, ApiError>
+        owner_of: O,
+    ) -> Result<Option<CachedRow>, ApiError>
     where
         T: Serialize + DeserializeOwned,
         F: Fn() -> Fut,
         Fut: Future<Output = Result<Option<T>, ApiError>>,
+        O: Fn(&T) -> Option<Owner>,
     {
         let slot = Slot {
             counter: Some(epoch),
             key,
             versioned: true,
         };
-        self.get_row(slot, ttl, load).await
+        self.get_row(slot, ttl, load, owner_of).await
     }
 
-    async fn get_row<T, F, Fut>(
+    async fn get_row<T, F, Fut, O>(
         &self,
         slot: Slot<'_>,
         ttl: Duration,
         load: F,
-    ) -> Result<Option<T>, ApiError>
+        owner_of: O,
+    ) -> Result<Option<CachedRow>, ApiError>
     where
         T: Serialize + DeserializeOwned,
         F: Fn() -> Fut,
         Fut: Future<Output = Result<Option<T>, ApiError>>,
+        O: Fn(&T) -> Option<Owner>,
     {
         let keep = |row: &Option<T>| match row {
             Some(_) => Some(jittered(ttl)),
             None => Some(ttl.min(ABSENT_TTL)),
         };
-        self.fetch(slot, load, keep).await
+        // Made once per entry: when it is loaded, or read from Redis.
+        let describe = |row: &Option<T>, json: &[u8]| {
+            row.as_ref().map(|row| RowMeta {
+                etag: etag(json),
+                owner: owner_of(row),
+            })
+        };
+        match self.fetch(slot, load, keep, describe).await? {
+            Fetched::Entry(entry) | Fetched::Value(_, Some(entry)) => {
+                Ok(CachedRow::from_entry(entry))
+            }
+            // Not stored (too large, or Redis failed): served all the same.
+            Fetched::Value(row, None) => {
+                let Some(row) = row else {
+                    return Ok(None);
+                };
+                let json = serde_json::to_vec(&row).map_err(|err| {
+                    tracing::error!(error = %err, "failed to serialize a row");
+                    ApiError::Internal
+                })?;
+                Ok(Some(CachedRow {
+                    etag: etag(&json),
+                    owner: owner_of(&row),
+                    json: json.into(),
+                }))
+            }
+        }
     }
 
     /// The list page cached under `key` in the current generation of the
@@ -573,49 +738,73 @@ impl Cache {
             key,
             versioned: false,
         };
-        self.fetch(slot, load, keep).await
-    }
-
-    /// `keep` says for how long a loaded value is stored (`None`: it is not).
-    /// (A trace span's target, `otel::span`, is `telemetry::SPANS`.)
-    #[tracing::instrument(target = "otel::span", name = "cache.get", skip_all, fields(cache.backend = self.backend_name()))]
-    async fn fetch<T, F, Fut, K>(&self, slot: Slot<'_>, load: F, keep: K) -> Result<T, ApiError>
-    where
-        T: Serialize + DeserializeOwned,
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<T, ApiError>>,
-        K: Fn(&T) -> Option<Duration>,
-    {
-        match &self.backend {
-            Backend::Local(local) => {
-                let mut key = match slot.counter {
-                    None => slot.key.clone(),
-                    Some(counter) => format!("{}@{}", slot.key, self.local_counter(counter)),
-                };
-                if slot.versioned {
-                    // Read before the load: an invalidation made meanwhile
-                    // bumps it, and what the load stores is never read.
-                    let version = self.stripe(&slot.key).load(Ordering::SeqCst);
-                    key = format!("{key}~{version}");
+        match self.fetch(slot, &load, keep, |_, _| None).await? {
+            Fetched::Value(page, _) => Ok(page),
+            Fetched::Entry(entry) => match serde_json::from_slice(&entry.json) {
+                Ok(page) => Ok(page),
+                Err(_) => {
+                    self.stats.errors.inc();
+                    self.load_uncached(load).await
                 }
-                self.local_get(local, key, load, keep).await
-            }
-            Backend::Redis(remote) => self.redis_get(remote, slot, load, keep).await,
+            },
         }
     }
 
-    async fn local_get<T, F, Fut, K>(
+    /// `keep` says for how long a loaded value is stored (`None`: it is
+    /// not); `describe` makes what an entry keeps beside its JSON.
+    /// (A trace span's target, `otel::span`, is `telemetry::SPANS`.)
+    #[tracing::instrument(target = "otel::span", name = "cache.get", skip_all, fields(cache.backend = self.backend_name()))]
+    async fn fetch<T, F, Fut, K, D>(
         &self,
-        local: &moka::future::Cache<String, Entry>,
-        key: String,
+        slot: Slot<'_>,
         load: F,
         keep: K,
-    ) -> Result<T, ApiError>
+        describe: D,
+    ) -> Result<Fetched<T>, ApiError>
     where
         T: Serialize + DeserializeOwned,
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
         K: Fn(&T) -> Option<Duration>,
+        D: Fn(&T, &[u8]) -> Option<RowMeta>,
+    {
+        match &self.backend {
+            Backend::Local(local) => {
+                let counter = slot
+                    .counter
+                    .map_or(0, |counter| self.local_counter(counter));
+                // Read before the load: an invalidation made meanwhile
+                // bumps it, and what the load stores is never read.
+                let version = if slot.versioned {
+                    self.stripe(&slot.key).load(Ordering::SeqCst)
+                } else {
+                    0
+                };
+                let key = LocalKey {
+                    key: slot.key,
+                    counter,
+                    version,
+                };
+                self.local_get(local, key, load, keep, describe).await
+            }
+            Backend::Redis(remote) => self.redis_get(remote, slot, load, keep, describe).await,
+        }
+    }
+
+    async fn local_get<T, F, Fut, K, D>(
+        &self,
+        local: &moka::future::Cache<LocalKey, Entry>,
+        key: LocalKey,
+        load: F,
+        keep: K,
+        describe: D,
+    ) -> Result<Fetched<T>, ApiError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+        K: Fn(&T) -> Option<Duration>,
+        D: Fn(&T, &[u8]) -> Option<RowMeta>,
     {
         let mut loaded = None;
         let mut failed = None;
@@ -629,6 +818,7 @@ impl Cache {
                             let json = serde_json::to_vec(&value).ok()?;
                             (json.len() <= MAX_ENTRY_BYTES).then_some(())?;
                             Some(Entry {
+                                row: describe(&value, &json),
                                 json: json.into(),
                                 ttl,
                             })
@@ -645,26 +835,23 @@ impl Cache {
             .await;
         if let Some(value) = loaded {
             self.stats.misses.inc();
-            return Ok(value);
+            // Stored: the entry is served as a hit would be.
+            return Ok(Fetched::Value(value, result.ok()));
         }
         if let Some(err) = failed {
             return Err(err);
         }
         match result {
-            Ok(entry) => match serde_json::from_slice::<T>(&entry.json) {
-                Ok(value) => {
-                    self.stats.hits.inc();
-                    Ok(value)
-                }
-                Err(_) => {
-                    self.stats.errors.inc();
-                    self.load_uncached(load).await
-                }
-            },
+            Ok(entry) => {
+                self.stats.hits.inc();
+                Ok(Fetched::Entry(entry))
+            }
             Err(reason) => match *reason {
                 // Another reader's load failed, or loaded a value that is
                 // not cached: read for ourselves.
-                NotStored::Failed | NotStored::Skipped => self.load_uncached(load).await,
+                NotStored::Failed | NotStored::Skipped => {
+                    self.load_uncached(load).await.map(Fetched::alone)
+                }
             },
         }
     }
@@ -680,18 +867,20 @@ impl Cache {
         load().await
     }
 
-    async fn redis_get<T, F, Fut, K>(
+    async fn redis_get<T, F, Fut, K, D>(
         &self,
         remote: &GuardedRedis,
         slot: Slot<'_>,
         load: F,
         keep: K,
-    ) -> Result<T, ApiError>
+        describe: D,
+    ) -> Result<Fetched<T>, ApiError>
     where
         T: Serialize + DeserializeOwned,
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
         K: Fn(&T) -> Option<Duration>,
+        D: Fn(&T, &[u8]) -> Option<RowMeta>,
     {
         // Trust, then the epoch, are read before Redis: an invalidation made
         // meanwhile bumps the epoch, and what this read stores in the tier is
@@ -702,20 +891,20 @@ impl Cache {
             .near
             .as_ref()
             .filter(|near| near.state.trusted())
-            .map(|near| {
-                let epoch = near.state.epoch.load(Ordering::SeqCst);
-                format!("{}@{epoch}", slot.key)
+            .map(|near| LocalKey {
+                key: slot.key.clone(),
+                counter: near.state.epoch.load(Ordering::SeqCst),
+                version: 0,
             });
         if let (Some(near), Some(near_key)) = (&self.near, &near_key)
             && let Some(entry) = near.entries.get(near_key).await
-            && let Ok(value) = serde_json::from_slice::<T>(&entry.json)
         {
             self.stats.hits.inc();
-            return Ok(value);
+            return Ok(Fetched::Entry(entry));
         }
         if !flush_unsent(remote, &self.unsent, self.tombstone_ttl).await {
             // Redis may hold entries this replica could not invalidate.
-            return self.load_uncached(load).await;
+            return self.load_uncached(load).await.map(Fetched::alone);
         }
         let (key, cached) = match slot.counter {
             None => {
@@ -730,7 +919,7 @@ impl Cache {
                 match remote.run::<(String, Option<Vec<u8>>)>(&lookup).await {
                     Some((current, cached)) => (format!("{}@{current}", slot.key), cached),
                     // Without the counter there is no key to store under.
-                    None => return self.load_uncached(load).await,
+                    None => return self.load_uncached(load).await.map(Fetched::alone),
                 }
             }
         };
@@ -740,10 +929,17 @@ impl Cache {
         if let Some(json) = cached {
             if json.first() == Some(&TOMBSTONE) {
                 seen = json;
-            } else if let Ok(value) = serde_json::from_slice::<T>(&json) {
+            } else if let Some((value, entry)) = self.decoded(json.as_slice(), &describe) {
+                // Redis holds the JSON alone (what every replica, of any
+                // version, reads and writes): what is kept beside it is
+                // made here, once per entry for the local tier.
                 self.stats.hits.inc();
-                self.keep_near(near_key, json.into()).await;
-                return Ok(value);
+                let entry = Entry {
+                    json: json.into(),
+                    ..entry
+                };
+                self.keep_near(near_key, &entry).await;
+                return Ok(Fetched::Value(value, Some(entry)));
             } else {
                 self.stats.errors.inc();
                 // Replaced by whatever is loaded now.
@@ -753,10 +949,29 @@ impl Cache {
         let load = Load {
             load,
             keep,
+            describe,
             seen,
             versioned: slot.versioned,
         };
         self.load_once(remote, key, near_key, load).await
+    }
+
+    /// JSON read from Redis (or shared by a concurrent load) as a `T`, if
+    /// it reads as one, and its entry, whose bytes are left empty for the
+    /// caller to fill, which owns them.
+    fn decoded<T, D>(&self, json: &[u8], describe: &D) -> Option<(T, Entry)>
+    where
+        T: DeserializeOwned,
+        D: Fn(&T, &[u8]) -> Option<RowMeta>,
+    {
+        let value = serde_json::from_slice::<T>(json).ok()?;
+        let entry = Entry {
+            json: Bytes::new(),
+            row: describe(&value, json),
+            // Set by whoever stores it.
+            ttl: Duration::ZERO,
+        };
+        Some((value, entry))
     }
 
     /// Loads `key` unless this process is loading it already, in which case
@@ -764,22 +979,24 @@ impl Cache {
     /// before a leader stored the entry, and that looks here just after the
     /// leader left, becomes a leader itself; it reads Redis once more before
     /// loading, and finds the entry.
-    async fn load_once<T, F, Fut, K>(
+    async fn load_once<T, F, Fut, K, D>(
         &self,
         remote: &GuardedRedis,
         key: String,
-        near_key: Option<String>,
-        load: Load<F, K>,
-    ) -> Result<T, ApiError>
+        near_key: Option<LocalKey>,
+        load: Load<F, K, D>,
+    ) -> Result<Fetched<T>, ApiError>
     where
         T: Serialize + DeserializeOwned,
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
         K: Fn(&T) -> Option<Duration>,
+        D: Fn(&T, &[u8]) -> Option<RowMeta>,
     {
         let Load {
             load,
             keep,
+            describe,
             mut seen,
             versioned,
         } = load;
@@ -807,23 +1024,28 @@ impl Cache {
                     Err(_) => None,
                 };
                 self.stats.misses.inc();
-                if let Some(value) = shared.and_then(|json| serde_json::from_slice(&json).ok()) {
-                    return Ok(value);
+                if let Some(json) = shared
+                    && let Some((value, entry)) = self.decoded(&json, &describe)
+                {
+                    return Ok(Fetched::Value(value, Some(Entry { json, ..entry })));
                 }
                 self.stats.loads.inc();
-                return load().await;
+                return load().await.map(Fetched::alone);
             }
         };
         let mut get = redis::cmd("GET");
         get.arg(&key);
         match remote.call::<Option<Vec<u8>>>(&get).await {
             Some(Some(json)) if json.first() != Some(&TOMBSTONE) => {
-                if let Ok(value) = serde_json::from_slice::<T>(&json) {
+                if let Some((value, entry)) = self.decoded(json.as_slice(), &describe) {
                     self.stats.hits.inc();
-                    let json: Arc<[u8]> = json.into();
-                    self.keep_near(near_key, json.clone()).await;
-                    leader.publish(json);
-                    return Ok(value);
+                    let entry = Entry {
+                        json: json.into(),
+                        ..entry
+                    };
+                    self.keep_near(near_key, &entry).await;
+                    leader.publish(entry.json.clone());
+                    return Ok(Fetched::Value(value, Some(entry)));
                 }
                 seen = json;
             }
@@ -837,34 +1059,39 @@ impl Cache {
         // On an error the leader is dropped unpublished: the waiters load.
         let value = load().await?;
         let Ok(json) = serde_json::to_vec(&value) else {
-            return Ok(value);
+            return Ok(Fetched::alone(value));
         };
-        let json: Arc<[u8]> = json.into();
-        if let Some(ttl) = keep(&value).filter(|_| json.len() <= MAX_ENTRY_BYTES) {
+        let entry = Entry {
+            row: describe(&value, &json),
+            json: json.into(),
+            // Set by the local tier, which alone stores entries.
+            ttl: Duration::ZERO,
+        };
+        if let Some(ttl) = keep(&value).filter(|_| entry.json.len() <= MAX_ENTRY_BYTES) {
             let mut store = STORE_SCRIPT.key(&key);
-            store.arg(seen).arg(&*json).arg(millis(ttl));
+            store.arg(seen).arg(&*entry.json).arg(millis(ttl));
             let stored = remote.run::<i64>(&store).await == Some(1);
             if !stored && versioned {
                 // A write committed after the lookup (or Redis did not
                 // answer): the row may be older than that write, so it is
                 // neither kept nor handed to the readers waiting for it,
                 // which may have started after the write was answered.
-                return Ok(value);
+                return Ok(Fetched::Value(value, Some(entry)));
             }
             if stored {
-                self.keep_near(near_key, json.clone()).await;
+                self.keep_near(near_key, &entry).await;
             }
         }
-        leader.publish(json);
-        Ok(value)
+        leader.publish(entry.json.clone());
+        Ok(Fetched::Value(value, Some(entry)))
     }
 
-    /// Stores a value read from Redis or the database in the local tier.
-    async fn keep_near(&self, near_key: Option<String>, json: Arc<[u8]>) {
+    /// Stores an entry read from Redis or the database in the local tier.
+    async fn keep_near(&self, near_key: Option<LocalKey>, entry: &Entry) {
         if let (Some(near), Some(near_key)) = (&self.near, near_key) {
             let entry = Entry {
-                json,
                 ttl: near.ttl,
+                ..entry.clone()
             };
             near.entries.insert(near_key, entry).await;
         }
@@ -877,7 +1104,12 @@ impl Cache {
         match &self.backend {
             Backend::Local(local) => {
                 let version = self.stripe(key).fetch_add(1, Ordering::SeqCst);
-                local.invalidate(&format!("{key}~{version}")).await;
+                let key = LocalKey {
+                    key: key.to_owned(),
+                    counter: 0,
+                    version,
+                };
+                local.invalidate(&key).await;
             }
             Backend::Redis(remote) => {
                 let mut invalidate = INVALIDATE_SCRIPT.key(&*WRITES);
@@ -913,7 +1145,11 @@ impl Cache {
         match &self.backend {
             Backend::Local(local) => {
                 let version = self.stripe(key).fetch_add(1, Ordering::SeqCst);
-                let key = format!("{key}@{}~{version}", self.local_counter(epoch));
+                let key = LocalKey {
+                    key: key.to_owned(),
+                    counter: self.local_counter(epoch),
+                    version,
+                };
                 local.invalidate(&key).await;
             }
             Backend::Redis(remote) => {
@@ -1136,11 +1372,11 @@ async fn heartbeat(near: &Weak<NearState>, mut sink: PubSubSink) -> bool {
 struct Leader<'a> {
     cache: &'a Cache,
     key: String,
-    sender: watch::Sender<Option<Arc<[u8]>>>,
+    sender: watch::Sender<Option<Bytes>>,
 }
 
 impl Leader<'_> {
-    fn publish(self, json: Arc<[u8]>) {
+    fn publish(self, json: Bytes) {
         self.sender.send_replace(Some(json));
     }
 }
@@ -1168,37 +1404,26 @@ fn millis(ttl: Duration) -> u64 {
     u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
-/// A row as JSON with its `ETag`, or `304 Not Modified` (no body) when
-/// `If-None-Match` already names it.
-pub fn conditional<T: Serialize>(headers: &HeaderMap, row: &T) -> Result<Response, ApiError> {
-    let json = serde_json::to_vec(row).map_err(|err| {
-        tracing::error!(error = %err, "failed to serialize a row");
-        ApiError::Internal
-    })?;
-    let tag = etag(&json);
-    if matches(headers.get(header::IF_NONE_MATCH), &tag) {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
-    }
-    let headers = [
-        (header::CONTENT_TYPE, "application/json".to_owned()),
-        (header::ETAG, tag),
-    ];
-    Ok((headers, json).into_response())
-}
-
-/// The `ETag` of a serialized row: a strong validator over its bytes.
-pub fn etag(json: &[u8]) -> String {
+/// The `ETag` of a serialized row: a strong validator over its bytes (the
+/// first 128 bits of their SHA-256, in hex and quotes).
+fn etag(json: &[u8]) -> HeaderValue {
     use sha2::Digest;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = sha2::Sha256::digest(json);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+    let mut tag = [b'"'; 34];
+    for (i, byte) in digest[..16].iter().enumerate() {
+        tag[1 + 2 * i] = HEX[usize::from(byte >> 4)];
+        tag[2 + 2 * i] = HEX[usize::from(byte & 0x0f)];
+    }
+    HeaderValue::from_bytes(&tag).unwrap_or_else(|_| HeaderValue::from_static("\"\""))
 }
 
 /// Whether `If-None-Match` names `etag` (or is `*`).
-pub fn matches(if_none_match: Option<&axum::http::HeaderValue>, etag: &str) -> bool {
+fn matches(if_none_match: Option<&HeaderValue>, etag: &HeaderValue) -> bool {
     let Some(value) = if_none_match.and_then(|v| v.to_str().ok()) else {
         return false;
     };
+    let etag = etag.to_str().unwrap_or_default();
     value
         .split(',')
         .map(|tag| tag.trim().trim_start_matches("W/"))
@@ -1225,11 +1450,12 @@ mod tests {
                     Ok(Some("x".repeat(size)))
                 };
                 let ttl = Duration::from_secs(60);
-                let row: Option<String> = cache
-                    .get_or_load(format!("row:{size}"), ttl, load)
+                let row = cache
+                    .get_or_load(format!("row:{size}"), ttl, load, |_: &String| None)
                     .await
                     .expect("the load succeeds");
-                assert_eq!(row.map(|r| r.len()), Some(size));
+                // The JSON string: the row in quotes.
+                assert_eq!(row.map(|r| r.json().len()), Some(size + 2));
             }
             let expected = if size > MAX_ENTRY_BYTES { 2 } else { 1 };
             assert_eq!(loads.load(Ordering::SeqCst), expected, "{size} bytes");
@@ -1258,11 +1484,17 @@ mod tests {
             Ok(Some(read))
         };
         let ttl = Duration::from_secs(60);
+        let owner_of = |_: &usize| None;
         let get = || async {
-            match epoch {
-                None => cache.get_or_load(key.to_owned(), ttl, load).await,
-                Some(epoch) => cache.get_in(epoch, key.to_owned(), ttl, load).await,
-            }
+            let row = match epoch {
+                None => cache.get_or_load(key.to_owned(), ttl, load, owner_of).await,
+                Some(epoch) => {
+                    cache
+                        .get_in(epoch, key.to_owned(), ttl, load, owner_of)
+                        .await
+                }
+            };
+            row.map(|row| row.map(|row| row.json().to_vec()))
         };
         let write = async {
             loading.notified().await;
@@ -1275,10 +1507,14 @@ mod tests {
         };
         let (raced, ()) = tokio::join!(get(), write);
         let raced = raced.expect("the load succeeds");
-        assert_eq!(raced, Some(1), "read before the write");
+        assert_eq!(raced.as_deref(), Some(&b"1"[..]), "read before the write");
         for _ in 0..2 {
             let after = get().await.expect("the load succeeds");
-            assert_eq!(after, Some(2), "the row from before the write was stored");
+            assert_eq!(
+                after.as_deref(),
+                Some(&b"2"[..]),
+                "the row from before the write was stored"
+            );
         }
     }
 
@@ -1324,6 +1560,12 @@ mod tests {
                 assert_eq!(hash_slot(&key), slot, "{script}: {key}");
             }
         }
+    }
+
+    /// A by-id key is the one [`key`] makes.
+    #[test]
+    fn row_keys_are_keys() {
+        assert_eq!(row_key("/orders", 42), key("/orders/42"));
     }
 
     #[tokio::test]

@@ -59,7 +59,7 @@ use axum::extract::{ConnectInfo, FromRequest, MatchedPath, Request, State};
 {%- else %}
 use axum::extract::{ConnectInfo, MatchedPath, Request};
 {%- endif %}
-use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 {%- if auth.is_some() %}
 use axum::middleware::Next;
 {%- endif %}
@@ -639,11 +639,14 @@ fn admit(state: &AppState, {% if auth.is_some() %}request: &mut Request{% else %
         request.method().clone()
     };
 
-    let mut takes = vec![Take {
+    // At most three: the address's and the user's global buckets, and the
+    // route's own.
+    let mut takes = Vec::with_capacity(3);
+    takes.push(Take {
         bucket: "global",
         client: address.clone(),
         policy: GLOBAL,
-    }];
+    });
 {%- if auth.is_some() %}
     // A token only ever adds its user's bucket; under /v1/auth/ it does not
     // replace the address as the key of the route's own bucket.
@@ -836,10 +839,14 @@ where
 /// Headers already set by an inner refusal ([`enforce_account`]) describe
 /// the bucket that refused, and are kept.
 fn set_headers(headers: &mut HeaderMap, decision: &Decision) {
+    // Named once, not parsed from text on every response.
+    const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+    const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+    const RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
     for (name, value) in [
-        ("ratelimit-limit", u64::from(decision.limit)),
-        ("ratelimit-remaining", u64::from(decision.remaining)),
-        ("ratelimit-reset", decision.reset_secs),
+        (LIMIT, u64::from(decision.limit)),
+        (REMAINING, u64::from(decision.remaining)),
+        (RESET, decision.reset_secs),
     ] {
         headers.entry(name).or_insert(HeaderValue::from(value));
     }

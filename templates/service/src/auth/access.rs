@@ -61,8 +61,10 @@ impl OptionalFromRequestParts<AppState> for Caller {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim())
             .ok_or_else(ApiError::invalid_token)?;
-        let claims = match parts.extensions.get::<VerifiedToken>() {
-            Some(VerifiedToken(claims)) => claims.clone(),
+        // Taken rather than copied: nothing later reads them, and a second
+        // extraction verifies again (from memory).
+        let claims = match parts.extensions.remove::<VerifiedToken>() {
+            Some(VerifiedToken(claims)) => claims,
             None => state.auth.keys.verify(token)?,
         };
         let id: UserId = claims.sub.parse().map_err(|_| ApiError::invalid_token())?;

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{% if r.list.is_some() %}{RawQuery, State}{% else %}State{% endif %};
-use axum::http::{% if r.cache.is_some() %}{HeaderMap, StatusCode}{% else %}StatusCode{% endif %};
+use axum::http::StatusCode;
 {%- if r.creates || r.cache.is_some() || r.list.is_some() %}
 use axum::response::Response;
 {%- endif %}
@@ -32,7 +32,7 @@ use tracing::Instrument;
 use crate::auth::{{ a.auth_import }};
 {% endif -%}
 {% if r.cache.is_some() -%}
-use crate::cache::conditional;
+use crate::cache::IfNoneMatch;
 {% endif -%}
 use crate::error::{ApiError, Constraint, to_completion};
 use crate::extract::{Json, Path, double_option};

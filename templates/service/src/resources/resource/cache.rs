@@ -5,26 +5,29 @@
 {%- if r.has_auth() %}
 
 /// Cache-aside: the cache holds whole rows keyed by id alone, so the owner
-/// check SQL_GET makes is made here on the row, for hits and misses alike.
+/// check SQL_GET makes is made here, on the owner kept beside the row's
+/// JSON, for hits and misses alike. A hit serves the stored JSON.
 {%- else %}
 
-/// Cache-aside: a miss reads the database and fills the cache.
+/// Cache-aside: a miss reads the database and fills the cache; a hit serves
+/// the stored JSON.
 {%- endif %}
 {% call m::by_id("fetch", "Response", true) %}{% endcall %}
 {%- call m::check("GET") %}{% endcall %}
     let load = || read(&state, id);
     let cache = &state.cache;
+    let key = cache_key(id);
 {%- if r.cache_epoch %}
     let epoch = epoch();
-    let row = cache.get_in(&epoch, cache_key(id), CACHE_TTL, load).await?;
+    let row = cache.get_in(&epoch, key, CACHE_TTL, load, owner_of).await?;
 {%- else %}
-    let row = cache.get_or_load(cache_key(id), CACHE_TTL, load).await?;
+    let row = cache.get_or_load(key, CACHE_TTL, load, owner_of).await?;
 {%- endif %}
 {%- if r.owned() %}
-    let row = row.filter(|row| visible(row, owner));
+    let row = row.filter(|row| visible(row.owner(), owner));
 {%- endif %}
     let row = row.ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
-    conditional(&headers, &row)
+    Ok(row.respond(&if_none_match))
 }
 
 /// The row with this id,
@@ -44,17 +47,28 @@ async fn read(state: &AppState, id: Id) -> Result<Option<Row>, ApiError> {
 }
 {%- if let Some(o) = c.owner_of_row %}
 
+/// Who owns a row: kept beside its JSON in the cache.
+fn owner_of(row: &Row) -> Option<crate::cache::Owner> {
+    Some({{ o }})
+}
+
 /// The condition SQL_GET puts on the owner: the rule grants every row
 /// (`owner` is `None`), or the row is the caller's.
-fn visible(row: &Row, owner: Option<crate::auth::UserId>) -> bool {
-    owner.is_none_or(|owner| owner == {{ o }})
+fn visible(row_owner: Option<crate::cache::Owner>, owner: Option<crate::auth::UserId>) -> bool {
+    owner.is_none_or(|owner| row_owner == Some(owner))
+}
+{%- else %}
+
+/// The rule checks no owner on a row: the cache keeps none.
+fn owner_of(_row: &Row) -> Option<crate::cache::Owner> {
+    None
 }
 {%- endif %}
 
 /// A row's cache key: the service (as a hash tag), the collection and the
 /// id.
 fn cache_key(id: Id) -> String {
-    crate::cache::key(format_args!("{COLLECTION}/{id}"))
+    crate::cache::row_key(COLLECTION, id)
 }
 {%- if r.cache_epoch %}
 

@@ -34,7 +34,7 @@ async fn {{ name }}(
 {%- call caller_param() %}{% endcall %}
     Path(id): Path<Id>,
 {%- if headers %}
-    headers: HeaderMap,
+    if_none_match: IfNoneMatch,
 {%- endif %}
 ) -> Result<{{ ret }}, ApiError> {
 {%- else -%}
