@@ -1622,4 +1622,21 @@ mod tests {
         assert!(Kind::Date.parse("2024-02-29").is_ok());
         assert!(Kind::Text.parse("a\0b").is_err());
     }
+
+    /// A key is found past strings with escaped quotes and brackets, and
+    /// past nested values; absent and null keys are `None`.
+    #[test]
+    fn a_rows_key_is_read_from_its_text() {
+        let row = r#"{"id":7,"title":"a \"quoted\", [bracketed] {text}\\","tags":[{"a":[1,"}"]},null],"author_id":"9e2019e8-8e23-4200-b12a-d2872817cbb6","parent_id":null}"#;
+        assert!(serde_json::from_str::<Json>(row).is_ok());
+        assert_eq!(field_of(row, "id"), Some("7"));
+        assert_eq!(
+            field_of(row, "author_id"),
+            Some("\"9e2019e8-8e23-4200-b12a-d2872817cbb6\"")
+        );
+        assert_eq!(field_of(row, "tags"), Some(r#"[{"a":[1,"}"]},null]"#));
+        assert_eq!(field_of(row, "parent_id"), None);
+        assert_eq!(field_of(row, "missing"), None);
+        assert_eq!(field_of("[]", "id"), None);
+    }
 }
