@@ -1210,11 +1210,11 @@ impl ListRequest {
     /// The response of a list with `?include=`: the rows with their
     /// relations (cut to `?fields=` when asked), the page's cursor and total.
     pub fn finish<T>(&self, page: Page<T>, items: Items) -> Response {
-        if self.fields.is_none() {
-            if let Some(body) = spliced(&page, &items) {
-                let json = HeaderValue::from_static("application/json");
-                return ([(header::CONTENT_TYPE, json)], body).into_response();
-            }
+        if self.fields.is_none()
+            && let Some(body) = spliced(&page, &items)
+        {
+            let json = HeaderValue::from_static("application/json");
+            return ([(header::CONTENT_TYPE, json)], body).into_response();
         }
         let items: Vec<Box<RawValue>> = items
             .rows
