@@ -38,15 +38,29 @@ start_service() { # name binary port database [VAR=value...]
 
 ticks=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# pg_ticks PID: the CPU ticks of the PostgreSQL backends serving process PID,
+# matched by its connections' client ports (backends closed during a run are
+# lost, those opened are counted whole).
+pg_ticks() {
+  local ports total=0 b t
+  ports=$(ss -tnp | awk -v p="pid=$1," '$5 ~ /:5432$/ && index($0, p) { n = split($4, a, ":"); print a[n] }' | paste -sd, -)
+  [ -n "$ports" ] || { echo 0; return; }
+  for b in $("${PSQL[@]}" -d postgres -Atc "SELECT pid FROM pg_stat_activity WHERE client_port IN ($ports)"); do
+    t=$(cpu_ticks "$b" 2>/dev/null) && total=$((total + t))
+  done
+  echo "$total"
+}
 # measure KEY PROCESS URL [wrk args]: one wrk run; appends req/s to
 # $work/KEY.rps and server CPU microseconds per request to $work/KEY.cpu.
 measure() {
   local key=$1 pid=${pids[$2]} url=$3
   shift 3
-  local before after
+  local before after pg_before pg_after
   before=$(cpu_ticks "$pid")
+  [ -z "${PG_CPU:-}" ] || pg_before=$(pg_ticks "$pid")
   wrk -t$THREADS -c$CLIENTS -d"${SECONDS_PER_RUN}s" "$@" "$url" >"$work/$key.txt"
   after=$(cpu_ticks "$pid")
+  [ -z "${PG_CPU:-}" ] || pg_after=$(pg_ticks "$pid")
   if grep -q "Non-2xx\|Socket errors" "$work/$key.txt"; then
     cat "$work/$key.txt" >&2
     echo "$key answered errors; see above" >&2
@@ -55,6 +69,10 @@ measure() {
   awk '/Requests\/sec/ { print $2 }' "$work/$key.txt" >>"$work/$key.rps"
   awk -v t="$((after - before))" -v hz="$ticks" '/requests in/ { printf "%.1f\n", t / hz * 1e6 / $1 }' \
     "$work/$key.txt" >>"$work/$key.cpu"
+  # With PG_CPU set, the PostgreSQL backends' CPU per request too.
+  [ -z "${PG_CPU:-}" ] ||
+    awk -v t="$((pg_after - pg_before))" -v hz="$ticks" '/requests in/ { printf "%.1f\n", t / hz * 1e6 / $1 }' \
+      "$work/$key.txt" >>"$work/$key.pgcpu"
   log "$key: $(tail -1 "$work/$key.rps") req/s, $(tail -1 "$work/$key.cpu") us CPU/request"
 }
 

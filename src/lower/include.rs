@@ -91,10 +91,23 @@ fn include(r: &Resource, name: &str, resources: &[Resource]) -> ListInclude {
         id: id_kind(r),
         // `unnest` names each listed id once; the subquery is the nested
         // list's statement for that id (same index, same order), capped.
+        // The row comparison holds for every child (its id is at least the
+        // type's least value) and only steers the planner: it lowers the
+        // estimate enough that the `(foreign key, id)` index is read in
+        // order and stops at the cap, where the equality alone gets a
+        // bitmap scan and a sort per parent (0.45 ms against 0.24 ms for
+        // 100 posts with 3 comments each, PostgreSQL 15).
         head: "SELECT \"c\".* FROM unnest(".to_string(),
         middle: format!(
-            ") AS \"p\"(\"id\") CROSS JOIN LATERAL (SELECT {} FROM {table} WHERE {table}.{} = \"p\".\"id\"",
-            child.select_columns, fk.column_q
+            ") AS \"p\"(\"id\") CROSS JOIN LATERAL (SELECT {} FROM {table} WHERE {table}.{fk} = \"p\".\"id\" AND ({table}.{fk}, {table}.{id}) >= (\"p\".\"id\", {least})",
+            child.select_columns,
+            fk = fk.column_q,
+            id = sql_ident("id"),
+            least = if child.pk.is_uuid {
+                "'00000000-0000-0000-0000-000000000000'::uuid"
+            } else {
+                "'-9223372036854775808'::bigint"
+            },
         ),
         tail: format!(
             " ORDER BY {table}.{} LIMIT {}) AS \"c\"",

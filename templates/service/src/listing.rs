@@ -33,17 +33,17 @@ use std::fmt;
 use std::sync::OnceLock;
 {%- endif %}
 
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json, json};
 use sqlx::postgres::PgRow;
-use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
+use sqlx::{FromRow, PgPool, Postgres, QueryBuilder, Row};
 use tracing::Instrument;
 
 use crate::db::Reader;
@@ -1153,18 +1153,17 @@ struct Item {
 }
 
 impl Item {
-    /// The row with its relations, as one JSON object.
-    fn into_json(self) -> String {
+    /// Appends the row with its relations, as one JSON object.
+    fn write_to(&self, out: &mut String) {
         if self.embedded.is_empty() {
-            return self.json;
+            out.push_str(&self.json);
+            return;
         }
-        let mut json = self.json;
         // The row's closing brace goes after the relations; a row has at
         // least its id, so a comma always separates them.
-        json.pop();
-        json.push_str(&self.embedded);
-        json.push('}');
-        json
+        out.push_str(&self.json[..self.json.len() - 1]);
+        out.push_str(&self.embedded);
+        out.push('}');
     }
 }
 
@@ -1211,11 +1210,18 @@ impl ListRequest {
     /// The response of a list with `?include=`: the rows with their
     /// relations (cut to `?fields=` when asked), the page's cursor and total.
     pub fn finish<T>(&self, page: Page<T>, items: Items) -> Response {
+        if self.fields.is_none()
+            && let Some(body) = spliced(&page, &items)
+        {
+            let json = HeaderValue::from_static("application/json");
+            return ([(header::CONTENT_TYPE, json)], body).into_response();
+        }
         let items: Vec<Box<RawValue>> = items
             .rows
-            .into_iter()
+            .iter()
             .filter_map(|item| {
-                let mut json = item.into_json();
+                let mut json = String::new();
+                item.write_to(&mut json);
                 if self.fields.is_some() {
                     let mut map: Map<String, Json> = serde_json::from_str(&json).ok()?;
                     map.retain(|key, _| self.keeps(key));
@@ -1226,6 +1232,38 @@ impl ListRequest {
             .collect();
         JsonBody(page.with_items(items)).into_response()
     }
+}
+
+/// The page's JSON written around its rows' text, which the service
+/// serialized itself: what `Page` serializes to, without parsing each row
+/// again to check it (a `RawValue` does) and copying it once more. `None`
+/// if the envelope does not start with its `items`, which `Page` declares
+/// first.
+fn spliced<T>(page: &Page<T>, items: &Items) -> Option<String> {
+    const ITEMS: &str = "{\"items\":[";
+    let empty = Page::<()> {
+        items: Vec::new(),
+        next_cursor: page.next_cursor.clone(),
+        total: page.total,
+    };
+    let envelope = serde_json::to_string(&empty).ok()?;
+    let rest = envelope.strip_prefix(ITEMS)?.strip_prefix(']')?;
+    let rows: usize = items
+        .rows
+        .iter()
+        .map(|item| item.json.len() + item.embedded.len() + 1)
+        .sum();
+    let mut body = String::with_capacity(ITEMS.len() + rows + 1 + rest.len());
+    body.push_str(ITEMS);
+    for (n, item) in items.rows.iter().enumerate() {
+        if n > 0 {
+            body.push(',');
+        }
+        item.write_to(&mut body);
+    }
+    body.push(']');
+    body.push_str(rest);
+    Some(body)
 }
 
 /// Rows as JSON objects, exactly as a plain page serializes them.
@@ -1241,36 +1279,80 @@ pub fn objects<T: Serialize>(rows: &[T]) -> Items {
     Items { rows }
 }
 
-/// The top-level field `key` of a JSON object's text, as the JSON text of
-/// its value; `None` when absent or null. One pass over the text, nothing
-/// allocated: keys are column names, never escaped, so they are borrowed.
+/// The top-level field `key` of a row's JSON text, as the JSON text of its
+/// value; `None` when absent or null. The text is what `serde_json`
+/// serialized from a row (compact, its keys column names that are never
+/// escaped), so the entries before `key` are skipped without decoding them
+/// and the ones after it are not read at all: the keys an include needs
+/// (`id`, a foreign key) come first in a row.
 fn field_of<'a>(object: &'a str, key: &str) -> Option<&'a str> {
-    struct Find<'k>(&'k str);
-
-    impl<'de> Visitor<'de> for Find<'_> {
-        type Value = Option<&'de RawValue>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a JSON object")
+    let bytes = object.as_bytes();
+    let mut at = 1;
+    if bytes.first() != Some(&b'{') {
+        return None;
+    }
+    while bytes.get(at) == Some(&b'"') {
+        let name = at + 1;
+        let colon = name + object.get(name..)?.find('"')? + 1;
+        if bytes.get(colon) != Some(&b':') {
+            return None;
         }
+        let end = value_end(bytes, colon + 1)?;
+        if object.get(name..colon - 1)? == key {
+            let value = object.get(colon + 1..end)?;
+            return (value != "null").then_some(value);
+        }
+        if bytes.get(end) != Some(&b',') {
+            return None;
+        }
+        at = end + 1;
+    }
+    None
+}
 
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut found = None;
-            // Every entry is read: the object must end where it should.
-            while let Some(name) = map.next_key::<&'de str>()? {
-                if found.is_none() && name == self.0 {
-                    found = Some(map.next_value::<&'de RawValue>()?);
-                } else {
-                    map.next_value::<IgnoredAny>()?;
+/// Where the compact JSON value that starts at `at` ends: the `,` or the
+/// closing bracket after it.
+fn value_end(bytes: &[u8], mut at: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    loop {
+        match *bytes.get(at)? {
+            b'"' => {
+                // A string: to its unescaped closing quote.
+                at += 1;
+                loop {
+                    match *bytes.get(at)? {
+                        b'\\' => at += 2,
+                        b'"' => break,
+                        _ => at += 1,
+                    }
                 }
             }
-            Ok(found)
+            b'{' | b'[' => depth += 1,
+            b',' | b'}' | b']' if depth == 0 => return Some(at),
+            b'}' | b']' => depth -= 1,
+            _ => {}
+        }
+        at += 1;
+    }
+}
+
+/// The key linking a listed row and an included one: ids are bigint or
+/// uuid, and both sides are read into it (the listed row's from its JSON
+/// text, the included row's from its column), so nothing is matched by
+/// text.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Link {
+    Int(i64),
+    Uuid(uuid::Uuid),
+}
+
+impl Link {
+    fn value(self) -> Value {
+        match self {
+            Link::Int(v) => Value::Int(v),
+            Link::Uuid(v) => Value::Uuid(v),
         }
     }
-
-    let mut json = serde_json::Deserializer::from_str(object);
-    let value = json.deserialize_map(Find(key)).ok()??.get();
-    (value != "null").then_some(value)
 }
 
 impl Include {
@@ -1284,21 +1366,18 @@ impl Include {
         owner: Option<Value>,
     ) -> Result<(), ApiError>
     where
-        T: for<'r> FromRow<'r, PgRow> + Serialize + Send + Unpin,
+        T: for<'r> FromRow<'r, PgRow> + Serialize,
     {
-        // Each item's key, read once from its text.
-        let keys: Vec<Option<String>> = items
+        // Each item's key, read from the start of its text.
+        let keys: Vec<Option<Link>> = items
             .rows
             .iter()
-            .map(|item| field_of(&item.json, self.from).map(str::to_owned))
+            .map(|item| self.link(field_of(&item.json, self.from)?))
             .collect();
-        let mut ids: Vec<Value> = keys
-            .iter()
-            .flatten()
-            .filter_map(|key| self.id.read_json(&serde_json::from_str(key).ok()?))
-            .collect();
-        ids.sort_by_cached_key(Value::to_string);
-        ids.dedup();
+        let mut links: Vec<Link> = keys.iter().flatten().copied().collect();
+        links.sort_unstable();
+        links.dedup();
+        let ids: Vec<Value> = links.into_iter().map(Link::value).collect();
         let rows = if ids.is_empty() {
             Vec::new()
         } else {
@@ -1317,35 +1396,59 @@ impl Include {
                     }
                     qb.push(self.tail);
                     let span = crate::telemetry::db_query(qb.sql().as_str());
-                    qb.build_query_as::<T>()
-                        .fetch_all(pool)
-                        .instrument(span)
-                        .await
+                    qb.build().fetch_all(pool).instrument(span).await
                 })
                 .await
                 .map_err(|err| ApiError::from_db(err, &[]))?
         };
-        self.attach(items, &keys, &rows);
+        let by_key = self
+            .group::<T>(&rows)
+            .map_err(|err| ApiError::from_db(err, &[]))?;
+        self.attach(items, &keys, by_key);
         Ok(())
     }
 
-    /// Embeds `rows` in the `items` they belong to: a parent or `null`, or
-    /// the list of children (empty when there are none). Rows are matched
-    /// by the JSON text of their keys, which both sides serialize from the
-    /// same type.
-    fn attach<T: Serialize>(&self, items: &mut Items, keys: &[Option<String>], rows: &[T]) {
-        let mut by_key: HashMap<String, Vec<String>> = HashMap::new();
-        for json in rows
-            .iter()
-            .filter_map(|row| serde_json::to_string(row).ok())
-        {
-            if let Some(key) = field_of(&json, self.to) {
-                let key = key.to_owned();
-                by_key.entry(key).or_default().push(json);
-            }
+    /// A key's JSON text (a number, or a quoted uuid) as a link.
+    fn link(&self, text: &str) -> Option<Link> {
+        match self.id {
+            Kind::Uuid => text
+                .strip_prefix('"')?
+                .strip_suffix('"')?
+                .parse()
+                .ok()
+                .map(Link::Uuid),
+            _ => text.parse().ok().map(Link::Int),
         }
+    }
+
+    /// The included rows by the key they belong to, each serialized once;
+    /// the key is read from its column, not from the JSON.
+    fn group<T>(&self, rows: &[PgRow]) -> Result<HashMap<Link, Vec<String>>, sqlx::Error>
+    where
+        T: for<'r> FromRow<'r, PgRow> + Serialize,
+    {
+        let mut by_key: HashMap<Link, Vec<String>> = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let key = match self.id {
+                Kind::Uuid => Link::Uuid(row.try_get(self.to)?),
+                _ => Link::Int(row.try_get(self.to)?),
+            };
+            let json = serde_json::to_string(&T::from_row(row)?)
+                .map_err(|err| sqlx::Error::Decode(err.into()))?;
+            by_key.entry(key).or_default().push(json);
+        }
+        Ok(by_key)
+    }
+
+    /// Embeds the included rows in the `items` they belong to: a parent or
+    /// `null`, or the list of children (empty when there are none).
+    fn attach(
+        &self,
+        items: &mut Items,
+        keys: &[Option<Link>],
+        mut by_key: HashMap<Link, Vec<String>>,
+    ) {
         for (item, key) in items.rows.iter_mut().zip(keys) {
-            let key = key.as_deref();
             let embedded = &mut item.embedded;
             embedded.push_str(",\"");
             embedded.push_str(self.name);
@@ -1353,13 +1456,18 @@ impl Include {
             if self.many {
                 // Children are keyed by the item's own id, unique on a
                 // page: each group is taken, never copied twice.
-                let children = key.and_then(|key| by_key.remove(key)).unwrap_or_default();
+                let children = key.and_then(|key| by_key.remove(&key)).unwrap_or_default();
                 embedded.push('[');
-                embedded.push_str(&children.join(","));
+                for (n, child) in children.iter().enumerate() {
+                    if n > 0 {
+                        embedded.push(',');
+                    }
+                    embedded.push_str(child);
+                }
                 embedded.push(']');
             } else {
                 // A parent can be shared by several items.
-                let parent = key.and_then(|key| by_key.get(key)?.first());
+                let parent = key.and_then(|key| by_key.get(&key)?.first());
                 embedded.push_str(parent.map_or("null", String::as_str));
             }
         }
@@ -1513,5 +1621,22 @@ mod tests {
         assert!(Kind::Date.parse("10000-01-01").is_err());
         assert!(Kind::Date.parse("2024-02-29").is_ok());
         assert!(Kind::Text.parse("a\0b").is_err());
+    }
+
+    /// A key is found past strings with escaped quotes and brackets, and
+    /// past nested values; absent and null keys are `None`.
+    #[test]
+    fn a_rows_key_is_read_from_its_text() {
+        let row = r#"{"id":7,"title":"a \"quoted\", [bracketed] {text}\\","tags":[{"a":[1,"}"]},null],"author_id":"9e2019e8-8e23-4200-b12a-d2872817cbb6","parent_id":null}"#;
+        assert!(serde_json::from_str::<Json>(row).is_ok());
+        assert_eq!(field_of(row, "id"), Some("7"));
+        assert_eq!(
+            field_of(row, "author_id"),
+            Some("\"9e2019e8-8e23-4200-b12a-d2872817cbb6\"")
+        );
+        assert_eq!(field_of(row, "tags"), Some(r#"[{"a":[1,"}"]},null]"#));
+        assert_eq!(field_of(row, "parent_id"), None);
+        assert_eq!(field_of(row, "missing"), None);
+        assert_eq!(field_of("[]", "id"), None);
     }
 }
