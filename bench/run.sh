@@ -309,9 +309,10 @@ if $BUILD; then
   cold() { # manifest target-dir: prints "wall cpu" in seconds
     rm -rf "$2"
     CARGO_TARGET_DIR="$2" /usr/bin/time -f '%e %U %S' -o "$work/cold.time" \
-      cargo build --release --quiet --manifest-path "$1" >/dev/null 2>&1
+      cargo build --release --quiet --manifest-path "$1" >"$work/cold.log" 2>&1 ||
+      { cat "$work/cold.log" >&2; echo "the cold build of $1 failed" >&2; exit 1; }
     rm -rf "$2"
-    awk '{ printf "%.0f %.0f", $1, $2 + $3 }' "$work/cold.time"
+    awk '{ printf "%.0f %.0f\n", $1, $2 + $3 }' "$work/cold.time"
   }
   read -r build_ref build_ref_cpu < <(cold "$REFERENCE_SRC/Cargo.toml" "$SCRATCH/cold-target")
   read -r build_shop build_shop_cpu < <(cold "$work/cold/Cargo.toml" "$work/cold-target")
