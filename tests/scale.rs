@@ -249,6 +249,23 @@ impl Replica {
         patched.body
     }
 
+    /// POSTs an order with `body` through this replica: its id and the
+    /// created row.
+    fn create_order(&self, token: &str, body: &Value) -> (i64, Value) {
+        let made = self.send(Some(token), "POST", "/v1/orders", body);
+        assert_eq!(made.status, 201, "{}: {:?}", self.name, made.body);
+        let id = made.body["id"].as_i64().unwrap();
+        (id, made.body)
+    }
+
+    /// Waits until the replica's local tier is on: it has subscribed to
+    /// the invalidations.
+    fn until_subscribed(&self) {
+        self.until("subscribed", Duration::from_secs(10), || {
+            self.local_tier() == "on"
+        });
+    }
+
     /// Polls `ready` every 50 ms until it holds, failing after `within`.
     fn until(&self, what: &str, within: Duration, mut ready: impl FnMut() -> bool) {
         let deadline = Instant::now() + within;
@@ -404,23 +421,14 @@ fn replicas_never_serve_a_write_stale() {
     let b = Replica::start("b", &db, &redis, &tier);
     let c = Replica::start("c", &db, &redis, &[]);
     for replica in [&a, &b] {
-        replica.until("subscribed", Duration::from_secs(10), || {
-            replica.local_tier() == "on"
-        });
+        replica.until_subscribed();
     }
     assert_eq!(c.local_tier(), "off");
     let all = [&a, &b, &c];
 
     let (user, token) = sign_up(&a, "alice@example.com");
-    let made = a.send(
-        Some(&token),
-        "POST",
-        "/v1/orders",
-        &json!({ "total_cents": 100, "note": "first" }),
-    );
-    assert_eq!(made.status, 201, "{:?}", made.body);
-    let id = made.body["id"].as_i64().unwrap();
-    all_see(&all, &token, user, id, Some(&made.body), "after the create");
+    let (id, made) = a.create_order(&token, &json!({ "total_cents": 100, "note": "first" }));
+    all_see(&all, &token, user, id, Some(&made), "after the create");
     // The user is cached by id too.
     let me = format!("/v1/users/{user}");
     for replica in all {
@@ -434,14 +442,7 @@ fn replicas_never_serve_a_write_stale() {
         "UPDATE orders SET note = 'behind its back' WHERE id = {id}"
     ));
     assert_eq!(redis.cli(&["FLUSHDB"]), "OK");
-    all_see(
-        &[&a, &b],
-        &token,
-        user,
-        id,
-        Some(&made.body),
-        "from the tier",
-    );
+    all_see(&[&a, &b], &token, user, id, Some(&made), "from the tier");
     let fresh = c.get(Some(&token), &format!("/v1/orders/{id}"));
     assert_eq!(fresh.body["note"], "behind its back", "{:?}", fresh.body);
 
@@ -481,15 +482,8 @@ fn replicas_never_serve_a_write_stale() {
     );
 
     // A second order, deleted through a: gone everywhere at once.
-    let doomed = b.send(
-        Some(&token),
-        "POST",
-        "/v1/orders",
-        &json!({ "total_cents": 5 }),
-    );
-    assert_eq!(doomed.status, 201, "{:?}", doomed.body);
-    let doomed_id = doomed.body["id"].as_i64().unwrap();
-    all_see(&all, &token, user, doomed_id, Some(&doomed.body), "created");
+    let (doomed_id, doomed) = b.create_order(&token, &json!({ "total_cents": 5 }));
+    all_see(&all, &token, user, doomed_id, Some(&doomed), "created");
     let deleted = call(
         Some(&token),
         "DELETE",
@@ -579,14 +573,7 @@ fn a_load_that_read_before_a_write_is_not_stored_after_it() {
         || revocations(&b) == "memory",
     );
     let (user, token) = sign_up(&a, "race@example.com");
-    let made = a.send(
-        Some(&token),
-        "POST",
-        "/v1/orders",
-        &json!({ "total_cents": 100 }),
-    );
-    assert_eq!(made.status, 201, "{:?}", made.body);
-    let order = made.body["id"].as_i64().unwrap();
+    let (order, _) = a.create_order(&token, &json!({ "total_cents": 100 }));
 
     for (path, field) in [
         (format!("/v1/users/{user}"), "name"),
@@ -773,14 +760,7 @@ fn sigterm_drains_one_replica_while_the_other_serves() {
     let mut a = Replica::start("a", &db, &redis, &[("SHUTDOWN_DELAY", "2s")]);
     let b = Replica::start("b", &db, &redis, &[]);
     let (_, token) = sign_up(&b, "drain@example.com");
-    let made = b.send(
-        Some(&token),
-        "POST",
-        "/v1/orders",
-        &json!({ "total_cents": 1 }),
-    );
-    assert_eq!(made.status, 201, "{:?}", made.body);
-    let id = made.body["id"].as_i64().unwrap();
+    let (id, _) = b.create_order(&token, &json!({ "total_cents": 1 }));
 
     let mut lock = Command::new("psql")
         .args(["-h", "127.0.0.1", "-U", "postgres", "-d", &db.0, "-qc"])
@@ -1166,30 +1146,14 @@ fn a_redis_cluster_serves_the_cache_and_the_limit_through_a_node_restart() {
     let b = Replica::start_on("b", &db, &cluster.urls(), &env);
     let both = [&a, &b];
     for replica in both {
-        replica.until("subscribed", Duration::from_secs(10), || {
-            replica.local_tier() == "on"
-        });
+        replica.until_subscribed();
     }
 
     let (user, token) = sign_up(&a, "carol@example.com");
-    let made = a.send(
-        Some(&token),
-        "POST",
-        "/v1/orders",
-        &json!({ "total_cents": 100, "note": "first" }),
-    );
-    assert_eq!(made.status, 201, "{:?}", made.body);
-    let id = made.body["id"].as_i64().unwrap();
-    all_see(
-        &both,
-        &token,
-        user,
-        id,
-        Some(&made.body),
-        "after the create",
-    );
+    let (id, made) = a.create_order(&token, &json!({ "total_cents": 100, "note": "first" }));
+    all_see(&both, &token, user, id, Some(&made), "after the create");
     let hits = cache_count(&b, "hits");
-    all_see(&both, &token, user, id, Some(&made.body), "again");
+    all_see(&both, &token, user, id, Some(&made), "again");
     assert!(
         cache_count(&b, "hits") >= hits + 3,
         "b's by-id and list reads hit the cache"
