@@ -22,6 +22,7 @@ set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 . bench/seed.sh
+. bench/lib.sh
 usage="usage: bench/cachehit.sh BEFORE_BINARY AFTER_BINARY [requests] [seconds] [repetitions]"
 declare -A bin=([before]=${1:?$usage} [after]=${2:?$usage})
 N=${3:-1000} SECS=${4:-5} REPS=${5:-3}
@@ -49,11 +50,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_ready() { # port path
-  for _ in $(seq 1 600); do curl -sf "127.0.0.1:$1$2" >/dev/null && return; sleep 0.2; done
-  echo "nothing answers 127.0.0.1:$1$2; logs in $work" >&2
-  exit 1
-}
+READY_TRIES=1200 # a service starting under valgrind: up to 2 minutes
+THREADS=2 CLIENTS=8 SECONDS_PER_RUN=$SECS
 # serve PORT [VAR=value...] COMMAND...: the service (or valgrind running it)
 # on PORT, in the background; its pid is left in $pid.
 serve() {
@@ -85,7 +83,7 @@ pid=
 declare -A result=()
 # profile NAME BACKEND [VAR=value...]: the hit and /livez cases of one binary.
 profile() {
-  local name=$1 backend=$2 case path file label=$1-$2
+  local name=$1 backend=$2 case path label=$1-$2
   shift 2
   # Entries another build stored are read the same way, but each run starts empty.
   redis-cli -p "$PORT_REDIS" flushall >/dev/null
@@ -95,14 +93,7 @@ profile() {
   for case in hit livez; do
     if [ "$case" = hit ]; then path="/v1/users/[1-$N]"; else path="/livez?[1-$N]"; fi
     requests "$path" # warm: every row cached, statements prepared, the token verified
-    callgrind_control -i on "$pid" >/dev/null 2>&1
-    callgrind_control -z "$pid" >/dev/null 2>&1
-    requests "$path"
-    callgrind_control -d "$case" "$pid" >/dev/null 2>&1
-    callgrind_control -i off "$pid" >/dev/null 2>&1
-    file=$(find "$OUT" -name "$label.$pid.*" | head -1)
-    mv "$file" "$OUT/$label-$case.out"
-    result[$label-$case]=$(awk '/^(summary|totals):/ { print $2; exit }' "$OUT/$label-$case.out")
+    result[$label-$case]=$(callgrind_count "$pid" "$OUT/$label" "$OUT/$label-$case.out" "$path")
   done
   stop "$pid"
   pid=
@@ -122,37 +113,20 @@ for name in before after; do
   # Every user read once: the runs below are all hits.
   wrk -t2 -c8 -d2s -s "$work/get.lua" -H "authorization: Bearer $token" "http://127.0.0.1:${port[$name]}" >/dev/null
 done
-ticks=$(getconf CLK_TCK)
-cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-measure() { # name case
-  local name=$1 case=$2 c0 c1
-  c0=$(cpu "${pids[$name]}")
-  if [ "$case" = hit ]; then
-    wrk -t2 -c8 -d"${SECS}s" -s "$work/get.lua" -H "authorization: Bearer $token" \
-      "http://127.0.0.1:${port[$name]}" >"$work/out"
-  else
-    wrk -t2 -c8 -d"${SECS}s" "http://127.0.0.1:${port[$name]}/livez" >"$work/out"
-  fi
-  c1=$(cpu "${pids[$name]}")
-  if grep -q "Non-2xx\|Socket errors" "$work/out"; then
-    cat "$work/out" >&2
-    exit 1
-  fi
-  awk '/Requests\/sec/ { print $2 }' "$work/out" >>"$work/$name-$case.rps"
-  awk -v t="$((c1 - c0))" -v hz="$ticks" '/requests in/ { printf "%.1f\n", t / hz * 1e6 / $1 }' "$work/out" >>"$work/$name-$case.cpu"
-  printf '== %s %s: %s req/s, %s us CPU/request\n' "$name" "$case" "$(tail -1 "$work/$name-$case.rps")" "$(tail -1 "$work/$name-$case.cpu")" >&2
-}
+auth=(-H "authorization: Bearer $token")
 for _ in $(seq 1 "$REPS"); do
   for case in hit livez; do
-    for name in before after; do measure "$name" "$case"; done
+    for name in before after; do
+      if [ "$case" = hit ]; then
+        measure "$name-hit" "$name" "http://127.0.0.1:${port[$name]}" -s "$work/get.lua" "${auth[@]}"
+      else
+        measure "$name-livez" "$name" "http://127.0.0.1:${port[$name]}/livez"
+      fi
+    done
   done
 done
 
 # ---------------------------------------------------------------- report
-per() { awk -v t="$1" -v n="$N" 'BEGIN { printf "%.0f", t / n }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-median() { sort -g "$work/$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-runs() { paste -sd/ "$work/$1" | sed 's|\.[0-9]*||g'; }
 printf '\n%s, load %s: %s requests per case, sslmode=%s, instructions per request (callgrind Ir)\n\n' \
   "$(date -u +'%Y-%m-%d %H:%M UTC')" "$(cut -d' ' -f1-3 /proc/loadavg)" "$N" "$SSLMODE"
 printf '| case | before | after | after / before |\n| --- | ---: | ---: | ---: |\n'
@@ -165,7 +139,7 @@ done
 printf '\nwrk -t2 -c8 -d%ss, %s interleaved repetitions, medians (runs); the cache in process\n\n' "$SECS" "$REPS"
 printf '| build | hit req/s | /livez req/s | hit / livez | CPU µs/req hit, livez |\n| --- | ---: | ---: | ---: | ---: |\n'
 for name in before after; do
-  h=$(median "$name-hit.rps") l=$(median "$name-livez.rps")
-  printf '| %s | %.0f (%s) | %.0f (%s) | %s | %s, %s |\n' "$name" "$h" "$(runs "$name-hit.rps")" \
-    "$l" "$(runs "$name-livez.rps")" "$(ratio "$h" "$l")" "$(median "$name-hit.cpu")" "$(median "$name-livez.cpu")"
+  h=$(median "$name-hit" rps) l=$(median "$name-livez" rps)
+  printf '| %s | %.0f (%s) | %.0f (%s) | %s | %s, %s |\n' "$name" "$h" "$(all "$name-hit")" \
+    "$l" "$(all "$name-livez")" "$(ratio "$h" "$l")" "$(median "$name-hit" cpu)" "$(median "$name-livez" cpu)"
 done

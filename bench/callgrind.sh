@@ -21,12 +21,15 @@
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 gen_bin=${1:?usage: bench/callgrind.sh GENERATED_BINARY REFERENCE_BINARY [requests] [label]}
 ref_bin=${2:?usage: bench/callgrind.sh GENERATED_BINARY REFERENCE_BINARY [requests] [label]}
 N=${3:-1000}
 label=${4:-run}
 SSLMODE=${BENCH_SSLMODE:-disable}
 OUT=${BENCH_CALLGRIND_OUT:-target/callgrind}
+work=$OUT         # where wait_ready sends the reader for the services' logs
+READY_TRIES=1200  # a service starting under valgrind: up to 2 minutes
 DB=scaffold_bench_callgrind
 PORT=18291
 URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=$SSLMODE"
@@ -42,11 +45,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_ready() { # path
-  for _ in $(seq 1 600); do curl -sf "127.0.0.1:$PORT$1" >/dev/null && return; sleep 0.2; done
-  echo "nothing answers 127.0.0.1:$PORT$1" >&2
-  exit 1
-}
 # requests PATH-WITH-GLOB: sends them over one connection; every answer must be 200.
 requests() {
   local codes
@@ -58,7 +56,7 @@ requests() {
 # The generated service migrates on start; then the rows both binaries read.
 env DATABASE_URL="$URL" BIND_ADDR="127.0.0.1:$PORT" RUST_LOG=warn "$gen_bin" >/dev/null 2>&1 &
 pid=$!
-wait_ready /readyz
+wait_ready "$PORT" /readyz
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 "${PSQL[@]}" -d "$DB" -c "INSERT INTO authors (name, born_on, website, bio)
   SELECT 'Author ' || g, date '1900-01-01' + g, 'https://example.com/' || g, repeat('bio ', 20)
@@ -67,24 +65,17 @@ kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 declare -A result=()
 # profile NAME BINARY GET-PREFIX: the GET and /livez cases of one binary.
 profile() {
-  local name=$1 bin=$2 prefix=$3 case path file
+  local name=$1 bin=$2 prefix=$3 case path
   env DATABASE_URL="$URL" BIND_ADDR="127.0.0.1:$PORT" RUST_LOG=warn DATABASE_MAX_CONNECTIONS=8 POOL=8 \
     RATE_LIMIT_ENABLED=true \
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT/$label-$name.%p" \
     "$bin" >"$OUT/$label-$name.log" 2>&1 &
   pid=$!
-  wait_ready /livez
+  wait_ready "$PORT" /livez
   for case in get livez; do
     if [ "$case" = get ]; then path="$prefix/[1-$N]"; else path="/livez?[1-$N]"; fi
     requests "${path/\[1-$N\]/[1-200]}" # warm: statements prepared, pool filled
-    callgrind_control -i on "$pid" >/dev/null 2>&1
-    callgrind_control -z "$pid" >/dev/null 2>&1
-    requests "$path"
-    callgrind_control -d "$case" "$pid" >/dev/null 2>&1
-    callgrind_control -i off "$pid" >/dev/null 2>&1
-    file=$(find "$OUT" -name "$label-$name.$pid.*" | head -1)
-    mv "$file" "$OUT/$label-$name-$case.out"
-    result[$name-$case]=$(awk '/^(summary|totals):/ { print $2; exit }' "$OUT/$label-$name-$case.out")
+    result[$name-$case]=$(callgrind_count "$pid" "$OUT/$label-$name" "$OUT/$label-$name-$case.out" "$path")
   done
   kill "$pid"; wait "$pid" 2>/dev/null || true
   rm -f "$OUT/$label-$name.$pid"*
@@ -93,8 +84,6 @@ profile() {
 profile generated "$gen_bin" /v1/authors
 profile reference "$ref_bin" /authors
 
-per() { awk -v t="$1" -v n="$N" 'BEGIN { printf "%.0f", t / n }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 printf '\n%s: %s requests per case, sslmode=%s, instructions per request (callgrind Ir)\n\n' "$label" "$N" "$SSLMODE"
 printf '| case | generated | reference | generated / reference |\n| --- | ---: | ---: | ---: |\n'
 for case in get livez; do

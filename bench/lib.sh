@@ -1,9 +1,11 @@
 # shellcheck shell=bash
-# Sourced by bench/run.sh and bench/lists.sh: starting services, one wrk run
-# with the server's CPU per request, and the report's medians and ratios.
-# The sourcing script sets $work (scratch directory), the associative array
-# `pids` (name -> process id), SSLMODE, CLIENTS, THREADS, SECONDS_PER_RUN and
-# SECRET.
+# Sourced by the bench scripts: starting services, one wrk run with the
+# server's CPU per request, one callgrind count, and the report's medians and
+# ratios. The sourcing script sets $work (scratch directory), the associative
+# array `pids` (name -> process id), SSLMODE, CLIENTS, THREADS,
+# SECONDS_PER_RUN and SECRET, as far as the functions it calls use them;
+# READY_TRIES (tenths of a second, default 300) bounds wait_ready, for a
+# service started under valgrind.
 
 log() { printf '== %s\n' "$*" >&2; }
 
@@ -21,7 +23,7 @@ sync_tree() {
 }
 
 wait_ready() { # port path
-  for _ in $(seq 1 300); do curl -sf "127.0.0.1:$1$2" >/dev/null && return; sleep 0.1; done
+  for _ in $(seq 1 "${READY_TRIES:-300}"); do curl -sf "127.0.0.1:$1$2" >/dev/null && return; sleep 0.1; done
   echo "nothing answers 127.0.0.1:$1$2; logs in $work" >&2
   exit 1
 }
@@ -75,6 +77,26 @@ measure() {
       "$work/$key.txt" >>"$work/$key.pgcpu"
   log "$key: $(tail -1 "$work/$key.rps") req/s, $(tail -1 "$work/$key.cpu") us CPU/request"
 }
+
+# callgrind_count PID PREFIX OUT PATH: the instructions process PID (run
+# under `valgrind --tool=callgrind --instr-atstart=no
+# --callgrind-out-file=PREFIX.%p`) spends on the sourcing script's
+# `requests PATH`, counted with instrumentation switched on only meanwhile.
+# The profile is left in OUT, for callgrind_annotate.
+callgrind_count() {
+  local pid=$1 prefix=$2 out=$3 path=$4 file
+  callgrind_control -i on "$pid" >/dev/null 2>&1
+  callgrind_control -z "$pid" >/dev/null 2>&1
+  requests "$path"
+  callgrind_control -d "$(basename "$out")" "$pid" >/dev/null 2>&1
+  callgrind_control -i off "$pid" >/dev/null 2>&1
+  file=$(find "$(dirname "$prefix")" -name "$(basename "$prefix").$pid.*" | head -1)
+  mv "$file" "$out"
+  awk '/^(summary|totals):/ { print $2; exit }' "$out"
+}
+
+# per TOTAL: TOTAL divided among the sourcing script's $N requests.
+per() { awk -v t="$1" -v n="$N" 'BEGIN { printf "%.0f", t / n }'; }
 
 hwm() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/${pids[$1]}/status"; }
 # rss NAME: the process's resident set now, MiB.
