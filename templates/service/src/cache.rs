@@ -622,8 +622,11 @@ impl Cache {
     /// about `ttl`; an absent row is cached as JSON `null`, served as
     /// `None`), as JSON with its `ETag` and `owner_of` it. A hit serves the
     /// stored bytes. `load` may run again when a shared load failed.
+    /// `epoch` names the counter a resource's by-id entries are stored
+    /// under when a parent's DELETE can change them (`None`: no counter).
     pub async fn get_or_load<T, F, Fut, O>(
         &self,
+        epoch: Option<&str>,
         key: String,
         ttl: Duration,
         load: F,
@@ -636,31 +639,7 @@ impl Cache {
         O: Fn(&T) -> Option<Owner>,
     {
         let slot = Slot {
-            counter: None,
-            key,
-            versioned: true,
-        };
-        self.get_row(slot, ttl, load, owner_of).await
-    }
-
-    /// Like [`Cache::get_or_load`], for a resource whose by-id entries are
-    /// stored under the epoch counter `epoch`.
-    pub async fn get_in<T, F, Fut, O>(
-        &self,
-        epoch: &str,
-        key: String,
-        ttl: Duration,
-        load: F,
-        owner_of: O,
-    ) -> Result<Option<CachedRow>, ApiError>
-    where
-        T: Serialize + DeserializeOwned,
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<Option<T>, ApiError>>,
-        O: Fn(&T) -> Option<Owner>,
-    {
-        let slot = Slot {
-            counter: Some(epoch),
+            counter: epoch,
             key,
             versioned: true,
         };
@@ -1451,7 +1430,7 @@ mod tests {
                 };
                 let ttl = Duration::from_secs(60);
                 let row = cache
-                    .get_or_load(format!("row:{size}"), ttl, load, |_: &String| None)
+                    .get_or_load(None, format!("row:{size}"), ttl, load, |_: &String| None)
                     .await
                     .expect("the load succeeds");
                 // The JSON string: the row in quotes.
@@ -1486,15 +1465,8 @@ mod tests {
         let ttl = Duration::from_secs(60);
         let owner_of = |_: &usize| None;
         let get = || async {
-            let row = match epoch {
-                None => cache.get_or_load(key.to_owned(), ttl, load, owner_of).await,
-                Some(epoch) => {
-                    cache
-                        .get_in(epoch, key.to_owned(), ttl, load, owner_of)
-                        .await
-                }
-            };
-            row.map(|row| row.map(|row| row.json().to_vec()))
+            let row = cache.get_or_load(epoch, key.to_owned(), ttl, load, owner_of);
+            row.await.map(|row| row.map(|row| row.json().to_vec()))
         };
         let write = async {
             loading.notified().await;

@@ -1083,7 +1083,7 @@ async fn cache_runs_one_loader_per_key() {
         Ok::<_, {{ crate_name }}::error::ApiError>(Some(json!({ "id": 1 })))
     };
     let ttl = std::time::Duration::from_secs(60);
-    let read = || cache.get_or_load("key".to_owned(), ttl, load, |_: &Value| None);
+    let read = || cache.get_or_load(None, "key".to_owned(), ttl, load, |_: &Value| None);
     let (a, b, c, d) = tokio::join!(read(), read(), read(), read());
     for row in [a, b, c, d] {
         let row = row.expect("loaded").expect("a row");
@@ -1197,7 +1197,7 @@ async fn cache_remembers_absent_rows_until_invalidated() {
         Ok::<Option<Value>, {{ crate_name }}::error::ApiError>(None)
     };
     let ttl = std::time::Duration::from_secs(60);
-    let read = || cache.get_or_load("gone".to_owned(), ttl, load, |_: &Value| None);
+    let read = || cache.get_or_load(None, "gone".to_owned(), ttl, load, |_: &Value| None);
     assert!(read().await.expect("loaded").is_none());
     assert!(read().await.expect("cached").is_none());
     assert_eq!(loads.load(Ordering::SeqCst), 1, "answered by the cache");

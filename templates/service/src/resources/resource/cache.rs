@@ -19,10 +19,13 @@
     let key = cache_key(id);
 {%- if r.cache_epoch %}
     let epoch = epoch();
-    let row = cache.get_in(&epoch, key, CACHE_TTL, load, owner_of).await?;
+    let epoch = Some(epoch.as_str());
 {%- else %}
-    let row = cache.get_or_load(key, CACHE_TTL, load, owner_of).await?;
+    let epoch = None;
 {%- endif %}
+    let row = cache
+        .get_or_load(epoch, key, CACHE_TTL, load, owner_of)
+        .await?;
 {%- if r.owned() %}
     let row = row.filter(|row| visible(row.owner(), owner));
 {%- endif %}
