@@ -1884,8 +1884,13 @@ async fn rate_limit_refuses_an_empty_bucket_and_recovers_after_refill() {
     let app = spawn().await;
     let route = fixtures().resources[0].route.clone();
     // Requests driven in-process have no peer address: one client.
-    drain(&app.state, std::net::Ipv4Addr::UNSPECIFIED.into()).await;
-    let refused = app.get(&route).await;
+    let client = std::net::Ipv4Addr::UNSPECIFIED.into();
+    let get = || {
+        app.builder(Method::GET, &route)
+            .body(Body::empty())
+            .expect("request")
+    };
+    let refused = refused_when_drained(&app, client, get).await;
     assert_problem(&refused, StatusCode::TOO_MANY_REQUESTS, &route);
     let retry_after: u64 = refused
         .header("retry-after")
@@ -1933,9 +1938,8 @@ async fn forwarded_for_counts_only_behind_a_trusted_proxy() {
             .insert(axum::extract::ConnectInfo(proxy));
         request
     };
-    drain(&app.state, proxy.ip()).await;
     // Untrusted peer: a made-up X-Forwarded-For does not buy a fresh bucket.
-    let refused = app.send(forwarded()).await;
+    let refused = refused_when_drained(&app, proxy.ip(), &forwarded).await;
     assert_problem(&refused, StatusCode::TOO_MANY_REQUESTS, &route);
 
     let settings = RateLimitSettings {
