@@ -47,7 +47,8 @@ pub fn resource_routes(r: &Resource) -> Vec<Route> {
             method,
             method_fn,
             action,
-            // The resource's router is nested under `/v1`.
+            // The module constant names the path below `/v1`; the router
+            // registers it whole (`v1(COLLECTION)`).
             local_path: path.trim_start_matches("/v1").to_string(),
             path,
             path_const: path_const.to_string(),

@@ -17,7 +17,9 @@ pub fn route_call(group: &RouteGroup<'_>, _: &dyn Values, indent: usize) -> aska
         .iter()
         .map(|r| (r.method_fn, r.handler.as_str()))
         .collect();
-    Ok(layout::route_call(indent, group.path_const, &methods))
+    // The constants are the paths below `/v1` (cache keys use them too).
+    let path = format!("&super::v1({})", group.path_const);
+    Ok(layout::route_call(indent, &path, &methods))
 }
 
 /// `pub name: Type,` for the field `ident` of a struct.

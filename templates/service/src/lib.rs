@@ -123,7 +123,10 @@ fn router(state: AppState, operational: bool) -> Router {
         ))
         // Rejects by Content-Length before any body is read, and caps
         // streamed bodies too.
-        .layer(RequestBodyLimitLayer::new(limits.body_limit_bytes));
+        .layer(RequestBodyLimitLayer::new(limits.body_limit_bytes))
+        // The limit above is the only one; axum's built-in 2 MiB default
+        // would otherwise silently cap a larger configured limit.
+        .layer(axum::extract::DefaultBodyLimit::disable());
 
 {%- if auth.is_some() %}
     // A login or registration also takes from its account's bucket; inside
@@ -135,9 +138,10 @@ fn router(state: AppState, operational: bool) -> Router {
 
     let routes = Router::new()
 {%- if auth.is_some() %}
-        .nest("/v1", resources::router().merge(auth_routes))
+        .merge(resources::router())
+        .merge(auth_routes)
 {%- else %}
-        .nest("/v1", resources::router())
+        .merge(resources::router())
 {%- endif %}
         .merge(if operational {
             health::routes().merge(metrics::routes())
@@ -148,7 +152,9 @@ fn router(state: AppState, operational: bool) -> Router {
         // Your own routes (src/custom.rs), behind the same middleware.
         .merge(custom::routes());
     // With a read replica, a caller's reads after its write go to the
-    // primary (read-your-writes); without one, no layer at all.
+    // primary (read-your-writes); without one, no layer at all. Each `layer`
+    // call wraps every route in one more boxed service, cloned and boxed
+    // again per request, so the stack is one call.
     let routes = match state.replica {
         Some(_) => routes.layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -156,12 +162,7 @@ fn router(state: AppState, operational: bool) -> Router {
         )),
         None => routes,
     };
-    routes
-        // The limit above is the only one; axum's built-in 2 MiB default
-        // would otherwise silently cap a larger configured limit.
-        .layer(axum::extract::DefaultBodyLimit::disable())
-        .layer(stack)
-        .with_state(state)
+    routes.layer(stack).with_state(state)
 }
 
 /// Serves [`app`] on `listener` until `signal` resolves, then shuts down in

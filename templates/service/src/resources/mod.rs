@@ -13,7 +13,7 @@ use crate::state::AppState;
 pub mod {{ m }};
 {%- endfor %}
 
-/// Routes of every resource, to be nested under the API version prefix.
+/// Routes of every resource, under the API version prefix.
 pub fn router() -> Router<AppState> {
 {%- if modules_sorted|merge_chain_inline %}
     Router::new(){% for r in resources %}.merge({{ r.name }}::routes()){% endfor %}
@@ -23,6 +23,14 @@ pub fn router() -> Router<AppState> {
         .merge({{ r.name }}::routes())
 {%- endfor %}
 {%- endif %}
+}
+
+/// `path` (a module's route constant, `/orders/{id}`) under the API version
+/// prefix. Routes are registered whole rather than nested under `/v1`: for a
+/// nested router axum rebuilds every request's URI without the prefix and
+/// wraps each route in one more boxed service, cloned per request.
+pub(crate) fn v1(path: &str) -> String {
+    format!("/v1{path}")
 }
 
 /// `201 Created` with a `Location` header pointing at the new resource.
