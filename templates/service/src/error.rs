@@ -339,6 +339,23 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
     ApiError::Internal.into_response()
 }
 
+/// The answer of the request timeout ([`crate::middleware::Timeout`]), for
+/// [`render_problem`] to render: a 503 the client may retry. Not 408, which
+/// says the *client* was too slow to send its request (RFC 9110 §15.5.9);
+/// here the server was too slow to answer.
+pub fn timed_out<B: Default>() -> axum::http::Response<B> {
+    let mut response = axum::http::Response::new(B::default());
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response.extensions_mut().insert(Problem {
+        detail: "the request took too long to process; retry it".to_owned(),
+        errors: Vec::new(),
+    });
+    response
+}
+
 /// Renders a 4xx/5xx response as `application/problem+json`, keeping the
 /// original status and headers (`Allow` on 405, `Retry-After` on 503,
 /// `x-request-id`); `instance` is the request's path. The outermost
@@ -350,20 +367,6 @@ pub fn render_problem(instance: &str, response: Response) -> Response {
     }
 
     let (mut parts, body) = response.into_parts();
-    // The timeout layer answers 408, which says the *client* was too slow
-    // to send its request (RFC 9110 §15.5.9). Ours fires when the server
-    // is too slow to answer: that is a 503 the client may retry.
-    if status == StatusCode::REQUEST_TIMEOUT && parts.extensions.get::<Problem>().is_none() {
-        parts.status = StatusCode::SERVICE_UNAVAILABLE;
-        parts
-            .headers
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        parts.extensions.insert(Problem {
-            detail: "the request took too long to process; retry it".to_owned(),
-            errors: Vec::new(),
-        });
-    }
-    let status = parts.status;
     let problem = match parts.extensions.remove::<Problem>() {
         Some(problem) => problem,
         None if parts.extensions.get::<KeepBody>().is_some() || is_problem_json(&parts.headers) => {

@@ -21,7 +21,6 @@ use tokio::task::JoinSet;
 use tower::{Layer, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -117,10 +116,7 @@ fn router(state: AppState, operational: bool) -> Router {
         .layer(CatchPanicLayer::custom(error::panic_response))
         // Before the body is read: a refused request costs next to nothing.
         .layer(rate_limit::RateLimitLayer::new(state.clone()))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            limits.request_timeout,
-        ))
+        .layer(middleware::TimeoutLayer::new(limits.request_timeout))
         // Rejects by Content-Length before any body is read, and caps
         // streamed bodies too.
         .layer(RequestBodyLimitLayer::new(limits.body_limit_bytes))

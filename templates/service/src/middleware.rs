@@ -12,13 +12,17 @@
 //! those boxed the rest of the stack for every request, and its future too.
 //! Here a request costs one `Arc` clone and one small future, inline in its
 //! caller's.
+//!
+//! The request timeout ([`Timeout`]) is a layer of its own, further in: the
+//! time a request waits for the rate limiter's Redis is bounded by that
+//! call's own timeout, not by the request's.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll, ready};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::BoxError;
 use axum::body::{Body, Bytes, HttpBody};
@@ -30,6 +34,7 @@ use axum::http::{HeaderName, HeaderValue, Uri};
 {%- endif %}
 use axum::response::Response;
 use pin_project_lite::pin_project;
+use tokio::time::Sleep;
 use tower::{Layer, Service};
 
 use crate::metrics::{Metrics, method_label};
@@ -241,5 +246,115 @@ where
         }
         let response = crate::error::render_problem(pending.uri.path(), response);
         Poll::Ready(Ok(response))
+    }
+}
+
+/// The layer of [`Timeout`].
+#[derive(Clone, Copy, Debug)]
+pub struct TimeoutLayer {
+    timeout: Duration,
+}
+
+impl TimeoutLayer {
+    pub fn new(timeout: Duration) -> Self {
+        Self { timeout }
+    }
+}
+
+impl<S> Layer<S> for TimeoutLayer {
+    type Service = Timeout<S>;
+
+    fn layer(&self, inner: S) -> Timeout<S> {
+        Timeout {
+            inner,
+            timeout: self.timeout,
+        }
+    }
+}
+
+/// Answers [`crate::error::timed_out`] (a 503 with `Retry-After`) when the
+/// service below has not answered within the timeout; dropping its future
+/// cancels the work.
+///
+/// Unlike tower-http's `Timeout`, the service's future is polled before the
+/// timer, so the timer is only armed once the request has had to wait: a
+/// request answered on its first poll (a probe, a cache hit, a refusal)
+/// never enters the runtime's timer wheel, which costs a lock to register
+/// and another to cancel.
+#[derive(Clone, Debug)]
+pub struct Timeout<S> {
+    inner: S,
+    timeout: Duration,
+}
+
+impl<S, R, B> Service<R> for Timeout<S>
+where
+    S: Service<R, Response = axum::http::Response<B>>,
+    B: Default,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = TimeoutFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: R) -> Self::Future {
+        TimeoutFuture {
+            inner: self.inner.call(request),
+            // Measured from here; a `Sleep` is registered on its first poll.
+            sleep: tokio::time::sleep(self.timeout),
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`Timeout`].
+    pub struct TimeoutFuture<F> {
+        #[pin]
+        inner: F,
+        #[pin]
+        sleep: Sleep,
+    }
+}
+
+impl<F, B, E> Future for TimeoutFuture<F>
+where
+    F: Future<Output = Result<axum::http::Response<B>, E>>,
+    B: Default,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(output) = this.inner.poll(cx) {
+            return Poll::Ready(output);
+        }
+        ready!(this.sleep.poll(cx));
+        Poll::Ready(Ok(crate::error::timed_out()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use axum::http::StatusCode;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    type Answer = Result<axum::http::Response<Body>, Infallible>;
+
+    /// A service still waiting at the deadline is dropped, and the answer is
+    /// the retryable 503.
+    #[tokio::test]
+    async fn a_waiting_service_times_out_as_503() {
+        let waiting = tower::service_fn(|_: ()| std::future::pending::<Answer>());
+        let service = TimeoutLayer::new(Duration::from_millis(10)).layer(waiting);
+        let response = service.oneshot(()).await.expect("infallible");
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "1");
     }
 }

@@ -41,7 +41,6 @@
 //! this process's own buckets, no limit, or 503. Without `REDIS_URL` the
 //! buckets live in this process and each replica limits on its own.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
@@ -64,8 +63,10 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 {%- endif %}
 use axum::response::{IntoResponse, Response};
+use hashbrown::HashTable;
 use pin_project_lite::pin_project;
 use prometheus_client::metrics::counter::Counter;
+use smallvec::SmallVec;
 use tower::{Layer, Service};
 
 use crate::breaker::{BreakerState, GuardedRedis};
@@ -145,11 +146,17 @@ const SHARDS: usize = 16;
 /// idle client costs nothing), one shard at a time, off the request path.
 const SWEEP_EVERY: Duration = Duration::from_secs(10);
 
+/// A bucket by its name and client.
 type BucketKey = (&'static str, Client);
+
+/// A shard's buckets, found by a hash the caller computes: a request hashes
+/// each of its keys once, for the shard and for the place in it, where a
+/// `HashMap` would hash the key again on every lookup and want it owned.
+type Shard = HashTable<(BucketKey, Bucket)>;
 
 /// This process's buckets.
 struct LocalBuckets {
-    shards: Vec<Mutex<HashMap<BucketKey, Bucket>>>,
+    shards: Vec<Mutex<Shard>>,
     hasher: RandomState,
 }
 
@@ -161,14 +168,27 @@ impl LocalBuckets {
         }
     }
 
-    fn shard_of(&self, key: &BucketKey) -> usize {
-        (self.hasher.hash_one(key) % SHARDS as u64) as usize
+    /// The hash of `take`'s key, as [`Self::rehash`] computes it for a
+    /// stored one (a tuple of references hashes as the tuple).
+    fn hash(&self, take: &Take) -> u64 {
+        self.hasher.hash_one((take.bucket, &take.client))
+    }
+
+    fn rehash(&self, (key, _): &(BucketKey, Bucket)) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// The shard of a key's hash: bits a shard's table does not use to place
+    /// its entries (it takes the lowest for the slot, the highest seven for
+    /// its tags), so the keys of one shard do not crowd into its slots.
+    fn shard_of(hash: u64) -> usize {
+        (hash >> 32) as usize % SHARDS
     }
 
     /// A shard's buckets. The lock is held for a few arithmetic operations
     /// only; a poisoned lock means a panic mid-update, and the buckets are
     /// still usable.
-    fn lock(&self, shard: usize) -> MutexGuard<'_, HashMap<BucketKey, Bucket>> {
+    fn lock(&self, shard: usize) -> MutexGuard<'_, Shard> {
         self.shards[shard]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -178,7 +198,7 @@ impl LocalBuckets {
     fn sweep(&self) {
         let now = Instant::now();
         for shard in 0..SHARDS {
-            self.lock(shard).retain(|_, bucket| {
+            self.lock(shard).retain(|(_, bucket)| {
                 bucket.refill(now);
                 bucket.tokens < f64::from(bucket.policy.capacity)
             });
@@ -253,6 +273,15 @@ pub struct Take {
 }
 
 impl Take {
+    fn key(&self) -> BucketKey {
+        (self.bucket, self.client.clone())
+    }
+
+    /// Whether a stored bucket is this take's: compares without a clone.
+    fn is_key_of(&self) -> impl Fn(&(BucketKey, Bucket)) -> bool {
+        |((bucket, client), _)| *bucket == self.bucket && *client == self.client
+    }
+
     /// The bucket's hash in Redis: `{<package>:rl}:<bucket>:<client>`. One
     /// script takes from all of a request's buckets, which name different
     /// clients (the address and the user), so in a Redis Cluster every
@@ -271,6 +300,15 @@ struct Bucket {
 }
 
 impl Bucket {
+    /// A new client's bucket: full.
+    fn full(policy: Policy, now: Instant) -> Self {
+        Bucket {
+            tokens: f64::from(policy.capacity),
+            updated: now,
+            policy,
+        }
+    }
+
     fn refill(&mut self, now: Instant) {
         let elapsed = now.saturating_duration_since(self.updated).as_secs_f64();
         let capacity = f64::from(self.policy.capacity);
@@ -474,36 +512,40 @@ impl RateLimiter {
     }
 
     fn take_local(&self, takes: &[Take]) -> Decision {
+        let local = &*self.local;
         let now = Instant::now();
-        let keys: Vec<(usize, BucketKey)> = takes
-            .iter()
-            .map(|take| {
-                let key = (take.bucket, take.client.clone());
-                (self.local.shard_of(&key), key)
-            })
-            .collect();
+        // Inline for a request's three buckets at most: no allocation.
+        let hashes: SmallVec<[u64; 3]> = takes.iter().map(|take| local.hash(take)).collect();
         // Every shard the request touches is locked at once, so it takes from
         // all its buckets or none; always in ascending order, so two requests
         // never wait for each other in a cycle.
-        let mut shards: Vec<usize> = keys.iter().map(|(shard, _)| *shard).collect();
+        let mut shards: SmallVec<[usize; 3]> = hashes
+            .iter()
+            .map(|hash| LocalBuckets::shard_of(*hash))
+            .collect();
         shards.sort_unstable();
         shards.dedup();
-        let mut locked: Vec<_> = shards.iter().map(|shard| self.local.lock(*shard)).collect();
-        let slot = |shard: &usize| shards.binary_search(shard).unwrap_or_default();
-        let mut tokens = Vec::with_capacity(takes.len());
-        for ((shard, key), take) in keys.iter().zip(takes) {
-            let bucket = locked[slot(shard)].entry(key.clone()).or_insert(Bucket {
-                tokens: f64::from(take.policy.capacity),
-                updated: now,
-                policy: take.policy,
-            });
+        let mut locked: SmallVec<[MutexGuard<'_, Shard>; 3]> =
+            shards.iter().map(|shard| local.lock(*shard)).collect();
+        let slot = |hash: u64| {
+            let shard = LocalBuckets::shard_of(hash);
+            shards.binary_search(&shard).unwrap_or_default()
+        };
+        let mut tokens: SmallVec<[f64; 3]> = SmallVec::new();
+        for (take, &hash) in takes.iter().zip(&hashes) {
+            let (_, bucket) = locked[slot(hash)]
+                .entry(hash, take.is_key_of(), |entry| local.rehash(entry))
+                .or_insert_with(|| (take.key(), Bucket::full(take.policy, now)))
+                .into_mut();
             bucket.refill(now);
             tokens.push(bucket.tokens);
         }
         let allowed = tokens.iter().all(|tokens| *tokens >= 1.0);
         if allowed {
-            for ((shard, key), tokens) in keys.iter().zip(&mut tokens) {
-                if let Some(bucket) = locked[slot(shard)].get_mut(key) {
+            for ((take, &hash), tokens) in takes.iter().zip(&hashes).zip(&mut tokens) {
+                // Found by the hash already computed; the entry exists, as
+                // the shard has stayed locked since the pass above.
+                if let Some((_, bucket)) = locked[slot(hash)].find_mut(hash, take.is_key_of()) {
                     bucket.tokens -= 1.0;
                     *tokens = bucket.tokens;
                 }
@@ -602,7 +644,7 @@ enum Admission {
     /// headers) or be refused.
     Decided(Decision),
     /// Asked of Redis, in the request's future.
-    Shared(Vec<Take>),
+    Shared(SmallVec<[Take; 3]>),
 }
 
 /// The synchronous part of limiting a request: which buckets it takes
@@ -639,9 +681,9 @@ fn admit(state: &AppState, {% if auth.is_some() %}request: &mut Request{% else %
         request.method().clone()
     };
 
-    // At most three: the address's and the user's global buckets, and the
-    // route's own.
-    let mut takes = Vec::with_capacity(3);
+    // At most three, inline: the address's and the user's global buckets,
+    // and the route's own.
+    let mut takes = SmallVec::<[Take; 3]>::new();
     takes.push(Take {
         bucket: "global",
         client: address.clone(),
