@@ -8,9 +8,10 @@
 //! is refused (with the same leeway as `exp`), and so is any token whose
 //! header lists `crit` extensions: we understand none (RFC 7515 §4.1.11).
 
-use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use hashbrown::HashTable;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -80,39 +81,47 @@ pub struct Keys {
 /// takes a restart, which starts empty.
 #[derive(Default)]
 struct VerifiedTokens {
-    shards: [Mutex<HashMap<Box<str>, Claims>>; VERIFIED_SHARDS],
+    shards: [Mutex<Remembered>; VERIFIED_SHARDS],
+    hasher: RandomState,
 }
 
+/// A shard's tokens with their claims, found by [`VerifiedTokens::hash`].
+type Remembered = HashTable<(Box<str>, Claims)>;
+
+/// How much of a token's end is hashed to find it: the last characters of
+/// its signature (43 for HS256), as evenly spread as the HMAC they encode.
+/// Hashing the whole token (about 250 bytes) cost more than the rest of the
+/// lookup; an entry is still matched on the whole token. Whoever makes up
+/// tokens sharing one tail only adds lookups, never entries.
+const HASHED_TAIL: usize = 32;
+
 impl VerifiedTokens {
-    /// A shard; a poisoned lock means a panic mid-update of a map that
+    fn hash(&self, token: &str) -> u64 {
+        let bytes = token.as_bytes();
+        self.hasher
+            .hash_one(&bytes[bytes.len().saturating_sub(HASHED_TAIL)..])
+    }
+
+    /// The shard of a token's hash, by bits its table does not use to place
+    /// entries; a poisoned lock means a panic mid-update of a table that
     /// holds only verified entries, so it is still usable.
-    ///
-    /// The shard is picked by the token's last characters, its signature's
-    /// (an HMAC, spread evenly), not by hashing the whole token: the map
-    /// hashes it once already, on every request. Whoever makes up tokens
-    /// to crowd one shard only adds lookups to it, never entries.
-    fn shard(&self, token: &str) -> MutexGuard<'_, HashMap<Box<str>, Claims>> {
-        let tail = token.as_bytes().iter().rev().take(8);
-        let mix = tail.fold(0_usize, |h, &b| {
-            h.wrapping_mul(31).wrapping_add(usize::from(b))
-        });
-        let shard = mix % VERIFIED_SHARDS;
-        self.shards[shard]
+    fn shard(&self, hash: u64) -> MutexGuard<'_, Remembered> {
+        self.shards[(hash >> 32) as usize % VERIFIED_SHARDS]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The claims of `token` if it verified and `now` is before its `exp`.
     fn get(&self, token: &str, now: u64) -> Option<Claims> {
-        let mut shard = self.shard(token);
-        match shard.get(token) {
-            Some(claims) if now < claims.exp => Some(claims.clone()),
-            Some(_) => {
-                shard.remove(token);
-                None
-            }
-            None => None,
+        let hash = self.hash(token);
+        let mut shard = self.shard(hash);
+        let entry = shard.find_entry(hash, |(kept, _)| **kept == *token).ok()?;
+        let (_, claims) = entry.get();
+        if now < claims.exp {
+            return Some(claims.clone());
         }
+        entry.remove();
+        None
     }
 
     /// Remembers a verified token. A full shard first drops its expired
@@ -122,14 +131,21 @@ impl VerifiedTokens {
         if now >= claims.exp {
             return;
         }
-        let mut shard = self.shard(token);
+        let hash = self.hash(token);
+        let mut shard = self.shard(hash);
         if shard.len() >= VERIFIED_CAPACITY / VERIFIED_SHARDS {
-            shard.retain(|_, kept| now < kept.exp);
+            shard.retain(|(_, kept)| now < kept.exp);
             if shard.len() >= VERIFIED_CAPACITY / VERIFIED_SHARDS {
                 shard.clear();
             }
         }
-        shard.insert(token.into(), claims.clone());
+        shard
+            .entry(
+                hash,
+                |(kept, _)| **kept == *token,
+                |(kept, _)| self.hash(kept),
+            )
+            .insert((token.into(), claims.clone()));
     }
 }
 
@@ -252,9 +268,13 @@ mod tests {
         // As if it had been remembered with an `exp` now past: it is
         // verified again, not served from memory.
         claims.exp = now - 1;
-        let mut shard = keys.verified.shard(&token);
-        shard.insert(token.as_str().into(), claims);
-        drop(shard);
+        let memory = &keys.verified;
+        let hash = memory.hash(&token);
+        memory
+            .shard(hash)
+            .insert_unique(hash, (token.as_str().into(), claims), |(kept, _)| {
+                memory.hash(kept)
+            });
         let verified = keys.verify(&token).expect("verified again");
         assert!(verified.exp > now);
     }
