@@ -509,7 +509,6 @@ const SERVICE_DEPENDENCIES: &[&str] = &[
     "http-body-util",
     "hyper",
     "hyper-util",
-    "itoa",
     "jsonwebtoken",
     "moka",
     "opentelemetry",
