@@ -6,8 +6,8 @@
 //! status, any extra headers and a [`Problem`] extension; the outermost
 //! middleware (`crate::middleware::Common`), which knows the request path,
 //! turns that into the final body with [`render_problem`]. The same middleware also rewrites error responses
-//! produced outside our handlers (axum's 404/405, tower-http's 413 and
-//! timeouts), so every error a client sees has one shape.
+//! produced outside our handlers (axum's 404/405, tower-http's 413, the
+//! request timeout's 503), so every error a client sees has one shape.
 
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
