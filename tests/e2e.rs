@@ -1487,6 +1487,51 @@ fn exercise_owner_chains(svc: &Running, fixtures: &Value, db: &str) {
         );
         assert_eq!(count, psql(db, &format!("SELECT count(*) FROM {table}")));
 
+        // Nor can Alice move her row under Bob's parent, by PATCH or PUT: the
+        // same 422 naming the chain's column (not a 404: the row is hers),
+        // and the row is unchanged.
+        let chain_resource = chain["resource"].as_str().unwrap();
+        let chain_parent = by_name(chain_resource);
+        let skip = chain_parent["access"]["token_owner"].as_str();
+        let collection = chain_parent["route"].as_str().unwrap();
+        let bobs = send_as(
+            &bob_token,
+            "POST",
+            &svc.url(collection),
+            &body_for(chain_parent, 30, &[], skip),
+        );
+        assert_eq!(bobs.status, 201, "{collection}: {:?}", bobs.body);
+        let onto_bobs: Vec<(String, Value)> = parent_ids
+            .iter()
+            .map(|(name, parent_id)| {
+                let parent_id = if name == chain_resource {
+                    bobs.body["id"].clone()
+                } else {
+                    parent_id.clone()
+                };
+                (name.clone(), parent_id)
+            })
+            .collect();
+        let moves = [
+            ("PATCH", json!({ chain_column: bobs.body["id"].clone() })),
+            ("PUT", body_for(owned, 6, &onto_bobs, None)),
+        ];
+        for (method, body) in moves {
+            let refused = send_as(&alice_token, method, &svc.url(&target), &body);
+            refused.assert_problem(422, &target);
+            assert_eq!(
+                refused.error_fields(),
+                [chain_column.to_string()],
+                "{method}: {:?}",
+                refused.body
+            );
+        }
+        assert_eq!(
+            before,
+            row_json(db, table, &id),
+            "the refused moves changed nothing"
+        );
+
         // Alice changes and deletes her row.
         let patched = send_as(&alice_token, "PATCH", &svc.url(&target), &change);
         assert_eq!(patched.status, 200, "{:?}", patched.body);

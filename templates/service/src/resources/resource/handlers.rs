@@ -274,8 +274,15 @@ async fn {{ name }}(
             .fetch_optional({% if r.role_writable() %}&mut *tx{% else %}&state.pool{% endif %})
             .instrument(db_query({{ sql }}))
             .await
+{%- if r.insert_checked() %}
+            .map_err(db_error)?;
+        let Some(row) = row else {
+            return Err(no_row_changed(&state, id, owner).await);
+        };
+{%- else %}
             .map_err(db_error)?
             .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))?;
+{%- endif %}
 {%- if r.role_writable() %}
         let mut revoked = Vec::new();
         if before.is_some_and(|role| role != row.role) {
@@ -311,6 +318,19 @@ async fn ensure_owned(
         .map_err(db_error)?
         .map(drop)
         .ok_or_else(|| ApiError::not_found("{{ r.name }}", id))
+}
+{%- endif %}
+{%- if r.insert_checked() %}
+
+/// Why a write's statement changed no row: it checks both that the row is
+/// the caller's and that the parent the body names is. A 404 when the row
+/// is gone (or no longer the caller's); otherwise the parent is someone
+/// else's, the 422 naming it that a create answers.
+async fn no_row_changed(state: &AppState, id: Id, owner: Option<crate::auth::UserId>) -> ApiError {
+    match ensure_owned(state, id, owner).await {
+        Ok(()) => not_owned(),
+        Err(err) => err,
+    }
 }
 {%- endif %}
 {%- call write("replace", "input", "Input", "new", "before_replace", "SQL_REPLACE") %}{% endcall %}
