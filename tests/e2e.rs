@@ -3033,9 +3033,6 @@ fn start_explaining(bin: &Path, db: &str) -> Running {
     )
 }
 
-/// Every plan in `logs` (see [`explaining_url`]) of a statement that reads
-/// one of the `big` tables, each checked for a sequential scan of any of
-/// them; returns how many there were.
 /// The service's log and its plans of `big`'s lists (each checked by
 /// [`assert_no_seq_scan`]) once there are `want` of them, or after five
 /// seconds: the log reaches the test through a reader thread, so the last
@@ -3052,6 +3049,9 @@ fn logged_plans(svc: &Running, big: &[&str], want: usize) -> (String, usize) {
     }
 }
 
+/// Every plan in `logs` (see [`explaining_url`]) of a statement that reads
+/// one of the `big` tables, each checked for a sequential scan of any of
+/// them; returns how many there were.
 fn assert_no_seq_scan(logs: &str, big: &[&str]) -> usize {
     let mut plans = 0;
     for line in logs.lines() {
