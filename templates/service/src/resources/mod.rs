@@ -25,12 +25,17 @@ pub fn router() -> Router<AppState> {
 {%- endif %}
 }
 
-/// `path` (a module's route constant, `/orders/{id}`) under the API version
-/// prefix. Routes are registered whole rather than nested under `/v1`: for a
-/// nested router axum rebuilds every request's URI without the prefix and
-/// wraps each route in one more boxed service, cloned per request.
+/// The API version prefix of every resource route; the modules' route
+/// constants are the paths below it (`/orders/{id}`), as their cache keys
+/// name them.
+pub(crate) const API_PREFIX: &str = "/v1";
+
+/// `path`, a module's route constant, under [`API_PREFIX`]. Routes are
+/// registered whole rather than nested under the prefix: for a nested
+/// router axum rebuilds every request's URI without the prefix and wraps
+/// each route in one more boxed service, cloned per request.
 pub(crate) fn v1(path: &str) -> String {
-    format!("/v1{path}")
+    format!("{API_PREFIX}{path}")
 }
 
 /// `201 Created` with a `Location` header pointing at the new resource.

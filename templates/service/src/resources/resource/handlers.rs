@@ -168,7 +168,7 @@ async fn {{ p.create_handler }}(
 
 /// Where a created row lives, for the `Location` header.
 fn location(id: Id) -> String {
-    format!("/v1{COLLECTION}/{id}")
+    format!("{}{COLLECTION}/{id}", super::API_PREFIX)
 }
 {%- if let Some(t) = r.token_owner() %}
 
