@@ -768,9 +768,19 @@ impl Cache {
                     counter,
                     version,
                 };
-                self.local_get(local, key, load, keep, describe).await
+                // A hit is answered here. The load's machinery (and the
+                // Redis path's) is boxed, only when it runs: kept inline it
+                // made this future kilobytes long, and a hit paid for
+                // copying those as the future moved through the stack.
+                if let Some(entry) = local.get(&key).await {
+                    self.stats.hits.inc();
+                    return Ok(Fetched::Entry(entry));
+                }
+                Box::pin(self.local_get(local, key, load, keep, describe)).await
             }
-            Backend::Redis(remote) => self.redis_get(remote, slot, load, keep, describe).await,
+            Backend::Redis(remote) => {
+                Box::pin(self.redis_get(remote, slot, load, keep, describe)).await
+            }
         }
     }
 
@@ -792,8 +802,10 @@ impl Cache {
         let mut loaded = None;
         let mut failed = None;
         // One loader per key; concurrent readers of the key wait for it.
+        // By reference: a hit is found without moving the key into the
+        // shared allocation a miss makes for the loader's waiters.
         let result = local
-            .try_get_with(key, async {
+            .try_get_with_by_ref(&key, async {
                 self.stats.loads.inc();
                 match load().await {
                     Ok(value) => {

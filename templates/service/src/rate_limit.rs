@@ -230,7 +230,8 @@ async fn sweep_periodically(buckets: Weak<LocalBuckets>, period: Duration) {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Client {
     Ip(IpAddr),
-    User(String),
+    /// The token's subject, shared with the token's memory.
+    User(Arc<str>),
 {%- if auth.is_some() %}
     /// The SHA-256 (hex) of the normalised login.
     Account(String),
@@ -660,10 +661,11 @@ fn admit(state: &AppState, {% if auth.is_some() %}request: &mut Request{% else %
     let route = matched.as_str();
 {%- if auth.is_some() %}
     let user = verified_token(state, request).map(|verified| {
-        let user = verified.0.sub.clone();
+        // Shared with the remembered token: a count, not a copy.
+        let user = Arc::clone(&verified.0.sub);
         // The request's span declares the field; every later log line of
         // the request carries it.
-        tracing::Span::current().record("user_id", user.as_str());
+        tracing::Span::current().record("user_id", &*user);
         // The `Caller` extractor takes the claims from here instead of
         // verifying the signature a second time.
         request.extensions_mut().insert(verified);
@@ -1024,10 +1026,10 @@ mod tests {
     #[tokio::test]
     async fn a_refused_request_takes_from_no_bucket() {
         let limiter = RateLimiter::new(RateLimitSettings::default());
-        let roomy = take(Client::User("7".to_owned()), Policy::new(10, 0.001));
+        let roomy = take(Client::User("7".into()), Policy::new(10, 0.001));
         let tight = Take {
             bucket: "tight",
-            ..take(Client::User("7".to_owned()), Policy::new(1, 0.001))
+            ..take(Client::User("7".into()), Policy::new(1, 0.001))
         };
         let both = [roomy.clone(), tight];
         let first = limiter.take(&both).await.expect("in-process");
@@ -1049,8 +1051,8 @@ mod tests {
         let clients = [
             Client::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)),
             Client::Ip("2001:db8::".parse().expect("ip")),
-            Client::User("7".to_owned()),
-            Client::User("{x}".to_owned()),
+            Client::User("7".into()),
+            Client::User("{x}".into()),
         ];
         let slots: std::collections::HashSet<u16> = clients
             .into_iter()
@@ -1114,7 +1116,7 @@ mod tests {
             assert!(allowed(&limiter, &[take(client, quick)]).await);
         }
         let slow = Policy::new(1, 0.001);
-        let kept = Client::User("7".to_owned());
+        let kept = Client::User("7".into());
         assert!(allowed(&limiter, &[take(kept.clone(), slow)]).await);
         assert_eq!(limiter.local_buckets(), 101);
         // Refilled within a millisecond, then dropped by the next sweep; the
@@ -1129,10 +1131,10 @@ mod tests {
         let limiter = RateLimiter::new(RateLimitSettings::default());
         let roomy = Policy::new(100, 0.001);
         let mut takes: Vec<Take> = (0..32)
-            .map(|user| take(Client::User(user.to_string()), roomy))
+            .map(|user| take(Client::User(user.to_string().into()), roomy))
             .collect();
         let tight = Policy::new(1, 0.001);
-        takes.push(take(Client::User("tight".to_owned()), tight));
+        takes.push(take(Client::User("tight".into()), tight));
         assert!(allowed(&limiter, &takes).await);
         assert!(!allowed(&limiter, &takes).await);
         let first = limiter.take(&takes[..1]).await.expect("in-process");

@@ -1445,7 +1445,7 @@ async fn rate_limit_buckets_are_per_user_as_well_as_per_address() {
         Value::String(id) => id.clone(),
         id => id.to_string(),
     };
-    drain_bucket(&app.state, Client::User(alice_id)).await;
+    drain_bucket(&app.state, Client::User(alice_id.into())).await;
     let me = "/v1/auth/me";
     let alice = Some(alice_tokens.access_token.as_str());
     let refused = app.request_as(alice, Method::GET, me, None).await;
@@ -2071,14 +2071,15 @@ fn auth_debug_output_redacts_secrets() {
 
 #[tokio::test]
 async fn auth_jwt_secret_is_used_trimmed() {
-    use {{ crate_name }}::auth::{AuthState, Role};
+    use {{ crate_name }}::auth::{AuthState, Role, UserId};
     let padded = format!("  {}\n", common::TEST_SECRET);
     let padded = AuthState::new(padded.as_bytes()).expect("auth state");
     let plain = AuthState::new(common::TEST_SECRET.as_bytes()).expect("auth state");
     let role: Role =
         serde_json::from_value(json!(fixtures().auth().default_role)).expect("the default role");
     let sid = uuid::Uuid::new_v4();
-    let (token, _) = padded.keys.issue("1".to_owned(), role, sid).expect("issue");
+    let sub = UserId::default().to_string();
+    let (token, _) = padded.keys.issue(sub, role, sid).expect("issue");
     assert!(plain.keys.verify(&token).is_ok());
     // Whitespace does not count towards the minimum length.
     let short = format!("{}x", " ".repeat(40));

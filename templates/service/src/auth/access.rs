@@ -11,7 +11,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use tracing::Instrument;
 
-use super::token::Claims;
+use super::token::Verified;
 use super::{Role, UserId};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -29,11 +29,11 @@ pub struct Caller {
     pub session: uuid::Uuid,
 }
 
-/// The claims of the request's access token, verified by the rate limiter
-/// on the way in (it keys buckets by user) and reused here, so a request's
-/// signature is checked once.
+/// The request's access token as verified by the rate limiter on the way
+/// in (it keys buckets by user), reused here, so a request's token is
+/// checked once.
 #[derive(Clone, Debug)]
-pub struct VerifiedToken(pub Claims);
+pub struct VerifiedToken(pub Verified);
 
 /// Revoked when its `jti` was logged out, or when its session (refresh
 /// token family, recorded under its id) was revoked: by a logout, a reused
@@ -63,18 +63,17 @@ impl OptionalFromRequestParts<AppState> for Caller {
             .ok_or_else(ApiError::invalid_token)?;
         // Taken rather than copied: nothing later reads them, and a second
         // extraction verifies again (from memory).
-        let claims = match parts.extensions.remove::<VerifiedToken>() {
-            Some(VerifiedToken(claims)) => claims,
+        let verified = match parts.extensions.remove::<VerifiedToken>() {
+            Some(VerifiedToken(verified)) => verified,
             None => state.auth.keys.verify(token)?,
         };
-        let id: UserId = claims.sub.parse().map_err(|_| ApiError::invalid_token())?;
         // The in-memory set answers while it is current (see
         // `revocations`); otherwise the database does.
-        let revoked = match state.revocations.check(claims.jti, claims.sid) {
+        let revoked = match state.revocations.check(verified.jti, verified.sid) {
             Some(revoked) => revoked,
             None => sqlx::query_scalar(SQL_REVOKED)
-                .bind(claims.jti)
-                .bind(claims.sid)
+                .bind(verified.jti)
+                .bind(verified.sid)
                 .fetch_one(&state.pool)
                 .instrument(db_query(SQL_REVOKED))
                 .await
@@ -84,11 +83,11 @@ impl OptionalFromRequestParts<AppState> for Caller {
             return Err(ApiError::invalid_token());
         }
         Ok(Some(Self {
-            id,
-            role: claims.role,
-            jti: claims.jti,
-            expires_at: claims.exp,
-            session: claims.sid,
+            id: verified.user,
+            role: verified.role,
+            jti: verified.jti,
+            expires_at: verified.exp,
+            session: verified.sid,
         }))
     }
 }

@@ -16,7 +16,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Role;
+use super::{Role, UserId};
 use crate::error::ApiError;
 
 /// The `iss` and `aud` of every token, from `auth` in scaffold.yaml.
@@ -62,6 +62,35 @@ pub struct Claims {
     pub sid: Uuid,
 }
 
+/// What a request needs of a verified access token, read from its claims
+/// once, when it is verified: the account its subject names (parsed), the
+/// subject as text (the rate limiter's key; shared, so a copy is a count,
+/// not an allocation), and the claims the access checks and logout read.
+#[derive(Clone, Debug)]
+pub struct Verified {
+    pub user: UserId,
+    pub sub: Arc<str>,
+    pub role: Role,
+    pub exp: u64,
+    pub jti: Uuid,
+    pub sid: Uuid,
+}
+
+impl Verified {
+    /// `None` when the subject is not an account id: a token this service
+    /// signed always names one.
+    fn of(claims: Claims) -> Option<Self> {
+        Some(Self {
+            user: claims.sub.parse().ok()?,
+            sub: claims.sub.into(),
+            role: claims.role,
+            exp: claims.exp,
+            jti: claims.jti,
+            sid: claims.sid,
+        })
+    }
+}
+
 /// Signing and verification keys, with the validation rules fixed once.
 #[derive(Clone)]
 pub struct Keys {
@@ -71,7 +100,7 @@ pub struct Keys {
     verified: Arc<VerifiedTokens>,
 }
 
-/// The claims of tokens that verified, by token, until their `exp`. Only
+/// What tokens that verified carry, by token, until their `exp`. Only
 /// tokens this service signed get in (a forged one fails verification
 /// first), so a flood of made-up tokens cannot fill it. What verification
 /// decides about a token does not change before its `exp` (signature,
@@ -85,8 +114,8 @@ struct VerifiedTokens {
     hasher: RandomState,
 }
 
-/// A shard's tokens with their claims, found by [`VerifiedTokens::hash`].
-type Remembered = HashTable<(Box<str>, Claims)>;
+/// A shard's tokens with what they carry, found by [`VerifiedTokens::hash`].
+type Remembered = HashTable<(Box<str>, Verified)>;
 
 /// How much of a token's end is hashed to find it: the last characters of
 /// its signature (43 for HS256), as evenly spread as the HMAC they encode.
@@ -111,14 +140,14 @@ impl VerifiedTokens {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The claims of `token` if it verified and `now` is before its `exp`.
-    fn get(&self, token: &str, now: u64) -> Option<Claims> {
+    /// What `token` carries if it verified and `now` is before its `exp`.
+    fn get(&self, token: &str, now: u64) -> Option<Verified> {
         let hash = self.hash(token);
         let mut shard = self.shard(hash);
         let entry = shard.find_entry(hash, |(kept, _)| **kept == *token).ok()?;
-        let (_, claims) = entry.get();
-        if now < claims.exp {
-            return Some(claims.clone());
+        let (_, verified) = entry.get();
+        if now < verified.exp {
+            return Some(verified.clone());
         }
         entry.remove();
         None
@@ -127,8 +156,8 @@ impl VerifiedTokens {
     /// Remembers a verified token. A full shard first drops its expired
     /// entries, and when none has expired, all of them: the bound holds,
     /// and the cost is one verification per token still in use.
-    fn insert(&self, token: &str, claims: &Claims, now: u64) {
-        if now >= claims.exp {
+    fn insert(&self, token: &str, verified: &Verified, now: u64) {
+        if now >= verified.exp {
             return;
         }
         let hash = self.hash(token);
@@ -145,7 +174,7 @@ impl VerifiedTokens {
                 |(kept, _)| **kept == *token,
                 |(kept, _)| self.hash(kept),
             )
-            .insert((token.into(), claims.clone()));
+            .insert((token.into(), verified.clone()));
     }
 }
 
@@ -188,19 +217,22 @@ impl Keys {
         Ok((token, claims))
     }
 
-    /// The claims of a valid token; every failure (signature, algorithm,
-    /// expiry, not yet valid, issuer, audience, a missing claim, a critical
-    /// extension) is the same 401, so a client learns nothing about which
-    /// check failed. A token seen before, not yet expired, is answered from
-    /// memory (see `VerifiedTokens`).
-    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+    /// What a valid token carries; every failure (signature, algorithm,
+    /// expiry, not yet valid, issuer, audience, a missing claim, a subject
+    /// that is no account id, a critical extension) is the same 401, so a
+    /// client learns nothing about which check failed. A token seen before,
+    /// not yet expired, is answered from memory (see `VerifiedTokens`).
+    pub fn verify(&self, token: &str) -> Result<Verified, ApiError> {
         let now = jsonwebtoken::get_current_timestamp();
-        if let Some(claims) = self.verified.get(token, now) {
-            return Ok(claims);
+        if let Some(verified) = self.verified.get(token, now) {
+            return Ok(verified);
         }
-        let claims = self.verify_signed(token)?;
-        self.verified.insert(token, &claims, now);
-        Ok(claims)
+        let verified = Verified::of(self.verify_signed(token)?).ok_or_else(|| {
+            tracing::debug!("rejected an access token whose subject is no account id");
+            ApiError::invalid_token()
+        })?;
+        self.verified.insert(token, &verified, now);
+        Ok(verified)
     }
 
     /// [`Keys::verify`] without the memory.
@@ -236,7 +268,7 @@ mod tests {
 
     fn issue(keys: &Keys) -> (String, Claims) {
         let role = Role::{{ a.default_role }};
-        let signed = keys.issue("7".to_owned(), role, Uuid::new_v4());
+        let signed = keys.issue(UserId::default().to_string(), role, Uuid::new_v4());
         signed.expect("signed")
     }
 
@@ -263,16 +295,17 @@ mod tests {
     #[test]
     fn a_remembered_token_expires_at_its_exp() {
         let keys = Keys::new(SECRET);
-        let (token, mut claims) = issue(&keys);
+        let (token, claims) = issue(&keys);
         let now = jsonwebtoken::get_current_timestamp();
         // As if it had been remembered with an `exp` now past: it is
         // verified again, not served from memory.
-        claims.exp = now - 1;
+        let mut remembered = Verified::of(claims).expect("an account id");
+        remembered.exp = now - 1;
         let memory = &keys.verified;
         let hash = memory.hash(&token);
         memory
             .shard(hash)
-            .insert_unique(hash, (token.as_str().into(), claims), |(kept, _)| {
+            .insert_unique(hash, (token.as_str().into(), remembered), |(kept, _)| {
                 memory.hash(kept)
             });
         let verified = keys.verify(&token).expect("verified again");
