@@ -509,6 +509,7 @@ const SERVICE_DEPENDENCIES: &[&str] = &[
     "http-body-util",
     "hyper",
     "hyper-util",
+    "itoa",
     "jsonwebtoken",
     "moka",
     "opentelemetry",

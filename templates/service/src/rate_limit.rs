@@ -627,12 +627,9 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
 /// counts against the user it names.
 fn verified_token(state: &AppState, request: &Request) -> Option<crate::auth::VerifiedToken> {
     let value = request.headers().get(axum::http::header::AUTHORIZATION)?;
-    let (scheme, token) = value.to_str().ok()?.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    let claims = state.auth.keys.verify(token.trim()).ok()?;
-    Some(crate::auth::VerifiedToken(claims))
+    let token = crate::auth::bearer_token(value)?;
+    let verified = state.auth.keys.verify(token).ok()?;
+    Some(crate::auth::VerifiedToken(verified))
 }
 {%- endif %}
 
@@ -892,8 +889,18 @@ fn set_headers(headers: &mut HeaderMap, decision: &Decision) {
         (REMAINING, u64::from(decision.remaining)),
         (RESET, decision.reset_secs),
     ] {
-        headers.entry(name).or_insert(HeaderValue::from(value));
+        headers.entry(name).or_insert_with(|| number(value));
     }
+}
+
+/// A number as a header value in one allocation, its digits'.
+/// `HeaderValue::from(u64)` makes two: a buffer with room to spare, then the
+/// shared handle that freezing a partly filled buffer needs.
+fn number(value: u64) -> HeaderValue {
+    let mut digits = itoa::Buffer::new();
+    // Digits are always a valid header value; the fallback is the same number.
+    HeaderValue::from_bytes(digits.format(value).as_bytes())
+        .unwrap_or_else(|_| HeaderValue::from(value))
 }
 {%- if let Some(a) = auth %}
 

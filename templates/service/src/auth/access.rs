@@ -7,8 +7,8 @@
 //! revoked token is a 401 either way, never silently anonymous.
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
 use tracing::Instrument;
 
 use super::token::Verified;
@@ -35,6 +35,17 @@ pub struct Caller {
 #[derive(Clone, Debug)]
 pub struct VerifiedToken(pub Verified);
 
+/// The token of an `Authorization` value `Bearer <token>` (RFC 6750 §2.1,
+/// the scheme case-insensitive); `None` for any other value. The scheme is
+/// compared in place, as the value's first seven characters, rather than
+/// found by searching the value for a space.
+pub fn bearer_token(value: &HeaderValue) -> Option<&str> {
+    const SCHEME: &str = "bearer ";
+    let value = value.to_str().ok()?;
+    let (scheme, token) = value.split_at_checked(SCHEME.len())?;
+    scheme.eq_ignore_ascii_case(SCHEME).then_some(token.trim())
+}
+
 /// Revoked when its `jti` was logged out, or when its session (refresh
 /// token family, recorded under its id) was revoked: by a logout, a reused
 /// refresh token, or its account's deletion or role change. Two primary
@@ -53,19 +64,14 @@ impl OptionalFromRequestParts<AppState> for Caller {
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
             return Ok(None);
         };
-        // RFC 6750 §2.1: `Bearer <token>`, the scheme case-insensitive.
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|value| value.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .ok_or_else(ApiError::invalid_token)?;
-        // Taken rather than copied: nothing later reads them, and a second
+        // Taken rather than copied: nothing later reads it, and a second
         // extraction verifies again (from memory).
         let verified = match parts.extensions.remove::<VerifiedToken>() {
             Some(VerifiedToken(verified)) => verified,
-            None => state.auth.keys.verify(token)?,
+            None => {
+                let token = bearer_token(value).ok_or_else(ApiError::invalid_token)?;
+                state.auth.keys.verify(token)?
+            }
         };
         // The in-memory set answers while it is current (see
         // `revocations`); otherwise the database does.
@@ -200,5 +206,26 @@ impl Writes {
         } else {
             Err(ApiError::validation(self.server_owned))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token_of(value: &'static str) -> Option<String> {
+        bearer_token(&HeaderValue::from_static(value)).map(str::to_owned)
+    }
+
+    #[test]
+    fn bearer_tokens_are_read_with_the_scheme_in_any_case() {
+        assert_eq!(token_of("Bearer abc.def").as_deref(), Some("abc.def"));
+        assert_eq!(token_of("bEARER   abc.def ").as_deref(), Some("abc.def"));
+        assert_eq!(token_of("Basic abc.def"), None);
+        assert_eq!(token_of("Bearerabc.def"), None);
+        assert_eq!(token_of("Bearer"), None);
+        assert_eq!(token_of("Bearer\tabc.def"), None);
+        // Present but empty: verification refuses it, as any bad token.
+        assert_eq!(token_of("Bearer ").as_deref(), Some(""));
     }
 }

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
-pub use access::{Caller, Grant, Rule, VerifiedToken, Writes};
+pub use access::{Caller, Grant, Rule, VerifiedToken, Writes, bearer_token};
 pub use password::Passwords;
 pub use revocations::Revocations;
 pub use token::Keys;
