@@ -44,7 +44,7 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -227,7 +227,7 @@ async fn sweep_periodically(buckets: Weak<LocalBuckets>, period: Duration) {
 /// Whose bucket: an address (for IPv6, its network's first address), or a
 /// signed-in user (by the token's subject){% if auth.is_some() %}, or an account named by a
 /// login or registration (see [`Client::account`]){% endif %}.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Client {
     Ip(IpAddr),
     /// The token's subject, shared with the token's memory.
@@ -252,6 +252,22 @@ impl Client {
     }
 }
 {%- endif %}
+
+/// One write to the hasher per client, where the derived `Hash` made up
+/// to four (the variant, the address family, a length, the bytes) and
+/// SipHash pays for each. Variants may share a hash; `Eq` tells them apart.
+impl Hash for Client {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            Client::Ip(IpAddr::V4(ip)) => state.write_u32(ip.to_bits()),
+            Client::Ip(IpAddr::V6(ip)) => state.write_u128(ip.to_bits()),
+            Client::User(sub) => state.write(sub.as_bytes()),
+{%- if auth.is_some() %}
+            Client::Account(hash) => state.write(hash.as_bytes()),
+{%- endif %}
+        }
+    }
+}
 
 impl fmt::Display for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

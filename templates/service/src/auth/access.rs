@@ -37,13 +37,16 @@ pub struct VerifiedToken(pub Verified);
 
 /// The token of an `Authorization` value `Bearer <token>` (RFC 6750 §2.1,
 /// the scheme case-insensitive); `None` for any other value. The scheme is
-/// compared in place, as the value's first seven characters, rather than
-/// found by searching the value for a space.
+/// compared in place, as the value's first seven bytes, rather than found by
+/// searching the value for a space; the token is only checked to be text
+/// (by `from_utf8`'s ASCII fast path), as its signature is checked next.
 pub fn bearer_token(value: &HeaderValue) -> Option<&str> {
-    const SCHEME: &str = "bearer ";
-    let value = value.to_str().ok()?;
-    let (scheme, token) = value.split_at_checked(SCHEME.len())?;
-    scheme.eq_ignore_ascii_case(SCHEME).then_some(token.trim())
+    const SCHEME: &[u8] = b"bearer ";
+    let (scheme, token) = value.as_bytes().split_at_checked(SCHEME.len())?;
+    if !scheme.eq_ignore_ascii_case(SCHEME) {
+        return None;
+    }
+    Some(std::str::from_utf8(token).ok()?.trim())
 }
 
 /// Revoked when its `jti` was logged out, or when its session (refresh
