@@ -116,6 +116,12 @@ grep -q 'lists: true' "$work/shopdeep.yaml" && { echo "shop.yaml's list cache mo
 for svc in library shopbench shopdeep; do
   "$scaffold" new "$work/$svc" --spec "$work/$svc.yaml" >/dev/null 2>&1
   sync_tree "$work/$svc" "target/bench/src/$svc"
+  # Cargo hashes a package by name and version, not by directory: after a
+  # build of a same-named service elsewhere under target/bench (a before
+  # and after comparison, say), its fingerprint points at that directory's
+  # files and this build would be reported fresh. Forgetting it costs one
+  # compile of the service crate, never of its dependencies.
+  rm -rf target/bench/release/.fingerprint/"$svc"-*
   cargo build --release --locked --quiet --manifest-path "target/bench/src/$svc/Cargo.toml" --target-dir target/bench
 done
 mkdir -p "$SCRATCH"
