@@ -245,7 +245,8 @@ impl Client {
     /// do not list the logins people typed.
     pub fn account(login: &str) -> Self {
         use sha2::{Digest, Sha256};
-        let normalised = login.trim().to_lowercase();
+        // As `auth::login_key` normalises it, so one account is one bucket.
+        let normalised = login.trim_ascii().to_lowercase();
         let digest = Sha256::digest(normalised.as_bytes());
         let hex = digest.iter().map(|byte| format!("{byte:02x}")).collect();
         Client::Account(hex)

@@ -366,9 +366,12 @@ async fn register(
 /// lowercased, so `Ada@Example.com ` and `ada@example.com` are one account.
 /// (RFC 5321 lets a mail server tell the local part's case apart; no
 /// provider people sign up with does, and two accounts for one mailbox are
-/// worse than none.)
+/// worse than none.) Only ASCII whitespace is trimmed: the email pattern in
+/// `openapi.json` admits other characters, a no-break space among them, so
+/// trimming those could turn an address the document calls valid into one
+/// the validation refuses.
 pub fn login_key(login: String) -> String {
-    login.trim().to_lowercase()
+    login.trim_ascii().to_lowercase()
 }
 {%- endif %}
 
@@ -681,3 +684,20 @@ fn issue(
 fn hash_token(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
+{%- if a.login_normalised %}
+
+#[cfg(test)]
+mod tests {
+    use super::login_key;
+
+    #[test]
+    fn login_keys_are_lowercased_and_trimmed_of_ascii_whitespace_only() {
+        let padded = " Ada@Example.com\t".to_owned();
+        assert_eq!(login_key(padded), "ada@example.com");
+        // A no-break space is a character the email pattern admits: kept,
+        // so the address stays as valid as the document says it is.
+        let spaced = "\u{a0}ada@example.com".to_owned();
+        assert_eq!(login_key(spaced.clone()), spaced);
+    }
+}
+{%- endif %}
