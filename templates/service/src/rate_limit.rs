@@ -245,8 +245,7 @@ impl Client {
     /// do not list the logins people typed.
     pub fn account(login: &str) -> Self {
         use sha2::{Digest, Sha256};
-        // As `auth::login_key` normalises it, so one account is one bucket.
-        let normalised = login.trim_ascii().to_lowercase();
+        let normalised = crate::auth::normalise_login(login);
         let digest = Sha256::digest(normalised.as_bytes());
         let hex = digest.iter().map(|byte| format!("{byte:02x}")).collect();
         Client::Account(hex)

@@ -360,18 +360,24 @@ async fn register(
     insert.await
 {%- endif %}
 }
-{%- if a.login_normalised %}
 
-/// The form in which a login email is stored and looked up: trimmed and
-/// lowercased, so `Ada@Example.com ` and `ada@example.com` are one account.
+/// A login trimmed and lowercased, so `Ada@Example.com ` and
+/// `ada@example.com` name one account: the form an email login is stored
+/// in{% if a.login_normalised %} ([`login_key`]){% endif %}, and the key of the rate limiter's account bucket.
 /// (RFC 5321 lets a mail server tell the local part's case apart; no
 /// provider people sign up with does, and two accounts for one mailbox are
 /// worse than none.) Only ASCII whitespace is trimmed: the email pattern in
 /// `openapi.json` admits other characters, a no-break space among them, so
 /// trimming those could turn an address the document calls valid into one
 /// the validation refuses.
-pub fn login_key(login: String) -> String {
+pub fn normalise_login(login: &str) -> String {
     login.trim_ascii().to_lowercase()
+}
+{%- if a.login_normalised %}
+
+/// The form in which a login email is stored and looked up.
+pub fn login_key(login: String) -> String {
+    normalise_login(&login)
 }
 {%- endif %}
 
